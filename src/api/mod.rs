@@ -1,0 +1,24 @@
+//! The `SecureQueue` custom resource (`securequeue.io/v1alpha1`): the spec a user writes, the
+//! status the operator reports, and the condition vocabulary both sides share.
+//!
+//! Defaults live here and only here: the serde defaults become the OpenAPI defaults of the
+//! generated CRD, so the API server and the offline `plan` see the same values.
+
+pub mod conditions;
+pub mod limits;
+pub mod patterns;
+pub mod spec;
+pub mod status;
+
+pub use spec::{
+    DeadLetterQueueSettings, DeletionPolicy, KeySettings, Producers, QueueSettings, SecureQueue,
+    SecureQueueSpec,
+};
+pub use status::SecureQueueStatus;
+
+/// API group of every securequeue resource.
+pub const GROUP: &str = "securequeue.io";
+/// The served and stored API version.
+pub const VERSION: &str = "v1alpha1";
+/// The kind of the one resource this operator serves.
+pub const KIND: &str = "SecureQueue";

@@ -1,0 +1,70 @@
+//! `SecureQueueStatus`: what the operator found and did.
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use schemars::{JsonSchema, json_schema};
+use serde::{Deserialize, Serialize};
+
+/// Observed state of a SecureQueue, written by the operator through the status subresource.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct SecureQueueStatus {
+    /// The `metadata.generation` this status describes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+
+    /// Conditions `KeyReady`, `DeadLetterQueueReady`, `QueueReady` and `Ready`, each with a
+    /// reason and a message a person can act on.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(schema_with = "conditions_schema")]
+    pub conditions: Vec<Condition>,
+
+    /// ARN of the customer-managed KMS key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_arn: Option<String>,
+
+    /// ARN of the dead-letter queue.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dead_letter_queue_arn: Option<String>,
+
+    /// URL of the dead-letter queue.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dead_letter_queue_url: Option<String>,
+
+    /// Name of the main queue.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue_name: Option<String>,
+
+    /// ARN of the main queue.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue_arn: Option<String>,
+
+    /// URL of the main queue, for the consumers' and producers' configuration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue_url: Option<String>,
+
+    /// Estimated KMS requests in 30 days for both queues, by AWS's formula
+    /// R = B / D * (2P + C), with every principal active in every reuse period (an upper bound).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kms_estimated_requests_per_30_days: Option<u64>,
+}
+
+/// Conditions are a list-map keyed by `type`, so server-side apply merges them by type.
+fn conditions_schema(_: &mut schemars::generate::SchemaGenerator) -> schemars::Schema {
+    json_schema!({
+        "type": "array",
+        "x-kubernetes-list-type": "map",
+        "x-kubernetes-list-map-keys": ["type"],
+        "items": {
+            "type": "object",
+            "properties": {
+                "type": {"type": "string", "description": "Type of the condition: KeyReady, DeadLetterQueueReady, QueueReady or Ready."},
+                "status": {"type": "string", "enum": ["True", "False", "Unknown"], "description": "Whether the condition holds."},
+                "reason": {"type": "string", "description": "One CamelCase word saying why, for machines and alerts."},
+                "message": {"type": "string", "description": "What happened and what to do, for people."},
+                "lastTransitionTime": {"type": "string", "format": "date-time", "description": "When the status last changed."},
+                "observedGeneration": {"type": "integer", "format": "int64", "description": "The metadata.generation the condition was computed for."}
+            },
+            "required": ["type", "status", "reason", "message", "lastTransitionTime"]
+        }
+    })
+}

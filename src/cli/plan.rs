@@ -1,0 +1,141 @@
+//! `securequeue plan`: offline validation and generation.
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, ValueEnum};
+
+use crate::arn;
+use crate::manifest;
+use crate::plan::{self, Plan};
+use crate::resolve::Environment;
+
+#[derive(Args, Debug)]
+pub(super) struct PlanArgs {
+    /// Manifest file with one or more SecureQueue documents; `-` reads standard input.
+    #[arg(short = 'f', long = "filename", required = true)]
+    files: Vec<PathBuf>,
+
+    /// AWS account the key and queues are created in. Defaults to the operator role's account.
+    #[arg(long, env = "SECUREQUEUE_ACCOUNT_ID")]
+    account_id: Option<String>,
+
+    /// The operator's region, for specs that name none.
+    #[arg(long, env = "AWS_REGION")]
+    region: Option<String>,
+
+    /// The IAM role the operator runs as; it administers every key and queue it makes.
+    #[arg(long, env = "SECUREQUEUE_OPERATOR_ROLE_ARN")]
+    operator_role_arn: String,
+
+    /// Identifies this cluster in the ownership tags.
+    #[arg(long, env = "SECUREQUEUE_CLUSTER_ID", default_value = "default")]
+    cluster_id: String,
+
+    /// Allow principals and sources of accounts other than --account-id.
+    #[arg(long, env = "SECUREQUEUE_ALLOW_CROSS_ACCOUNT")]
+    allow_cross_account: bool,
+
+    /// Output format.
+    #[arg(short = 'o', long, value_enum, default_value_t = Format::Json)]
+    output: Format,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+enum Format {
+    Json,
+    Yaml,
+}
+
+pub(super) fn run(args: PlanArgs) -> ExitCode {
+    let account_id = args.account_id.clone().unwrap_or_else(|| {
+        arn::parse_role(&args.operator_role_arn)
+            .map(|role| role.arn.account.to_string())
+            .unwrap_or_default()
+    });
+    let env = Environment {
+        account_id,
+        region: args.region.clone(),
+        operator_role_arn: args.operator_role_arn.clone(),
+        cluster_id: args.cluster_id.clone(),
+        allow_cross_account: args.allow_cross_account,
+    };
+    let config_problems = env.validate();
+    if !config_problems.is_empty() {
+        for problem in config_problems {
+            eprintln!("error: {problem}");
+        }
+        return ExitCode::from(2);
+    }
+
+    let mut plans: Vec<Plan> = Vec::new();
+    let mut documents = 0;
+    let mut failed = false;
+    for path in &args.files {
+        let shown = path.display().to_string();
+        let text = match read_input(path) {
+            Ok(text) => text,
+            Err(e) => {
+                eprintln!("{shown}: cannot read: {e}");
+                failed = true;
+                continue;
+            }
+        };
+        let parsed = match manifest::parse(&text) {
+            Ok(parsed) => parsed,
+            Err(e) => {
+                eprintln!("{shown}: not valid YAML: {e}");
+                failed = true;
+                continue;
+            }
+        };
+        for doc in parsed {
+            documents += 1;
+            match doc.parsed.and_then(|queue| plan::build(&queue, &env)) {
+                Ok(plan) => plans.push(plan),
+                Err(problems) => {
+                    failed = true;
+                    for problem in problems {
+                        eprintln!("{shown}: document {} ({}): {problem}", doc.index, doc.label);
+                    }
+                }
+            }
+        }
+    }
+    if documents == 0 && !failed {
+        eprintln!("no SecureQueue documents in the input");
+        return ExitCode::FAILURE;
+    }
+
+    let output = match (documents, args.output) {
+        (1, Format::Json) => plans.first().map(pretty_json),
+        (1, Format::Yaml) => plans
+            .first()
+            .map(|p| serde_saphyr::to_string(p).expect("plans serialize")),
+        (_, Format::Json) => Some(pretty_json(&plans)),
+        (_, Format::Yaml) => Some(serde_saphyr::to_string(&plans).expect("plans serialize")),
+    };
+    if let Some(output) = output.filter(|_| !(plans.is_empty() && failed)) {
+        println!("{}", output.trim_end());
+    }
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn pretty_json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string_pretty(value).expect("plans serialize")
+}
+
+fn read_input(path: &PathBuf) -> std::io::Result<String> {
+    if path.as_os_str() == "-" {
+        let mut text = String::new();
+        std::io::stdin().read_to_string(&mut text)?;
+        Ok(text)
+    } else {
+        std::fs::read_to_string(path)
+    }
+}

@@ -1,0 +1,17 @@
+#![forbid(unsafe_code)]
+//! securequeue: a Kubernetes operator that gives every `SecureQueue` a customer-managed KMS key,
+//! an encrypted dead-letter queue and an encrypted main queue, each with least-privilege policies.
+//!
+//! The layers, from the inside out:
+//! - [`api`]: the custom resource types;
+//! - [`policy`], [`plan`]: pure generation of every AWS document and of the ordered steps (no I/O);
+//! - [`cli`]: the `securequeue` command's subcommands.
+
+pub mod api;
+pub mod arn;
+pub mod cli;
+pub mod manifest;
+pub mod plan;
+pub mod policy;
+pub mod resolve;
+pub mod validation;

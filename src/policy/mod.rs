@@ -1,0 +1,12 @@
+//! Pure generation of every policy document the operator applies. No I/O.
+//!
+//! A reader who wants a policy opens one file: [`key`] for the key policy, [`queue`] for both
+//! queue policies (built from the statements in [`statements`]), [`redrive`] for the redrive
+//! documents, and [`quota`] for the AWS size limits they must fit.
+
+pub mod document;
+pub mod key;
+pub mod queue;
+pub mod quota;
+pub mod redrive;
+pub mod statements;

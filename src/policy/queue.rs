@@ -1,0 +1,79 @@
+//! The two queue policies: the main queue's and the dead-letter queue's.
+
+use super::document::PolicyDocument;
+use super::statements::{self as s, SourceService};
+use crate::resolve::Resolved;
+
+/// The main queue's policy: administrators only may manage it, consumers only may receive,
+/// declared producers only may send, always over TLS; optionally only from inside the
+/// organization and only through the VPC endpoint.
+pub fn main_queue_policy(q: &Resolved) -> PolicyDocument {
+    let arn = q.queue_arn.as_str();
+    let producers = &q.spec.producers;
+    let mut statements = shared_statements(q, arn, &q.consumers);
+
+    let mut kinds = Vec::new();
+    let mut source_arns = Vec::new();
+    let services = [
+        (SourceService::Sns, &producers.sns_topic_arns, None),
+        (
+            SourceService::S3,
+            &producers.s3_bucket_arns,
+            Some(std::slice::from_ref(&q.account_id)),
+        ),
+        (
+            SourceService::EventBridge,
+            &producers.event_bridge_rule_arns,
+            None,
+        ),
+    ];
+    for (service, sources, accounts) in services {
+        if !sources.is_empty() {
+            statements.push(s::allow_service_to_send(arn, service, sources, accounts));
+            kinds.push(service.sid_name());
+            source_arns.extend(sources.iter().cloned());
+        }
+    }
+    if !producers.role_arns.is_empty() {
+        statements.push(s::allow_roles_to_send(arn, &producers.role_arns));
+        kinds.push("Roles");
+    }
+    statements.push(s::deny_all_producers_except(
+        arn,
+        &kinds,
+        &source_arns,
+        &producers.role_arns,
+    ));
+
+    if let Some(vpce) = &q.spec.vpc_endpoint_id {
+        statements.push(s::deny_receiving_if_not_through_vpce(arn, vpce));
+    }
+    PolicyDocument::new(statements)
+}
+
+/// The dead-letter queue's policy: the five statements the guidance lists for a DLQ, and a Deny
+/// of every sender but the main queue's redrive.
+pub fn dead_letter_queue_policy(q: &Resolved) -> PolicyDocument {
+    let arn = q.dead_letter_queue_arn.as_str();
+    let mut statements = shared_statements(q, arn, &q.dead_letter_queue_consumers);
+    statements.push(s::deny_any_producers_except_sqs(arn, &q.queue_arn));
+    PolicyDocument::new(statements)
+}
+
+/// `RestrictAdminQueueActions`, `DenyQueueActionsOutsideOrg` (with an organization),
+/// `AllowConsumersToReceiveFromTheQueue`, `DenyOtherConsumersFromReceiving` and
+/// `DenyUnsecureTransport`, which both queues carry.
+fn shared_statements(
+    q: &Resolved,
+    arn: &str,
+    consumers: &[String],
+) -> Vec<super::document::Statement> {
+    let mut statements = vec![s::restrict_admin_queue_actions(arn, &q.administrators)];
+    if let Some(org) = &q.spec.organization_id {
+        statements.push(s::deny_queue_actions_outside_org(arn, org));
+    }
+    statements.push(s::allow_consumers_to_receive(arn, consumers));
+    statements.push(s::deny_other_consumers_from_receiving(arn, consumers));
+    statements.push(s::deny_unsecure_transport(arn));
+    statements
+}

@@ -1,0 +1,283 @@
+//! From a `SecureQueue` and the operator's configuration to every concrete value the policies
+//! and the plan need: region, partition, account, names, ARNs, principals and tags.
+//!
+//! Resolution validates first and computes only from a valid spec, so nothing downstream ever
+//! sees a value AWS would refuse.
+
+use std::collections::BTreeMap;
+
+use crate::api::{SecureQueue, SecureQueueSpec, limits, patterns};
+use crate::arn::{self, Partition};
+use crate::validation::{self, Problem, Scope};
+
+/// Tag key naming the owning SecureQueue's namespace.
+pub const TAG_NAMESPACE: &str = "securequeue.io/namespace";
+/// Tag key naming the owning SecureQueue.
+pub const TAG_NAME: &str = "securequeue.io/name";
+/// Tag key holding the owning SecureQueue's uid.
+pub const TAG_UID: &str = "securequeue.io/uid";
+/// Tag key naming the cluster whose operator owns the resource.
+pub const TAG_CLUSTER: &str = "securequeue.io/cluster";
+
+/// The operator's own configuration, as far as generation needs it.
+#[derive(Clone, Debug)]
+pub struct Environment {
+    /// The AWS account the operator creates keys and queues in.
+    pub account_id: String,
+    /// The operator's region, used when a spec names none.
+    pub region: Option<String>,
+    /// The IAM role the operator runs as: an administrator of every key and queue it makes.
+    pub operator_role_arn: String,
+    /// Identifies this cluster in ownership tags, so two clusters never take each other's queues.
+    pub cluster_id: String,
+    /// Whether principals and sources of other accounts may be named in specs.
+    pub allow_cross_account: bool,
+}
+
+impl Environment {
+    /// Checks the configuration; `flag` names how each value is set, for the messages.
+    pub fn validate(&self) -> Vec<Problem> {
+        let mut problems = Vec::new();
+        match arn::parse_role(&self.operator_role_arn) {
+            Ok(role) if role.arn.account != self.account_id => problems.push(Problem::new(
+                "--operator-role-arn",
+                format!(
+                    "`{}` is in account {}, but the operator creates resources in account {}",
+                    self.operator_role_arn, role.arn.account, self.account_id
+                ),
+            )),
+            Ok(_) => {}
+            Err(reason) => problems.push(Problem::new("--operator-role-arn", reason)),
+        }
+        if !arn::is_account_id(&self.account_id) {
+            problems.push(Problem::new(
+                "--account-id",
+                format!("`{}` is not a 12-digit account id", self.account_id),
+            ));
+        }
+        if self.cluster_id.is_empty()
+            || self.cluster_id.len() > limits::TAG_VALUE_MAX
+            || !self
+                .cluster_id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        {
+            problems.push(Problem::new(
+                "--cluster-id",
+                "must be 1 to 256 letters, digits, `-`, `_` or `.`",
+            ));
+        }
+        problems
+    }
+}
+
+/// Everything about one SecureQueue that the policies and the plan are made from.
+#[derive(Clone, Debug)]
+pub struct Resolved {
+    /// The SecureQueue's namespace.
+    pub namespace: String,
+    /// The SecureQueue's name.
+    pub name: String,
+    /// The spec, valid.
+    pub spec: SecureQueueSpec,
+    /// The region of the key and queues.
+    pub region: String,
+    /// The region's partition.
+    pub partition: Partition,
+    /// The account of the key and queues.
+    pub account_id: String,
+    /// Main queue name.
+    pub queue_name: String,
+    /// Dead-letter queue name.
+    pub dead_letter_queue_name: String,
+    /// Main queue ARN, known before the queue exists.
+    pub queue_arn: String,
+    /// Dead-letter queue ARN, known before the queue exists.
+    pub dead_letter_queue_arn: String,
+    /// The key's alias, `alias/...`.
+    pub key_alias: String,
+    /// The key's alias ARN.
+    pub key_alias_arn: String,
+    /// The operator's role ARN.
+    pub operator_role_arn: String,
+    /// The operator's role and the admin roles, sorted.
+    pub administrators: Vec<String>,
+    /// The main queue's consumers, sorted.
+    pub consumers: Vec<String>,
+    /// The dead-letter queue's consumers, sorted (the main queue's when the spec names none).
+    pub dead_letter_queue_consumers: Vec<String>,
+    /// Ownership tags and user tags, for the key and both queues.
+    pub tags: BTreeMap<String, String>,
+}
+
+impl Resolved {
+    /// `<namespace>/<name>`.
+    pub fn display_name(&self) -> String {
+        format!("{}/{}", self.namespace, self.name)
+    }
+
+    /// `sqs.<region>.<dns suffix>`, the value of `kms:ViaService` for use through SQS.
+    pub fn sqs_service_endpoint(&self) -> String {
+        format!("sqs.{}.{}", self.region, self.partition.dns_suffix())
+    }
+
+    /// The account root principal, `arn:<partition>:iam::<account>:root`.
+    pub fn account_root_arn(&self) -> String {
+        format!("arn:{}:iam::{}:root", self.partition, self.account_id)
+    }
+}
+
+/// Validates a SecureQueue and computes its resolved values.
+pub fn resolve(queue: &SecureQueue, env: &Environment) -> Result<Resolved, Vec<Problem>> {
+    let mut problems = Vec::new();
+    let name = queue.metadata.name.clone().unwrap_or_default();
+    if name.is_empty() {
+        problems.push(Problem::new("metadata.name", "is required"));
+    }
+    let namespace = queue
+        .metadata
+        .namespace
+        .clone()
+        .unwrap_or_else(|| "default".to_string());
+    let spec = &queue.spec;
+
+    let region = spec.region.clone().or_else(|| env.region.clone());
+    let partition = match region.as_deref() {
+        None => {
+            problems.push(Problem::new(
+                "spec.region",
+                "no region: set spec.region or the operator's region (--region / AWS_REGION)",
+            ));
+            None
+        }
+        Some(region)
+            if !regex::Regex::new(patterns::REGION)
+                .expect("valid pattern")
+                .is_match(region) =>
+        {
+            problems.push(Problem::new(
+                "spec.region",
+                format!("`{region}` is not an AWS region name such as eu-west-1"),
+            ));
+            None
+        }
+        Some(region) => {
+            let partition = Partition::of_region(region);
+            if partition.is_none() {
+                problems.push(Problem::new(
+                    "spec.region",
+                    format!("`{region}` is in a partition the operator does not support (aws, aws-cn and aws-us-gov are)"),
+                ));
+            }
+            partition
+        }
+    };
+    let scope = Scope {
+        region: partition.and(region.as_deref()),
+        partition,
+        account_id: &env.account_id,
+        allow_cross_account: env.allow_cross_account,
+    };
+    problems.extend(validation::validate_spec(spec, &scope));
+
+    let (queue_name, dead_letter_queue_name) = match queue_names(&namespace, &name, spec) {
+        Ok(names) => names,
+        Err(problem) => {
+            problems.push(problem);
+            Default::default()
+        }
+    };
+    let key_alias = if spec.key.alias.is_empty() {
+        default_alias(&namespace, &name)
+    } else {
+        spec.key.alias.clone()
+    };
+    if key_alias.len() > limits::KEY_ALIAS_MAX as usize {
+        problems.push(Problem::new("spec.key.alias", format!(
+            "the default alias `{key_alias}` is longer than KMS's {} characters; set spec.key.alias",
+            limits::KEY_ALIAS_MAX
+        )));
+    }
+
+    let (Some(partition), Some(region), true) = (partition, region, problems.is_empty()) else {
+        return Err(problems);
+    };
+
+    let sqs_arn = |queue: &str| format!("arn:{partition}:sqs:{region}:{}:{queue}", env.account_id);
+    let mut administrators: Vec<String> = spec.admin_role_arns.clone();
+    administrators.push(env.operator_role_arn.clone());
+    let dead_letter_queue_consumers = if spec.dead_letter_queue.consumer_role_arns.is_empty() {
+        spec.consumer_role_arns.clone()
+    } else {
+        spec.dead_letter_queue.consumer_role_arns.clone()
+    };
+
+    let mut tags = spec.tags.clone();
+    tags.insert(TAG_NAMESPACE.into(), namespace.clone());
+    tags.insert(TAG_NAME.into(), name.clone());
+    tags.insert(TAG_CLUSTER.into(), env.cluster_id.clone());
+    if let Some(uid) = &queue.metadata.uid {
+        tags.insert(TAG_UID.into(), uid.clone());
+    }
+
+    Ok(Resolved {
+        queue_arn: sqs_arn(&queue_name),
+        dead_letter_queue_arn: sqs_arn(&dead_letter_queue_name),
+        key_alias_arn: format!(
+            "arn:{partition}:kms:{region}:{}:{key_alias}",
+            env.account_id
+        ),
+        key_alias,
+        namespace,
+        name,
+        spec: spec.clone(),
+        region,
+        partition,
+        account_id: env.account_id.clone(),
+        queue_name,
+        dead_letter_queue_name,
+        operator_role_arn: env.operator_role_arn.clone(),
+        administrators: sorted(administrators),
+        consumers: sorted(spec.consumer_role_arns.clone()),
+        dead_letter_queue_consumers: sorted(dead_letter_queue_consumers),
+        tags,
+    })
+}
+
+/// The main and dead-letter queue names: `spec.queueName` or `<namespace>-<name>` (dots, which
+/// SQS refuses, become dashes), the dead-letter queue adding `-dlq` before any `.fifo`.
+pub fn queue_names(
+    namespace: &str,
+    name: &str,
+    spec: &SecureQueueSpec,
+) -> Result<(String, String), Problem> {
+    let suffix = if spec.fifo { ".fifo" } else { "" };
+    let base = match &spec.queue_name {
+        Some(given) => given.strip_suffix(".fifo").unwrap_or(given).to_string(),
+        None => format!("{namespace}-{name}").replace('.', "-"),
+    };
+    let main = format!("{base}{suffix}");
+    let dead_letter = format!("{base}-dlq{suffix}");
+    if dead_letter.len() > limits::SQS_QUEUE_NAME_MAX {
+        return Err(Problem::new(
+            "spec.queueName",
+            format!(
+                "the dead-letter queue's name `{dead_letter}` would have {} characters, over SQS's {}; set a shorter spec.queueName",
+                dead_letter.len(),
+                limits::SQS_QUEUE_NAME_MAX
+            ),
+        ));
+    }
+    Ok((main, dead_letter))
+}
+
+/// `alias/securequeue/<namespace>/<name>`, dots replaced by dashes as KMS refuses them.
+pub fn default_alias(namespace: &str, name: &str) -> String {
+    format!("alias/securequeue/{namespace}/{name}").replace('.', "-")
+}
+
+fn sorted(mut values: Vec<String>) -> Vec<String> {
+    values.sort();
+    values.dedup();
+    values
+}
