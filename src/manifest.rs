@@ -93,14 +93,14 @@ fn read(value: Value) -> Result<SecureQueue, Vec<Problem>> {
 mod tests {
     use super::*;
 
-    const VALID: &str = "apiVersion: securequeue.io/v1alpha1\nkind: SecureQueue\nmetadata: {name: a, namespace: n}\nspec:\n  consumerRoleArns: [arn:aws:iam::111122223333:role/c]\n";
+    const VALID: &str = "apiVersion: securequeue.io/v1alpha1\nkind: SecureQueue\nmetadata: {name: a, namespace: ns}\nspec:\n  consumerRoleArns: [arn:aws:iam::111122223333:role/c]\n";
 
     #[test]
     fn reads_several_documents_and_skips_empty_ones() {
         let docs = parse(&format!("{VALID}---\n{VALID}---\n")).unwrap();
         assert_eq!(docs.len(), 2);
         assert_eq!(docs[1].index, 2);
-        assert_eq!(docs[0].label, "n/a");
+        assert_eq!(docs[0].label, "ns/a");
         assert!(docs.iter().all(|d| d.parsed.is_ok()));
     }
 
@@ -108,7 +108,7 @@ mod tests {
     fn unknown_spec_fields_are_named_with_their_path() {
         let docs = parse(&format!("{VALID}  queue: {{visibilityTimeout: 30}}\n")).unwrap();
         let problems = docs[0].parsed.as_ref().unwrap_err();
-        assert_eq!(problems[0].field, "spec.queue");
+        assert_eq!(problems[0].field, "spec.queue.visibilityTimeout");
         assert!(
             problems[0]
                 .reason

@@ -22,3 +22,10 @@ pub const GROUP: &str = "securequeue.io";
 pub const VERSION: &str = "v1alpha1";
 /// The kind of the one resource this operator serves.
 pub const KIND: &str = "SecureQueue";
+
+/// The CustomResourceDefinition as YAML: what `securequeue crd` prints and
+/// `crds/securequeue.io_securequeues.yaml` holds.
+pub fn crd_yaml() -> String {
+    use kube::CustomResourceExt;
+    serde_saphyr::to_string(&SecureQueue::crd()).expect("the CRD always serializes")
+}

@@ -2,16 +2,7 @@
 
 use std::process::ExitCode;
 
-use kube::CustomResourceExt;
-
-use crate::api::SecureQueue;
-
-/// The CRD as YAML.
-pub fn crd_yaml() -> String {
-    serde_saphyr::to_string(&SecureQueue::crd()).expect("the CRD always serializes")
-}
-
 pub(super) fn run() -> ExitCode {
-    print!("{}", crd_yaml());
+    print!("{}", crate::api::crd_yaml());
     ExitCode::SUCCESS
 }

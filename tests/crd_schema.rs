@@ -1,0 +1,175 @@
+//! The CRD on disk is the generated one, the examples are valid against it, and its CEL rules
+//! say what the code says.
+
+mod common;
+
+use common::{api_server_errors, manifest, plan};
+
+const CRD_FILE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/crds/securequeue.io_securequeues.yaml"
+);
+const EXAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/examples");
+
+#[test]
+fn crd_file_is_exactly_the_generated_crd() {
+    let on_disk = std::fs::read_to_string(CRD_FILE).unwrap();
+    assert!(
+        on_disk == securequeue::api::crd_yaml(),
+        "crds/securequeue.io_securequeues.yaml is stale: run `cargo run -- crd > {CRD_FILE}`"
+    );
+}
+
+fn examples() -> Vec<(String, String)> {
+    let mut found: Vec<(String, String)> = std::fs::read_dir(EXAMPLES)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .map(|p| {
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                std::fs::read_to_string(&p).unwrap(),
+            )
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+#[test]
+fn the_required_examples_exist() {
+    let names: Vec<String> = examples().into_iter().map(|(name, _)| name).collect();
+    for required in [
+        "sns-producer.yaml",
+        "s3-producer.yaml",
+        "eventbridge-producer.yaml",
+        "role-producer-vpce.yaml",
+        "fifo.yaml",
+    ] {
+        assert!(
+            names.iter().any(|n| n == required),
+            "deploy/examples/{required} is missing"
+        );
+    }
+}
+
+#[test]
+fn every_example_is_valid_for_the_api_server() {
+    for (name, yaml) in examples() {
+        let errors = api_server_errors(&yaml, None);
+        assert!(errors.is_empty(), "{name}: {errors:#?}");
+    }
+}
+
+#[test]
+fn every_example_plans() {
+    for (name, yaml) in examples() {
+        if let Err(problems) = plan(&yaml) {
+            panic!("{name}: {problems:#?}");
+        }
+    }
+}
+
+#[test]
+fn the_schema_refuses_an_unknown_field() {
+    let yaml = manifest("  consumerRoleArns: [arn:aws:iam::111122223333:role/c]\n  retries: 3\n");
+    let errors = api_server_errors(&yaml, None);
+    assert!(errors.iter().any(|e| e.contains("retries")), "{errors:#?}");
+}
+
+#[test]
+fn the_schema_refuses_a_user_arn_as_consumer() {
+    let yaml = manifest("  consumerRoleArns: [arn:aws:iam::111122223333:user/alice]\n");
+    let errors = api_server_errors(&yaml, None);
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.starts_with("/spec/consumerRoleArns/0")),
+        "{errors:#?}"
+    );
+}
+
+#[test]
+fn cel_refuses_a_fifo_name_without_fifo() {
+    let yaml = manifest(
+        "  queueName: orders.fifo\n  consumerRoleArns: [arn:aws:iam::111122223333:role/c]\n",
+    );
+    let errors = api_server_errors(&yaml, None);
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("exactly when fifo is true")),
+        "{errors:#?}"
+    );
+}
+
+#[test]
+fn cel_refuses_a_dead_letter_retention_shorter_than_the_queues() {
+    let yaml = manifest(
+        "  consumerRoleArns: [arn:aws:iam::111122223333:role/c]\n  queue: {messageRetentionSeconds: 1209600}\n  deadLetterQueue: {messageRetentionSeconds: 86400}\n",
+    );
+    let errors = api_server_errors(&yaml, None);
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("must be at least queue.messageRetentionSeconds")),
+        "{errors:#?}"
+    );
+}
+
+#[test]
+fn cel_refuses_s3_producers_on_a_fifo_queue() {
+    let yaml = manifest(
+        "  fifo: true\n  consumerRoleArns: [arn:aws:iam::111122223333:role/c]\n  producers: {s3BucketArns: [arn:aws:s3:::bucket-one]}\n",
+    );
+    let errors = api_server_errors(&yaml, None);
+    assert!(
+        errors.iter().any(|e| e.contains("S3 event notifications")),
+        "{errors:#?}"
+    );
+}
+
+#[test]
+fn cel_refuses_reserved_tags() {
+    let yaml = manifest(
+        "  consumerRoleArns: [arn:aws:iam::111122223333:role/c]\n  tags: {securequeue.io/name: x}\n",
+    );
+    let errors = api_server_errors(&yaml, None);
+    assert!(errors.iter().any(|e| e.contains("reserved")), "{errors:#?}");
+}
+
+#[test]
+fn cel_refuses_changing_immutable_fields() {
+    let old = manifest(
+        "  queueName: orders\n  region: eu-west-1\n  consumerRoleArns: [arn:aws:iam::111122223333:role/c]\n",
+    );
+    for (field, new_spec) in [
+        ("queueName", "  queueName: orders2\n  region: eu-west-1\n"),
+        ("queueName", "  region: eu-west-1\n"),
+        ("region", "  queueName: orders\n  region: eu-west-2\n"),
+        ("region", "  queueName: orders\n"),
+        (
+            "fifo",
+            "  queueName: orders\n  region: eu-west-1\n  fifo: true\n",
+        ),
+    ] {
+        let new = manifest(&format!(
+            "{new_spec}  consumerRoleArns: [arn:aws:iam::111122223333:role/c]\n"
+        ));
+        let errors = api_server_errors(&new, Some(&old));
+        assert!(
+            errors.iter().any(|e| e.contains(field)),
+            "changing {field}: {errors:#?}"
+        );
+    }
+}
+
+#[test]
+fn cel_allows_an_update_that_changes_mutable_fields() {
+    let old =
+        manifest("  queueName: orders\n  consumerRoleArns: [arn:aws:iam::111122223333:role/c]\n");
+    let new = manifest(
+        "  queueName: orders\n  consumerRoleArns: [arn:aws:iam::111122223333:role/d]\n  queue: {visibilityTimeoutSeconds: 60}\n",
+    );
+    assert_eq!(api_server_errors(&new, Some(&old)), Vec::<String>::new());
+}
