@@ -1,0 +1,31 @@
+//! The full plan of every example, byte for byte. A change to any generated document shows up
+//! here as a diff to review; `UPDATE_GOLDEN=1 cargo test --test golden_plans` rewrites the files
+//! after a deliberate change.
+
+mod common;
+
+use std::path::Path;
+
+const EXAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/examples");
+const GOLDEN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden");
+
+#[test]
+fn every_example_plans_exactly_as_recorded() {
+    let update = std::env::var_os("UPDATE_GOLDEN").is_some();
+    let mut checked = 0;
+    for entry in std::fs::read_dir(EXAMPLES).unwrap() {
+        let path = entry.unwrap().path();
+        let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
+        let plan = common::plan(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let actual = serde_json::to_string_pretty(&plan).unwrap() + "\n";
+        let golden = Path::new(GOLDEN).join(format!("{stem}.json"));
+        if update {
+            std::fs::write(&golden, &actual).unwrap();
+        }
+        let expected = std::fs::read_to_string(&golden)
+            .unwrap_or_else(|_| panic!("{} is missing; run with UPDATE_GOLDEN=1", golden.display()));
+        assert!(actual == expected, "{stem}: the plan differs from {}; review and run with UPDATE_GOLDEN=1", golden.display());
+        checked += 1;
+    }
+    assert!(checked >= 5, "expected the five required examples, checked {checked}");
+}
