@@ -22,10 +22,18 @@ fn every_example_plans_exactly_as_recorded() {
         if update {
             std::fs::write(&golden, &actual).unwrap();
         }
-        let expected = std::fs::read_to_string(&golden)
-            .unwrap_or_else(|_| panic!("{} is missing; run with UPDATE_GOLDEN=1", golden.display()));
-        assert!(actual == expected, "{stem}: the plan differs from {}; review and run with UPDATE_GOLDEN=1", golden.display());
+        let expected = std::fs::read_to_string(&golden).unwrap_or_else(|_| {
+            panic!("{} is missing; run with UPDATE_GOLDEN=1", golden.display())
+        });
+        assert!(
+            actual == expected,
+            "{stem}: the plan differs from {}; review and run with UPDATE_GOLDEN=1",
+            golden.display()
+        );
         checked += 1;
     }
-    assert!(checked >= 5, "expected the five required examples, checked {checked}");
+    assert!(
+        checked >= 5,
+        "expected the five required examples, checked {checked}"
+    );
 }

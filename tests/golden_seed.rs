@@ -35,7 +35,11 @@ const STRICTER_ADDITIONS: &[(&str, &str, &str)] = &[
     // The service may use the key only on behalf of the declared topic, not any of the account's.
     ("AllowSNSToSendToSQS", "ArnEquals", "aws:SourceArn"),
     // Consumers may decrypt only through SQS, never by calling KMS themselves.
-    ("AllowConsumersToReceiveFromTheQueue", "StringEquals", "kms:ViaService"),
+    (
+        "AllowConsumersToReceiveFromTheQueue",
+        "StringEquals",
+        "kms:ViaService",
+    ),
 ];
 
 fn strings(value: &Value) -> Vec<String> {
@@ -57,24 +61,42 @@ fn assert_matches_seed(policy_name: &str, generated: &Value, seed: &Value, queue
     let sid = seed["Sid"].as_str().unwrap();
     let context = format!("{policy_name} {sid}");
     assert_eq!(generated["Effect"], seed["Effect"], "{context}: effect");
-    assert_eq!(strings(&generated["Action"]), strings(&seed["Action"]), "{context}: actions");
+    assert_eq!(
+        strings(&generated["Action"]),
+        strings(&seed["Action"]),
+        "{context}: actions"
+    );
 
     match (&seed["Principal"], &generated["Principal"]) {
         (Value::String(s), Value::String(g)) => assert_eq!(s, g, "{context}: principal"),
         (Value::Object(s), Value::Object(g)) => {
             let kind = s.keys().next().unwrap();
-            assert!(g.contains_key(kind), "{context}: principal kind {kind} expected, got {g:?}");
+            assert!(
+                g.contains_key(kind),
+                "{context}: principal kind {kind} expected, got {g:?}"
+            );
             let seed_values = strings(&s[kind]);
             if !seed_values.iter().any(|v| is_placeholder(v)) {
-                assert_eq!(strings(&g[kind]), seed_values, "{context}: principal values");
+                assert_eq!(
+                    strings(&g[kind]),
+                    seed_values,
+                    "{context}: principal values"
+                );
             }
         }
         (s, g) => panic!("{context}: principal {g} does not have the guidance's shape {s}"),
     }
 
     let resource = seed["Resource"].as_str().unwrap();
-    let expected_resource = if is_placeholder(resource) { queue_arn } else { resource };
-    assert_eq!(generated["Resource"], expected_resource, "{context}: resource");
+    let expected_resource = if is_placeholder(resource) {
+        queue_arn
+    } else {
+        resource
+    };
+    assert_eq!(
+        generated["Resource"], expected_resource,
+        "{context}: resource"
+    );
 
     let empty = serde_json::Map::new();
     let seed_conditions = seed["Condition"].as_object().unwrap_or(&empty);
@@ -93,9 +115,16 @@ fn assert_matches_seed(policy_name: &str, generated: &Value, seed: &Value, queue
     }
     for (operator, keys) in generated_conditions {
         for key in keys.as_object().unwrap().keys() {
-            let in_seed = seed_conditions.get(operator).and_then(|k| k.get(key)).is_some();
-            let declared = STRICTER_ADDITIONS.contains(&(generated_sid(sid), operator.as_str(), key.as_str()));
-            assert!(in_seed || declared, "{context}: condition {operator} {key} is neither the guidance's nor a declared stricter addition");
+            let in_seed = seed_conditions
+                .get(operator)
+                .and_then(|k| k.get(key))
+                .is_some();
+            let declared =
+                STRICTER_ADDITIONS.contains(&(generated_sid(sid), operator.as_str(), key.as_str()));
+            assert!(
+                in_seed || declared,
+                "{context}: condition {operator} {key} is neither the guidance's nor a declared stricter addition"
+            );
         }
     }
 }
@@ -129,7 +158,12 @@ fn main_queue_policy_has_every_statement_of_the_guidance() {
     let policy = attribute_policy(&plan.queue);
     for statement in seed()["queue"].as_array().unwrap() {
         let sid = statement["Sid"].as_str().unwrap();
-        assert_matches_seed("queue policy", find(&policy, sid), statement, &plan.queue.arn);
+        assert_matches_seed(
+            "queue policy",
+            find(&policy, sid),
+            statement,
+            &plan.queue.arn,
+        );
     }
 }
 
@@ -139,10 +173,24 @@ fn dead_letter_queue_policy_has_the_statements_the_guidance_lists_for_it() {
     let policy = attribute_policy(&plan.dead_letter_queue);
     let seed = seed();
     for sid in seed["deadLetterQueueShared"].as_array().unwrap() {
-        let statement = seed["queue"].as_array().unwrap().iter().find(|s| &s["Sid"] == sid).unwrap();
-        assert_matches_seed("DLQ policy", find(&policy, sid.as_str().unwrap()), statement, &plan.dead_letter_queue.arn);
+        let statement = seed["queue"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| &s["Sid"] == sid)
+            .unwrap();
+        assert_matches_seed(
+            "DLQ policy",
+            find(&policy, sid.as_str().unwrap()),
+            statement,
+            &plan.dead_letter_queue.arn,
+        );
     }
-    assert_eq!(policy["Statement"].as_array().unwrap().len(), 6, "five shared statements and DenyAnyProducersExceptSQS");
+    assert_eq!(
+        policy["Statement"].as_array().unwrap().len(),
+        6,
+        "five shared statements and DenyAnyProducersExceptSQS"
+    );
 }
 
 #[test]
@@ -160,21 +208,39 @@ fn dead_letter_queue_accepts_only_the_main_queue_narrower_than_the_guidance() {
         .unwrap()
         .replace("<region>", "eu-west-1")
         .replace("<account-id>", common::ACCOUNT);
-    let source = generated["Condition"]["ArnNotLike"]["aws:SourceArn"].as_str().unwrap();
+    let source = generated["Condition"]["ArnNotLike"]["aws:SourceArn"]
+        .as_str()
+        .unwrap();
     assert_eq!(source, plan.queue.arn, "exactly the main queue");
-    assert!(source.starts_with(guidance_pattern.trim_end_matches('*')), "within the guidance's pattern {guidance_pattern}");
+    assert!(
+        source.starts_with(guidance_pattern.trim_end_matches('*')),
+        "within the guidance's pattern {guidance_pattern}"
+    );
 }
 
 #[test]
 fn the_guidance_statements_are_all_that_an_sns_queue_gets() {
     let plan = full_plan();
     let sids = |policy: &Value| -> Vec<String> {
-        policy["Statement"].as_array().unwrap().iter().map(|s| s["Sid"].as_str().unwrap().to_string()).collect()
+        policy["Statement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["Sid"].as_str().unwrap().to_string())
+            .collect()
     };
     let seed = seed();
     let seed_sids = |list: &str| -> Vec<String> {
-        seed[list].as_array().unwrap().iter().map(|s| generated_sid(s["Sid"].as_str().unwrap()).to_string()).collect()
+        seed[list]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| generated_sid(s["Sid"].as_str().unwrap()).to_string())
+            .collect()
     };
-    assert_eq!(sids(&serde_json::to_value(&plan.key.policy).unwrap()), seed_sids("key"));
+    assert_eq!(
+        sids(&serde_json::to_value(&plan.key.policy).unwrap()),
+        seed_sids("key")
+    );
     assert_eq!(sids(&attribute_policy(&plan.queue)), seed_sids("queue"));
 }

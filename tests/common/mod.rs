@@ -46,11 +46,11 @@ pub fn plan(yaml: &str) -> Result<Plan, Vec<Problem>> {
 }
 
 /// The generated CRD's schema, made strict about unknown fields as `kubectl apply` is by
-/// default (server-side field validation `Strict`).
+/// default (server-side field validation `Strict`), and with list-type sets unique.
 pub fn strict_schema() -> Value {
     let mut schema = crd_schema();
     // The root lists only spec and status; apiVersion, kind and metadata are implicit.
-    forbid_unknown_fields(schema.pointer_mut("/properties/spec").unwrap());
+    make_strict(schema.pointer_mut("/properties/spec").unwrap());
     schema
 }
 
@@ -62,16 +62,20 @@ pub fn crd_schema() -> Value {
         .clone()
 }
 
-fn forbid_unknown_fields(schema: &mut Value) {
+fn make_strict(schema: &mut Value) {
     if let Some(object) = schema.as_object_mut() {
+        // The API server enforces `x-kubernetes-list-type: set` as uniqueness.
+        if object.get("x-kubernetes-list-type") == Some(&Value::from("set")) {
+            object.insert("uniqueItems".into(), Value::Bool(true));
+        }
         if object.contains_key("properties") && !object.contains_key("additionalProperties") {
             object.insert("additionalProperties".into(), Value::Bool(false));
         }
         for value in object.values_mut() {
-            forbid_unknown_fields(value);
+            make_strict(value);
         }
     } else if let Some(array) = schema.as_array_mut() {
-        array.iter_mut().for_each(forbid_unknown_fields);
+        array.iter_mut().for_each(make_strict);
     }
 }
 
