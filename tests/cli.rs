@@ -1,0 +1,190 @@
+//! The `securequeue` binary as a user runs it.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_securequeue");
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+const OPERATOR: &str = "arn:aws:iam::111122223333:role/securequeue-operator";
+
+fn securequeue(args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .current_dir(ROOT)
+        .env_remove("AWS_REGION")
+        .env_remove("SECUREQUEUE_OPERATOR_ROLE_ARN")
+        .env_remove("SECUREQUEUE_ACCOUNT_ID")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    if let Some(input) = stdin {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+    }
+    drop(child.stdin.take());
+    child.wait_with_output().unwrap()
+}
+
+fn plan(files: &[&str], extra: &[&str], stdin: Option<&str>) -> Output {
+    let mut args = vec![
+        "plan",
+        "--operator-role-arn",
+        OPERATOR,
+        "--region",
+        "eu-west-1",
+    ];
+    for file in files {
+        args.extend(["-f", file]);
+    }
+    args.extend(extra);
+    securequeue(&args, stdin)
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn plan_of_one_manifest_prints_one_object() {
+    let out = plan(&["deploy/examples/sns-producer.yaml"], &[], None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(plan["name"], "shop/orders");
+    assert_eq!(plan["queue"]["name"], "shop-orders");
+    assert_eq!(plan["steps"].as_array().unwrap().len(), 8);
+    assert!(plan["kms"]["estimatedRequestsPer30Days"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn plan_of_several_manifests_prints_an_array() {
+    let out = plan(
+        &[
+            "deploy/examples/sns-producer.yaml",
+            "deploy/examples/fifo.yaml",
+        ],
+        &[],
+        None,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let plans: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(plans.len(), 2);
+    assert_eq!(plans[1]["queue"]["name"], "finance-ledger.fifo");
+    assert_eq!(
+        plans[1]["deadLetterQueue"]["name"],
+        "finance-ledger-dlq.fifo"
+    );
+}
+
+#[test]
+fn plan_reads_multi_document_yaml_from_stdin_and_prints_yaml() {
+    let a = std::fs::read_to_string(format!("{ROOT}/deploy/examples/s3-producer.yaml")).unwrap();
+    let b = std::fs::read_to_string(format!("{ROOT}/deploy/examples/eventbridge-producer.yaml"))
+        .unwrap();
+    let out = plan(&["-"], &["-o", "yaml"], Some(&format!("{a}---\n{b}")));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let plans: Vec<serde_json::Value> = serde_saphyr::from_str(&text(&out.stdout)).unwrap();
+    assert_eq!(plans.len(), 2);
+}
+
+#[test]
+fn invalid_documents_are_reported_per_field_and_not_printed() {
+    let good =
+        std::fs::read_to_string(format!("{ROOT}/deploy/examples/sns-producer.yaml")).unwrap();
+    let bad = good
+        .replace("name: orders", "name: broken")
+        .replace("role/orders-worker", "user/alice")
+        .replace(
+            "arn:aws:sns:eu-west-1:111122223333:orders-events",
+            "arn:aws:sns:eu-west-1:444455556666:other",
+        );
+    let out = plan(&["-"], &[], Some(&format!("{good}---\n{bad}")));
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 2, "{stderr}");
+    assert!(
+        lines[0].starts_with("-: document 2 (shop/broken): spec.consumerRoleArns[0]: "),
+        "{stderr}"
+    );
+    assert!(
+        lines[1].starts_with("-: document 2 (shop/broken): spec.producers.snsTopicArns[0]: "),
+        "{stderr}"
+    );
+    let plans: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(plans.len(), 1, "only the valid document is printed");
+    assert_eq!(plans[0]["name"], "shop/orders");
+}
+
+#[test]
+fn a_single_invalid_document_prints_nothing() {
+    let out = plan(
+        &["-"],
+        &[],
+        Some(
+            "apiVersion: securequeue.io/v1alpha1\nkind: SecureQueue\nmetadata: {name: x}\nspec: {consumerRoleArns: []}\n",
+        ),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    assert!(text(&out.stderr).contains("spec.consumerRoleArns: at least one consumer"));
+}
+
+#[test]
+fn a_missing_file_is_an_error_naming_it() {
+    let out = plan(&["does/not/exist.yaml"], &[], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).starts_with("does/not/exist.yaml: cannot read"));
+}
+
+#[test]
+fn a_malformed_operator_role_names_the_flag() {
+    let out = securequeue(
+        &[
+            "plan",
+            "-f",
+            "deploy/examples/fifo.yaml",
+            "--operator-role-arn",
+            "arn:aws:iam::111122223333:user/me",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr)
+            .contains("--operator-role-arn: `arn:aws:iam::111122223333:user/me` is an IAM user")
+    );
+}
+
+#[test]
+fn account_id_must_match_the_operator_role() {
+    let out = plan(
+        &["deploy/examples/fifo.yaml"],
+        &["--account-id", "444455556666"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("--operator-role-arn"));
+}
+
+#[test]
+fn cross_account_principals_need_the_flag() {
+    let manifest = "apiVersion: securequeue.io/v1alpha1\nkind: SecureQueue\nmetadata: {name: x, namespace: team}\nspec: {consumerRoleArns: ['arn:aws:iam::444455556666:role/w']}\n";
+    assert_eq!(plan(&["-"], &[], Some(manifest)).status.code(), Some(1));
+    let out = plan(&["-"], &["--allow-cross-account"], Some(manifest));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
+#[test]
+fn crd_prints_the_committed_crd() {
+    let out = securequeue(&["crd"], None);
+    assert!(out.status.success());
+    let committed =
+        std::fs::read_to_string(format!("{ROOT}/crds/securequeue.io_securequeues.yaml")).unwrap();
+    assert_eq!(text(&out.stdout), committed);
+}
