@@ -3,8 +3,10 @@
 //! an encrypted dead-letter queue and an encrypted main queue, each with least-privilege policies.
 //!
 //! The layers, from the inside out:
-//! - [`api`]: the custom resource types;
-//! - [`policy`], [`plan`]: pure generation of every AWS document and of the ordered steps (no I/O);
+//! - [`api`]: the custom resource types, their bounds and patterns;
+//! - pure generation, no I/O: [`arn`], [`validation`] and [`resolve`] turn a spec into concrete
+//!   names, ARNs and principals; [`policy`] builds every policy document; [`plan`] assembles the
+//!   documents, attributes and ordered AWS calls; [`manifest`] reads manifests;
 //! - [`cli`]: the `securequeue` command's subcommands.
 
 pub mod api;

@@ -35,7 +35,7 @@ pub struct Environment {
 }
 
 impl Environment {
-    /// Checks the configuration; `flag` names how each value is set, for the messages.
+    /// Checks the configuration; each problem names the command-line flag that sets the value.
     pub fn validate(&self) -> Vec<Problem> {
         let mut problems = Vec::new();
         match arn::parse_role(&self.operator_role_arn) {
@@ -280,4 +280,111 @@ fn sorted(mut values: Vec<String>) -> Vec<String> {
     values.sort();
     values.dedup();
     values
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(yaml: &str) -> SecureQueueSpec {
+        serde_saphyr::from_str(&format!(
+            "consumerRoleArns: [arn:aws:iam::111122223333:role/c]\n{yaml}"
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn default_names_come_from_namespace_and_name_with_dots_as_dashes() {
+        let names = queue_names("shop", "orders.v2", &spec("")).unwrap();
+        assert_eq!(
+            names,
+            (
+                "shop-orders-v2".to_string(),
+                "shop-orders-v2-dlq".to_string()
+            )
+        );
+        assert_eq!(
+            default_alias("shop", "orders.v2"),
+            "alias/securequeue/shop/orders-v2"
+        );
+    }
+
+    #[test]
+    fn fifo_names_keep_the_suffix_last() {
+        let names = queue_names(
+            "shop",
+            "orders",
+            &spec("fifo: true\nqueueName: ledger.fifo\n"),
+        )
+        .unwrap();
+        assert_eq!(
+            names,
+            ("ledger.fifo".to_string(), "ledger-dlq.fifo".to_string())
+        );
+        let defaulted = queue_names("shop", "orders", &spec("fifo: true\n")).unwrap();
+        assert_eq!(
+            defaulted,
+            (
+                "shop-orders.fifo".to_string(),
+                "shop-orders-dlq.fifo".to_string()
+            )
+        );
+    }
+
+    #[test]
+    fn the_longest_allowed_fifo_name_still_fits() {
+        let name = format!("{}.fifo", "q".repeat(71));
+        let (_, dead_letter) = queue_names(
+            "ns",
+            "n",
+            &spec(&format!("fifo: true\nqueueName: {name}\n")),
+        )
+        .unwrap();
+        assert_eq!(dead_letter.len(), 80);
+    }
+
+    #[test]
+    fn china_regions_use_their_partition_and_dns_suffix() {
+        let mut queue = SecureQueue::new("orders", spec("region: cn-north-1\n"));
+        queue.spec.consumer_role_arns = vec!["arn:aws-cn:iam::111122223333:role/c".into()];
+        let env = Environment {
+            account_id: "111122223333".into(),
+            region: None,
+            operator_role_arn: "arn:aws-cn:iam::111122223333:role/op".into(),
+            cluster_id: "c".into(),
+            allow_cross_account: false,
+        };
+        let resolved = resolve(&queue, &env).unwrap();
+        assert_eq!(
+            resolved.queue_arn,
+            "arn:aws-cn:sqs:cn-north-1:111122223333:default-orders"
+        );
+        assert_eq!(
+            resolved.sqs_service_endpoint(),
+            "sqs.cn-north-1.amazonaws.com.cn"
+        );
+        assert_eq!(
+            resolved.account_root_arn(),
+            "arn:aws-cn:iam::111122223333:root"
+        );
+    }
+
+    #[test]
+    fn ownership_tags_are_added_and_the_uid_only_when_known() {
+        let env = Environment {
+            account_id: "111122223333".into(),
+            region: Some("eu-west-1".into()),
+            operator_role_arn: "arn:aws:iam::111122223333:role/op".into(),
+            cluster_id: "prod".into(),
+            allow_cross_account: false,
+        };
+        let mut queue = SecureQueue::new("orders", spec("tags: {team: a}\n"));
+        queue.metadata.namespace = Some("shop".into());
+        let tags = resolve(&queue, &env).unwrap().tags;
+        assert_eq!(tags.get(TAG_CLUSTER).map(String::as_str), Some("prod"));
+        assert_eq!(tags.get("team").map(String::as_str), Some("a"));
+        assert!(!tags.contains_key(TAG_UID));
+        queue.metadata.uid = Some("1234".into());
+        assert_eq!(resolve(&queue, &env).unwrap().tags[TAG_UID], "1234");
+    }
 }

@@ -195,3 +195,108 @@ fn merge_pair(a: &Statement, b: &Statement, max_actions: usize) -> Option<Statem
 fn same_set(a: &Values, b: &Values) -> bool {
     a.len() == b.len() && a.as_slice().iter().all(|x| b.contains(x))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::document::Statement;
+
+    fn roles(names: &[&str]) -> Principal {
+        Principal::aws(
+            names
+                .iter()
+                .map(|n| format!("arn:aws:iam::111122223333:role/{n}")),
+        )
+    }
+
+    #[test]
+    fn statements_differing_only_in_actions_merge() {
+        let doc = PolicyDocument::new(vec![
+            Statement::allow("A", roles(&["x"]), &["sqs:ReceiveMessage"], "arn:q"),
+            Statement::allow("B", roles(&["x"]), &["sqs:SendMessage"], "arn:q"),
+        ]);
+        let merged = merge_statements(doc, 7);
+        assert_eq!(merged.statement.len(), 1);
+        assert_eq!(merged.statement[0].sid, "AAndB");
+        assert_eq!(
+            merged.statement[0].action.as_slice(),
+            ["sqs:ReceiveMessage", "sqs:SendMessage"]
+        );
+    }
+
+    #[test]
+    fn statements_differing_only_in_principals_merge() {
+        let doc = PolicyDocument::new(vec![
+            Statement::allow("A", roles(&["x"]), &["sqs:SendMessage"], "arn:q"),
+            Statement::allow("B", roles(&["y"]), &["sqs:SendMessage"], "arn:q"),
+        ]);
+        let merged = merge_statements(doc, 7);
+        assert_eq!(merged.statement.len(), 1);
+        assert_eq!(merged.statement[0].principal, roles(&["x", "y"]));
+    }
+
+    #[test]
+    fn statements_with_different_conditions_or_effects_stay_apart() {
+        let doc = PolicyDocument::new(vec![
+            Statement::allow("A", roles(&["x"]), &["sqs:SendMessage"], "arn:q"),
+            Statement::allow("B", roles(&["y"]), &["sqs:SendMessage"], "arn:q").when(
+                "Bool",
+                "aws:SecureTransport",
+                ["true"],
+            ),
+            Statement::deny("C", roles(&["x"]), &["sqs:SendMessage"], "arn:q"),
+            Statement::allow("D", roles(&["x"]), &["sqs:SendMessage"], "arn:other"),
+        ]);
+        assert_eq!(merge_statements(doc.clone(), 7), doc);
+    }
+
+    #[test]
+    fn a_merge_that_would_break_the_action_quota_is_not_made() {
+        let doc = PolicyDocument::new(vec![
+            Statement::allow("A", roles(&["x"]), &["a:1", "a:2", "a:3", "a:4"], "arn:q"),
+            Statement::allow("B", roles(&["x"]), &["a:5", "a:6", "a:7", "a:8"], "arn:q"),
+        ]);
+        assert_eq!(merge_statements(doc.clone(), 7), doc);
+    }
+
+    #[test]
+    fn usage_counts_principals_and_conditions_over_all_statements() {
+        let doc = PolicyDocument::new(vec![
+            Statement::deny("A", Principal::any_aws(), &["sqs:SendMessage"], "arn:q")
+                .when("ArnNotLike", "aws:SourceArn", ["s"])
+                .when("ArnNotLike", "aws:PrincipalArn", ["p"]),
+            Statement::allow("B", roles(&["x", "y"]), &["sqs:SendMessage"], "arn:q"),
+        ]);
+        let used = usage(&doc);
+        assert_eq!(
+            (
+                used.statements,
+                used.principals,
+                used.conditions,
+                used.actions_per_statement
+            ),
+            (2, 3, 2, 1)
+        );
+        assert_eq!(used.bytes, doc.to_compact_json().len());
+    }
+
+    #[test]
+    fn a_policy_over_the_byte_quota_is_refused_with_its_numbers() {
+        let many: Vec<String> = (0..300)
+            .map(|i| format!("arn:aws:iam::111122223333:role/r{i:03}"))
+            .collect();
+        let doc = PolicyDocument::new(vec![Statement::allow(
+            "A",
+            Principal::aws(many),
+            &["sqs:SendMessage"],
+            "arn:q",
+        )]);
+        let violations = fit(PolicyKind::Queue, doc).unwrap_err();
+        let quotas: Vec<&str> = violations.iter().map(|v| v.quota).collect();
+        assert_eq!(quotas, ["bytes", "principals"]);
+        assert_eq!(
+            violations[1].to_string(),
+            "300 principals over the quota of 50"
+        );
+    }
+}
