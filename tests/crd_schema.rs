@@ -173,3 +173,37 @@ fn cel_allows_an_update_that_changes_mutable_fields() {
     );
     assert_eq!(api_server_errors(&new, Some(&old)), Vec::<String>::new());
 }
+
+fn assert_every_property_is_described(
+    schema: &serde_json::Value,
+    path: &str,
+    missing: &mut Vec<String>,
+) {
+    let Some(properties) = schema.get("properties").and_then(|p| p.as_object()) else {
+        return;
+    };
+    for (name, property) in properties {
+        let here = format!("{path}.{name}");
+        if property
+            .get("description")
+            .and_then(|d| d.as_str())
+            .is_none_or(str::is_empty)
+        {
+            missing.push(here.clone());
+        }
+        assert_every_property_is_described(property, &here, missing);
+        if let Some(items) = property.get("items") {
+            assert_every_property_is_described(items, &format!("{here}[]"), missing);
+        }
+    }
+}
+
+#[test]
+fn kubectl_explain_has_text_for_every_field() {
+    let mut missing = Vec::new();
+    assert_every_property_is_described(&common::crd_schema(), "", &mut missing);
+    assert!(
+        missing.is_empty(),
+        "fields without a doc comment: {missing:?}"
+    );
+}
