@@ -150,11 +150,7 @@ pub fn resolve(queue: &SecureQueue, env: &Environment) -> Result<Resolved, Vec<P
             ));
             None
         }
-        Some(region)
-            if !regex::Regex::new(patterns::REGION)
-                .expect("valid pattern")
-                .is_match(region) =>
-        {
+        Some(region) if !validation::matches(patterns::REGION, region) => {
             problems.push(Problem::new(
                 "spec.region",
                 format!("`{region}` is not an AWS region name such as eu-west-1"),

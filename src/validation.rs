@@ -412,7 +412,7 @@ impl Checker<'_> {
 
 /// True when `text` matches one of the shared patterns (compiled per call: validation is rare and
 /// the patterns are tiny).
-fn matches(pattern: &str, text: &str) -> bool {
+pub(crate) fn matches(pattern: &str, text: &str) -> bool {
     Regex::new(pattern)
         .expect("the shared patterns are valid regular expressions")
         .is_match(text)

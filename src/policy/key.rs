@@ -2,7 +2,7 @@
 //! each producer and consumer may use it only as far as SQS needs.
 
 use super::document::{PolicyDocument, Principal, Statement};
-use super::statements::{ALLOW_CONSUMERS_TO_RECEIVE, SourceService};
+use super::statements::{ALLOW_CONSUMERS_TO_RECEIVE, SourceService, service_sources};
 use crate::arn;
 use crate::resolve::Resolved;
 
@@ -53,15 +53,7 @@ pub fn key_policy(q: &Resolved) -> PolicyDocument {
         ),
     ];
 
-    let services = [
-        (SourceService::Sns, &producers.sns_topic_arns),
-        (SourceService::S3, &producers.s3_bucket_arns),
-        (
-            SourceService::EventBridge,
-            &producers.event_bridge_rule_arns,
-        ),
-    ];
-    for (service, sources) in services {
+    for (service, sources) in service_sources(producers) {
         if !sources.is_empty() {
             statements.push(service_may_use_key(q, service, sources));
         }

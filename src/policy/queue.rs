@@ -14,21 +14,11 @@ pub fn main_queue_policy(q: &Resolved) -> PolicyDocument {
 
     let mut kinds = Vec::new();
     let mut source_arns = Vec::new();
-    let services = [
-        (SourceService::Sns, &producers.sns_topic_arns, None),
-        (
-            SourceService::S3,
-            &producers.s3_bucket_arns,
-            Some(std::slice::from_ref(&q.account_id)),
-        ),
-        (
-            SourceService::EventBridge,
-            &producers.event_bridge_rule_arns,
-            None,
-        ),
-    ];
-    for (service, sources, accounts) in services {
+    for (service, sources) in s::service_sources(producers) {
         if !sources.is_empty() {
+            // Bucket ARNs carry no account: pin S3 sources to the queue's account.
+            let accounts =
+                (service == SourceService::S3).then_some(std::slice::from_ref(&q.account_id));
             statements.push(s::allow_service_to_send(arn, service, sources, accounts));
             kinds.push(service.sid_name());
             source_arns.extend(sources.iter().cloned());

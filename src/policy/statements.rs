@@ -3,6 +3,7 @@
 //! further, its comment says how it is stricter.
 
 use super::document::{Principal, Statement};
+use crate::api::Producers;
 
 /// Sid of the statement restricting queue management to the administrators.
 pub const RESTRICT_ADMIN_QUEUE_ACTIONS: &str = "RestrictAdminQueueActions";
@@ -151,6 +152,18 @@ impl SourceService {
             SourceService::EventBridge => "EventBridge",
         }
     }
+}
+
+/// The declared sources of each service, in the order statements are generated.
+pub fn service_sources(producers: &Producers) -> [(SourceService, &[String]); 3] {
+    [
+        (SourceService::Sns, &producers.sns_topic_arns),
+        (SourceService::S3, &producers.s3_bucket_arns),
+        (
+            SourceService::EventBridge,
+            &producers.event_bridge_rule_arns,
+        ),
+    ]
 }
 
 /// `Allow<Service>ToSendToTheQueue` (the guidance's `AllowSNSToSendToTheQueue` for SNS): the
