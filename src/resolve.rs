@@ -49,7 +49,8 @@ impl Environment {
             Ok(_) => {}
             Err(reason) => problems.push(Problem::new("--operator-role-arn", reason)),
         }
-        if !arn::is_account_id(&self.account_id) {
+        // An empty account id was to be derived from the operator role, already reported above.
+        if !self.account_id.is_empty() && !arn::is_account_id(&self.account_id) {
             problems.push(Problem::new(
                 "--account-id",
                 format!("`{}` is not a 12-digit account id", self.account_id),

@@ -173,6 +173,17 @@ fn account_id_must_match_the_operator_role() {
 }
 
 #[test]
+fn a_malformed_account_id_names_the_flag() {
+    let out = plan(
+        &["deploy/examples/fifo.yaml"],
+        &["--account-id", "12345"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("--account-id: `12345` is not a 12-digit account id"));
+}
+
+#[test]
 fn cross_account_principals_need_the_flag() {
     let manifest = "apiVersion: securequeue.io/v1alpha1\nkind: SecureQueue\nmetadata: {name: x, namespace: team}\nspec: {consumerRoleArns: ['arn:aws:iam::444455556666:role/w']}\n";
     assert_eq!(plan(&["-"], &[], Some(manifest)).status.code(), Some(1));
