@@ -155,10 +155,12 @@ fn a_malformed_operator_role_names_the_flag() {
         None,
     );
     assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
     assert!(
-        text(&out.stderr)
-            .contains("--operator-role-arn: `arn:aws:iam::111122223333:user/me` is an IAM user")
+        stderr.contains("--operator-role-arn: `arn:aws:iam::111122223333:user/me` is an IAM user"),
+        "{stderr}"
     );
+    assert_eq!(stderr.lines().count(), 1, "one problem, one line: {stderr}");
 }
 
 #[test]
