@@ -31,7 +31,7 @@ pub fn manifest(spec: &str) -> String {
     )
 }
 
-/// Plans a one-document manifest with [`env`].
+/// Plans a one-document manifest with the given configuration.
 pub fn plan_with(yaml: &str, env: &Environment) -> Result<Plan, Vec<Problem>> {
     let mut docs = manifest::parse(yaml).expect("test manifests are YAML");
     assert_eq!(docs.len(), 1, "one document expected");
@@ -103,4 +103,14 @@ pub fn api_server_errors(yaml: &str, old: Option<&str>) -> Vec<String> {
         }
     }
     errors
+}
+
+/// Asserts that the API server would refuse `yaml` (an update of `old`, if given) with an error
+/// containing `needle`.
+pub fn assert_api_server_refuses(yaml: &str, old: Option<&str>, needle: &str) {
+    let errors = api_server_errors(yaml, old);
+    assert!(
+        errors.iter().any(|e| e.contains(needle)),
+        "expected an error containing {needle:?}, got {errors:#?}"
+    );
 }
