@@ -11,9 +11,11 @@
 
 pub mod api;
 pub mod arn;
+pub mod aws;
 pub mod cli;
 pub mod manifest;
 pub mod plan;
 pub mod policy;
+pub mod reconcile;
 pub mod resolve;
 pub mod validation;

@@ -15,3 +15,39 @@ pub const READY: &str = "Ready";
 
 /// Every condition type, in converge order.
 pub const ALL: [&str; 4] = [KEY_READY, DEAD_LETTER_QUEUE_READY, QUEUE_READY, READY];
+
+/// Condition reasons: one CamelCase word each, for alerts and `kubectl get`.
+pub mod reason {
+    /// The step created what was missing.
+    pub const CREATED: &str = "Created";
+    /// Everything already matched the spec; nothing was written.
+    pub const CONVERGED: &str = "Converged";
+    /// Something had been changed outside the operator and was put back.
+    pub const DRIFT_CORRECTED: &str = "DriftCorrected";
+    /// The name is taken by a resource of another owner, or of none; nothing was changed.
+    pub const NAME_CONFLICT: &str = "NameConflict";
+    /// The operator's IAM identity may not make a call it needs.
+    pub const ACCESS_DENIED: &str = "AccessDenied";
+    /// AWS throttled the operator beyond its retries; the next pass continues.
+    pub const THROTTLED: &str = "Throttled";
+    /// KMS refused the key policy, usually because a named role does not exist.
+    pub const POLICY_REJECTED: &str = "PolicyRejected";
+    /// AWS refused a request as invalid.
+    pub const AWS_REJECTED: &str = "AwsRejected";
+    /// AWS could not be reached or failed beyond the retries; the next pass continues.
+    pub const AWS_UNAVAILABLE: &str = "AwsUnavailable";
+    /// The pass stopped before finishing; the next pass continues where it left off.
+    pub const INTERRUPTED: &str = "Interrupted";
+    /// The key exists but is in a state the operator cannot repair.
+    pub const KEY_UNUSABLE: &str = "KeyUnusable";
+    /// The spec is invalid; nothing was changed in AWS.
+    pub const INVALID_SPEC: &str = "InvalidSpec";
+    /// The spec changes a field that cannot change (queueName, fifo); nothing was changed.
+    pub const IMMUTABLE_FIELD_CHANGED: &str = "ImmutableFieldChanged";
+    /// An earlier step failed, so this one was not attempted.
+    pub const BLOCKED: &str = "Blocked";
+    /// The resource was deleted (for a key: its deletion was scheduled).
+    pub const DELETED: &str = "Deleted";
+    /// `deletionPolicy: Retain` left the resource in AWS.
+    pub const RETAINED: &str = "Retained";
+}

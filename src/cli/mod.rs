@@ -1,6 +1,9 @@
 //! The `securequeue` command line: one binary, one subcommand per task.
 
+mod apply;
 mod crd;
+mod input;
+mod operator;
 mod plan;
 
 use std::process::ExitCode;
@@ -22,6 +25,14 @@ enum Command {
     /// Validate SecureQueue manifests and print every AWS document and call the operator would
     /// make, without touching AWS.
     Plan(plan::PlanArgs),
+    /// Converge SecureQueue manifests in AWS once, without Kubernetes: create or correct the
+    /// key, the dead-letter queue and the queue, print each one's conditions, ARNs and AWS
+    /// calls, and exit non-zero unless every one is Ready.
+    Apply(apply::ApplyArgs),
+    /// Delete SecureQueue manifests' resources from AWS as their deletionPolicy says: `Delete`
+    /// removes the queue, the dead-letter queue and the alias and schedules the key's
+    /// deletion; `Retain` leaves everything.
+    Delete(apply::ApplyArgs),
 }
 
 impl Cli {
@@ -30,6 +41,15 @@ impl Cli {
         match self.command {
             Command::Crd => crd::run(),
             Command::Plan(args) => plan::run(args),
+            Command::Apply(args) => runtime().block_on(apply::apply(args)),
+            Command::Delete(args) => runtime().block_on(apply::delete(args)),
         }
     }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("the tokio runtime starts")
 }

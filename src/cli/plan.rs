@@ -1,13 +1,12 @@
 //! `securequeue plan`: offline validation and generation.
 
-use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
 
+use super::input;
 use crate::arn;
-use crate::manifest;
 use crate::plan::{self, Plan};
 use crate::resolve::Environment;
 
@@ -69,42 +68,25 @@ pub(super) fn run(args: PlanArgs) -> ExitCode {
         return ExitCode::from(2);
     }
 
+    let inputs = input::read(&args.files);
+    let mut failed = !inputs.errors.is_empty();
+    for error in &inputs.errors {
+        eprintln!("{error}");
+    }
     let mut plans: Vec<Plan> = Vec::new();
-    let mut documents = 0;
-    let mut failed = false;
-    for path in &args.files {
-        let shown = path.display().to_string();
-        let text = match read_input(path) {
-            Ok(text) => text,
-            Err(e) => {
-                eprintln!("{shown}: cannot read: {e}");
+    for (source, queue) in &inputs.queues {
+        match plan::build(queue, &env) {
+            Ok(plan) => plans.push(plan),
+            Err(problems) => {
                 failed = true;
-                continue;
-            }
-        };
-        let parsed = match manifest::parse(&text) {
-            Ok(parsed) => parsed,
-            Err(e) => {
-                eprintln!("{shown}: not valid YAML: {e}");
-                failed = true;
-                continue;
-            }
-        };
-        for doc in parsed {
-            documents += 1;
-            match doc.parsed.and_then(|queue| plan::build(&queue, &env)) {
-                Ok(plan) => plans.push(plan),
-                Err(problems) => {
-                    failed = true;
-                    for problem in problems {
-                        eprintln!("{shown}: document {} ({}): {problem}", doc.index, doc.label);
-                    }
+                for problem in problems {
+                    eprintln!("{source}: {problem}");
                 }
             }
         }
     }
-    if documents == 0 && !failed {
-        eprintln!("no SecureQueue documents in the input");
+    let documents = inputs.documents;
+    if documents == 0 {
         return ExitCode::FAILURE;
     }
 
@@ -128,14 +110,4 @@ pub(super) fn run(args: PlanArgs) -> ExitCode {
 
 fn pretty_json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string_pretty(value).expect("plans serialize")
-}
-
-fn read_input(path: &PathBuf) -> std::io::Result<String> {
-    if path.as_os_str() == "-" {
-        let mut text = String::new();
-        std::io::stdin().read_to_string(&mut text)?;
-        Ok(text)
-    } else {
-        std::fs::read_to_string(path)
-    }
 }

@@ -25,6 +25,8 @@ pub use steps::Step;
 pub struct Plan {
     /// `<namespace>/<name>`.
     pub name: String,
+    /// The region of the key and queues.
+    pub region: String,
     /// The KMS key.
     pub key: KeyPlan,
     /// The dead-letter queue.
@@ -106,6 +108,7 @@ pub fn build(queue: &SecureQueue, env: &Environment) -> Result<Plan, Vec<Problem
 
     Ok(Plan {
         name: q.display_name(),
+        region: q.region.clone(),
         key: KeyPlan {
             alias: q.key_alias.clone(),
             alias_arn: q.key_alias_arn.clone(),

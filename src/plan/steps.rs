@@ -1,14 +1,15 @@
 //! The ordered AWS calls of a fresh converge.
 //!
-//! Why these and no fewer: the key must exist before either queue can name it, and CreateKey is
-//! not idempotent, so a DescribeKey of the alias first makes sure a key is never created twice;
-//! the alias goes on right after CreateKey so a crash leaves the new key findable by name; the
-//! rotation is a separate call because CreateKey cannot set it. Each queue is looked up by name
-//! before it is created, because CreateQueue on an existing name silently returns someone else's
-//! queue, whose ownership tags must be checked first. The dead-letter queue comes before the main
-//! queue, whose RedrivePolicy must name an existing queue. Policies, redrive documents, encryption
-//! and tags all travel in the create calls, so no Set call is needed. That makes 8 calls, of which
-//! 3 are reads.
+//! Why these and no fewer: a pass reads before it writes, so that a name taken by another owner
+//! stops it before anything changes. The key is looked up by its alias, and each queue by its
+//! name (CreateQueue on an existing name silently returns someone else's queue, whose ownership
+//! tags must be checked first); the three lookups run in parallel. CreateKey is not idempotent,
+//! so when the alias is missing the keys no alias points at are listed (ListAliases and ListKeys,
+//! in parallel) and their tags read: a key a crash left unaliased is found and finished, never
+//! created twice. Then the key, its alias right away so a crash cannot orphan it, and rotation,
+//! which CreateKey cannot set. The dead-letter queue comes before the main queue, whose
+//! RedrivePolicy names it. Policies, redrive documents, encryption and tags all travel in the
+//! create calls, so no Set call is needed. That makes 10 calls, of which 5 are reads.
 
 use serde::Serialize;
 
@@ -44,6 +45,30 @@ pub fn fresh_converge(q: &Resolved) -> Vec<Step> {
             "look the key up by alias; not found on a fresh converge",
         ),
         step(
+            "sqs",
+            "GetQueueUrl",
+            &q.dead_letter_queue_name,
+            "look the dead-letter queue up; not found on a fresh converge",
+        ),
+        step(
+            "sqs",
+            "GetQueueUrl",
+            &q.queue_name,
+            "look the main queue up; not found on a fresh converge",
+        ),
+        step(
+            "kms",
+            "ListAliases",
+            &q.key_alias,
+            "with ListKeys, find keys no alias points at: a key a crash left unaliased",
+        ),
+        step(
+            "kms",
+            "ListKeys",
+            &q.key_alias,
+            "with ListAliases, find keys no alias points at; none on a fresh converge",
+        ),
+        step(
             "kms",
             "CreateKey",
             &q.key_alias,
@@ -63,21 +88,9 @@ pub fn fresh_converge(q: &Resolved) -> Vec<Step> {
         ),
         step(
             "sqs",
-            "GetQueueUrl",
-            &q.dead_letter_queue_name,
-            "look the dead-letter queue up; not found on a fresh converge",
-        ),
-        step(
-            "sqs",
             "CreateQueue",
             &q.dead_letter_queue_name,
             "create the dead-letter queue with its attributes, policy and tags",
-        ),
-        step(
-            "sqs",
-            "GetQueueUrl",
-            &q.queue_name,
-            "look the main queue up; not found on a fresh converge",
         ),
         step(
             "sqs",

@@ -6,6 +6,7 @@
 
 pub mod document;
 pub mod key;
+pub mod normalize;
 pub mod queue;
 pub mod quota;
 pub mod redrive;

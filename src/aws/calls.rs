@@ -1,0 +1,187 @@
+//! Counting AWS calls, one pass at a time, with an SDK interceptor.
+//!
+//! Every SDK client carries [`CallCounter`]. A pass runs inside [`CallLog::scope`], which puts
+//! its log in a task-local, so concurrent passes sharing one client are counted apart. The same
+//! log can end a pass after a given number of calls, which is how the tests kill a converge
+//! between any two calls.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
+use serde::Serialize;
+
+tokio::task_local! {
+    static CURRENT: CallLog;
+}
+
+/// The calls one pass made, by `service:Operation`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct CallCounts(pub BTreeMap<String, u64>);
+
+impl CallCounts {
+    /// Every call.
+    pub fn total(&self) -> u64 {
+        self.0.values().sum()
+    }
+
+    /// Calls that only read: `Get*`, `List*` and `Describe*`.
+    pub fn reads(&self) -> u64 {
+        self.0
+            .iter()
+            .filter(|(name, _)| is_read(name))
+            .map(|(_, n)| n)
+            .sum()
+    }
+
+    /// Calls that change something.
+    pub fn writes(&self) -> u64 {
+        self.total() - self.reads()
+    }
+
+    /// The calls that change something, by name.
+    pub fn write_operations(&self) -> Vec<&str> {
+        self.0
+            .keys()
+            .filter(|name| !is_read(name))
+            .map(String::as_str)
+            .collect()
+    }
+
+    /// Adds another pass's counts.
+    pub fn add(&mut self, other: &CallCounts) {
+        for (name, n) in &other.0 {
+            *self.0.entry(name.clone()).or_default() += n;
+        }
+    }
+}
+
+fn is_read(name: &str) -> bool {
+    let operation = name.split_once(':').map_or(name, |(_, op)| op);
+    ["Get", "List", "Describe"]
+        .iter()
+        .any(|prefix| operation.starts_with(prefix))
+}
+
+/// The log of one pass: its counts, and an optional limit after which calls fail.
+#[derive(Clone, Debug, Default)]
+pub struct CallLog {
+    inner: Arc<Mutex<LogState>>,
+}
+
+#[derive(Debug, Default)]
+struct LogState {
+    counts: CallCounts,
+    made: u64,
+    stop_after: Option<u64>,
+}
+
+/// The error a call gets once the pass's limit is reached: the simulated crash.
+#[derive(Debug, thiserror::Error)]
+#[error("stopped before {operation}: the pass was limited to {limit} AWS calls")]
+pub struct CallLimitReached {
+    /// The call that was not made.
+    pub operation: String,
+    /// The limit.
+    pub limit: u64,
+}
+
+impl CallLog {
+    /// A log whose pass fails every call after the first `limit`, as if the process had died.
+    pub fn stopping_after(limit: u64) -> Self {
+        let log = Self::default();
+        log.inner.lock().expect("call log").stop_after = Some(limit);
+        log
+    }
+
+    /// Runs `pass` with this log counting its calls.
+    pub async fn scope<F: Future>(&self, pass: F) -> F::Output {
+        CURRENT.scope(self.clone(), pass).await
+    }
+
+    /// The calls counted so far.
+    pub fn counts(&self) -> CallCounts {
+        self.inner.lock().expect("call log").counts.clone()
+    }
+
+    fn record(&self, name: String) -> Result<(), CallLimitReached> {
+        let mut state = self.inner.lock().expect("call log");
+        if let Some(limit) = state.stop_after
+            && state.made >= limit
+        {
+            return Err(CallLimitReached {
+                operation: name,
+                limit,
+            });
+        }
+        state.made += 1;
+        *state.counts.0.entry(name).or_default() += 1;
+        Ok(())
+    }
+}
+
+/// The interceptor on every SDK client: records each operation (not each retry) in the pass's
+/// log, if the call is made inside one.
+#[derive(Debug, Default)]
+pub struct CallCounter;
+
+impl Intercept for CallCounter {
+    fn name(&self) -> &'static str {
+        "securequeue::CallCounter"
+    }
+
+    fn read_before_serialization(
+        &self,
+        _context: &BeforeSerializationInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let name = cfg.load::<Metadata>().map_or_else(
+            || "unknown:unknown".to_string(),
+            |m| format!("{}:{}", m.service().to_lowercase(), m.name()),
+        );
+        match CURRENT.try_with(|log| log.record(name)) {
+            Ok(Err(stop)) => Err(Box::new(stop)),
+            Ok(Ok(())) | Err(_) => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_are_get_list_and_describe_calls() {
+        let counts = CallCounts(BTreeMap::from([
+            ("kms:DescribeKey".to_string(), 2),
+            ("kms:CreateKey".to_string(), 1),
+            ("sqs:GetQueueUrl".to_string(), 2),
+            ("sqs:ListQueueTags".to_string(), 1),
+            ("sqs:SetQueueAttributes".to_string(), 1),
+        ]));
+        assert_eq!(counts.total(), 7);
+        assert_eq!(counts.reads(), 5);
+        assert_eq!(counts.writes(), 2);
+        assert_eq!(
+            counts.write_operations(),
+            ["kms:CreateKey", "sqs:SetQueueAttributes"]
+        );
+    }
+
+    #[test]
+    fn a_limited_log_refuses_the_call_after_the_limit() {
+        let log = CallLog::stopping_after(2);
+        assert!(log.record("kms:DescribeKey".into()).is_ok());
+        assert!(log.record("kms:CreateKey".into()).is_ok());
+        let stop = log.record("kms:CreateAlias".into()).unwrap_err();
+        assert_eq!(stop.operation, "kms:CreateAlias");
+        assert_eq!(log.counts().total(), 2);
+    }
+}

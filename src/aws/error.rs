@@ -1,0 +1,206 @@
+//! One error type for every AWS call: which call, AWS's error code and message, and what kind of
+//! failure it is, so the reconciler can name the step and choose a condition reason.
+
+use std::error::Error as StdError;
+use std::fmt;
+
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+use super::calls::CallLimitReached;
+
+/// What kind of failure an AWS call ended in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The operator's identity may not make the call: fix its IAM policy.
+    AccessDenied,
+    /// AWS kept throttling after the SDK's retries.
+    Throttled,
+    /// KMS refused a key policy, most often because it names a role that does not exist.
+    PolicyRejected,
+    /// AWS refused the request as invalid.
+    Rejected,
+    /// Network failure, timeout or a 5xx that outlasted the SDK's retries.
+    Unavailable,
+    /// The pass was stopped before the call (fault injection).
+    Interrupted,
+}
+
+/// A failed AWS call.
+#[derive(Debug, thiserror::Error)]
+pub struct AwsError {
+    /// `kms` or `sqs` (or `sts`).
+    pub service: &'static str,
+    /// The API operation.
+    pub operation: &'static str,
+    /// AWS's error code, or the SDK's failure class when AWS sent none.
+    pub code: String,
+    /// AWS's message, or the SDK's.
+    pub message: String,
+    /// What kind of failure.
+    pub kind: ErrorKind,
+}
+
+impl fmt::Display for AwsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{} failed with {}: {}",
+            self.service, self.operation, self.code, self.message
+        )
+    }
+}
+
+const THROTTLING_CODES: [&str; 7] = [
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "RequestThrottled",
+    "RequestThrottledException",
+    "RequestLimitExceeded",
+    "LimitExceededException",
+];
+
+/// The `map_err` function for one call's SDK errors.
+pub fn mapper<E>(
+    service: &'static str,
+    operation: &'static str,
+) -> impl FnOnce(SdkError<E, HttpResponse>) -> AwsError
+where
+    E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
+{
+    move |e| AwsError::from_sdk(service, operation, e)
+}
+
+impl AwsError {
+    /// A response that lacked a field AWS documents as always present.
+    pub fn missing(service: &'static str, operation: &'static str, field: &str) -> Self {
+        Self {
+            service,
+            operation,
+            code: "IncompleteResponse".to_string(),
+            message: format!("the response had no {field}"),
+            kind: ErrorKind::Unavailable,
+        }
+    }
+
+    /// Classifies an SDK error of `service:operation`.
+    pub fn from_sdk<E>(
+        service: &'static str,
+        operation: &'static str,
+        err: SdkError<E, HttpResponse>,
+    ) -> Self
+    where
+        E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
+    {
+        let (code, message, kind) = match &err {
+            SdkError::ServiceError(service_error) => {
+                let e = service_error.err();
+                let code = e.code().unwrap_or("Unknown").to_string();
+                let message = e.message().unwrap_or_default().to_string();
+                let kind = if service_error.raw().status().is_server_error() {
+                    ErrorKind::Unavailable
+                } else {
+                    classify_code(&code)
+                };
+                (code, message, kind)
+            }
+            SdkError::TimeoutError(_) => {
+                ("Timeout".to_string(), chain(&err), ErrorKind::Unavailable)
+            }
+            SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => (
+                "Unreachable".to_string(),
+                chain(&err),
+                ErrorKind::Unavailable,
+            ),
+            _ if caused_by_call_limit(&err) => (
+                "Interrupted".to_string(),
+                chain(&err),
+                ErrorKind::Interrupted,
+            ),
+            _ => ("SdkError".to_string(), chain(&err), ErrorKind::Rejected),
+        };
+        Self {
+            service,
+            operation,
+            code,
+            message,
+            kind,
+        }
+    }
+}
+
+fn classify_code(code: &str) -> ErrorKind {
+    let bare = code.rsplit('.').next().unwrap_or(code);
+    if bare.contains("AccessDenied")
+        || bare.contains("NotAuthorized")
+        || bare == "UnrecognizedClientException"
+        || bare == "InvalidClientTokenId"
+    {
+        ErrorKind::AccessDenied
+    } else if THROTTLING_CODES.contains(&bare) {
+        ErrorKind::Throttled
+    } else if bare == "MalformedPolicyDocumentException" {
+        ErrorKind::PolicyRejected
+    } else if bare.contains("InternalFailure")
+        || bare.contains("InternalError")
+        || bare.contains("ServiceUnavailable")
+        || bare == "KMSInternalException"
+        || bare == "DependencyTimeoutException"
+    {
+        ErrorKind::Unavailable
+    } else {
+        ErrorKind::Rejected
+    }
+}
+
+fn caused_by_call_limit(err: &(dyn StdError + 'static)) -> bool {
+    let mut source: Option<&(dyn StdError + 'static)> = Some(err);
+    while let Some(e) = source {
+        if e.is::<CallLimitReached>() {
+            return true;
+        }
+        source = e.source();
+    }
+    false
+}
+
+/// The error and its causes on one line: the SDK's top-level message alone says little.
+fn chain(err: &(dyn StdError + 'static)) -> String {
+    let mut parts = vec![err.to_string()];
+    let mut source = err.source();
+    while let Some(e) = source {
+        parts.push(e.to_string());
+        source = e.source();
+    }
+    parts.join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_classified_by_kind() {
+        assert_eq!(
+            classify_code("AccessDeniedException"),
+            ErrorKind::AccessDenied
+        );
+        assert_eq!(
+            classify_code("AWS.SimpleQueueService.AccessDenied"),
+            ErrorKind::AccessDenied
+        );
+        assert_eq!(classify_code("ThrottlingException"), ErrorKind::Throttled);
+        assert_eq!(classify_code("RequestThrottled"), ErrorKind::Throttled);
+        assert_eq!(
+            classify_code("MalformedPolicyDocumentException"),
+            ErrorKind::PolicyRejected
+        );
+        assert_eq!(
+            classify_code("KMSInternalException"),
+            ErrorKind::Unavailable
+        );
+        assert_eq!(classify_code("InvalidAttributeValue"), ErrorKind::Rejected);
+    }
+}

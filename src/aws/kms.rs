@@ -1,0 +1,332 @@
+//! The KMS adapter: every KMS call the operator makes, returning the operator's own types.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use aws_sdk_kms::Client;
+use aws_sdk_kms::types::{KeyManagerType, KeySpec, KeyUsageType, Tag};
+
+use super::error::{AwsError, mapper};
+
+/// KMS accepts one key policy per key, always named `default`.
+const POLICY_NAME: &str = "default";
+
+/// What the operator needs to know of a key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyInfo {
+    /// The key id.
+    pub key_id: String,
+    /// The key ARN.
+    pub arn: String,
+    /// `Enabled`, `Disabled`, `PendingDeletion`, ...
+    pub state: String,
+    /// Whether the key is customer managed (not AWS managed).
+    pub customer_managed: bool,
+    /// The key's description.
+    pub description: String,
+}
+
+impl KeyInfo {
+    /// Whether KMS has scheduled the key's deletion.
+    pub fn pending_deletion(&self) -> bool {
+        self.state == "PendingDeletion" || self.state == "PendingReplicaDeletion"
+    }
+}
+
+/// A key's rotation settings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rotation {
+    /// Whether automatic rotation is on.
+    pub enabled: bool,
+    /// Days between rotations, when on.
+    pub period_days: Option<i32>,
+}
+
+/// The KMS client, behind the operator's own vocabulary.
+#[derive(Clone, Debug)]
+pub struct Kms {
+    client: Client,
+}
+
+fn key_info(metadata: &aws_sdk_kms::types::KeyMetadata) -> KeyInfo {
+    KeyInfo {
+        key_id: metadata.key_id().to_string(),
+        arn: metadata.arn().unwrap_or_default().to_string(),
+        state: metadata
+            .key_state()
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_default(),
+        customer_managed: metadata.key_manager() == Some(&KeyManagerType::Customer),
+        description: metadata.description().unwrap_or_default().to_string(),
+    }
+}
+
+fn tag_list(tags: &BTreeMap<String, String>) -> Vec<Tag> {
+    tags.iter()
+        .map(|(k, v)| {
+            Tag::builder()
+                .tag_key(k)
+                .tag_value(v)
+                .build()
+                .expect("tag key and value are set")
+        })
+        .collect()
+}
+
+impl Kms {
+    /// Wraps a configured client.
+    pub fn new(client: Client) -> Self {
+        Self { client }
+    }
+
+    /// The key an id, ARN or alias names, or `None` when there is none.
+    pub async fn describe(&self, key: &str) -> Result<Option<KeyInfo>, AwsError> {
+        match self.client.describe_key().key_id(key).send().await {
+            Ok(out) => Ok(out.key_metadata().map(key_info)),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_not_found_exception()) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(mapper("kms", "DescribeKey")(e)),
+        }
+    }
+
+    /// The key's tags, or `None` when the key is gone or this identity may not read them.
+    pub async fn tags(&self, key_id: &str) -> Result<BTreeMap<String, String>, AwsError> {
+        let mut tags = BTreeMap::new();
+        let mut pages = self
+            .client
+            .list_resource_tags()
+            .key_id(key_id)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(mapper("kms", "ListResourceTags"))?;
+            for tag in page.tags() {
+                tags.insert(tag.tag_key().to_string(), tag.tag_value().to_string());
+            }
+        }
+        Ok(tags)
+    }
+
+    /// The key policy, as KMS returns it.
+    pub async fn policy(&self, key_id: &str) -> Result<Option<String>, AwsError> {
+        let out = self
+            .client
+            .get_key_policy()
+            .key_id(key_id)
+            .policy_name(POLICY_NAME)
+            .send()
+            .await
+            .map_err(mapper("kms", "GetKeyPolicy"))?;
+        Ok(out.policy().map(str::to_string))
+    }
+
+    /// The key's rotation settings.
+    pub async fn rotation(&self, key_id: &str) -> Result<Rotation, AwsError> {
+        let out = self
+            .client
+            .get_key_rotation_status()
+            .key_id(key_id)
+            .send()
+            .await
+            .map_err(mapper("kms", "GetKeyRotationStatus"))?;
+        Ok(Rotation {
+            enabled: out.key_rotation_enabled(),
+            period_days: out.rotation_period_in_days(),
+        })
+    }
+
+    /// Creates a symmetric encryption key with its policy, description and tags.
+    pub async fn create_key(
+        &self,
+        description: &str,
+        policy: &str,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<KeyInfo, AwsError> {
+        let out = self
+            .client
+            .create_key()
+            .description(description)
+            .policy(policy)
+            .key_spec(KeySpec::SymmetricDefault)
+            .key_usage(KeyUsageType::EncryptDecrypt)
+            .set_tags(Some(tag_list(tags)))
+            .send()
+            .await
+            .map_err(mapper("kms", "CreateKey"))?;
+        out.key_metadata()
+            .map(key_info)
+            .ok_or_else(|| AwsError::missing("kms", "CreateKey", "KeyMetadata"))
+    }
+
+    /// Points a new alias at a key.
+    pub async fn create_alias(&self, alias: &str, key_id: &str) -> Result<(), AwsError> {
+        self.client
+            .create_alias()
+            .alias_name(alias)
+            .target_key_id(key_id)
+            .send()
+            .await
+            .map_err(mapper("kms", "CreateAlias"))?;
+        Ok(())
+    }
+
+    /// Points an existing alias at another key.
+    pub async fn update_alias(&self, alias: &str, key_id: &str) -> Result<(), AwsError> {
+        self.client
+            .update_alias()
+            .alias_name(alias)
+            .target_key_id(key_id)
+            .send()
+            .await
+            .map_err(mapper("kms", "UpdateAlias"))?;
+        Ok(())
+    }
+
+    /// Deletes an alias; the key stays.
+    pub async fn delete_alias(&self, alias: &str) -> Result<(), AwsError> {
+        self.client
+            .delete_alias()
+            .alias_name(alias)
+            .send()
+            .await
+            .map_err(mapper("kms", "DeleteAlias"))?;
+        Ok(())
+    }
+
+    /// Turns automatic rotation on with the given period.
+    pub async fn enable_rotation(&self, key_id: &str, period_days: i32) -> Result<(), AwsError> {
+        self.client
+            .enable_key_rotation()
+            .key_id(key_id)
+            .rotation_period_in_days(period_days)
+            .send()
+            .await
+            .map_err(mapper("kms", "EnableKeyRotation"))?;
+        Ok(())
+    }
+
+    /// Replaces the key policy.
+    pub async fn put_policy(&self, key_id: &str, policy: &str) -> Result<(), AwsError> {
+        self.client
+            .put_key_policy()
+            .key_id(key_id)
+            .policy_name(POLICY_NAME)
+            .policy(policy)
+            .send()
+            .await
+            .map_err(mapper("kms", "PutKeyPolicy"))?;
+        Ok(())
+    }
+
+    /// Sets the given tags, leaving others alone.
+    pub async fn tag(&self, key_id: &str, tags: &BTreeMap<String, String>) -> Result<(), AwsError> {
+        self.client
+            .tag_resource()
+            .key_id(key_id)
+            .set_tags(Some(tag_list(tags)))
+            .send()
+            .await
+            .map_err(mapper("kms", "TagResource"))?;
+        Ok(())
+    }
+
+    /// Removes the given tag keys.
+    pub async fn untag(&self, key_id: &str, keys: &BTreeSet<String>) -> Result<(), AwsError> {
+        self.client
+            .untag_resource()
+            .key_id(key_id)
+            .set_tag_keys(Some(keys.iter().cloned().collect()))
+            .send()
+            .await
+            .map_err(mapper("kms", "UntagResource"))?;
+        Ok(())
+    }
+
+    /// Replaces the key's description.
+    pub async fn update_description(
+        &self,
+        key_id: &str,
+        description: &str,
+    ) -> Result<(), AwsError> {
+        self.client
+            .update_key_description()
+            .key_id(key_id)
+            .description(description)
+            .send()
+            .await
+            .map_err(mapper("kms", "UpdateKeyDescription"))?;
+        Ok(())
+    }
+
+    /// Cancels a scheduled deletion; KMS leaves the key disabled.
+    pub async fn cancel_deletion(&self, key_id: &str) -> Result<(), AwsError> {
+        self.client
+            .cancel_key_deletion()
+            .key_id(key_id)
+            .send()
+            .await
+            .map_err(mapper("kms", "CancelKeyDeletion"))?;
+        Ok(())
+    }
+
+    /// Enables a disabled key.
+    pub async fn enable(&self, key_id: &str) -> Result<(), AwsError> {
+        self.client
+            .enable_key()
+            .key_id(key_id)
+            .send()
+            .await
+            .map_err(mapper("kms", "EnableKey"))?;
+        Ok(())
+    }
+
+    /// Schedules the key's deletion after `window_days`.
+    pub async fn schedule_deletion(&self, key_id: &str, window_days: i32) -> Result<(), AwsError> {
+        self.client
+            .schedule_key_deletion()
+            .key_id(key_id)
+            .pending_window_in_days(window_days)
+            .send()
+            .await
+            .map_err(mapper("kms", "ScheduleKeyDeletion"))?;
+        Ok(())
+    }
+
+    /// The ids of every key in the account and region that no alias points at.
+    pub async fn unaliased_key_ids(&self) -> Result<Vec<String>, AwsError> {
+        let aliases = async {
+            let mut targets = BTreeSet::new();
+            let mut pages = self.client.list_aliases().into_paginator().send();
+            while let Some(page) = pages.next().await {
+                let page = page.map_err(mapper("kms", "ListAliases"))?;
+                targets.extend(
+                    page.aliases()
+                        .iter()
+                        .filter_map(|a| a.target_key_id().map(str::to_string)),
+                );
+            }
+            Ok::<_, AwsError>(targets)
+        };
+        let keys = async {
+            let mut ids = Vec::new();
+            let mut pages = self.client.list_keys().into_paginator().send();
+            while let Some(page) = pages.next().await {
+                let page = page.map_err(mapper("kms", "ListKeys"))?;
+                ids.extend(
+                    page.keys()
+                        .iter()
+                        .filter_map(|k| k.key_id().map(str::to_string)),
+                );
+            }
+            Ok::<_, AwsError>(ids)
+        };
+        let (aliased, keys) = tokio::try_join!(aliases, keys)?;
+        Ok(keys
+            .into_iter()
+            .filter(|id| !aliased.contains(id))
+            .collect())
+    }
+}

@@ -1,0 +1,127 @@
+//! The AWS adapters: the only code that calls the AWS SDKs.
+//!
+//! [`Aws`] holds the shared SDK configuration (the default credential chain, region, optional
+//! endpoint URL for emulators, bounded retries and timeouts) and hands out per-region
+//! [`Clients`]. Every client carries the [`calls::CallCounter`] interceptor; the adapters in
+//! [`kms`] and [`sqs`] speak the operator's vocabulary and turn SDK errors into [`AwsError`].
+
+pub mod calls;
+pub mod error;
+pub mod identity;
+pub mod kms;
+pub mod latency;
+pub mod sqs;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+
+pub use error::{AwsError, ErrorKind};
+
+/// How to reach AWS.
+#[derive(Clone, Debug, Default)]
+pub struct ConnectOptions {
+    /// An endpoint URL for every service, for local emulators.
+    pub endpoint_url: Option<String>,
+    /// The operator's region; otherwise the SDK's chain (AWS_REGION, profile).
+    pub region: Option<String>,
+    /// Latency added to every request, for benchmarks.
+    pub added_latency: Option<Duration>,
+}
+
+/// Attempts per call, the first included: throttling, 5xx and timeouts are retried with
+/// exponential backoff and jitter, then reported.
+const MAX_ATTEMPTS: u32 = 4;
+
+/// The KMS and SQS adapters for one region.
+#[derive(Clone, Debug)]
+pub struct Clients {
+    /// KMS.
+    pub kms: kms::Kms,
+    /// SQS.
+    pub sqs: sqs::Sqs,
+}
+
+/// The shared AWS configuration and the per-region clients made from it.
+#[derive(Clone, Debug)]
+pub struct Aws {
+    config: SdkConfig,
+    regional: Arc<Mutex<BTreeMap<String, Clients>>>,
+}
+
+impl Aws {
+    /// Loads the SDK configuration from the environment and the options.
+    pub async fn connect(options: &ConnectOptions) -> Self {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .retry_config(
+                RetryConfig::standard()
+                    .with_max_attempts(MAX_ATTEMPTS)
+                    .with_initial_backoff(Duration::from_millis(200))
+                    .with_max_backoff(Duration::from_secs(5)),
+            )
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(5))
+                    .operation_attempt_timeout(Duration::from_secs(20))
+                    .operation_timeout(Duration::from_secs(60))
+                    .build(),
+            );
+        if let Some(region) = &options.region {
+            loader = loader.region(Region::new(region.clone()));
+        }
+        if let Some(url) = &options.endpoint_url {
+            loader = loader.endpoint_url(url);
+        }
+        let mut config = loader.load().await;
+        if let (Some(delay), Some(http)) = (options.added_latency, config.http_client()) {
+            config = config
+                .to_builder()
+                .http_client(latency::DelayedHttpClient::new(http, delay))
+                .build();
+        }
+        Self {
+            config,
+            regional: Arc::default(),
+        }
+    }
+
+    /// The region the configuration resolved, if any.
+    pub fn region(&self) -> Option<String> {
+        self.config.region().map(ToString::to_string)
+    }
+
+    /// The clients for `region`, made once and shared.
+    pub fn clients(&self, region: &str) -> Clients {
+        let mut regional = self.regional.lock().expect("client cache");
+        regional
+            .entry(region.to_string())
+            .or_insert_with(|| {
+                let region = Region::new(region.to_string());
+                let kms = aws_sdk_kms::config::Builder::from(&self.config)
+                    .region(region.clone())
+                    .interceptor(calls::CallCounter)
+                    .build();
+                let sqs = aws_sdk_sqs::config::Builder::from(&self.config)
+                    .region(region)
+                    .interceptor(calls::CallCounter)
+                    .build();
+                Clients {
+                    kms: kms::Kms::new(aws_sdk_kms::Client::from_conf(kms)),
+                    sqs: sqs::Sqs::new(aws_sdk_sqs::Client::from_conf(sqs)),
+                }
+            })
+            .clone()
+    }
+
+    /// Who the credentials belong to.
+    pub async fn caller(&self) -> Result<identity::Caller, AwsError> {
+        let sts = aws_sdk_sts::config::Builder::from(&self.config)
+            .interceptor(calls::CallCounter)
+            .build();
+        identity::caller(&aws_sdk_sts::Client::from_conf(sts)).await
+    }
+}

@@ -1,0 +1,149 @@
+//! The SQS adapter: every SQS call the operator makes, returning the operator's own types.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use aws_sdk_sqs::Client;
+use aws_sdk_sqs::types::QueueAttributeName;
+
+use super::error::{AwsError, mapper};
+
+/// The SQS client, behind the operator's own vocabulary.
+#[derive(Clone, Debug)]
+pub struct Sqs {
+    client: Client,
+}
+
+fn attribute_map(attributes: &BTreeMap<String, String>) -> HashMap<QueueAttributeName, String> {
+    attributes
+        .iter()
+        .map(|(k, v)| (QueueAttributeName::from(k.as_str()), v.clone()))
+        .collect()
+}
+
+impl Sqs {
+    /// Wraps a configured client.
+    pub fn new(client: Client) -> Self {
+        Self { client }
+    }
+
+    /// The URL of the queue with this name, or `None` when there is none.
+    pub async fn queue_url(&self, name: &str) -> Result<Option<String>, AwsError> {
+        match self.client.get_queue_url().queue_name(name).send().await {
+            Ok(out) => Ok(out.queue_url().map(str::to_string)),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_queue_does_not_exist()) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(mapper("sqs", "GetQueueUrl")(e)),
+        }
+    }
+
+    /// Every attribute of the queue, as SQS returns them.
+    pub async fn attributes(&self, url: &str) -> Result<BTreeMap<String, String>, AwsError> {
+        let out = self
+            .client
+            .get_queue_attributes()
+            .queue_url(url)
+            .attribute_names(QueueAttributeName::All)
+            .send()
+            .await
+            .map_err(mapper("sqs", "GetQueueAttributes"))?;
+        Ok(out
+            .attributes()
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| (k.as_str().to_string(), v.clone()))
+            .collect())
+    }
+
+    /// The queue's tags.
+    pub async fn tags(&self, url: &str) -> Result<BTreeMap<String, String>, AwsError> {
+        let out = self
+            .client
+            .list_queue_tags()
+            .queue_url(url)
+            .send()
+            .await
+            .map_err(mapper("sqs", "ListQueueTags"))?;
+        Ok(out
+            .tags()
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect())
+    }
+
+    /// Creates a queue with its attributes and tags, returning its URL.
+    pub async fn create(
+        &self,
+        name: &str,
+        attributes: &BTreeMap<String, String>,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<String, AwsError> {
+        let out = self
+            .client
+            .create_queue()
+            .queue_name(name)
+            .set_attributes(Some(attribute_map(attributes)))
+            .set_tags(Some(tags.clone().into_iter().collect()))
+            .send()
+            .await
+            .map_err(mapper("sqs", "CreateQueue"))?;
+        out.queue_url()
+            .map(str::to_string)
+            .ok_or_else(|| AwsError::missing("sqs", "CreateQueue", "QueueUrl"))
+    }
+
+    /// Sets the given attributes, leaving others alone.
+    pub async fn set_attributes(
+        &self,
+        url: &str,
+        attributes: &BTreeMap<String, String>,
+    ) -> Result<(), AwsError> {
+        self.client
+            .set_queue_attributes()
+            .queue_url(url)
+            .set_attributes(Some(attribute_map(attributes)))
+            .send()
+            .await
+            .map_err(mapper("sqs", "SetQueueAttributes"))?;
+        Ok(())
+    }
+
+    /// Sets the given tags, leaving others alone.
+    pub async fn tag(&self, url: &str, tags: &BTreeMap<String, String>) -> Result<(), AwsError> {
+        self.client
+            .tag_queue()
+            .queue_url(url)
+            .set_tags(Some(tags.clone().into_iter().collect()))
+            .send()
+            .await
+            .map_err(mapper("sqs", "TagQueue"))?;
+        Ok(())
+    }
+
+    /// Removes the given tag keys.
+    pub async fn untag(&self, url: &str, keys: &BTreeSet<String>) -> Result<(), AwsError> {
+        self.client
+            .untag_queue()
+            .queue_url(url)
+            .set_tag_keys(Some(keys.iter().cloned().collect()))
+            .send()
+            .await
+            .map_err(mapper("sqs", "UntagQueue"))?;
+        Ok(())
+    }
+
+    /// Deletes the queue and its messages.
+    pub async fn delete(&self, url: &str) -> Result<(), AwsError> {
+        self.client
+            .delete_queue()
+            .queue_url(url)
+            .send()
+            .await
+            .map_err(mapper("sqs", "DeleteQueue"))?;
+        Ok(())
+    }
+}

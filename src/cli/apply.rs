@@ -1,0 +1,168 @@
+//! `securequeue apply` and `securequeue delete`: converge or delete manifests once, without
+//! Kubernetes, for pipelines and demos.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, ValueEnum};
+
+use crate::aws::calls::{CallCounts, CallLog};
+use crate::plan;
+use crate::reconcile::{Reconciler, StepReport};
+
+use super::input;
+use super::operator::OperatorArgs;
+
+#[derive(Args, Debug)]
+pub(super) struct ApplyArgs {
+    /// Manifest file with one or more SecureQueue documents; `-` reads standard input.
+    #[arg(short = 'f', long = "filename", required = true)]
+    files: Vec<PathBuf>,
+
+    #[command(flatten)]
+    operator: OperatorArgs,
+
+    /// Output format.
+    #[arg(short = 'o', long, value_enum, default_value_t = Format::Text)]
+    output: Format,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum Format {
+    Text,
+    Json,
+    Yaml,
+}
+
+/// Reads and checks every document, then connects: nothing reaches AWS unless every document
+/// is valid.
+async fn prepare(args: &ApplyArgs) -> Result<(Reconciler, input::Inputs), ExitCode> {
+    let inputs = input::read(&args.files);
+    if !inputs.errors.is_empty() {
+        for error in &inputs.errors {
+            eprintln!("error: {error}");
+        }
+        return Err(ExitCode::FAILURE);
+    }
+    let reconciler = args.operator.reconciler(None).await.map_err(|errors| {
+        for error in errors {
+            eprintln!("error: {error}");
+        }
+        ExitCode::from(2)
+    })?;
+    let mut invalid = false;
+    for (source, queue) in &inputs.queues {
+        if let Err(problems) = plan::build(queue, reconciler.environment()) {
+            invalid = true;
+            for problem in problems {
+                eprintln!("error: {source}: {problem}");
+            }
+        }
+    }
+    if invalid {
+        eprintln!("nothing was changed in AWS");
+        return Err(ExitCode::FAILURE);
+    }
+    Ok((reconciler, inputs))
+}
+
+pub(super) async fn apply(args: ApplyArgs) -> ExitCode {
+    let (reconciler, inputs) = match prepare(&args).await {
+        Ok(ready) => ready,
+        Err(code) => return code,
+    };
+    let mut reports = Vec::new();
+    for (_, queue) in &inputs.queues {
+        let report = reconciler.converge(queue, &CallLog::default()).await;
+        if args.output == Format::Text {
+            print_steps(&report.name, &report.conditions);
+            for (label, value) in [
+                ("key", report.key_arn.clone()),
+                (
+                    "dead-letter queue",
+                    report.dead_letter_queue_arn.clone().map(|arn| {
+                        format!(
+                            "{arn} {}",
+                            report.dead_letter_queue_url.clone().unwrap_or_default()
+                        )
+                    }),
+                ),
+                (
+                    "queue",
+                    report.queue_arn.clone().map(|arn| {
+                        format!("{arn} {}", report.queue_url.clone().unwrap_or_default())
+                    }),
+                ),
+            ] {
+                if let Some(value) = value {
+                    println!("  {label:<18} {value}");
+                }
+            }
+            print_calls(&report.calls);
+        }
+        reports.push(report);
+    }
+    print_structured(args.output, &reports);
+    if reports.iter().all(|r| r.is_ready()) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+pub(super) async fn delete(args: ApplyArgs) -> ExitCode {
+    let (reconciler, inputs) = match prepare(&args).await {
+        Ok(ready) => ready,
+        Err(code) => return code,
+    };
+    let mut deletions = Vec::new();
+    for (_, queue) in &inputs.queues {
+        let deletion = reconciler.delete(queue, &CallLog::default()).await;
+        if args.output == Format::Text {
+            print_steps(&deletion.name, &deletion.steps);
+            print_calls(&deletion.calls);
+        }
+        deletions.push(deletion);
+    }
+    print_structured(args.output, &deletions);
+    if deletions.iter().all(|d| d.finished()) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+fn print_steps(name: &str, steps: &[StepReport]) {
+    println!("{name}");
+    for step in steps {
+        println!(
+            "  {:<22} {:<8} {:<16} {}",
+            step.condition, step.status, step.reason, step.message
+        );
+    }
+}
+
+fn print_calls(calls: &CallCounts) {
+    let by_operation: Vec<String> = calls.0.iter().map(|(op, n)| format!("{op}={n}")).collect();
+    println!(
+        "  AWS calls: {} ({} reads, {} writes): {}",
+        calls.total(),
+        calls.reads(),
+        calls.writes(),
+        by_operation.join(" ")
+    );
+}
+
+fn print_structured<T: serde::Serialize>(format: Format, values: &T) {
+    match format {
+        Format::Text => {}
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(values).expect("reports serialize")
+        ),
+        Format::Yaml => print!(
+            "{}",
+            serde_saphyr::to_string(values).expect("reports serialize")
+        ),
+    }
+}

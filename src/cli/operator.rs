@@ -1,0 +1,83 @@
+//! The flags of the subcommands that talk to AWS, and the reconciler they configure.
+
+use std::time::Duration;
+
+use clap::Args;
+
+use crate::arn;
+use crate::aws::{Aws, ConnectOptions, identity};
+use crate::reconcile::Reconciler;
+use crate::resolve::Environment;
+
+/// How to reach AWS and who the operator is.
+#[derive(Args, Debug, Clone)]
+pub(super) struct OperatorArgs {
+    /// Endpoint URL for every AWS service, for local emulators such as moto.
+    #[arg(long, env = "AWS_ENDPOINT_URL")]
+    endpoint_url: Option<String>,
+
+    /// The operator's region, for specs that name none; otherwise the AWS SDK's chain.
+    #[arg(long, env = "AWS_REGION")]
+    region: Option<String>,
+
+    /// The IAM role the operator runs as; it administers every key and queue it makes.
+    /// Defaults to the role behind the AWS credentials (STS GetCallerIdentity). A session ARN
+    /// does not carry the role's path, so a role with a path (`role/platform/x`) must be named.
+    #[arg(long, env = "SECUREQUEUE_OPERATOR_ROLE_ARN")]
+    operator_role_arn: Option<String>,
+
+    /// AWS account the key and queues are created in. Defaults to the operator role's account.
+    #[arg(long, env = "SECUREQUEUE_ACCOUNT_ID")]
+    account_id: Option<String>,
+
+    /// Identifies this cluster in the ownership tags.
+    #[arg(long, env = "SECUREQUEUE_CLUSTER_ID", default_value = "default")]
+    cluster_id: String,
+
+    /// Allow principals and sources of accounts other than the operator's.
+    #[arg(long, env = "SECUREQUEUE_ALLOW_CROSS_ACCOUNT")]
+    allow_cross_account: bool,
+}
+
+impl OperatorArgs {
+    /// Connects to AWS and settles the operator's identity; errors name the flag to fix.
+    pub(super) async fn reconciler(
+        &self,
+        added_latency: Option<Duration>,
+    ) -> Result<Reconciler, Vec<String>> {
+        let aws = Aws::connect(&ConnectOptions {
+            endpoint_url: self.endpoint_url.clone(),
+            region: self.region.clone(),
+            added_latency,
+        })
+        .await;
+        let operator_role_arn = match &self.operator_role_arn {
+            Some(arn) => arn.clone(),
+            None => {
+                let caller = aws.caller().await.map_err(|e| {
+                    vec![format!(
+                        "--operator-role-arn: not given, and asking STS who the credentials belong to failed: {e}"
+                    )]
+                })?;
+                identity::role_arn(&caller.arn).map_err(|e| vec![e])?
+            }
+        };
+        let account_id = self.account_id.clone().unwrap_or_else(|| {
+            arn::parse_role(&operator_role_arn)
+                .map(|role| role.arn.account.to_string())
+                .unwrap_or_default()
+        });
+        let env = Environment {
+            account_id,
+            region: self.region.clone().or_else(|| aws.region()),
+            operator_role_arn,
+            cluster_id: self.cluster_id.clone(),
+            allow_cross_account: self.allow_cross_account,
+        };
+        let problems = env.validate();
+        if !problems.is_empty() {
+            return Err(problems.iter().map(ToString::to_string).collect());
+        }
+        Ok(Reconciler::new(aws, env))
+    }
+}

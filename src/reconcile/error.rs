@@ -1,0 +1,74 @@
+//! Why a step failed, and the condition reason that says so.
+
+use crate::api::conditions::reason;
+use crate::aws::{AwsError, ErrorKind};
+
+/// A failed step.
+#[derive(Debug, thiserror::Error)]
+pub enum StepError {
+    /// An AWS call failed.
+    #[error(transparent)]
+    Aws(#[from] AwsError),
+    /// The name belongs to a resource this SecureQueue does not own.
+    #[error("{0}")]
+    NameConflict(String),
+    /// The key is in a state the operator cannot repair.
+    #[error("{0}")]
+    KeyUnusable(String),
+    /// The existing queue differs in something only CreateQueue sets.
+    #[error("{0}")]
+    Immutable(String),
+}
+
+impl StepError {
+    /// The condition reason.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            StepError::Aws(e) => match e.kind {
+                ErrorKind::AccessDenied => reason::ACCESS_DENIED,
+                ErrorKind::Throttled => reason::THROTTLED,
+                ErrorKind::PolicyRejected => reason::POLICY_REJECTED,
+                ErrorKind::Rejected => reason::AWS_REJECTED,
+                ErrorKind::Unavailable => reason::AWS_UNAVAILABLE,
+                ErrorKind::Interrupted => reason::INTERRUPTED,
+            },
+            StepError::NameConflict(_) => reason::NAME_CONFLICT,
+            StepError::KeyUnusable(_) => reason::KEY_UNUSABLE,
+            StepError::Immutable(_) => reason::IMMUTABLE_FIELD_CHANGED,
+        }
+    }
+
+    /// Whether a person must act before another pass can succeed (as opposed to a transient
+    /// failure the next pass may get past).
+    pub fn needs_a_person(&self) -> bool {
+        match self {
+            StepError::Aws(e) => matches!(
+                e.kind,
+                ErrorKind::AccessDenied | ErrorKind::PolicyRejected | ErrorKind::Rejected
+            ),
+            _ => true,
+        }
+    }
+
+    /// The message for people: what failed and what to do.
+    pub fn message(&self) -> String {
+        match self {
+            StepError::Aws(e) => {
+                let advice = match e.kind {
+                    ErrorKind::AccessDenied => {
+                        " Grant the operator's IAM role this action (see the operator's IAM policy in the README)."
+                    }
+                    ErrorKind::PolicyRejected => {
+                        " Check that every role the spec names exists: KMS refuses key policies naming roles that do not."
+                    }
+                    ErrorKind::Throttled | ErrorKind::Unavailable | ErrorKind::Interrupted => {
+                        " The next pass retries."
+                    }
+                    ErrorKind::Rejected => "",
+                };
+                format!("{e}.{advice}")
+            }
+            other => other.to_string(),
+        }
+    }
+}

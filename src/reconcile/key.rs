@@ -1,0 +1,248 @@
+//! The key step: find the key by alias, or by ownership tags when the alias is missing, then
+//! create it or put back whatever drifted.
+//!
+//! CreateKey is not idempotent, so a key is only ever created after both lookups came back
+//! empty. A key that a crash left without its alias has no alias pointing at it; the orphan
+//! search lists exactly those keys and reads their tags, so the next pass finds and finishes it.
+
+use std::collections::BTreeMap;
+
+use crate::aws::kms::{KeyInfo, Kms, Rotation};
+use crate::aws::{AwsError, ErrorKind};
+use crate::plan::KeyPlan;
+use crate::policy::normalize;
+
+use super::diff;
+use super::error::StepError;
+use super::ownership::{Owner, Ownership};
+
+/// What the lookups found.
+#[derive(Debug)]
+pub(super) enum KeyFound {
+    /// No key of ours.
+    Absent,
+    /// Our key.
+    Present(ExistingKey),
+}
+
+/// Our key as it is in AWS.
+#[derive(Debug)]
+pub(super) struct ExistingKey {
+    info: KeyInfo,
+    tags: BTreeMap<String, String>,
+    alias: AliasState,
+}
+
+/// Where the alias points.
+#[derive(Debug, PartialEq, Eq)]
+enum AliasState {
+    /// At our key.
+    Ours,
+    /// Nowhere: there is no alias.
+    Missing,
+    /// At a key that is not ours.
+    Elsewhere,
+}
+
+/// What the step did.
+pub(super) struct KeyDone {
+    pub info: KeyInfo,
+    pub created: bool,
+    pub corrections: Vec<String>,
+}
+
+/// Looks the key up by alias, then by ownership tags.
+pub(super) async fn observe(
+    kms: &Kms,
+    plan: &KeyPlan,
+    owner: &Owner,
+) -> Result<KeyFound, StepError> {
+    let Some(target) = kms.describe(&plan.alias).await? else {
+        return Ok(match find_orphan(kms, owner).await? {
+            Some((info, tags)) => KeyFound::Present(ExistingKey {
+                info,
+                tags,
+                alias: AliasState::Missing,
+            }),
+            None => KeyFound::Absent,
+        });
+    };
+    let tags = kms.tags(&target.key_id).await?;
+    let ownership = owner.judge(&tags);
+    if ownership == Ownership::Ours {
+        return Ok(KeyFound::Present(ExistingKey {
+            info: target,
+            tags,
+            alias: AliasState::Ours,
+        }));
+    }
+    match find_orphan(kms, owner).await? {
+        Some((info, tags)) => Ok(KeyFound::Present(ExistingKey {
+            info,
+            tags,
+            alias: AliasState::Elsewhere,
+        })),
+        None => Err(StepError::NameConflict(
+            ownership
+                .conflict(&format!("the alias `{}` (key {})", plan.alias, target.arn))
+                .expect("not ours")
+                + " in spec.key.alias",
+        )),
+    }
+}
+
+/// Our key that no alias points at, if any: a crash between CreateKey and CreateAlias, a
+/// deleted alias, or a deletion interrupted after DeleteAlias.
+async fn find_orphan(
+    kms: &Kms,
+    owner: &Owner,
+) -> Result<Option<(KeyInfo, BTreeMap<String, String>)>, AwsError> {
+    let mut found: Option<(KeyInfo, BTreeMap<String, String>)> = None;
+    for key_id in kms.unaliased_key_ids().await? {
+        let tags = match kms.tags(&key_id).await {
+            Ok(tags) => tags,
+            // Keys of other principals may refuse to be read; they are not ours.
+            Err(e) if matches!(e.kind, ErrorKind::AccessDenied | ErrorKind::Rejected) => continue,
+            Err(e) => return Err(e),
+        };
+        if owner.judge(&tags) != Ownership::Ours {
+            continue;
+        }
+        let Some(info) = kms.describe(&key_id).await? else {
+            continue;
+        };
+        let better = found
+            .as_ref()
+            .is_none_or(|(current, _)| current.pending_deletion() && !info.pending_deletion());
+        if info.customer_managed && better {
+            found = Some((info, tags));
+        }
+    }
+    Ok(found)
+}
+
+/// Creates the key, or puts back whatever drifted.
+pub(super) async fn ensure(
+    kms: &Kms,
+    plan: &KeyPlan,
+    found: KeyFound,
+) -> Result<KeyDone, StepError> {
+    let policy = plan.policy.to_compact_json();
+    let period = i32::try_from(plan.rotation_period_days).expect("validated bounds");
+    let existing = match found {
+        KeyFound::Absent => {
+            let info = kms
+                .create_key(&plan.description, &policy, &plan.tags)
+                .await?;
+            kms.create_alias(&plan.alias, &info.key_id).await?;
+            kms.enable_rotation(&info.key_id, period).await?;
+            return Ok(KeyDone {
+                info,
+                created: true,
+                corrections: Vec::new(),
+            });
+        }
+        KeyFound::Present(existing) => existing,
+    };
+    let ExistingKey {
+        mut info,
+        tags,
+        alias,
+    } = existing;
+    let id = info.key_id.clone();
+    let mut corrections = Vec::new();
+    if !info.customer_managed {
+        return Err(StepError::KeyUnusable(format!(
+            "key {} is managed by AWS, not by the customer; securequeue needs a customer-managed key",
+            info.arn
+        )));
+    }
+    if info.pending_deletion() {
+        kms.cancel_deletion(&id).await?;
+        kms.enable(&id).await?;
+        corrections.push("cancelled the key's scheduled deletion and re-enabled it".to_string());
+    } else if info.state == "Disabled" {
+        kms.enable(&id).await?;
+        corrections.push("re-enabled the disabled key".to_string());
+    } else if info.state != "Enabled" {
+        return Err(StepError::KeyUnusable(format!(
+            "key {} is in state {}, which securequeue cannot repair; fix or delete the key",
+            info.arn, info.state
+        )));
+    }
+    info.state = "Enabled".to_string();
+    match alias {
+        AliasState::Ours => {}
+        AliasState::Missing => {
+            kms.create_alias(&plan.alias, &id).await?;
+            corrections.push(format!("recreated the alias {}", plan.alias));
+        }
+        AliasState::Elsewhere => {
+            kms.update_alias(&plan.alias, &id).await?;
+            corrections.push(format!("pointed the alias {} back at the key", plan.alias));
+        }
+    }
+    let (current_policy, rotation) = tokio::try_join!(kms.policy(&id), kms.rotation(&id))?;
+    if !current_policy.is_some_and(|p| normalize::same_policy(&policy, &p)) {
+        kms.put_policy(&id, &policy).await?;
+        corrections.push("restored the key policy".to_string());
+    }
+    let wanted = Rotation {
+        enabled: true,
+        period_days: Some(period),
+    };
+    if rotation != wanted {
+        kms.enable_rotation(&id, period).await?;
+        corrections.push(format!("restored rotation every {period} days"));
+    }
+    let tag_changes = diff::tag_changes(&plan.tags, &tags);
+    if !tag_changes.set.is_empty() {
+        kms.tag(&id, &tag_changes.set).await?;
+    }
+    if !tag_changes.remove.is_empty() {
+        kms.untag(&id, &tag_changes.remove).await?;
+    }
+    if !tag_changes.is_empty() {
+        corrections.push(format!(
+            "restored the tags {}",
+            tag_changes.keys().join(", ")
+        ));
+    }
+    if info.description != plan.description {
+        kms.update_description(&id, &plan.description).await?;
+        corrections.push("restored the description".to_string());
+    }
+    Ok(KeyDone {
+        info,
+        created: false,
+        corrections,
+    })
+}
+
+/// Deletes the alias, then schedules the key's deletion. Resumable: a key already pending
+/// deletion is left as it is, and a key whose alias is gone is found by its tags.
+pub(super) async fn delete(kms: &Kms, plan: &KeyPlan, owner: &Owner) -> Result<String, StepError> {
+    let mut key = None;
+    if let Some(target) = kms.describe(&plan.alias).await? {
+        let tags = kms.tags(&target.key_id).await?;
+        if owner.judge(&tags) == Ownership::Ours {
+            kms.delete_alias(&plan.alias).await?;
+            key = Some(target);
+        }
+    }
+    if key.is_none() {
+        key = find_orphan(kms, owner).await?.map(|(info, _)| info);
+    }
+    let Some(key) = key else {
+        return Ok("no key of this SecureQueue exists".to_string());
+    };
+    if key.pending_deletion() {
+        return Ok(format!("key {} is already scheduled for deletion", key.arn));
+    }
+    let window = i32::try_from(plan.deletion_window_days).expect("validated bounds");
+    kms.schedule_deletion(&key.key_id, window).await?;
+    Ok(format!(
+        "deleted the alias {} and scheduled key {} for deletion in {window} days",
+        plan.alias, key.arn
+    ))
+}

@@ -1,0 +1,480 @@
+//! The reconciler: one pass brings AWS to a SecureQueue's plan, in order, writing only what
+//! differs, and reports each step as a condition.
+//!
+//! A pass first observes all three resources (key, dead-letter queue, queue) in parallel and
+//! checks their ownership tags; only when nothing conflicts does it write, in order: key, then
+//! dead-letter queue, then queue. It keeps no state between passes: everything it needs is read
+//! back from AWS, so a pass cut off after any call is finished by the next one.
+
+mod diff;
+mod error;
+mod key;
+mod ownership;
+mod queue;
+pub mod status;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use serde::Serialize;
+
+use crate::api::conditions::{DEAD_LETTER_QUEUE_READY, KEY_READY, QUEUE_READY, reason};
+use crate::api::{DeletionPolicy, SecureQueue, SecureQueueStatus};
+use crate::aws::calls::{CallCounts, CallLog};
+use crate::aws::{Aws, Clients};
+use crate::plan::{self, Plan};
+use crate::resolve::Environment;
+
+pub use error::StepError;
+pub use ownership::{Owner, Ownership};
+pub use status::StepReport;
+
+const DEAD_LETTER_QUEUE: &str = "dead-letter queue";
+const QUEUE: &str = "queue";
+
+/// Converges and deletes SecureQueues with the operator's AWS clients and configuration.
+#[derive(Clone, Debug)]
+pub struct Reconciler {
+    aws: Aws,
+    env: Environment,
+}
+
+/// What one converge pass found and did.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    /// `<namespace>/<name>`.
+    pub name: String,
+    /// `KeyReady`, `DeadLetterQueueReady`, `QueueReady`, then `Ready`.
+    pub conditions: Vec<StepReport>,
+    /// Whether a person must change something before a pass can succeed.
+    pub needs_a_person: bool,
+    /// The key ARN.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_arn: Option<String>,
+    /// The dead-letter queue ARN.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dead_letter_queue_arn: Option<String>,
+    /// The dead-letter queue URL.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dead_letter_queue_url: Option<String>,
+    /// The queue name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub queue_name: Option<String>,
+    /// The queue ARN.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub queue_arn: Option<String>,
+    /// The queue URL.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub queue_url: Option<String>,
+    /// The KMS request estimate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kms_estimated_requests_per_30_days: Option<u64>,
+    /// Drift found and corrected in this pass, one line each.
+    pub corrections: Vec<String>,
+    /// The AWS calls of this pass.
+    pub calls: CallCounts,
+}
+
+/// What one deletion pass did.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Deletion {
+    /// `<namespace>/<name>`.
+    pub name: String,
+    /// The queue, the dead-letter queue and the key, in deletion order.
+    pub steps: Vec<StepReport>,
+    /// The AWS calls of this pass.
+    pub calls: CallCounts,
+}
+
+impl Deletion {
+    /// Whether nothing is left to do: everything deleted, or retained by policy.
+    pub fn finished(&self) -> bool {
+        self.steps.iter().all(StepReport::holds)
+    }
+
+    /// The first step that did not finish.
+    pub fn failure(&self) -> Option<&StepReport> {
+        self.steps.iter().find(|s| !s.holds())
+    }
+}
+
+impl Report {
+    fn new(name: String) -> Self {
+        Self {
+            name,
+            conditions: Vec::new(),
+            needs_a_person: false,
+            key_arn: None,
+            dead_letter_queue_arn: None,
+            dead_letter_queue_url: None,
+            queue_name: None,
+            queue_arn: None,
+            queue_url: None,
+            kms_estimated_requests_per_30_days: None,
+            corrections: Vec::new(),
+            calls: CallCounts::default(),
+        }
+    }
+
+    /// A report for a SecureQueue refused before any AWS call.
+    fn refused(name: String, why: &'static str, message: String) -> Self {
+        let mut report = Self::new(name);
+        let first = StepReport::failed(KEY_READY, why, message);
+        report.conditions = vec![
+            StepReport::blocked(DEAD_LETTER_QUEUE_READY, &first),
+            StepReport::blocked(QUEUE_READY, &first),
+        ];
+        report.conditions.insert(0, first);
+        report.conditions.push(status::ready(&report.conditions));
+        report.needs_a_person = true;
+        report
+    }
+
+    /// Whether the `Ready` condition holds.
+    pub fn is_ready(&self) -> bool {
+        self.conditions.last().is_some_and(StepReport::holds)
+    }
+
+    /// The `Ready` condition.
+    pub fn ready(&self) -> Option<&StepReport> {
+        self.conditions.last()
+    }
+
+    /// The SecureQueue status this pass leads to. Values this pass could not learn are kept
+    /// from `previous`, so a failed pass does not blank the ARNs.
+    pub fn status(
+        &self,
+        generation: Option<i64>,
+        previous: Option<&SecureQueueStatus>,
+        now: jiff::Timestamp,
+    ) -> SecureQueueStatus {
+        let previous = previous.cloned().unwrap_or_default();
+        let empty: Vec<Condition> = Vec::new();
+        SecureQueueStatus {
+            observed_generation: generation,
+            conditions: status::to_conditions(
+                &self.conditions,
+                generation,
+                if previous.conditions.is_empty() {
+                    &empty
+                } else {
+                    &previous.conditions
+                },
+                now,
+            ),
+            key_arn: self.key_arn.clone().or(previous.key_arn),
+            dead_letter_queue_arn: self
+                .dead_letter_queue_arn
+                .clone()
+                .or(previous.dead_letter_queue_arn),
+            dead_letter_queue_url: self
+                .dead_letter_queue_url
+                .clone()
+                .or(previous.dead_letter_queue_url),
+            queue_name: self.queue_name.clone().or(previous.queue_name),
+            queue_arn: self.queue_arn.clone().or(previous.queue_arn),
+            queue_url: self.queue_url.clone().or(previous.queue_url),
+            kms_estimated_requests_per_30_days: self
+                .kms_estimated_requests_per_30_days
+                .or(previous.kms_estimated_requests_per_30_days),
+        }
+    }
+
+    fn finish(&mut self, steps: Vec<StepReport>) {
+        self.conditions = steps;
+        self.conditions.push(status::ready(&self.conditions));
+    }
+}
+
+/// The reports of steps after a failure.
+fn blocked_after(failed: StepReport, rest: &[&'static str]) -> Vec<StepReport> {
+    let mut steps: Vec<StepReport> = rest
+        .iter()
+        .map(|c| StepReport::blocked(c, &failed))
+        .collect();
+    steps.insert(0, failed);
+    steps
+}
+
+fn failed(condition: &'static str, error: &StepError) -> StepReport {
+    StepReport::failed(condition, error.reason(), error.message())
+}
+
+fn done_message(
+    what: &str,
+    id: &str,
+    created: bool,
+    corrections: &[String],
+) -> (&'static str, String) {
+    if created {
+        (reason::CREATED, format!("created the {what} {id}"))
+    } else if corrections.is_empty() {
+        (
+            reason::CONVERGED,
+            format!("the {what} {id} matches the spec"),
+        )
+    } else {
+        (
+            reason::DRIFT_CORRECTED,
+            format!("the {what} {id} had drifted: {}", corrections.join("; ")),
+        )
+    }
+}
+
+impl Reconciler {
+    /// A reconciler creating resources as `env` says, with `aws`'s clients.
+    pub fn new(aws: Aws, env: Environment) -> Self {
+        Self { aws, env }
+    }
+
+    /// The operator's configuration.
+    pub fn environment(&self) -> &Environment {
+        &self.env
+    }
+
+    /// One converge pass, its calls counted in `log`.
+    pub async fn converge(&self, queue: &SecureQueue, log: &CallLog) -> Report {
+        let name = display_name(queue);
+        let plan = match plan::build(queue, &self.env) {
+            Ok(plan) => plan,
+            Err(problems) => {
+                let message = problems
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                return Report::refused(name, reason::INVALID_SPEC, message);
+            }
+        };
+        if let Some(previous) = queue.status.as_ref().and_then(|s| s.queue_name.as_deref())
+            && previous != plan.queue.name
+        {
+            return Report::refused(
+                name,
+                reason::IMMUTABLE_FIELD_CHANGED,
+                format!(
+                    "the spec would rename the queue from `{previous}` to `{}` (spec.queueName or spec.fifo changed); a queue cannot be renamed and securequeue never replaces a queue that may hold messages: restore the field, or create a new SecureQueue",
+                    plan.queue.name
+                ),
+            );
+        }
+        let clients = self.aws.clients(&plan.region);
+        let mut report = Report::new(name);
+        report.kms_estimated_requests_per_30_days = Some(plan.kms.estimated_requests_per_30_days);
+        log.scope(converge_plan(&clients, &plan, &mut report)).await;
+        report.calls = log.counts();
+        for correction in &report.corrections {
+            tracing::info!(securequeue = %report.name, %correction, "drift corrected");
+        }
+        report
+    }
+
+    /// One deletion pass, honouring `spec.deletionPolicy`, its calls counted in `log`.
+    pub async fn delete(&self, queue: &SecureQueue, log: &CallLog) -> Deletion {
+        let name = display_name(queue);
+        let labels = [QUEUE_READY, DEAD_LETTER_QUEUE_READY, KEY_READY];
+        if queue.spec.deletion_policy == DeletionPolicy::Retain {
+            return Deletion {
+                name,
+                steps: labels
+                    .iter()
+                    .map(|c| {
+                        StepReport::done(
+                            c,
+                            reason::RETAINED,
+                            "deletionPolicy is Retain: left in AWS with its messages".to_string(),
+                        )
+                    })
+                    .collect(),
+                calls: CallCounts::default(),
+            };
+        }
+        let plan = match plan::build(queue, &self.env) {
+            Ok(plan) => plan,
+            Err(problems) => {
+                let first = StepReport::failed(
+                    QUEUE_READY,
+                    reason::INVALID_SPEC,
+                    format!(
+                        "cannot tell which resources to delete: {}",
+                        problems
+                            .iter()
+                            .map(ToString::to_string)
+                            .collect::<Vec<_>>()
+                            .join("; ")
+                    ),
+                );
+                return Deletion {
+                    name,
+                    steps: blocked_after(first, &labels[1..]),
+                    calls: CallCounts::default(),
+                };
+            }
+        };
+        let clients = self.aws.clients(&plan.region);
+        let steps = log.scope(delete_plan(&clients, &plan)).await;
+        Deletion {
+            name,
+            steps,
+            calls: log.counts(),
+        }
+    }
+}
+
+fn display_name(queue: &SecureQueue) -> String {
+    format!(
+        "{}/{}",
+        queue.metadata.namespace.as_deref().unwrap_or("default"),
+        queue.metadata.name.as_deref().unwrap_or_default()
+    )
+}
+
+async fn converge_plan(clients: &Clients, plan: &Plan, report: &mut Report) {
+    let owner = Owner::from_tags(&plan.key.tags);
+    let (key_found, dead_letter_found, queue_found) = tokio::join!(
+        key::observe(&clients.kms, &plan.key, &owner),
+        queue::observe(
+            &clients.sqs,
+            &plan.dead_letter_queue,
+            &owner,
+            DEAD_LETTER_QUEUE
+        ),
+        queue::observe(&clients.sqs, &plan.queue, &owner, QUEUE),
+    );
+    let (key_found, dead_letter_found, queue_found) =
+        match (key_found, dead_letter_found, queue_found) {
+            (Ok(k), Ok(d), Ok(q)) => (k, d, q),
+            (k, d, q) => {
+                // Nothing is written while any resource is unreadable or taken.
+                report.needs_a_person = [k.as_ref().err(), d.as_ref().err(), q.as_ref().err()]
+                    .into_iter()
+                    .flatten()
+                    .any(StepError::needs_a_person);
+                let observed = [
+                    (KEY_READY, k.err()),
+                    (DEAD_LETTER_QUEUE_READY, d.err()),
+                    (QUEUE_READY, q.err()),
+                ];
+                let first = observed
+                    .iter()
+                    .find_map(|(c, e)| e.as_ref().map(|e| failed(c, e)))
+                    .expect("one observation failed");
+                let steps = observed
+                    .iter()
+                    .map(|(c, e)| match e {
+                        Some(e) => failed(c, e),
+                        None => StepReport::blocked(c, &first),
+                    })
+                    .collect();
+                report.finish(steps);
+                return;
+            }
+        };
+
+    let key = match key::ensure(&clients.kms, &plan.key, key_found).await {
+        Ok(key) => key,
+        Err(e) => {
+            report.needs_a_person = e.needs_a_person();
+            report.finish(blocked_after(
+                failed(KEY_READY, &e),
+                &[DEAD_LETTER_QUEUE_READY, QUEUE_READY],
+            ));
+            return;
+        }
+    };
+    report.key_arn = Some(key.info.arn.clone());
+    let (key_reason, key_message) = done_message(
+        "key",
+        &format!("{} ({})", key.info.arn, plan.key.alias),
+        key.created,
+        &key.corrections,
+    );
+    let key_step = StepReport::done(KEY_READY, key_reason, key_message);
+    report
+        .corrections
+        .extend(key.corrections.iter().map(|c| format!("{KEY_READY}: {c}")));
+
+    let dead_letter =
+        match queue::ensure(&clients.sqs, &plan.dead_letter_queue, dead_letter_found).await {
+            Ok(done) => done,
+            Err(e) => {
+                report.needs_a_person = e.needs_a_person();
+                let mut steps = blocked_after(failed(DEAD_LETTER_QUEUE_READY, &e), &[QUEUE_READY]);
+                steps.insert(0, key_step);
+                report.finish(steps);
+                return;
+            }
+        };
+    report.dead_letter_queue_arn = Some(plan.dead_letter_queue.arn.clone());
+    report.dead_letter_queue_url = Some(dead_letter.url.clone());
+    let (dl_reason, dl_message) = done_message(
+        DEAD_LETTER_QUEUE,
+        &dead_letter.url,
+        dead_letter.created,
+        &dead_letter.corrections,
+    );
+    let dead_letter_step = StepReport::done(DEAD_LETTER_QUEUE_READY, dl_reason, dl_message);
+    report.corrections.extend(
+        dead_letter
+            .corrections
+            .iter()
+            .map(|c| format!("{DEAD_LETTER_QUEUE_READY}: {c}")),
+    );
+
+    let main = match queue::ensure(&clients.sqs, &plan.queue, queue_found).await {
+        Ok(done) => done,
+        Err(e) => {
+            report.needs_a_person = e.needs_a_person();
+            report.finish(vec![key_step, dead_letter_step, failed(QUEUE_READY, &e)]);
+            return;
+        }
+    };
+    report.queue_name = Some(plan.queue.name.clone());
+    report.queue_arn = Some(plan.queue.arn.clone());
+    report.queue_url = Some(main.url.clone());
+    let (q_reason, q_message) = done_message(QUEUE, &main.url, main.created, &main.corrections);
+    report.corrections.extend(
+        main.corrections
+            .iter()
+            .map(|c| format!("{QUEUE_READY}: {c}")),
+    );
+    report.finish(vec![
+        key_step,
+        dead_letter_step,
+        StepReport::done(QUEUE_READY, q_reason, q_message),
+    ]);
+}
+
+async fn delete_plan(clients: &Clients, plan: &Plan) -> Vec<StepReport> {
+    let owner = Owner::from_tags(&plan.key.tags);
+    let main = queue::delete(&clients.sqs, &plan.queue, &owner, QUEUE).await;
+    let main = match main {
+        Ok(message) => StepReport::done(QUEUE_READY, reason::DELETED, message),
+        Err(e) => {
+            return blocked_after(
+                failed(QUEUE_READY, &e),
+                &[DEAD_LETTER_QUEUE_READY, KEY_READY],
+            );
+        }
+    };
+    let dead_letter = match queue::delete(
+        &clients.sqs,
+        &plan.dead_letter_queue,
+        &owner,
+        DEAD_LETTER_QUEUE,
+    )
+    .await
+    {
+        Ok(message) => StepReport::done(DEAD_LETTER_QUEUE_READY, reason::DELETED, message),
+        Err(e) => {
+            let mut steps = blocked_after(failed(DEAD_LETTER_QUEUE_READY, &e), &[KEY_READY]);
+            steps.insert(0, main);
+            return steps;
+        }
+    };
+    let key = match key::delete(&clients.kms, &plan.key, &owner).await {
+        Ok(message) => StepReport::done(KEY_READY, reason::DELETED, message),
+        Err(e) => failed(KEY_READY, &e),
+    };
+    vec![main, dead_letter, key]
+}

@@ -1,0 +1,126 @@
+//! Ownership tags: who made a key or queue, so the operator never adopts or changes another's.
+//!
+//! A resource is ours when its namespace, name and cluster tags are this SecureQueue's. The uid
+//! may differ: a SecureQueue deleted with `deletionPolicy: Retain` and created again (a GitOps
+//! re-sync) takes its resources back and the uid tag is updated. Anything else, including a
+//! resource without the tags, is left alone.
+
+use std::collections::BTreeMap;
+
+use crate::resolve::{TAG_CLUSTER, TAG_NAME, TAG_NAMESPACE};
+
+/// The owner a SecureQueue's resources carry in their tags.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Owner {
+    namespace: String,
+    name: String,
+    cluster: String,
+}
+
+/// What a resource's tags say about its owner.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Ownership {
+    /// This SecureQueue made it.
+    Ours,
+    /// Another SecureQueue made it; the text names it.
+    Theirs(String),
+    /// Nothing in its tags says securequeue made it.
+    Unowned,
+}
+
+impl Owner {
+    /// The owner named by a plan's tags.
+    pub fn from_tags(tags: &BTreeMap<String, String>) -> Self {
+        let get = |key| tags.get(key).cloned().unwrap_or_default();
+        Self {
+            namespace: get(TAG_NAMESPACE),
+            name: get(TAG_NAME),
+            cluster: get(TAG_CLUSTER),
+        }
+    }
+
+    /// Judges a resource by its tags.
+    pub fn judge(&self, tags: &BTreeMap<String, String>) -> Ownership {
+        let other = Self::from_tags(tags);
+        if other == *self {
+            Ownership::Ours
+        } else if other.namespace.is_empty() && other.name.is_empty() && other.cluster.is_empty() {
+            Ownership::Unowned
+        } else {
+            Ownership::Theirs(format!(
+                "SecureQueue {}/{} of cluster `{}`",
+                other.namespace, other.name, other.cluster
+            ))
+        }
+    }
+}
+
+impl Ownership {
+    /// Why `resource` cannot be used, or `None` when it is ours.
+    pub fn conflict(&self, resource: &str) -> Option<String> {
+        match self {
+            Ownership::Ours => None,
+            Ownership::Theirs(owner) => Some(format!(
+                "{resource} already exists and belongs to {owner}; choose another name"
+            )),
+            Ownership::Unowned => Some(format!(
+                "{resource} already exists and was not made by securequeue (it has no securequeue.io ownership tags); securequeue never adopts what it did not create: choose another name"
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resolve::TAG_UID;
+
+    fn tags(namespace: &str, name: &str, cluster: &str) -> BTreeMap<String, String> {
+        BTreeMap::from([
+            (TAG_NAMESPACE.to_string(), namespace.to_string()),
+            (TAG_NAME.to_string(), name.to_string()),
+            (TAG_CLUSTER.to_string(), cluster.to_string()),
+        ])
+    }
+
+    #[test]
+    fn same_namespace_name_and_cluster_is_ours_whatever_the_uid() {
+        let owner = Owner::from_tags(&tags("shop", "orders", "prod"));
+        let mut theirs = tags("shop", "orders", "prod");
+        theirs.insert(TAG_UID.into(), "another-uid".into());
+        assert_eq!(owner.judge(&theirs), Ownership::Ours);
+    }
+
+    #[test]
+    fn another_namespace_name_or_cluster_is_theirs() {
+        let owner = Owner::from_tags(&tags("shop", "orders", "prod"));
+        for other in [
+            tags("billing", "orders", "prod"),
+            tags("shop", "payments", "prod"),
+            tags("shop", "orders", "staging"),
+        ] {
+            let judged = owner.judge(&other);
+            assert!(matches!(judged, Ownership::Theirs(_)), "{other:?}");
+            assert!(judged.conflict("queue `q`").unwrap().contains("belongs to"));
+        }
+    }
+
+    #[test]
+    fn untagged_resources_are_unowned_and_never_adopted() {
+        let owner = Owner::from_tags(&tags("shop", "orders", "prod"));
+        let judged = owner.judge(&BTreeMap::from([("team".to_string(), "a".to_string())]));
+        assert_eq!(judged, Ownership::Unowned);
+        assert!(
+            judged
+                .conflict("queue `q`")
+                .unwrap()
+                .contains("never adopts")
+        );
+    }
+
+    #[test]
+    fn a_namespace_cannot_claim_another_by_tag_prefix_tricks() {
+        let owner = Owner::from_tags(&tags("a", "b-c", "prod"));
+        assert_ne!(owner.judge(&tags("a-b", "c", "prod")), Ownership::Ours);
+    }
+}

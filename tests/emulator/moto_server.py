@@ -1,0 +1,148 @@
+"""Runs moto's server on loopback with the patches securequeue's tests need.
+
+moto 5.2.5 differs from AWS in ways that would make a correct operator look wrong. Each patch
+below makes the emulator behave as AWS documents; none makes the operator's job easier:
+
+- SQS accepts RedriveAllowPolicy but never stores or returns it: store and return it.
+- SQS SetQueueAttributes without `Policy` wipes the queue policy: keep it.
+- SQS reports SqsManagedSseEnabled=true even for a queue encrypted with a KMS key: report false.
+- KMS ignores EnableKeyRotation's RotationPeriodInDays: store it and return it from
+  GetKeyRotationStatus, as AWS does.
+
+It also serves a fault-injection endpoint for the tests, `/_securequeue/faults`: POST a JSON
+object {"operation", "code", "message", "status", "count", "bodyContains"} to make the next
+`count` requests for that operation (the X-Amz-Target suffix, such as `CreateKey`) whose body
+contains `bodyContains` fail with that AWS error; DELETE clears every fault.
+
+Usage: moto_server.py PORT
+"""
+
+import io
+import json
+import sys
+import threading
+
+from moto.kms import models as kms_models
+from moto.kms import responses as kms_responses
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+from moto.sqs import models as sqs_models
+from werkzeug.serving import run_simple
+from werkzeug.wrappers import Request, Response
+
+
+def patch_sqs() -> None:
+    queue = sqs_models.Queue
+    original_set = queue._set_attributes
+    original_attributes = queue.attributes.fget
+
+    def set_attributes(self, attributes, now=None):
+        if "Policy" not in attributes:
+            attributes = dict(attributes, Policy=getattr(self, "policy", None))
+        original_set(self, attributes, now)
+
+    def attributes(self):
+        result = original_attributes(self)
+        allow = getattr(self, "redrive_allow_policy", None)
+        if allow:
+            result["RedriveAllowPolicy"] = allow
+        if self.kms_master_key_id:
+            result["SqsManagedSseEnabled"] = "false"
+        return result
+
+    queue._set_attributes = set_attributes
+    queue.attributes = property(attributes)
+
+
+def patch_kms() -> None:
+    backend = kms_models.KmsBackend
+    handler = kms_responses.KmsResponse
+
+    def enable_key_rotation(self, key_id, rotation_period_in_days=365):
+        key = self.keys[self.get_key_id(key_id)]
+        key.key_rotation_status = True
+        key.rotation_period_in_days = rotation_period_in_days
+
+    def enable_key_rotation_response(self):
+        key_id = self._get_param("KeyId")
+        self._validate_cmk_id(key_id)
+        period = self._get_param("RotationPeriodInDays") or 365
+        self.kms_backend.enable_key_rotation(key_id, int(period))
+        return json.dumps(None)
+
+    def get_key_rotation_status_response(self):
+        key_id = self._get_param("KeyId")
+        self._validate_cmk_id(key_id)
+        key = self.kms_backend.keys[self.kms_backend.get_key_id(key_id)]
+        status = {"KeyId": key.arn, "KeyRotationEnabled": key.key_rotation_status}
+        if key.key_rotation_status:
+            status["RotationPeriodInDays"] = getattr(key, "rotation_period_in_days", 365)
+        return json.dumps(status)
+
+    backend.enable_key_rotation = enable_key_rotation
+    handler.enable_key_rotation = enable_key_rotation_response
+    handler.get_key_rotation_status = get_key_rotation_status_response
+
+
+class Faults:
+    """Scripted AWS errors, served before moto sees the request."""
+
+    def __init__(self, app):
+        self.app = app
+        self.lock = threading.Lock()
+        self.faults = []
+
+    def __call__(self, environ, start_response):
+        request = Request(environ)
+        if request.path == "/_securequeue/faults":
+            return self.control(request)(environ, start_response)
+        target = request.headers.get("X-Amz-Target", "")
+        operation = target.rsplit(".", 1)[-1]
+        raw = request.get_data()
+        # moto reads the body again from the stream this just drained.
+        environ["wsgi.input"] = io.BytesIO(raw)
+        environ["CONTENT_LENGTH"] = str(len(raw))
+        body = raw.decode("utf-8", "replace")
+        fault = self.take(operation, body)
+        if fault is None:
+            return self.app(environ, start_response)
+        payload = json.dumps({"__type": fault["code"], "message": fault["message"]})
+        response = Response(payload, status=fault["status"], content_type="application/x-amz-json-1.0")
+        response.headers["x-amzn-query-error"] = f"{fault['code']};Sender"
+        return response(environ, start_response)
+
+    def control(self, request):
+        with self.lock:
+            if request.method == "DELETE":
+                self.faults.clear()
+            elif request.method == "POST":
+                fault = json.loads(request.get_data(as_text=True))
+                fault.setdefault("status", 400)
+                fault.setdefault("count", 1)
+                fault.setdefault("bodyContains", "")
+                fault.setdefault("message", "injected by the test harness")
+                self.faults.append(fault)
+            return Response(json.dumps(self.faults), content_type="application/json")
+
+    def take(self, operation, body):
+        with self.lock:
+            for fault in self.faults:
+                if (
+                    fault["operation"] == operation
+                    and fault["count"] > 0
+                    and fault["bodyContains"] in body
+                ):
+                    fault["count"] -= 1
+                    return fault
+        return None
+
+
+def main() -> None:
+    port = int(sys.argv[1])
+    patch_sqs()
+    patch_kms()
+    app = Faults(DomainDispatcherApplication(create_backend_app))
+    run_simple("127.0.0.1", port, app, threaded=True)
+
+
+if __name__ == "__main__":
+    main()
