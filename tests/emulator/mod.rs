@@ -1,0 +1,220 @@
+//! The Rust side of the emulator harness: the operator and raw SDK clients pointed at the moto
+//! server that `tests/run.sh` starts, unique namespaces so tests can run in parallel against one
+//! emulator, AWS faults scripted through the launcher's `/_securequeue/faults` endpoint, and
+//! readers that look at what is really in the emulator.
+#![allow(dead_code)] // each test binary uses its own subset
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use aws_config::{BehaviorVersion, Region};
+use securequeue::api::SecureQueue;
+use securequeue::aws::calls::CallLog;
+use securequeue::aws::{Aws, ConnectOptions};
+use securequeue::reconcile::{Reconciler, Report};
+use securequeue::resolve::{Environment, TAG_NAMESPACE};
+
+pub const ACCOUNT: &str = "111122223333";
+pub const REGION: &str = "us-east-1";
+pub const OPERATOR_ROLE: &str = "arn:aws:iam::111122223333:role/securequeue-operator";
+pub const CONSUMER_ROLE: &str = "arn:aws:iam::111122223333:role/consumer";
+
+/// The emulator's URL, as `tests/run.sh` exports it.
+pub fn endpoint() -> String {
+    std::env::var("SECUREQUEUE_TEST_AWS_ENDPOINT").expect(
+        "SECUREQUEUE_TEST_AWS_ENDPOINT is not set: run the tests with tests/run.sh, which starts the moto emulator",
+    )
+}
+
+/// The operator's configuration in the tests.
+pub fn env() -> Environment {
+    Environment {
+        account_id: ACCOUNT.to_string(),
+        region: Some(REGION.to_string()),
+        operator_role_arn: OPERATOR_ROLE.to_string(),
+        cluster_id: "test".to_string(),
+        allow_cross_account: false,
+    }
+}
+
+/// The reconciler, with the real SDK clients pointed at the emulator.
+pub async fn reconciler() -> Reconciler {
+    let aws = Aws::connect(&ConnectOptions {
+        endpoint_url: Some(endpoint()),
+        region: Some(REGION.to_string()),
+        added_latency: None,
+    })
+    .await;
+    Reconciler::new(aws, env())
+}
+
+/// Plain SDK clients, for looking at and tampering with the emulator behind the operator's back.
+pub async fn raw() -> (aws_sdk_kms::Client, aws_sdk_sqs::Client) {
+    let config = aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(endpoint())
+        .region(Region::new(REGION))
+        .load()
+        .await;
+    (
+        aws_sdk_kms::Client::new(&config),
+        aws_sdk_sqs::Client::new(&config),
+    )
+}
+
+/// A namespace no other test (or earlier run against the same emulator) uses.
+pub fn unique_namespace(prefix: &str) -> String {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock after 1970")
+        .subsec_nanos();
+    format!(
+        "{prefix}-{}-{nanos}",
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// A SecureQueue `q` in `namespace`, in the test region, with one consumer; `spec` lines are
+/// appended to its spec (indent them by two spaces).
+pub fn secure_queue(namespace: &str, spec: &str) -> SecureQueue {
+    let yaml = format!(
+        "apiVersion: securequeue.io/v1alpha1\nkind: SecureQueue\nmetadata:\n  name: q\n  namespace: {namespace}\nspec:\n  region: {REGION}\n  consumerRoleArns: [{CONSUMER_ROLE}]\n{spec}"
+    );
+    serde_saphyr::from_str(&yaml).expect("test manifests parse")
+}
+
+/// One converge pass with its own call log.
+pub async fn converge(reconciler: &Reconciler, queue: &SecureQueue) -> Report {
+    reconciler.converge(queue, &CallLog::default()).await
+}
+
+/// The condition `type` of a report, as `(status, reason)`.
+pub fn condition<'a>(report: &'a Report, condition: &str) -> (&'a str, &'a str) {
+    let c = report
+        .conditions
+        .iter()
+        .find(|c| c.condition == condition)
+        .unwrap_or_else(|| panic!("no {condition} in {report:#?}"));
+    (c.status, c.reason)
+}
+
+/// Asserts that a pass left the SecureQueue Ready with the given reason.
+pub fn assert_ready(report: &Report, reason: &str) {
+    assert!(report.is_ready(), "not ready: {report:#?}");
+    assert_eq!(condition(report, "Ready").1, reason, "{report:#?}");
+}
+
+/// Makes the next `count` calls of `operation` whose request body contains `body_contains`
+/// fail with the AWS error `code` and HTTP `status`.
+pub fn inject_fault(operation: &str, code: &str, status: u16, count: u32, body_contains: &str) {
+    let body = serde_json::json!({
+        "operation": operation,
+        "code": code,
+        "status": status,
+        "count": count,
+        "bodyContains": body_contains,
+    })
+    .to_string();
+    let url = endpoint();
+    let address = url.trim_start_matches("http://");
+    let mut stream = TcpStream::connect(address).expect("the emulator listens");
+    write!(
+        stream,
+        "POST /_securequeue/faults HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .expect("the fault request is sent");
+    let mut response = String::new();
+    stream
+        .read_to_string(&mut response)
+        .expect("the emulator answers");
+    assert!(response.contains(" 200 "), "fault not accepted: {response}");
+}
+
+/// Every key in the emulator whose namespace tag is `namespace`, as (key id, state).
+pub async fn keys_of(kms: &aws_sdk_kms::Client, namespace: &str) -> Vec<(String, String)> {
+    let mut found = Vec::new();
+    let keys = kms
+        .list_keys()
+        .limit(1000)
+        .send()
+        .await
+        .expect("ListKeys");
+    for key in keys.keys() {
+        let id = key.key_id().expect("key id");
+        let tags = kms
+            .list_resource_tags()
+            .key_id(id)
+            .send()
+            .await
+            .expect("ListResourceTags");
+        if tags
+            .tags()
+            .iter()
+            .any(|t| t.tag_key() == TAG_NAMESPACE && t.tag_value() == namespace)
+        {
+            let state = kms
+                .describe_key()
+                .key_id(id)
+                .send()
+                .await
+                .expect("DescribeKey")
+                .key_metadata()
+                .and_then(|m| m.key_state().map(|s| s.as_str().to_string()))
+                .unwrap_or_default();
+            found.push((id.to_string(), state));
+        }
+    }
+    found
+}
+
+/// The key id an alias points at, if the alias exists.
+pub async fn alias_target(kms: &aws_sdk_kms::Client, alias: &str) -> Option<String> {
+    kms.describe_key()
+        .key_id(alias)
+        .send()
+        .await
+        .ok()
+        .and_then(|out| out.key_metadata().map(|m| m.key_id().to_string()))
+}
+
+/// The URL of a queue, if it exists.
+pub async fn queue_url(sqs: &aws_sdk_sqs::Client, name: &str) -> Option<String> {
+    sqs.get_queue_url()
+        .queue_name(name)
+        .send()
+        .await
+        .ok()
+        .and_then(|out| out.queue_url().map(str::to_string))
+}
+
+/// Every attribute of a queue.
+pub async fn queue_attributes(sqs: &aws_sdk_sqs::Client, url: &str) -> BTreeMap<String, String> {
+    sqs.get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::All)
+        .send()
+        .await
+        .expect("GetQueueAttributes")
+        .attributes()
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| (k.as_str().to_string(), v.clone()))
+        .collect()
+}
+
+/// A queue's tags.
+pub async fn queue_tags(sqs: &aws_sdk_sqs::Client, url: &str) -> BTreeMap<String, String> {
+    sqs.list_queue_tags()
+        .queue_url(url)
+        .send()
+        .await
+        .expect("ListQueueTags")
+        .tags()
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
