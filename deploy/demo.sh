@@ -1,26 +1,51 @@
 #!/usr/bin/env bash
-# The main job, offline: validates every example SecureQueue and prints what the operator would
-# create in AWS for it (key policy, queue policies, attributes, ordered calls, KMS estimate),
-# then shows how a bad manifest is refused. No AWS account and no network are used.
+# The main job, with no AWS account: starts the moto AWS emulator on loopback, converges every
+# example SecureQueue with `securequeue apply`, prints what the emulator then holds for one of
+# them (key policy, rotation, encryption, queue policies, redrive settings, tags) as read back by
+# an independent client, applies again to show that a converged SecureQueue costs reads only,
+# shows a bad manifest refused with nothing changed, and stops the emulator.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 cargo build --quiet --locked --release
 bin=target/release/securequeue
-operator=arn:aws:iam::111122223333:role/securequeue-operator
+source tests/emulator/emulator.sh
+trap emulator_stop EXIT
+emulator_start
+export SECUREQUEUE_OPERATOR_ROLE_ARN=arn:aws:iam::111122223333:role/securequeue-operator
+export SECUREQUEUE_CLUSTER_ID=demo
 
-echo "== securequeue plan -f deploy/examples/sns-producer.yaml"
-"$bin" plan -f deploy/examples/sns-producer.yaml --operator-role-arn "$operator" --region eu-west-1
-
+echo
+echo "== securequeue apply: every example, fresh"
 for example in deploy/examples/*.yaml; do
-  "$bin" plan -f "$example" --operator-role-arn "$operator" --region eu-west-1 >/dev/null
-  echo "== $example: valid, planned"
+  "$bin" apply -f "$example"
 done
 
-echo "== a manifest with a user where a role is required, and a wildcard principal:"
-if sed -e 's|role/orders-worker|user/alice|' -e 's|sns:eu-west-1:111122223333:orders-events|sns:eu-west-1:111122223333:*|' \
-    deploy/examples/sns-producer.yaml \
-  | "$bin" plan -f - --operator-role-arn "$operator" --region eu-west-1; then
+echo
+echo "== what the emulator holds for shop/orders (deploy/examples/sns-producer.yaml), read with boto3"
+"$EMULATOR_VENV/bin/python" deploy/readback.py "$AWS_ENDPOINT_URL" eu-west-1 \
+  alias/securequeue/shop/orders shop-orders shop-orders-dlq
+
+echo
+echo "== securequeue apply again: nothing to do, so reads only"
+for example in deploy/examples/*.yaml; do
+  "$bin" apply -f "$example" | grep -E '^[a-z]|Ready  |AWS calls'
+done
+
+echo
+echo "== a queue policy loosened behind the operator's back is put back on the next apply"
+"$EMULATOR_VENV/bin/python" - "$AWS_ENDPOINT_URL" <<'PY'
+import sys, boto3
+sqs = boto3.client("sqs", endpoint_url=sys.argv[1], region_name="eu-west-1")
+url = sqs.get_queue_url(QueueName="shop-orders")["QueueUrl"]
+sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"sqs:*","Resource":"*"}]}'})
+print("set an allow-everyone policy on shop-orders")
+PY
+"$bin" apply -f deploy/examples/sns-producer.yaml
+
+echo
+echo "== a manifest naming a user where a role is required is refused, and nothing is changed"
+if sed -e 's|role/orders-worker|user/alice|' deploy/examples/sns-producer.yaml | "$bin" apply -f -; then
   echo "the invalid manifest was accepted" >&2
   exit 1
 fi

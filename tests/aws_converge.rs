@@ -30,11 +30,23 @@ async fn every_example_converges_and_a_second_pass_makes_no_writes() {
             });
             let first = converge(&reconciler, &queue).await;
             assert_ready(&first, "Created");
-            assert_eq!(first.calls.writes(), 5, "{}: {:?}", path.display(), first.calls);
+            assert_eq!(
+                first.calls.writes(),
+                5,
+                "{}: {:?}",
+                path.display(),
+                first.calls
+            );
 
             let second = converge(&reconciler, &queue).await;
             assert_ready(&second, "Converged");
-            assert_eq!(second.calls.writes(), 0, "{}: {:?}", path.display(), second.calls);
+            assert_eq!(
+                second.calls.writes(),
+                0,
+                "{}: {:?}",
+                path.display(),
+                second.calls
+            );
             assert!(second.corrections.is_empty());
 
             // What the emulator holds is what the plan says.
@@ -153,7 +165,12 @@ where
     let settled = converge(&reconciler, &queue).await;
     assert_ready(&settled, "Converged");
     assert_eq!(settled.calls.writes(), 0, "{:?}", settled.calls);
-    assert_eq!(keys_of(&kms, queue.metadata.namespace.as_deref().unwrap()).await.len(), 1);
+    assert_eq!(
+        keys_of(&kms, queue.metadata.namespace.as_deref().unwrap())
+            .await
+            .len(),
+        1
+    );
 }
 
 async fn set_attribute(sqs: &aws_sdk_sqs::Client, name: &str, attribute: &str, value: &str) {
@@ -184,7 +201,13 @@ async fn a_changed_attribute_is_restored() {
     assert_drift_corrected(
         "drift-attr",
         |plan, _, sqs| async move {
-            set_attribute(&sqs, &plan.dead_letter_queue.name, "MessageRetentionPeriod", "60").await;
+            set_attribute(
+                &sqs,
+                &plan.dead_letter_queue.name,
+                "MessageRetentionPeriod",
+                "60",
+            )
+            .await;
         },
         "DeadLetterQueueReady: restored the attributes MessageRetentionPeriod",
     )
@@ -259,7 +282,11 @@ async fn disabled_rotation_is_turned_back_on() {
         "drift-rotation",
         |plan, kms, _| async move {
             let key_id = alias_target(&kms, &plan.key.alias).await.unwrap();
-            kms.disable_key_rotation().key_id(key_id).send().await.unwrap();
+            kms.disable_key_rotation()
+                .key_id(key_id)
+                .send()
+                .await
+                .unwrap();
         },
         "restored rotation",
     )
@@ -302,7 +329,11 @@ async fn a_deleted_alias_is_recreated_for_the_same_key() {
     assert_drift_corrected(
         "drift-alias",
         |plan, kms, _| async move {
-            kms.delete_alias().alias_name(&plan.key.alias).send().await.unwrap();
+            kms.delete_alias()
+                .alias_name(&plan.key.alias)
+                .send()
+                .await
+                .unwrap();
         },
         "recreated the alias",
     )
@@ -334,7 +365,12 @@ async fn removed_key_tags_are_restored() {
         "drift-keytags",
         |plan, kms, _| async move {
             let key_id = alias_target(&kms, &plan.key.alias).await.unwrap();
-            kms.untag_resource().key_id(key_id).tag_keys("team").send().await.unwrap();
+            kms.untag_resource()
+                .key_id(key_id)
+                .tag_keys("team")
+                .send()
+                .await
+                .unwrap();
         },
         "KeyReady: restored the tags team",
     )
@@ -377,7 +413,12 @@ async fn spec_changes_are_applied_in_place() {
     let attributes = queue_attributes(&sqs, &url).await;
     assert_eq!(attributes["VisibilityTimeout"], "300");
     assert!(attributes["RedrivePolicy"].contains('9'));
-    assert!(report.corrections.iter().any(|c| c.contains("restored the key policy")));
+    assert!(
+        report
+            .corrections
+            .iter()
+            .any(|c| c.contains("restored the key policy"))
+    );
     assert_eq!(report.calls.0.get("sqs:CreateQueue"), None);
 }
 
@@ -395,17 +436,26 @@ async fn a_queue_name_of_another_namespace_is_refused_and_nothing_changes() {
     let report = converge(&reconciler, &thief).await;
     assert!(!report.is_ready());
     assert_eq!(condition(&report, "QueueReady"), ("False", "NameConflict"));
-    assert_eq!(condition(&report, "DeadLetterQueueReady"), ("False", "NameConflict"));
+    assert_eq!(
+        condition(&report, "DeadLetterQueueReady"),
+        ("False", "NameConflict")
+    );
     assert_eq!(condition(&report, "KeyReady").1, "Blocked");
     assert_eq!(condition(&report, "Ready").1, "NameConflict");
     assert!(report.needs_a_person);
     assert_eq!(report.calls.writes(), 0, "{:?}", report.calls);
     assert!(keys_of(&kms, &thief_ns).await.is_empty());
     let message = &report.conditions[2].message;
-    assert!(message.contains(&owner_ns) && message.contains(&shared), "{message}");
+    assert!(
+        message.contains(&owner_ns) && message.contains(&shared),
+        "{message}"
+    );
 
     let url = queue_url(&sqs, &shared).await.unwrap();
-    assert_eq!(queue_tags(&sqs, &url).await["securequeue.io/namespace"], owner_ns);
+    assert_eq!(
+        queue_tags(&sqs, &url).await["securequeue.io/namespace"],
+        owner_ns
+    );
     assert_ready(&converge(&reconciler, &owner).await, "Converged");
 }
 
@@ -478,7 +528,10 @@ async fn renaming_the_queue_is_refused_before_any_call() {
         ..Default::default()
     });
     let report = converge(&reconciler, &queue).await;
-    assert_eq!(condition(&report, "Ready"), ("False", "ImmutableFieldChanged"));
+    assert_eq!(
+        condition(&report, "Ready"),
+        ("False", "ImmutableFieldChanged")
+    );
     assert!(report.conditions[0].message.contains("old-name"));
     assert_eq!(report.calls.total(), 0);
 }
@@ -486,9 +539,16 @@ async fn renaming_the_queue_is_refused_before_any_call() {
 #[tokio::test]
 async fn an_invalid_spec_is_refused_before_any_call() {
     let reconciler = reconciler().await;
-    let queue = secure_queue(&unique_namespace("invalid"), "  queue: {delaySeconds: 9000}\n");
+    let queue = secure_queue(
+        &unique_namespace("invalid"),
+        "  queue: {delaySeconds: 9000}\n",
+    );
     let report = reconciler.converge(&queue, &CallLog::default()).await;
     assert_eq!(condition(&report, "Ready"), ("False", "InvalidSpec"));
-    assert!(report.conditions[0].message.contains("spec.queue.delaySeconds"));
+    assert!(
+        report.conditions[0]
+            .message
+            .contains("spec.queue.delaySeconds")
+    );
     assert_eq!(report.calls.total(), 0);
 }

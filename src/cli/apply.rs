@@ -145,7 +145,7 @@ fn print_steps(name: &str, steps: &[StepReport]) {
 fn print_calls(calls: &CallCounts) {
     let by_operation: Vec<String> = calls.0.iter().map(|(op, n)| format!("{op}={n}")).collect();
     println!(
-        "  AWS calls: {} ({} reads, {} writes): {}",
+        "  AWS calls: {} (reads {}, writes {}): {}",
         calls.total(),
         calls.reads(),
         calls.writes(),

@@ -10,6 +10,7 @@ emulator_start() {
     local root venv port
     root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
     venv="$root/target/moto-venv-$MOTO_VERSION"
+    mkdir -p "$root/target"
     if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import moto" 2>/dev/null; then
         echo "==> installing moto[server]==$MOTO_VERSION into $venv"
         python3 -m venv "$venv"
@@ -18,6 +19,7 @@ emulator_start() {
     port="$("$venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
     MOTO_ACCOUNT_ID="$EMULATOR_ACCOUNT_ID" "$venv/bin/python" "$root/tests/emulator/moto_server.py" "$port" >"$root/target/moto.log" 2>&1 &
     EMULATOR_PID=$!
+    EMULATOR_VENV="$venv"
     export AWS_ENDPOINT_URL="http://127.0.0.1:$port"
     export SECUREQUEUE_TEST_AWS_ENDPOINT="$AWS_ENDPOINT_URL"
     export AWS_ACCESS_KEY_ID="testing" AWS_SECRET_ACCESS_KEY="testing" AWS_SESSION_TOKEN="testing"

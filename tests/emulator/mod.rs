@@ -136,12 +136,7 @@ pub fn inject_fault(operation: &str, code: &str, status: u16, count: u32, body_c
 /// Every key in the emulator whose namespace tag is `namespace`, as (key id, state).
 pub async fn keys_of(kms: &aws_sdk_kms::Client, namespace: &str) -> Vec<(String, String)> {
     let mut found = Vec::new();
-    let keys = kms
-        .list_keys()
-        .limit(1000)
-        .send()
-        .await
-        .expect("ListKeys");
+    let keys = kms.list_keys().limit(1000).send().await.expect("ListKeys");
     for key in keys.keys() {
         let id = key.key_id().expect("key id");
         let tags = kms

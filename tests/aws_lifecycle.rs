@@ -1,0 +1,224 @@
+//! Crash safety and deletion in the moto emulator: a pass cut off after any number of calls is
+//! finished by the next, never leaving a second key, an orphan or a half-made queue behind.
+
+mod emulator;
+
+use emulator::*;
+use securequeue::api::SecureQueue;
+use securequeue::aws::calls::CallLog;
+use securequeue::plan;
+
+/// The number of calls a fresh converge makes (see `plan::steps`).
+const FRESH_CALLS: u64 = 10;
+
+/// Checks what a finished converge must leave: one key, enabled, aliased; both queues.
+async fn assert_complete(queue: &SecureQueue) {
+    let (kms, sqs) = raw().await;
+    let namespace = queue.metadata.namespace.as_deref().unwrap();
+    let plan = plan::build(queue, &env()).unwrap();
+    let keys = keys_of(&kms, namespace).await;
+    assert_eq!(keys.len(), 1, "exactly one key: {keys:?}");
+    assert_eq!(keys[0].1, "Enabled");
+    assert_eq!(
+        alias_target(&kms, &plan.key.alias).await.as_ref(),
+        Some(&keys[0].0)
+    );
+    assert!(
+        queue_url(&sqs, &plan.dead_letter_queue.name)
+            .await
+            .is_some()
+    );
+    assert!(queue_url(&sqs, &plan.queue.name).await.is_some());
+}
+
+#[tokio::test]
+async fn a_converge_cut_off_after_any_call_is_finished_by_the_next_pass() {
+    let reconciler = reconciler().await;
+    for calls in 0..FRESH_CALLS {
+        let queue = secure_queue(&unique_namespace(&format!("crash{calls}")), "");
+        let cut = reconciler
+            .converge(&queue, &CallLog::stopping_after(calls))
+            .await;
+        assert!(!cut.is_ready(), "cut after {calls} calls: {cut:#?}");
+        assert_eq!(cut.calls.total(), calls);
+        assert!(
+            cut.conditions.iter().any(|c| c.reason == "Interrupted"),
+            "{cut:#?}"
+        );
+        assert!(!cut.needs_a_person);
+
+        let resumed = converge(&reconciler, &queue).await;
+        assert!(
+            resumed.is_ready(),
+            "resume after {calls} calls: {resumed:#?}"
+        );
+        assert_complete(&queue).await;
+        let settled = converge(&reconciler, &queue).await;
+        assert_ready(&settled, "Converged");
+        assert_eq!(settled.calls.writes(), 0);
+    }
+}
+
+#[tokio::test]
+async fn a_key_created_but_never_aliased_is_found_and_finished() {
+    let reconciler = reconciler().await;
+    // Keys other tests left unaliased add lookups before CreateKey, so find the cut that
+    // stops right after it.
+    for calls in 1..40 {
+        let queue = secure_queue(&unique_namespace("orphan"), "");
+        let cut = reconciler
+            .converge(&queue, &CallLog::stopping_after(calls))
+            .await;
+        if cut.calls.0.get("kms:CreateKey").is_none() {
+            continue;
+        }
+        assert_eq!(cut.calls.0.get("kms:CreateAlias"), None, "{cut:#?}");
+        let resumed = converge(&reconciler, &queue).await;
+        assert_eq!(resumed.calls.0.get("kms:CreateKey"), None, "{resumed:#?}");
+        assert_eq!(resumed.calls.0.get("kms:CreateAlias"), Some(&1));
+        assert!(resumed.is_ready());
+        assert_complete(&queue).await;
+        return;
+    }
+    panic!("no cut stopped right after CreateKey");
+}
+
+#[tokio::test]
+async fn delete_removes_queues_and_alias_and_schedules_the_key() {
+    let reconciler = reconciler().await;
+    let (kms, sqs) = raw().await;
+    let namespace = unique_namespace("delete");
+    let queue = secure_queue(
+        &namespace,
+        "  deletionPolicy: Delete\n  key: {deletionWindowDays: 7}\n",
+    );
+    let plan = plan::build(&queue, &env()).unwrap();
+    assert_ready(&converge(&reconciler, &queue).await, "Created");
+
+    let deletion = reconciler.delete(&queue, &CallLog::default()).await;
+    assert!(deletion.finished(), "{deletion:#?}");
+    assert!(deletion.steps.iter().all(|s| s.reason == "Deleted"));
+    assert!(queue_url(&sqs, &plan.queue.name).await.is_none());
+    assert!(
+        queue_url(&sqs, &plan.dead_letter_queue.name)
+            .await
+            .is_none()
+    );
+    assert!(alias_target(&kms, &plan.key.alias).await.is_none());
+    let keys = keys_of(&kms, &namespace).await;
+    assert_eq!(keys.len(), 1);
+    assert_eq!(keys[0].1, "PendingDeletion");
+
+    let again = reconciler.delete(&queue, &CallLog::default()).await;
+    assert!(again.finished(), "{again:#?}");
+    assert_eq!(again.calls.writes(), 0, "{:?}", again.calls);
+}
+
+#[tokio::test]
+async fn a_deletion_cut_off_after_any_call_is_finished_by_the_next_pass() {
+    let reconciler = reconciler().await;
+    let (kms, sqs) = raw().await;
+    // DeleteQueue twice, DeleteAlias and ScheduleKeyDeletion, with their lookups: cut before
+    // each of the first dozen calls.
+    for calls in 0..12 {
+        let namespace = unique_namespace(&format!("delcrash{calls}"));
+        let queue = secure_queue(&namespace, "  deletionPolicy: Delete\n");
+        let plan = plan::build(&queue, &env()).unwrap();
+        assert_ready(&converge(&reconciler, &queue).await, "Created");
+        let cut = reconciler
+            .delete(&queue, &CallLog::stopping_after(calls))
+            .await;
+        if cut.finished() {
+            assert!(calls >= 8, "finished after only {calls} calls");
+        }
+        let resumed = reconciler.delete(&queue, &CallLog::default()).await;
+        assert!(
+            resumed.finished(),
+            "resume after {calls} calls: {resumed:#?}"
+        );
+        assert!(queue_url(&sqs, &plan.queue.name).await.is_none());
+        assert!(
+            queue_url(&sqs, &plan.dead_letter_queue.name)
+                .await
+                .is_none()
+        );
+        assert!(alias_target(&kms, &plan.key.alias).await.is_none());
+        let keys = keys_of(&kms, &namespace).await;
+        assert_eq!(keys.len(), 1, "{keys:?}");
+        assert_eq!(keys[0].1, "PendingDeletion");
+    }
+}
+
+#[tokio::test]
+async fn retain_leaves_everything_and_makes_no_calls() {
+    let reconciler = reconciler().await;
+    let queue = secure_queue(&unique_namespace("retain"), "  deletionPolicy: Retain\n");
+    assert_ready(&converge(&reconciler, &queue).await, "Created");
+    let deletion = reconciler.delete(&queue, &CallLog::default()).await;
+    assert!(deletion.finished());
+    assert!(deletion.steps.iter().all(|s| s.reason == "Retained"));
+    assert_eq!(deletion.calls.total(), 0);
+    assert_complete(&queue).await;
+}
+
+#[tokio::test]
+async fn a_retained_queue_is_adopted_again_after_a_re_sync() {
+    let reconciler = reconciler().await;
+    let namespace = unique_namespace("resync");
+    let mut queue = secure_queue(&namespace, "");
+    queue.metadata.uid = Some("first".into());
+    assert_ready(&converge(&reconciler, &queue).await, "Created");
+    assert!(
+        reconciler
+            .delete(&queue, &CallLog::default())
+            .await
+            .finished()
+    );
+    queue.metadata.uid = Some("second".into());
+    let adopted = converge(&reconciler, &queue).await;
+    assert_ready(&adopted, "DriftCorrected");
+    assert_eq!(adopted.calls.0.get("kms:CreateKey"), None);
+    assert_complete(&queue).await;
+}
+
+#[tokio::test]
+async fn a_deleted_then_recreated_secure_queue_revives_its_key() {
+    let reconciler = reconciler().await;
+    let (kms, _) = raw().await;
+    let namespace = unique_namespace("revive");
+    let queue = secure_queue(&namespace, "  deletionPolicy: Delete\n");
+    assert_ready(&converge(&reconciler, &queue).await, "Created");
+    assert!(
+        reconciler
+            .delete(&queue, &CallLog::default())
+            .await
+            .finished()
+    );
+    let again = converge(&reconciler, &queue).await;
+    assert!(again.is_ready(), "{again:#?}");
+    assert_eq!(again.calls.0.get("kms:CreateKey"), None);
+    assert!(again.corrections.iter().any(|c| c.contains("cancelled")));
+    assert_eq!(keys_of(&kms, &namespace).await.len(), 1);
+    assert_complete(&queue).await;
+}
+
+#[tokio::test]
+async fn delete_never_touches_a_queue_of_another_owner() {
+    let reconciler = reconciler().await;
+    let (_, sqs) = raw().await;
+    let shared = unique_namespace("keep");
+    let owner = secure_queue(
+        &unique_namespace("owner"),
+        &format!("  queueName: {shared}\n"),
+    );
+    assert_ready(&converge(&reconciler, &owner).await, "Created");
+    let other = secure_queue(
+        &unique_namespace("other"),
+        &format!("  queueName: {shared}\n  deletionPolicy: Delete\n"),
+    );
+    let deletion = reconciler.delete(&other, &CallLog::default()).await;
+    assert!(!deletion.finished());
+    assert_eq!(deletion.failure().unwrap().reason, "NameConflict");
+    assert_eq!(deletion.calls.writes(), 0);
+    assert!(queue_url(&sqs, &shared).await.is_some());
+}
