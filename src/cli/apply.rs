@@ -42,6 +42,7 @@ async fn prepare(args: &ApplyArgs) -> Result<(Reconciler, input::Inputs), ExitCo
         for error in &inputs.errors {
             eprintln!("error: {error}");
         }
+        eprintln!("nothing was changed in AWS");
         return Err(ExitCode::FAILURE);
     }
     let reconciler = args.operator.reconciler(None).await.map_err(|errors| {
