@@ -6,10 +6,11 @@
 //! tags must be checked first); the three lookups run in parallel. CreateKey is not idempotent,
 //! so when the alias is missing the keys no alias points at are listed (ListAliases and ListKeys,
 //! in parallel) and their tags read: a key a crash left unaliased is found and finished, never
-//! created twice. Then the key, its alias right away so a crash cannot orphan it, and rotation,
-//! which CreateKey cannot set. The dead-letter queue comes before the main queue, whose
-//! RedrivePolicy names it. Policies, redrive documents, encryption and tags all travel in the
-//! create calls, so no Set call is needed. That makes 10 calls, of which 5 are reads.
+//! created twice. Then the key, and together its alias (right away, so the key is findable by
+//! name) and its rotation, which CreateKey cannot set. The dead-letter queue comes before the
+//! main queue, whose RedrivePolicy names it. Policies, redrive documents, encryption and tags
+//! all travel in the create calls, so no Set call is needed. That makes 10 calls, of which 5 are
+//! reads, in 6 dependent round trips.
 
 use serde::Serialize;
 
@@ -78,7 +79,7 @@ pub fn fresh_converge(q: &Resolved) -> Vec<Step> {
             "kms",
             "CreateAlias",
             &q.key_alias,
-            "name the new key at once, so a crash cannot orphan it",
+            "name the new key at once, beside EnableKeyRotation",
         ),
         step(
             "kms",

@@ -31,6 +31,8 @@ pub(super) struct ExistingKey {
     info: KeyInfo,
     tags: BTreeMap<String, String>,
     alias: AliasState,
+    /// The policy and rotation, when they were read with the tags.
+    details: Option<(Option<String>, Rotation)>,
 }
 
 /// Where the alias points.
@@ -63,17 +65,35 @@ pub(super) async fn observe(
                 info,
                 tags,
                 alias: AliasState::Missing,
+                details: None,
             }),
             None => KeyFound::Absent,
         });
     };
-    let tags = kms.tags(&target.key_id).await?;
+    // An enabled key's policy and rotation are read with its tags, saving a round trip on
+    // every steady-state pass; other states are repaired before they are read. A stranger's key
+    // may refuse those reads, which matter only once the tags say the key is ours.
+    let (tags, details) = if target.state == "Enabled" {
+        let (tags, policy, rotation) = tokio::join!(
+            kms.tags(&target.key_id),
+            kms.policy(&target.key_id),
+            kms.rotation(&target.key_id)
+        );
+        (tags?, Some((policy, rotation)))
+    } else {
+        (kms.tags(&target.key_id).await?, None)
+    };
     let ownership = owner.judge(&tags);
     if ownership == Ownership::Ours {
+        let details = match details {
+            Some((policy, rotation)) => Some((policy?, rotation?)),
+            None => None,
+        };
         return Ok(KeyFound::Present(ExistingKey {
             info: target,
             tags,
             alias: AliasState::Ours,
+            details,
         }));
     }
     match find_orphan(kms, owner).await? {
@@ -81,6 +101,7 @@ pub(super) async fn observe(
             info,
             tags,
             alias: AliasState::Elsewhere,
+            details: None,
         })),
         None => Err(StepError::NameConflict(
             ownership
@@ -148,6 +169,7 @@ pub(super) async fn ensure(
         mut info,
         tags,
         alias,
+        details,
     } = existing;
     let id = info.key_id.clone();
     let mut corrections = Vec::new();
@@ -182,7 +204,10 @@ pub(super) async fn ensure(
             corrections.push(format!("pointed the alias {} back at the key", plan.alias));
         }
     }
-    let (current_policy, rotation) = tokio::try_join!(kms.policy(&id), kms.rotation(&id))?;
+    let (current_policy, rotation) = match details {
+        Some(details) => details,
+        None => tokio::try_join!(kms.policy(&id), kms.rotation(&id))?,
+    };
     if !current_policy.is_some_and(|p| normalize::same_policy(&policy, &p)) {
         kms.put_policy(&id, &policy).await?;
         corrections.push("restored the key policy".to_string());
