@@ -299,7 +299,12 @@ impl Kms {
     pub async fn unaliased_key_ids(&self) -> Result<Vec<String>, AwsError> {
         let aliases = async {
             let mut targets = BTreeSet::new();
-            let mut pages = self.client.list_aliases().into_paginator().send();
+            let mut pages = self
+                .client
+                .list_aliases()
+                .limit(100)
+                .into_paginator()
+                .send();
             while let Some(page) = pages.next().await {
                 let page = page.map_err(mapper("kms", "ListAliases"))?;
                 targets.extend(
@@ -312,7 +317,7 @@ impl Kms {
         };
         let keys = async {
             let mut ids = Vec::new();
-            let mut pages = self.client.list_keys().into_paginator().send();
+            let mut pages = self.client.list_keys().limit(1000).into_paginator().send();
             while let Some(page) = pages.next().await {
                 let page = page.map_err(mapper("kms", "ListKeys"))?;
                 ids.extend(

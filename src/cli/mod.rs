@@ -1,6 +1,7 @@
 //! The `securequeue` command line: one binary, one subcommand per task.
 
 mod apply;
+mod bench;
 mod crd;
 mod input;
 mod operator;
@@ -33,6 +34,9 @@ enum Command {
     /// removes the queue, the dead-letter queue and the alias and schedules the key's
     /// deletion; `Retain` leaves everything.
     Delete(apply::ApplyArgs),
+    /// Converge N generated SecureQueues, then run one steady-state pass, and print wall time,
+    /// AWS calls per queue, the latency-bound lower limit and peak memory; deletes them after.
+    Bench(bench::BenchArgs),
 }
 
 impl Cli {
@@ -43,6 +47,7 @@ impl Cli {
             Command::Plan(args) => plan::run(args),
             Command::Apply(args) => runtime().block_on(apply::apply(args)),
             Command::Delete(args) => runtime().block_on(apply::delete(args)),
+            Command::Bench(args) => runtime().block_on(bench::run(args)),
         }
     }
 }

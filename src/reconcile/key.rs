@@ -5,7 +5,10 @@
 //! empty. A key that a crash left without its alias has no alias pointing at it; the orphan
 //! search lists exactly those keys and reads their tags, so the next pass finds and finishes it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::OnceCell;
 
 use crate::aws::kms::{KeyInfo, Kms, Rotation};
 use crate::aws::{AwsError, ErrorKind};
@@ -15,6 +18,40 @@ use crate::policy::normalize;
 use super::diff;
 use super::error::StepError;
 use super::ownership::{Owner, Ownership};
+
+/// The owners of keys the orphan search has looked at, by key id, so each unaliased key's tags
+/// are read once per process rather than on every fresh converge. Keys pending deletion stay
+/// unaliased for their whole deletion window, so without this every new SecureQueue would read
+/// the tags of every recently deleted one. An owner never changes: ownership tags are set by
+/// CreateKey and the operator never rewrites the namespace, name or cluster tags.
+#[derive(Clone, Debug, Default)]
+pub struct KeyOwners(Arc<Mutex<HashMap<String, Arc<OnceCell<Owner>>>>>);
+
+impl KeyOwners {
+    /// The owner of `key_id`, read from its tags the first time; concurrent passes asking about
+    /// the same key wait for one read.
+    async fn of(&self, kms: &Kms, key_id: &str) -> Result<Owner, AwsError> {
+        let cell = self
+            .0
+            .lock()
+            .expect("key owners")
+            .entry(key_id.to_string())
+            .or_default()
+            .clone();
+        cell.get_or_try_init(|| async {
+            match kms.tags(key_id).await {
+                Ok(tags) => Ok(Owner::from_tags(&tags)),
+                // Keys of other principals may refuse to be read; they are not ours.
+                Err(e) if matches!(e.kind, ErrorKind::AccessDenied | ErrorKind::Rejected) => {
+                    Ok(Owner::default())
+                }
+                Err(e) => Err(e),
+            }
+        })
+        .await
+        .cloned()
+    }
+}
 
 /// What the lookups found.
 #[derive(Debug)]
@@ -58,9 +95,10 @@ pub(super) async fn observe(
     kms: &Kms,
     plan: &KeyPlan,
     owner: &Owner,
+    owners: &KeyOwners,
 ) -> Result<KeyFound, StepError> {
     let Some(target) = kms.describe(&plan.alias).await? else {
-        return Ok(match find_orphan(kms, owner).await? {
+        return Ok(match find_orphan(kms, owner, owners).await? {
             Some((info, tags)) => KeyFound::Present(ExistingKey {
                 info,
                 tags,
@@ -96,7 +134,7 @@ pub(super) async fn observe(
             details,
         }));
     }
-    match find_orphan(kms, owner).await? {
+    match find_orphan(kms, owner, owners).await? {
         Some((info, tags)) => Ok(KeyFound::Present(ExistingKey {
             info,
             tags,
@@ -117,19 +155,14 @@ pub(super) async fn observe(
 async fn find_orphan(
     kms: &Kms,
     owner: &Owner,
+    owners: &KeyOwners,
 ) -> Result<Option<(KeyInfo, BTreeMap<String, String>)>, AwsError> {
     let mut found: Option<(KeyInfo, BTreeMap<String, String>)> = None;
     for key_id in kms.unaliased_key_ids().await? {
-        let tags = match kms.tags(&key_id).await {
-            Ok(tags) => tags,
-            // Keys of other principals may refuse to be read; they are not ours.
-            Err(e) if matches!(e.kind, ErrorKind::AccessDenied | ErrorKind::Rejected) => continue,
-            Err(e) => return Err(e),
-        };
-        if owner.judge(&tags) != Ownership::Ours {
+        if owners.of(kms, &key_id).await? != *owner {
             continue;
         }
-        let Some(info) = kms.describe(&key_id).await? else {
+        let (Some(info), tags) = tokio::try_join!(kms.describe(&key_id), kms.tags(&key_id))? else {
             continue;
         };
         let better = found
@@ -246,7 +279,12 @@ pub(super) async fn ensure(
 
 /// Deletes the alias, then schedules the key's deletion. Resumable: a key already pending
 /// deletion is left as it is, and a key whose alias is gone is found by its tags.
-pub(super) async fn delete(kms: &Kms, plan: &KeyPlan, owner: &Owner) -> Result<String, StepError> {
+pub(super) async fn delete(
+    kms: &Kms,
+    plan: &KeyPlan,
+    owner: &Owner,
+    owners: &KeyOwners,
+) -> Result<String, StepError> {
     let mut key = None;
     if let Some(target) = kms.describe(&plan.alias).await? {
         let tags = kms.tags(&target.key_id).await?;
@@ -256,7 +294,7 @@ pub(super) async fn delete(kms: &Kms, plan: &KeyPlan, owner: &Owner) -> Result<S
         }
     }
     if key.is_none() {
-        key = find_orphan(kms, owner).await?.map(|(info, _)| info);
+        key = find_orphan(kms, owner, owners).await?.map(|(info, _)| info);
     }
     let Some(key) = key else {
         return Ok("no key of this SecureQueue exists".to_string());

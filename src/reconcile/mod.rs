@@ -35,6 +35,7 @@ const QUEUE: &str = "queue";
 pub struct Reconciler {
     aws: Aws,
     env: Environment,
+    key_owners: key::KeyOwners,
 }
 
 /// What one converge pass found and did.
@@ -224,7 +225,11 @@ fn done_message(
 impl Reconciler {
     /// A reconciler creating resources as `env` says, with `aws`'s clients.
     pub fn new(aws: Aws, env: Environment) -> Self {
-        Self { aws, env }
+        Self {
+            aws,
+            env,
+            key_owners: key::KeyOwners::default(),
+        }
     }
 
     /// The operator's configuration.
@@ -261,7 +266,13 @@ impl Reconciler {
         let clients = self.aws.clients(&plan.region);
         let mut report = Report::new(name);
         report.kms_estimated_requests_per_30_days = Some(plan.kms.estimated_requests_per_30_days);
-        log.scope(converge_plan(&clients, &plan, &mut report)).await;
+        log.scope(converge_plan(
+            &clients,
+            &self.key_owners,
+            &plan,
+            &mut report,
+        ))
+        .await;
         report.calls = log.counts();
         for correction in &report.corrections {
             tracing::info!(securequeue = %report.name, %correction, "drift corrected");
@@ -312,7 +323,9 @@ impl Reconciler {
             }
         };
         let clients = self.aws.clients(&plan.region);
-        let steps = log.scope(delete_plan(&clients, &plan)).await;
+        let steps = log
+            .scope(delete_plan(&clients, &self.key_owners, &plan))
+            .await;
         Deletion {
             name,
             steps,
@@ -329,10 +342,15 @@ fn display_name(queue: &SecureQueue) -> String {
     )
 }
 
-async fn converge_plan(clients: &Clients, plan: &Plan, report: &mut Report) {
+async fn converge_plan(
+    clients: &Clients,
+    key_owners: &key::KeyOwners,
+    plan: &Plan,
+    report: &mut Report,
+) {
     let owner = Owner::from_tags(&plan.key.tags);
     let (key_found, dead_letter_found, queue_found) = tokio::join!(
-        key::observe(&clients.kms, &plan.key, &owner),
+        key::observe(&clients.kms, &plan.key, &owner, key_owners),
         queue::observe(
             &clients.sqs,
             &plan.dead_letter_queue,
@@ -445,7 +463,11 @@ async fn converge_plan(clients: &Clients, plan: &Plan, report: &mut Report) {
     ]);
 }
 
-async fn delete_plan(clients: &Clients, plan: &Plan) -> Vec<StepReport> {
+async fn delete_plan(
+    clients: &Clients,
+    key_owners: &key::KeyOwners,
+    plan: &Plan,
+) -> Vec<StepReport> {
     let owner = Owner::from_tags(&plan.key.tags);
     let main = queue::delete(&clients.sqs, &plan.queue, &owner, QUEUE).await;
     let main = match main {
@@ -472,7 +494,7 @@ async fn delete_plan(clients: &Clients, plan: &Plan) -> Vec<StepReport> {
             return steps;
         }
     };
-    let key = match key::delete(&clients.kms, &plan.key, &owner).await {
+    let key = match key::delete(&clients.kms, &plan.key, &owner, key_owners).await {
         Ok(message) => StepReport::done(KEY_READY, reason::DELETED, message),
         Err(e) => failed(KEY_READY, &e),
     };

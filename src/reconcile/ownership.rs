@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 
 use crate::resolve::{TAG_CLUSTER, TAG_NAME, TAG_NAMESPACE};
 
-/// The owner a SecureQueue's resources carry in their tags.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// The owner a SecureQueue's resources carry in their tags; the default is nobody.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Owner {
     namespace: String,
     name: String,
