@@ -31,6 +31,19 @@ async fn assert_complete(queue: &SecureQueue) {
     assert!(queue_url(&sqs, &plan.queue.name).await.is_some());
 }
 
+/// Checks what a finished deletion must leave: no queues, no alias, one key pending deletion.
+async fn assert_deleted(queue: &SecureQueue) {
+    let (kms, sqs) = raw().await;
+    let plan = plan::build(queue, &env()).unwrap();
+    assert!(queue_url(&sqs, &plan.queue.name).await.is_none());
+    let dead_letter = queue_url(&sqs, &plan.dead_letter_queue.name).await;
+    assert!(dead_letter.is_none());
+    assert!(alias_target(&kms, &plan.key.alias).await.is_none());
+    let keys = keys_of(&kms, queue.metadata.namespace.as_deref().unwrap()).await;
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    assert_eq!(keys[0].1, "PendingDeletion");
+}
+
 #[tokio::test]
 async fn a_converge_cut_off_after_any_call_is_finished_by_the_next_pass() {
     let reconciler = reconciler().await;
@@ -86,28 +99,17 @@ async fn a_key_created_but_never_aliased_is_found_and_finished() {
 #[tokio::test]
 async fn delete_removes_queues_and_alias_and_schedules_the_key() {
     let reconciler = reconciler().await;
-    let (kms, sqs) = raw().await;
     let namespace = unique_namespace("delete");
     let queue = secure_queue(
         &namespace,
         "  deletionPolicy: Delete\n  key: {deletionWindowDays: 7}\n",
     );
-    let plan = plan::build(&queue, &env()).unwrap();
     assert_ready(&converge(&reconciler, &queue).await, "Created");
 
     let deletion = reconciler.delete(&queue, &CallLog::default()).await;
     assert!(deletion.finished(), "{deletion:#?}");
     assert!(deletion.steps.iter().all(|s| s.reason == "Deleted"));
-    assert!(queue_url(&sqs, &plan.queue.name).await.is_none());
-    assert!(
-        queue_url(&sqs, &plan.dead_letter_queue.name)
-            .await
-            .is_none()
-    );
-    assert!(alias_target(&kms, &plan.key.alias).await.is_none());
-    let keys = keys_of(&kms, &namespace).await;
-    assert_eq!(keys.len(), 1);
-    assert_eq!(keys[0].1, "PendingDeletion");
+    assert_deleted(&queue).await;
 
     let again = reconciler.delete(&queue, &CallLog::default()).await;
     assert!(again.finished(), "{again:#?}");
@@ -117,13 +119,11 @@ async fn delete_removes_queues_and_alias_and_schedules_the_key() {
 #[tokio::test]
 async fn a_deletion_cut_off_after_any_call_is_finished_by_the_next_pass() {
     let reconciler = reconciler().await;
-    let (kms, sqs) = raw().await;
     // DeleteQueue twice, DeleteAlias and ScheduleKeyDeletion, with their lookups: cut before
     // each of the first dozen calls.
     for calls in 0..12 {
         let namespace = unique_namespace(&format!("delcrash{calls}"));
         let queue = secure_queue(&namespace, "  deletionPolicy: Delete\n");
-        let plan = plan::build(&queue, &env()).unwrap();
         assert_ready(&converge(&reconciler, &queue).await, "Created");
         let cut = reconciler
             .delete(&queue, &CallLog::stopping_after(calls))
@@ -136,16 +136,7 @@ async fn a_deletion_cut_off_after_any_call_is_finished_by_the_next_pass() {
             resumed.finished(),
             "resume after {calls} calls: {resumed:#?}"
         );
-        assert!(queue_url(&sqs, &plan.queue.name).await.is_none());
-        assert!(
-            queue_url(&sqs, &plan.dead_letter_queue.name)
-                .await
-                .is_none()
-        );
-        assert!(alias_target(&kms, &plan.key.alias).await.is_none());
-        let keys = keys_of(&kms, &namespace).await;
-        assert_eq!(keys.len(), 1, "{keys:?}");
-        assert_eq!(keys[0].1, "PendingDeletion");
+        assert_deleted(&queue).await;
     }
 }
 

@@ -101,7 +101,14 @@ fn peak_rss_kib() -> Option<u64> {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
-fn print_round(label: &str, round: &Round, queues: u32, bound: Duration, trips: u32) {
+fn print_round(label: &str, round: &Round, args: &BenchArgs, trips: u32) {
+    let queues = args.queues;
+    let bound = lower_bound(
+        queues,
+        args.concurrency,
+        trips,
+        Duration::from_millis(args.latency_ms),
+    );
     let per = |n: u64| n as f64 / f64::from(queues);
     println!(
         "{label}: wall {:.3} s, ready {}/{queues}; per queue {:.1} AWS calls (reads {:.1}, writes {:.1})",
@@ -160,24 +167,9 @@ pub(super) async fn run(args: BenchArgs) -> ExitCode {
     );
 
     let fresh = round(&reconciler, &queues, args.concurrency).await;
-    let fresh_bound = lower_bound(args.queues, args.concurrency, FRESH_ROUND_TRIPS, latency);
-    print_round(
-        "fresh converge",
-        &fresh,
-        args.queues,
-        fresh_bound,
-        FRESH_ROUND_TRIPS,
-    );
-
+    print_round("fresh converge", &fresh, &args, FRESH_ROUND_TRIPS);
     let steady = round(&reconciler, &queues, args.concurrency).await;
-    let steady_bound = lower_bound(args.queues, args.concurrency, STEADY_ROUND_TRIPS, latency);
-    print_round(
-        "steady state",
-        &steady,
-        args.queues,
-        steady_bound,
-        STEADY_ROUND_TRIPS,
-    );
+    print_round("steady state", &steady, &args, STEADY_ROUND_TRIPS);
 
     match peak_rss_kib() {
         Some(kib) => println!("peak RSS: {:.1} MiB", kib as f64 / 1024.0),
