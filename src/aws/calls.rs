@@ -79,24 +79,43 @@ pub struct CallLog {
 struct LogState {
     counts: CallCounts,
     made: u64,
-    stop_after: Option<u64>,
+    stop: Option<Stop>,
+    stopped: bool,
+}
+
+/// Where a limited pass stops.
+#[derive(Debug)]
+enum Stop {
+    /// After this many calls.
+    AfterCalls(u64),
+    /// After the first call of this operation (`service:Operation`).
+    AfterOperation(String),
 }
 
 /// The error a call gets once the pass's limit is reached: the simulated crash.
 #[derive(Debug, thiserror::Error)]
-#[error("stopped before {operation}: the pass was limited to {limit} AWS calls")]
+#[error("stopped before {operation}: the pass was limited to {made} AWS calls")]
 pub struct CallLimitReached {
     /// The call that was not made.
     pub operation: String,
-    /// The limit.
-    pub limit: u64,
+    /// The calls that were made.
+    pub made: u64,
 }
 
 impl CallLog {
     /// A log whose pass fails every call after the first `limit`, as if the process had died.
     pub fn stopping_after(limit: u64) -> Self {
+        Self::stopping(Stop::AfterCalls(limit))
+    }
+
+    /// A log whose pass fails every call after the first `service:Operation` call.
+    pub fn stopping_after_operation(operation: &str) -> Self {
+        Self::stopping(Stop::AfterOperation(operation.to_string()))
+    }
+
+    fn stopping(stop: Stop) -> Self {
         let log = Self::default();
-        log.inner.lock().expect("call log").stop_after = Some(limit);
+        log.inner.lock().expect("call log").stop = Some(stop);
         log
     }
 
@@ -112,13 +131,18 @@ impl CallLog {
 
     fn record(&self, name: String) -> Result<(), CallLimitReached> {
         let mut state = self.inner.lock().expect("call log");
-        if let Some(limit) = state.stop_after
-            && state.made >= limit
-        {
+        let exhausted = match &state.stop {
+            Some(Stop::AfterCalls(limit)) => state.made >= *limit,
+            _ => state.stopped,
+        };
+        if exhausted {
             return Err(CallLimitReached {
                 operation: name,
-                limit,
+                made: state.made,
             });
+        }
+        if matches!(&state.stop, Some(Stop::AfterOperation(op)) if *op == name) {
+            state.stopped = true;
         }
         state.made += 1;
         *state.counts.0.entry(name).or_default() += 1;
@@ -182,6 +206,16 @@ mod tests {
         assert!(log.record("kms:CreateKey".into()).is_ok());
         let stop = log.record("kms:CreateAlias".into()).unwrap_err();
         assert_eq!(stop.operation, "kms:CreateAlias");
+        assert_eq!(log.counts().total(), 2);
+    }
+
+    #[test]
+    fn a_log_can_stop_right_after_one_operation() {
+        let log = CallLog::stopping_after_operation("kms:CreateKey");
+        assert!(log.record("kms:ListKeys".into()).is_ok());
+        assert!(log.record("kms:CreateKey".into()).is_ok());
+        assert!(log.record("kms:CreateAlias".into()).is_err());
+        assert!(log.record("kms:EnableKeyRotation".into()).is_err());
         assert_eq!(log.counts().total(), 2);
     }
 }
