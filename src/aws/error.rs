@@ -148,6 +148,8 @@ fn classify_code(code: &str) -> ErrorKind {
         || bare.contains("ServiceUnavailable")
         || bare == "KMSInternalException"
         || bare == "DependencyTimeoutException"
+        // SQS refuses a queue's name for 60 seconds after the queue is deleted.
+        || bare == "QueueDeletedRecently"
     {
         ErrorKind::Unavailable
     } else {

@@ -500,3 +500,61 @@ async fn delete_plan(
     };
     vec![main, dead_letter, key]
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn converged(name: &str) -> Report {
+        let mut report = Report::new(name.to_string());
+        report.key_arn = Some("arn:aws:kms:us-east-1:111122223333:key/k".into());
+        report.queue_name = Some("q".into());
+        report.finish(
+            [KEY_READY, DEAD_LETTER_QUEUE_READY, QUEUE_READY]
+                .into_iter()
+                .map(|c| StepReport::done(c, reason::CONVERGED, "ok".into()))
+                .collect(),
+        );
+        report
+    }
+
+    #[test]
+    fn a_failed_pass_keeps_what_earlier_passes_learned() {
+        let now = jiff::Timestamp::from_second(1_800_000_000).unwrap();
+        let before = converged("ns/q").status(Some(3), None, now);
+        assert_eq!(
+            before.key_arn.as_deref(),
+            Some("arn:aws:kms:us-east-1:111122223333:key/k")
+        );
+        let refused = Report::refused("ns/q".into(), reason::INVALID_SPEC, "bad".into());
+        let after = refused.status(Some(4), Some(&before), now);
+        assert_eq!(after.observed_generation, Some(4));
+        assert_eq!(after.key_arn, before.key_arn);
+        assert_eq!(after.queue_name.as_deref(), Some("q"));
+        let ready = after
+            .conditions
+            .iter()
+            .find(|c| c.type_ == "Ready")
+            .unwrap();
+        assert_eq!(
+            (ready.status.as_str(), ready.reason.as_str()),
+            ("False", "InvalidSpec")
+        );
+    }
+
+    #[test]
+    fn a_refused_spec_names_the_first_step_and_blocks_the_rest() {
+        let refused = Report::refused("ns/q".into(), reason::IMMUTABLE_FIELD_CHANGED, "x".into());
+        let reasons: Vec<_> = refused.conditions.iter().map(|c| c.reason).collect();
+        assert_eq!(
+            reasons,
+            [
+                "ImmutableFieldChanged",
+                "Blocked",
+                "Blocked",
+                "ImmutableFieldChanged"
+            ]
+        );
+        assert!(refused.needs_a_person && !refused.is_ready());
+    }
+}
