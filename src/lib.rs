@@ -13,6 +13,8 @@ pub mod api;
 pub mod arn;
 pub mod aws;
 pub mod cli;
+pub mod controller;
+pub mod guardrails;
 pub mod manifest;
 pub mod plan;
 pub mod policy;

@@ -184,11 +184,11 @@ pub fn resolve(queue: &SecureQueue, env: &Environment) -> Result<Resolved, Vec<P
             Default::default()
         }
     };
-    let key_alias = if spec.key.alias.is_empty() {
-        default_alias(&namespace, &name)
-    } else {
-        spec.key.alias.clone()
-    };
+    let key_alias = spec
+        .key
+        .alias
+        .clone()
+        .unwrap_or_else(|| default_alias(&namespace, &name));
     if key_alias.len() > limits::KEY_ALIAS_MAX as usize {
         problems.push(Problem::new("spec.key.alias", format!(
             "the default alias `{key_alias}` is longer than KMS's {} characters; set spec.key.alias",

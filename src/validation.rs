@@ -80,7 +80,9 @@ pub fn validate_spec(spec: &SecureQueueSpec, scope: &Scope<'_>) -> Vec<Problem> 
     );
     check.producers(spec);
     check.numbers(spec);
-    check.key_alias(&spec.key.alias);
+    if let Some(alias) = &spec.key.alias {
+        check.key_alias(alias);
+    }
     check.tags(spec);
     check.problems
 }

@@ -15,6 +15,10 @@ pub const READY: &str = "Ready";
 
 /// Every condition type, in converge order.
 pub const ALL: [&str; 4] = [KEY_READY, DEAD_LETTER_QUEUE_READY, QUEUE_READY, READY];
+/// kstatus: the controller is still working towards Ready (present only while True).
+pub const RECONCILING: &str = "Reconciling";
+/// kstatus: the controller cannot make progress without a person (present only while True).
+pub const STALLED: &str = "Stalled";
 
 /// Condition reasons: one CamelCase word each, for alerts and `kubectl get`.
 pub mod reason {
@@ -46,6 +50,8 @@ pub mod reason {
     pub const IMMUTABLE_FIELD_CHANGED: &str = "ImmutableFieldChanged";
     /// An earlier step failed, so this one was not attempted.
     pub const BLOCKED: &str = "Blocked";
+    /// Messages are waiting in the dead-letter queue: consumers are failing to process them.
+    pub const MESSAGES_IN_DEAD_LETTER_QUEUE: &str = "MessagesInDeadLetterQueue";
     /// The resource was deleted (for a key: its deletion was scheduled).
     pub const DELETED: &str = "Deleted";
     /// `deletionPolicy: Retain` left the resource in AWS.

@@ -11,8 +11,8 @@ pub const REGION: &str = r"^[a-z]{2}(-[a-z]+)+-[0-9]+$";
 pub const ORGANIZATION_ID: &str = r"^o-[a-z0-9]{10,32}$";
 /// A VPC endpoint id.
 pub const VPC_ENDPOINT_ID: &str = r"^vpce-[0-9a-f]{8,17}$";
-/// A KMS alias name, or empty for the default alias.
-pub const KEY_ALIAS: &str = r"^$|^alias/[A-Za-z0-9/_-]+$";
+/// A KMS alias name.
+pub const KEY_ALIAS: &str = r"^alias/[A-Za-z0-9/_-]+$";
 /// The partitions an ARN may name.
 const PARTITION: &str = r"aws(-cn|-us-gov)?";
 

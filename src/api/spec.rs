@@ -259,12 +259,12 @@ pub struct DeadLetterQueueSettings {
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct KeySettings {
-    /// Alias of the key, `alias/...`. Empty means `alias/securequeue/<namespace>/<name>`.
+    /// Alias of the key, `alias/...`; by default `alias/securequeue/<namespace>/<name>`.
     /// Aliases under `alias/aws/` belong to AWS.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = limits::KEY_ALIAS_MAX), pattern(patterns::KEY_ALIAS))]
     #[x_kube(validation = Rule::new("!self.startsWith('alias/aws/')").message("aliases under alias/aws/ are reserved for AWS managed keys"))]
-    pub alias: String,
+    pub alias: Option<String>,
 
     /// Seconds SQS reuses a data key before asking KMS again (60 to 86400). Longer is cheaper
     /// (fewer KMS requests), shorter limits what one data key protects.
@@ -318,7 +318,7 @@ impl Default for DeadLetterQueueSettings {
 impl Default for KeySettings {
     fn default() -> Self {
         Self {
-            alias: String::new(),
+            alias: None,
             data_key_reuse_period_seconds: defaults::data_key_reuse_period_seconds(),
             rotation_period_days: defaults::rotation_period_days(),
             deletion_window_days: defaults::deletion_window_days(),

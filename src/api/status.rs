@@ -30,6 +30,11 @@ pub struct SecureQueueStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dead_letter_queue_url: Option<String>,
 
+    /// Messages waiting in the dead-letter queue at the last reconcile (SQS's
+    /// ApproximateNumberOfMessages); above zero, consumers are failing to process messages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dead_letter_queue_messages: Option<u64>,
+
     /// Name of the main queue.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub queue_name: Option<String>,
@@ -57,7 +62,7 @@ fn conditions_schema(_: &mut schemars::generate::SchemaGenerator) -> schemars::S
         "items": {
             "type": "object",
             "properties": {
-                "type": {"type": "string", "description": "Type of the condition: KeyReady, DeadLetterQueueReady, QueueReady or Ready."},
+                "type": {"type": "string", "description": "Type of the condition: KeyReady, DeadLetterQueueReady, QueueReady, Ready, and while they hold, Reconciling or Stalled."},
                 "status": {"type": "string", "enum": ["True", "False", "Unknown"], "description": "Whether the condition holds."},
                 "reason": {"type": "string", "description": "One CamelCase word saying why, for machines and alerts."},
                 "message": {"type": "string", "description": "What happened and what to do, for people."},

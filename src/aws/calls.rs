@@ -11,7 +11,9 @@ use std::sync::{Arc, Mutex};
 
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
-use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::context::{
+    BeforeSerializationInterceptorContextRef, FinalizerInterceptorContextRef,
+};
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
@@ -78,6 +80,9 @@ pub struct CallLog {
 #[derive(Debug, Default)]
 struct LogState {
     counts: CallCounts,
+    failed: CallCounts,
+    not_found: CallCounts,
+    refused: CallCounts,
     made: u64,
     stop: Option<Stop>,
     stopped: bool,
@@ -129,6 +134,34 @@ impl CallLog {
         self.inner.lock().expect("call log").counts.clone()
     }
 
+    /// The counted calls that ended in an error, after the SDK's retries.
+    pub fn failures(&self) -> CallCounts {
+        self.inner.lock().expect("call log").failed.clone()
+    }
+
+    /// The counted calls whose error was a lookup's expected "not found".
+    pub fn not_found(&self) -> CallCounts {
+        self.inner.lock().expect("call log").not_found.clone()
+    }
+
+    fn record_not_found(&self, name: &str) {
+        let mut state = self.inner.lock().expect("call log");
+        if let Some(failed) = state.failed.0.get_mut(name).filter(|n| **n > 0) {
+            *failed -= 1;
+            *state.not_found.0.entry(name.to_string()).or_default() += 1;
+        }
+    }
+
+    fn record_failure(&self, name: String) {
+        let mut state = self.inner.lock().expect("call log");
+        // A call refused by the limit was never made, so it is no failure of AWS's.
+        if let Some(refused) = state.refused.0.get_mut(&name).filter(|n| **n > 0) {
+            *refused -= 1;
+            return;
+        }
+        *state.failed.0.entry(name).or_default() += 1;
+    }
+
     fn record(&self, name: String) -> Result<(), CallLimitReached> {
         let mut state = self.inner.lock().expect("call log");
         let exhausted = match &state.stop {
@@ -136,6 +169,7 @@ impl CallLog {
             _ => state.stopped,
         };
         if exhausted {
+            *state.refused.0.entry(name.clone()).or_default() += 1;
             return Err(CallLimitReached {
                 operation: name,
                 made: state.made,
@@ -148,6 +182,19 @@ impl CallLog {
         *state.counts.0.entry(name).or_default() += 1;
         Ok(())
     }
+}
+
+/// Tells the current pass's log that the last failure of `service:Operation` was a lookup's
+/// expected "not found", not a failure.
+pub fn note_not_found(name: &str) {
+    let _ = CURRENT.try_with(|log| log.record_not_found(name));
+}
+
+fn operation_name(cfg: &ConfigBag) -> String {
+    cfg.load::<Metadata>().map_or_else(
+        || "unknown:unknown".to_string(),
+        |m| format!("{}:{}", m.service().to_lowercase(), m.name()),
+    )
 }
 
 /// The interceptor on every SDK client: records each operation (not each retry) in the pass's
@@ -166,14 +213,27 @@ impl Intercept for CallCounter {
         _runtime_components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        let name = cfg.load::<Metadata>().map_or_else(
-            || "unknown:unknown".to_string(),
-            |m| format!("{}:{}", m.service().to_lowercase(), m.name()),
-        );
+        let name = operation_name(cfg);
         match CURRENT.try_with(|log| log.record(name)) {
             Ok(Err(stop)) => Err(Box::new(stop)),
             Ok(Ok(())) | Err(_) => Ok(()),
         }
+    }
+
+    fn read_after_execution(
+        &self,
+        context: &FinalizerInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if context
+            .output_or_error()
+            .is_some_and(|result| result.is_err())
+        {
+            let name = operation_name(cfg);
+            let _ = CURRENT.try_with(|log| log.record_failure(name));
+        }
+        Ok(())
     }
 }
 
@@ -217,5 +277,15 @@ mod tests {
         assert!(log.record("kms:CreateAlias".into()).is_err());
         assert!(log.record("kms:EnableKeyRotation".into()).is_err());
         assert_eq!(log.counts().total(), 2);
+    }
+
+    #[test]
+    fn refused_calls_are_not_failures_but_failed_calls_are() {
+        let log = CallLog::stopping_after(1);
+        assert!(log.record("kms:CreateKey".into()).is_ok());
+        log.record_failure("kms:CreateKey".into());
+        assert!(log.record("kms:CreateKey".into()).is_err());
+        log.record_failure("kms:CreateKey".into());
+        assert_eq!(log.failures().0.get("kms:CreateKey"), Some(&1));
     }
 }

@@ -34,6 +34,7 @@ impl Sqs {
                 if e.as_service_error()
                     .is_some_and(|s| s.is_queue_does_not_exist()) =>
             {
+                super::calls::note_not_found("sqs:GetQueueUrl");
                 Ok(None)
             }
             Err(e) => Err(mapper("sqs", "GetQueueUrl")(e)),

@@ -6,6 +6,7 @@ mod crd;
 mod input;
 mod operator;
 mod plan;
+mod run;
 
 use std::process::ExitCode;
 
@@ -15,8 +16,21 @@ use clap::{Parser, Subcommand};
 #[derive(Parser, Debug)]
 #[command(name = "securequeue", version, about)]
 pub struct Cli {
+    /// Log format on standard error.
+    #[arg(long, global = true, env = "SECUREQUEUE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
     #[command(subcommand)]
     command: Command,
+}
+
+/// How log lines are written.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    /// For people.
+    Text,
+    /// One JSON object per line, for log pipelines.
+    Json,
 }
 
 #[derive(Subcommand, Debug)]
@@ -37,6 +51,8 @@ enum Command {
     /// Converge N generated SecureQueues, then run one steady-state pass, and print wall time,
     /// AWS calls per queue, the latency-bound lower limit and peak memory; deletes them after.
     Bench(bench::BenchArgs),
+    /// Run the Kubernetes controller: watch SecureQueues and keep their AWS resources converged.
+    Run(Box<run::RunArgs>),
 }
 
 impl Cli {
@@ -48,6 +64,7 @@ impl Cli {
             Command::Apply(args) => runtime().block_on(apply::apply(args)),
             Command::Delete(args) => runtime().block_on(apply::delete(args)),
             Command::Bench(args) => runtime().block_on(bench::run(args)),
+            Command::Run(args) => runtime().block_on(run::run(*args)),
         }
     }
 }
@@ -55,6 +72,7 @@ impl Cli {
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .thread_stack_size(8 * 1024 * 1024)
         .build()
         .expect("the tokio runtime starts")
 }

@@ -69,6 +69,9 @@ pub struct Report {
     /// The KMS request estimate.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub kms_estimated_requests_per_30_days: Option<u64>,
+    /// Messages waiting in the dead-letter queue.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dead_letter_queue_messages: Option<u64>,
     /// Drift found and corrected in this pass, one line each.
     pub corrections: Vec<String>,
     /// The AWS calls of this pass.
@@ -112,13 +115,15 @@ impl Report {
             queue_arn: None,
             queue_url: None,
             kms_estimated_requests_per_30_days: None,
+            dead_letter_queue_messages: None,
             corrections: Vec::new(),
             calls: CallCounts::default(),
         }
     }
 
-    /// A report for a SecureQueue refused before any AWS call.
-    fn refused(name: String, why: &'static str, message: String) -> Self {
+    /// A report for a SecureQueue refused before any AWS call, with the reason and message of
+    /// its `KeyReady` and `Ready` conditions.
+    pub fn refused(name: String, why: &'static str, message: String) -> Self {
         let mut report = Self::new(name);
         let first = StepReport::failed(KEY_READY, why, message);
         report.conditions = vec![
@@ -178,6 +183,9 @@ impl Report {
             kms_estimated_requests_per_30_days: self
                 .kms_estimated_requests_per_30_days
                 .or(previous.kms_estimated_requests_per_30_days),
+            dead_letter_queue_messages: self
+                .dead_letter_queue_messages
+                .or(previous.dead_letter_queue_messages),
         }
     }
 
@@ -431,7 +439,18 @@ async fn converge_plan(
         dead_letter.created,
         &dead_letter.corrections,
     );
-    let dead_letter_step = StepReport::done(DEAD_LETTER_QUEUE_READY, dl_reason, dl_message);
+    report.dead_letter_queue_messages = dead_letter.messages;
+    let dead_letter_step = match dead_letter.messages {
+        Some(waiting) if waiting > 0 && dl_reason == reason::CONVERGED => StepReport::done(
+            DEAD_LETTER_QUEUE_READY,
+            reason::MESSAGES_IN_DEAD_LETTER_QUEUE,
+            format!(
+                "{waiting} messages wait in the dead-letter queue {}: consumers are failing to process them",
+                dead_letter.url
+            ),
+        ),
+        _ => StepReport::done(DEAD_LETTER_QUEUE_READY, dl_reason, dl_message),
+    };
     report.corrections.extend(
         dead_letter
             .corrections

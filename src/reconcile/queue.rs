@@ -21,6 +21,8 @@ pub(super) struct ExistingQueue {
 /// What the step did.
 pub(super) struct QueueDone {
     pub url: String,
+    /// Messages waiting (ApproximateNumberOfMessages), as read before this pass's writes.
+    pub messages: Option<u64>,
     pub created: bool,
     pub corrections: Vec<String>,
 }
@@ -61,6 +63,7 @@ pub(super) async fn ensure(
         let url = sqs.create(&plan.name, &plan.attributes, &plan.tags).await?;
         return Ok(QueueDone {
             url,
+            messages: Some(0),
             created: true,
             corrections: Vec::new(),
         });
@@ -103,8 +106,13 @@ pub(super) async fn ensure(
             tag_changes.keys().join(", ")
         ));
     }
+    let messages = existing
+        .attributes
+        .get("ApproximateNumberOfMessages")
+        .and_then(|n| n.parse().ok());
     Ok(QueueDone {
         url: existing.url,
+        messages,
         created: false,
         corrections,
     })

@@ -1,0 +1,164 @@
+//! Leader election on a `coordination.k8s.io/v1` Lease, so that two or more replicas are safe:
+//! only the holder reconciles. kube 5 has no leader election of its own and the crates that
+//! offer one do not build against kube 5, so this is the client-go algorithm in a few lines:
+//! take the Lease when it is free or expired, renew it well inside its duration, and use the
+//! API server's optimistic concurrency (resourceVersion) so only one of two racing replicas wins.
+
+use std::time::Duration;
+
+use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime;
+use kube::api::{Api, ObjectMeta, PostParams};
+
+/// One replica's claim on the Lease.
+#[derive(Clone, Debug)]
+pub struct LeaseLock {
+    api: Api<Lease>,
+    name: String,
+    holder: String,
+    duration: Duration,
+}
+
+/// What the Lease says now.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Leadership {
+    /// This replica holds the Lease.
+    Leading,
+    /// Another replica holds it; the text names the holder.
+    Following(String),
+}
+
+fn seconds(duration: Duration) -> i32 {
+    i32::try_from(duration.as_secs()).unwrap_or(i32::MAX).max(1)
+}
+
+/// Whether a Lease held by someone else may be taken: nobody holds it, or its holder has not
+/// renewed it within its duration.
+pub fn is_free(spec: &LeaseSpec, now: jiff::Timestamp) -> bool {
+    let holder = spec.holder_identity.as_deref().unwrap_or_default();
+    let (Some(renewed), Some(duration)) = (&spec.renew_time, spec.lease_duration_seconds) else {
+        return true;
+    };
+    holder.is_empty() || renewed.0 + jiff::SignedDuration::from_secs(i64::from(duration)) < now
+}
+
+impl LeaseLock {
+    /// A claim by `holder` on the Lease `name` of `api`'s namespace.
+    pub fn new(api: Api<Lease>, name: &str, holder: &str, duration: Duration) -> Self {
+        Self {
+            api,
+            name: name.to_string(),
+            holder: holder.to_string(),
+            duration,
+        }
+    }
+
+    /// How often to renew: three times per Lease duration.
+    pub fn renew_interval(&self) -> Duration {
+        self.duration / 3
+    }
+
+    /// Takes, renews or observes the Lease. A lost race is `Following`, not an error.
+    pub async fn try_acquire_or_renew(&self) -> Result<Leadership, kube::Error> {
+        let now = jiff::Timestamp::now();
+        let Some(mut lease) = self.api.get_opt(&self.name).await? else {
+            let lease = Lease {
+                metadata: ObjectMeta {
+                    name: Some(self.name.clone()),
+                    ..Default::default()
+                },
+                spec: Some(self.claim(None, now)),
+            };
+            return match self.api.create(&PostParams::default(), &lease).await {
+                Ok(_) => Ok(Leadership::Leading),
+                Err(kube::Error::Api(status)) if status.code == 409 => {
+                    Ok(Leadership::Following("another replica".to_string()))
+                }
+                Err(e) => Err(e),
+            };
+        };
+        let spec = lease.spec.clone().unwrap_or_default();
+        let holder = spec.holder_identity.clone().unwrap_or_default();
+        if holder != self.holder && !is_free(&spec, now) {
+            return Ok(Leadership::Following(holder));
+        }
+        lease.spec = Some(self.claim(Some(&spec), now));
+        match self
+            .api
+            .replace(&self.name, &PostParams::default(), &lease)
+            .await
+        {
+            Ok(_) => Ok(Leadership::Leading),
+            Err(kube::Error::Api(status)) if status.code == 409 => {
+                Ok(Leadership::Following(holder))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Gives the Lease up on shutdown, so another replica takes over at once.
+    pub async fn release(&self) -> Result<(), kube::Error> {
+        let Some(mut lease) = self.api.get_opt(&self.name).await? else {
+            return Ok(());
+        };
+        let mut spec = lease.spec.clone().unwrap_or_default();
+        if spec.holder_identity.as_deref() != Some(self.holder.as_str()) {
+            return Ok(());
+        }
+        spec.holder_identity = None;
+        lease.spec = Some(spec);
+        self.api
+            .replace(&self.name, &PostParams::default(), &lease)
+            .await
+            .map(|_| ())
+    }
+
+    /// The spec this replica writes: renewing keeps the acquire time, taking over counts a
+    /// transition.
+    fn claim(&self, previous: Option<&LeaseSpec>, now: jiff::Timestamp) -> LeaseSpec {
+        let renewing =
+            previous.is_some_and(|p| p.holder_identity.as_deref() == Some(self.holder.as_str()));
+        let transitions = previous.and_then(|p| p.lease_transitions).unwrap_or(0);
+        LeaseSpec {
+            holder_identity: Some(self.holder.clone()),
+            lease_duration_seconds: Some(seconds(self.duration)),
+            acquire_time: if renewing {
+                previous.and_then(|p| p.acquire_time.clone())
+            } else {
+                Some(MicroTime(now))
+            },
+            renew_time: Some(MicroTime(now)),
+            lease_transitions: Some(if renewing || previous.is_none() {
+                transitions
+            } else {
+                transitions + 1
+            }),
+            ..Default::default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn held(holder: &str, renewed_secs_ago: i64, duration: i32, now: jiff::Timestamp) -> LeaseSpec {
+        LeaseSpec {
+            holder_identity: Some(holder.to_string()),
+            renew_time: Some(MicroTime(
+                now - jiff::SignedDuration::from_secs(renewed_secs_ago),
+            )),
+            lease_duration_seconds: Some(duration),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_lease_is_free_when_unheld_or_expired() {
+        let now = jiff::Timestamp::from_second(1_800_000_000).unwrap();
+        assert!(!is_free(&held("a", 5, 15, now), now));
+        assert!(is_free(&held("a", 16, 15, now), now));
+        assert!(is_free(&held("", 1, 15, now), now));
+        assert!(is_free(&LeaseSpec::default(), now));
+    }
+}

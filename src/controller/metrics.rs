@@ -1,0 +1,275 @@
+//! Prometheus metrics, served on `/metrics`: reconciles by result, reconcile duration, AWS calls
+//! by service, operation and outcome, drift corrections, SecureQueues by Ready state, and each
+//! dead-letter queue's depth.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+use crate::aws::calls::CallCounts;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ResultLabels {
+    result: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CallLabels {
+    service: String,
+    operation: String,
+    outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReadyLabels {
+    ready: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct QueueLabels {
+    namespace: String,
+    name: String,
+}
+
+/// Every metric the controller exports.
+#[derive(Clone)]
+pub struct Metrics {
+    registry: Arc<Registry>,
+    reconciles: Family<ResultLabels, Counter>,
+    duration: Histogram,
+    aws_calls: Family<CallLabels, Counter>,
+    drift_corrections: Counter,
+    ready: Family<ReadyLabels, Gauge>,
+    dead_letter_messages: Family<QueueLabels, Gauge>,
+    states: Arc<Mutex<HashMap<String, &'static str>>>,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Metrics")
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("securequeue");
+        let reconciles = Family::<ResultLabels, Counter>::default();
+        registry.register(
+            "reconciles",
+            "Reconciles by result: ready, not_ready, deleted, deletion_pending, error",
+            reconciles.clone(),
+        );
+        let duration = Histogram::new(exponential_buckets(0.01, 2.0, 14));
+        registry.register(
+            "reconcile_duration_seconds",
+            "Duration of one reconcile, AWS calls included",
+            duration.clone(),
+        );
+        let aws_calls = Family::<CallLabels, Counter>::default();
+        registry.register(
+            "aws_calls",
+            "AWS API calls by service, operation and outcome (ok, not_found, error)",
+            aws_calls.clone(),
+        );
+        let drift_corrections = Counter::default();
+        registry.register(
+            "drift_corrections",
+            "Changes made outside the operator that it put back",
+            drift_corrections.clone(),
+        );
+        let ready = Family::<ReadyLabels, Gauge>::default();
+        registry.register(
+            "secure_queues",
+            "SecureQueues by the status of their Ready condition",
+            ready.clone(),
+        );
+        let dead_letter_messages = Family::<QueueLabels, Gauge>::default();
+        registry.register(
+            "dead_letter_queue_messages",
+            "Messages waiting in each SecureQueue's dead-letter queue (ApproximateNumberOfMessages)",
+            dead_letter_messages.clone(),
+        );
+        Self {
+            registry: Arc::new(registry),
+            reconciles,
+            duration,
+            aws_calls,
+            drift_corrections,
+            ready,
+            dead_letter_messages,
+            states: Arc::default(),
+        }
+    }
+}
+
+/// Records a reconcile's duration when dropped.
+pub struct Timer {
+    started: Instant,
+    duration: Histogram,
+}
+
+impl Drop for Timer {
+    fn drop(&mut self) {
+        self.duration.observe(self.started.elapsed().as_secs_f64());
+    }
+}
+
+impl Metrics {
+    /// Starts timing a reconcile.
+    pub fn timer(&self) -> Timer {
+        Timer {
+            started: Instant::now(),
+            duration: self.duration.clone(),
+        }
+    }
+
+    /// Counts a reconcile's result.
+    pub fn reconciled(&self, result: &str) {
+        self.reconciles
+            .get_or_create(&ResultLabels {
+                result: result.to_string(),
+            })
+            .inc();
+    }
+
+    /// Counts a pass's AWS calls by outcome: `ok`, `not_found` (a lookup that found nothing)
+    /// or `error`.
+    pub fn aws_calls(&self, calls: &CallCounts, failed: &CallCounts, not_found: &CallCounts) {
+        for (name, total) in &calls.0 {
+            let (service, operation) = name.split_once(':').unwrap_or(("unknown", name));
+            let errors = failed.0.get(name).copied().unwrap_or(0).min(*total);
+            let missing = not_found
+                .0
+                .get(name)
+                .copied()
+                .unwrap_or(0)
+                .min(total - errors);
+            for (outcome, n) in [
+                ("ok", total - errors - missing),
+                ("not_found", missing),
+                ("error", errors),
+            ] {
+                if n > 0 {
+                    self.aws_calls
+                        .get_or_create(&CallLabels {
+                            service: service.to_string(),
+                            operation: operation.to_string(),
+                            outcome: outcome.to_string(),
+                        })
+                        .inc_by(n);
+                }
+            }
+        }
+    }
+
+    /// Counts drift corrections.
+    pub fn drift_corrected(&self, count: usize) {
+        self.drift_corrections.inc_by(count as u64);
+    }
+
+    /// Records a SecureQueue's Ready status (`True`, `False`, `Unknown`), or forgets it (`None`)
+    /// once it is deleted.
+    pub fn ready_state(&self, uid: &str, status: Option<&'static str>) {
+        let mut states = self.states.lock().expect("ready states");
+        match status {
+            Some(status) => {
+                states.insert(uid.to_string(), status);
+            }
+            None => {
+                states.remove(uid);
+            }
+        }
+        for status in ["True", "False", "Unknown"] {
+            let n = states.values().filter(|s| **s == status).count();
+            self.ready
+                .get_or_create(&ReadyLabels {
+                    ready: status.to_string(),
+                })
+                .set(n as i64);
+        }
+    }
+
+    /// Records a dead-letter queue's depth, or forgets it.
+    pub fn dead_letter_messages(&self, namespace: &str, name: &str, messages: Option<u64>) {
+        let labels = QueueLabels {
+            namespace: namespace.to_string(),
+            name: name.to_string(),
+        };
+        match messages {
+            Some(n) => {
+                self.dead_letter_messages
+                    .get_or_create(&labels)
+                    .set(i64::try_from(n).unwrap_or(i64::MAX));
+            }
+            None => {
+                self.dead_letter_messages.remove(&labels);
+            }
+        }
+    }
+
+    /// The metrics in Prometheus's text format.
+    pub fn encode(&self) -> String {
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &self.registry)
+            .expect("writing to a String cannot fail");
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn calls_are_split_by_outcome() {
+        let metrics = Metrics::default();
+        let calls = CallCounts(BTreeMap::from([
+            ("kms:CreateKey".to_string(), 2),
+            ("sqs:GetQueueUrl".to_string(), 3),
+        ]));
+        let failed = CallCounts(BTreeMap::from([("kms:CreateKey".to_string(), 1)]));
+        let not_found = CallCounts(BTreeMap::from([("sqs:GetQueueUrl".to_string(), 1)]));
+        metrics.aws_calls(&calls, &failed, &not_found);
+        let text = metrics.encode();
+        assert!(
+            text.contains(
+                r#"securequeue_aws_calls_total{service="kms",operation="CreateKey",outcome="ok"} 1"#
+            ),
+            "{text}"
+        );
+        assert!(text.contains(
+            r#"securequeue_aws_calls_total{service="kms",operation="CreateKey",outcome="error"} 1"#
+        ));
+        assert!(text.contains(
+            r#"securequeue_aws_calls_total{service="sqs",operation="GetQueueUrl",outcome="ok"} 2"#
+        ));
+        assert!(text.contains(r#"securequeue_aws_calls_total{service="sqs",operation="GetQueueUrl",outcome="not_found"} 1"#));
+    }
+
+    #[test]
+    fn ready_states_are_counted_and_forgotten() {
+        let metrics = Metrics::default();
+        metrics.ready_state("a", Some("True"));
+        metrics.ready_state("b", Some("False"));
+        metrics.ready_state("b", Some("True"));
+        assert!(
+            metrics
+                .encode()
+                .contains(r#"securequeue_secure_queues{ready="True"} 2"#)
+        );
+        metrics.ready_state("a", None);
+        assert!(
+            metrics
+                .encode()
+                .contains(r#"securequeue_secure_queues{ready="True"} 1"#)
+        );
+    }
+}

@@ -1,0 +1,291 @@
+//! The Kubernetes controller behind `securequeue run`: watches SecureQueues, runs the reconciler
+//! on each with a finalizer, writes status and Events, exports metrics, and takes part in
+//! leader election so several replicas are safe.
+
+pub mod http;
+pub mod leader;
+pub mod metrics;
+pub mod reconcile;
+
+use std::collections::HashMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::StreamExt;
+use k8s_openapi::api::coordination::v1::Lease;
+use kube::runtime::events::{Recorder, Reporter};
+use kube::runtime::{Controller, WatchStreamExt, controller, reflector, watcher};
+use kube::{Api, Client, ResourceExt};
+use tokio::sync::watch;
+use tracing::{error, info, warn};
+
+use crate::api::SecureQueue;
+use crate::guardrails::Guardrails;
+use crate::reconcile::Reconciler;
+
+use leader::{Leadership, LeaseLock};
+use metrics::Metrics;
+
+/// How the controller runs.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Watch only this namespace; all namespaces when `None`.
+    pub namespace: Option<String>,
+    /// Watch only SecureQueues with these labels (`key=value,...`).
+    pub label_selector: Option<String>,
+    /// How often a Ready SecureQueue is checked again for drift.
+    pub resync: Duration,
+    /// How many SecureQueues are reconciled at once.
+    pub concurrency: u16,
+    /// The platform team's guardrails.
+    pub guardrails: Guardrails,
+    /// Where `/metrics`, `/healthz` and `/readyz` are served.
+    pub http_address: SocketAddr,
+    /// Leader election, when more than one replica may run.
+    pub leader_election: Option<LeaderElection>,
+}
+
+/// Where the Lease lives and who this replica is.
+#[derive(Clone, Debug)]
+pub struct LeaderElection {
+    /// The Lease's namespace.
+    pub namespace: String,
+    /// The Lease's name.
+    pub name: String,
+    /// This replica's identity (the pod name).
+    pub holder: String,
+    /// How long a Lease holds without renewal.
+    pub duration: Duration,
+}
+
+/// What every reconcile shares.
+pub struct Context {
+    /// The Kubernetes client.
+    pub client: Client,
+    /// The AWS reconciler.
+    pub reconciler: Reconciler,
+    /// Publishes Events.
+    pub recorder: Recorder,
+    /// The metrics.
+    pub metrics: Metrics,
+    /// The guardrails.
+    pub guardrails: Guardrails,
+    /// The drift resync interval.
+    pub resync: Duration,
+    failures: Mutex<HashMap<String, u32>>,
+}
+
+impl Context {
+    /// A context for reconciles.
+    pub fn new(
+        client: Client,
+        reconciler: Reconciler,
+        metrics: Metrics,
+        guardrails: Guardrails,
+        resync: Duration,
+    ) -> Self {
+        let recorder = Recorder::new(client.clone(), Reporter::from("securequeue"));
+        Self {
+            client,
+            reconciler,
+            recorder,
+            metrics,
+            guardrails,
+            resync,
+            failures: Mutex::default(),
+        }
+    }
+
+    /// The next retry delay for a SecureQueue that failed again.
+    pub fn backoff(&self, queue: &SecureQueue) -> Duration {
+        let uid = queue.uid().unwrap_or_default();
+        let mut failures = self.failures.lock().expect("failure counts");
+        let count = failures.entry(uid.clone()).or_default();
+        *count += 1;
+        let seed = {
+            let mut hasher = DefaultHasher::new();
+            (uid, *count, std::time::SystemTime::now()).hash(&mut hasher);
+            hasher.finish()
+        };
+        reconcile::backoff(*count - 1, seed)
+    }
+
+    /// Forgets a SecureQueue's failures.
+    pub fn succeeded(&self, queue: &SecureQueue) {
+        self.failures
+            .lock()
+            .expect("failure counts")
+            .remove(&queue.uid().unwrap_or_default());
+    }
+}
+
+/// What the watch passes on: a change of generation, the reconcile-request annotation,
+/// finalizers or deletion. Status writes, including the operator's own, are filtered out.
+fn change_marker(queue: &SecureQueue) -> Option<u64> {
+    let mut hasher = DefaultHasher::new();
+    (
+        queue.uid(),
+        queue.metadata.generation,
+        queue.annotations().get(reconcile::RECONCILE_REQUESTED_AT),
+        queue.finalizers(),
+        queue.metadata.deletion_timestamp.is_some(),
+    )
+        .hash(&mut hasher);
+    Some(hasher.finish())
+}
+
+/// Why the controller stopped other than by a signal.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The Kubernetes API server could not be reached at start.
+    #[error("cannot reach the Kubernetes API server: {0}")]
+    Unreachable(#[source] kube::Error),
+    /// Another replica took the Lease; this one stops so it never acts beside the new leader.
+    #[error("lost the leader Lease to {0}")]
+    LeadershipLost(String),
+}
+
+/// Runs the controller until SIGTERM/SIGINT, or until leadership is lost.
+pub async fn run(client: Client, reconciler: Reconciler, config: Config) -> Result<(), RunError> {
+    let metrics = Metrics::default();
+    let ready = Arc::new(AtomicBool::new(false));
+    let server = tokio::spawn(http::serve(
+        config.http_address,
+        metrics.clone(),
+        ready.clone(),
+    ));
+    client
+        .apiserver_version()
+        .await
+        .map_err(RunError::Unreachable)?;
+    ready.store(true, Ordering::Relaxed);
+
+    let (stop_tx, stop_rx) = watch::channel(None::<String>);
+    let shutdown = {
+        let stop_tx = stop_tx.clone();
+        tokio::spawn(async move {
+            wait_for_signal().await;
+            let _ = stop_tx.send(Some("signal".to_string()));
+        })
+    };
+
+    let lock = config.leader_election.as_ref().map(|le| {
+        LeaseLock::new(
+            Api::<Lease>::namespaced(client.clone(), &le.namespace),
+            &le.name,
+            &le.holder,
+            le.duration,
+        )
+    });
+    if let Some(lock) = &lock {
+        if !become_leader(lock, stop_rx.clone()).await {
+            server.abort();
+            return Ok(());
+        }
+        tokio::spawn(keep_leading(lock.clone(), stop_tx.clone()));
+    }
+
+    let api: Api<SecureQueue> = match &config.namespace {
+        Some(namespace) => Api::namespaced(client.clone(), namespace),
+        None => Api::all(client.clone()),
+    };
+    let mut watch_config = watcher::Config::default();
+    if let Some(selector) = &config.label_selector {
+        watch_config = watch_config.labels(selector);
+    }
+    let (reader, writer) = reflector::store();
+    let changes = watcher(api, watch_config)
+        .default_backoff()
+        .reflect(writer)
+        .applied_objects()
+        .predicate_filter(change_marker, Default::default());
+    let ctx = Arc::new(Context::new(
+        client,
+        reconciler,
+        metrics,
+        config.guardrails.clone(),
+        config.resync,
+    ));
+    let mut stopped = stop_rx.clone();
+    info!(namespace = ?config.namespace, "controller started");
+    Controller::for_stream(changes, reader)
+        .with_config(controller::Config::default().concurrency(config.concurrency))
+        .graceful_shutdown_on(async move {
+            let _ = stopped.wait_for(Option::is_some).await;
+        })
+        .run(reconcile::reconcile, reconcile::error_policy, ctx)
+        .for_each(|result| async move {
+            if let Err(e) = result {
+                warn!(error = %e, "reconcile error");
+            }
+        })
+        .await;
+    shutdown.abort();
+    server.abort();
+    let why = stop_rx.borrow().clone().unwrap_or_default();
+    if let Some(lock) = &lock
+        && let Err(e) = lock.release().await
+    {
+        warn!(error = %e, "could not release the leader Lease");
+    }
+    info!(reason = %why, "controller stopped after in-flight reconciles finished");
+    match why.strip_prefix("lost:") {
+        Some(holder) => Err(RunError::LeadershipLost(holder.to_string())),
+        None => Ok(()),
+    }
+}
+
+async fn wait_for_signal() {
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("SIGTERM handler installs");
+    tokio::select! {
+        _ = terminate.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+}
+
+/// Waits until this replica holds the Lease, or a stop is requested (then `false`).
+async fn become_leader(lock: &LeaseLock, mut stop: watch::Receiver<Option<String>>) -> bool {
+    loop {
+        match lock.try_acquire_or_renew().await {
+            Ok(Leadership::Leading) => {
+                info!("acquired the leader Lease");
+                return true;
+            }
+            Ok(Leadership::Following(holder)) => {
+                info!(%holder, "standing by: another replica leads")
+            }
+            Err(e) => warn!(error = %e, "leader election failed; retrying"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(lock.renew_interval()) => {}
+            _ = stop.wait_for(Option::is_some) => return false,
+        }
+    }
+}
+
+/// Renews the Lease; when it is lost, or cannot be renewed within its duration, asks the
+/// controller to stop.
+async fn keep_leading(lock: LeaseLock, stop: watch::Sender<Option<String>>) {
+    let mut last_renewed = tokio::time::Instant::now();
+    loop {
+        tokio::time::sleep(lock.renew_interval()).await;
+        match lock.try_acquire_or_renew().await {
+            Ok(Leadership::Leading) => last_renewed = tokio::time::Instant::now(),
+            Ok(Leadership::Following(holder)) => {
+                error!(%holder, "lost the leader Lease");
+                let _ = stop.send(Some(format!("lost:{holder}")));
+                return;
+            }
+            Err(e) if last_renewed.elapsed() > lock.renew_interval() * 3 => {
+                error!(error = %e, "could not renew the leader Lease in time");
+                let _ = stop.send(Some("lost:unknown (renewal failed)".to_string()));
+                return;
+            }
+            Err(e) => warn!(error = %e, "renewing the leader Lease failed; retrying"),
+        }
+    }
+}

@@ -1,0 +1,385 @@
+//! One reconcile of one SecureQueue: the finalizer, guardrails, the AWS pass, the status (written
+//! only when it changed), Events and metrics, and when to come back.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use kube::api::{Api, Patch, PatchParams};
+use kube::runtime::controller::Action;
+use kube::runtime::events::{Event, EventType};
+use kube::runtime::finalizer::{self, Event as Finalize};
+use kube::{Resource, ResourceExt};
+use serde_json::json;
+use tracing::{Instrument, info, info_span, warn};
+
+use crate::api::conditions::{
+    DEAD_LETTER_QUEUE_READY, KEY_READY, QUEUE_READY, RECONCILING, STALLED, reason,
+};
+use crate::api::{SecureQueue, SecureQueueStatus};
+use crate::aws::calls::CallLog;
+use crate::reconcile::{Report, StepReport, status};
+
+use super::Context;
+
+/// The finalizer that keeps a SecureQueue until its AWS resources are handled.
+pub const FINALIZER: &str = "securequeue.io/cleanup";
+
+/// The annotation whose change triggers an immediate reconcile.
+pub const RECONCILE_REQUESTED_AT: &str = "securequeue.io/reconcile-requested-at";
+
+/// What can fail outside the AWS pass, which reports its own failures in status.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A Kubernetes API call failed.
+    #[error("Kubernetes API: {0}")]
+    Kube(#[from] kube::Error),
+    /// The finalizer helper failed.
+    #[error("{0}")]
+    Finalizer(#[source] Box<finalizer::Error<Error>>),
+    /// Deleting the AWS resources did not finish; the finalizer stays.
+    #[error("deletion not finished: {0}")]
+    DeletionPending(String),
+}
+
+impl Error {
+    /// A fixed label for metrics and Events.
+    pub fn category(&self) -> &'static str {
+        match self {
+            Error::Kube(_) => "kube",
+            Error::Finalizer(_) => "finalizer",
+            Error::DeletionPending(_) => "deletion_pending",
+        }
+    }
+}
+
+/// Reconciles one SecureQueue.
+pub async fn reconcile(queue: Arc<SecureQueue>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let _timer = ctx.metrics.timer();
+    let namespace = queue.namespace().unwrap_or_else(|| "default".to_string());
+    let api: Api<SecureQueue> = Api::namespaced(ctx.client.clone(), &namespace);
+    let span = info_span!(
+        "reconcile",
+        namespace = %namespace,
+        name = %queue.name_any(),
+        generation = queue.meta().generation.unwrap_or_default()
+    );
+    finalizer::finalizer(&api, FINALIZER, queue, |event| async {
+        match event {
+            Finalize::Apply(queue) => apply(&queue, &api, &ctx).await,
+            Finalize::Cleanup(queue) => cleanup(&queue, &api, &ctx).await,
+        }
+    })
+    .instrument(span)
+    .await
+    .map_err(|e| Error::Finalizer(Box::new(e)))
+}
+
+/// Requeues after a failure outside the AWS pass, with backoff.
+pub fn error_policy(queue: Arc<SecureQueue>, error: &Error, ctx: Arc<Context>) -> Action {
+    warn!(securequeue = %queue.name_any(), namespace = ?queue.namespace(), %error, "reconcile failed");
+    ctx.metrics.reconciled(error.category());
+    Action::requeue(ctx.backoff(&queue))
+}
+
+async fn apply(
+    queue: &SecureQueue,
+    api: &Api<SecureQueue>,
+    ctx: &Context,
+) -> Result<Action, Error> {
+    let log = CallLog::default();
+    let account = ctx.reconciler.environment().account_id.clone();
+    let report = match ctx.guardrails.apply(queue, &account) {
+        // Boxed: the AWS pass is a large future, too large for a worker's stack in debug builds.
+        Ok(planned) => Box::pin(ctx.reconciler.converge(&planned, &log)).await,
+        Err(violations) => Report::refused(
+            display_name(queue),
+            violations[0].reason,
+            violations
+                .iter()
+                .map(|v| v.problem.to_string())
+                .collect::<Vec<_>>()
+                .join("; "),
+        ),
+    };
+    ctx.metrics
+        .aws_calls(&report.calls, &log.failures(), &log.not_found());
+    ctx.metrics.drift_corrected(report.corrections.len());
+
+    let previous = queue.status.as_ref();
+    let status = status_of(&report, queue.meta().generation, previous);
+    let changed = Some(&status) != previous;
+    if changed {
+        patch_status(api, queue, &status).await?;
+    }
+    publish_events(queue, &report, previous, changed, ctx).await;
+
+    let ready = report.is_ready();
+    let uid = queue.uid().unwrap_or_default();
+    ctx.metrics
+        .ready_state(&uid, report.ready().map(|r| r.status));
+    ctx.metrics.dead_letter_messages(
+        &queue.namespace().unwrap_or_default(),
+        &queue.name_any(),
+        report.dead_letter_queue_messages,
+    );
+    if ready {
+        ctx.metrics.reconciled("ready");
+        ctx.succeeded(queue);
+        Ok(Action::requeue(ctx.resync))
+    } else if report.needs_a_person {
+        ctx.metrics.reconciled("stalled");
+        ctx.succeeded(queue);
+        Ok(Action::await_change())
+    } else {
+        ctx.metrics.reconciled("not_ready");
+        Ok(Action::requeue(ctx.backoff(queue)))
+    }
+}
+
+async fn cleanup(
+    queue: &SecureQueue,
+    api: &Api<SecureQueue>,
+    ctx: &Context,
+) -> Result<Action, Error> {
+    let log = CallLog::default();
+    let account = ctx.reconciler.environment().account_id.clone();
+    let planned = ctx
+        .guardrails
+        .apply(queue, &account)
+        .unwrap_or_else(|_| queue.clone());
+    let deletion = Box::pin(ctx.reconciler.delete(&planned, &log)).await;
+    ctx.metrics
+        .aws_calls(&deletion.calls, &log.failures(), &log.not_found());
+    if deletion.finished() {
+        for step in &deletion.steps {
+            let action = match step.condition {
+                KEY_READY => "DeleteKey",
+                DEAD_LETTER_QUEUE_READY => "DeleteDeadLetterQueue",
+                _ => "DeleteQueue",
+            };
+            publish(
+                ctx,
+                queue,
+                EventType::Normal,
+                step.reason,
+                action,
+                &step.message,
+            )
+            .await;
+        }
+        ctx.metrics.reconciled("deleted");
+        ctx.metrics
+            .ready_state(&queue.uid().unwrap_or_default(), None);
+        ctx.metrics.dead_letter_messages(
+            &queue.namespace().unwrap_or_default(),
+            &queue.name_any(),
+            None,
+        );
+        info!(securequeue = %display_name(queue), "cleaned up");
+        return Ok(Action::await_change());
+    }
+    let failure = deletion
+        .failure()
+        .expect("an unfinished deletion has a failure")
+        .clone();
+    let summary = StepReport {
+        condition: crate::api::conditions::READY,
+        status: "False",
+        reason: failure.reason,
+        message: format!("deleting: {}: {}", failure.condition, failure.message),
+    };
+    let mut status = queue.status.clone().unwrap_or_default();
+    let previous = status.conditions.clone();
+    let now = jiff::Timestamp::now();
+    status.conditions.retain(|c| c.type_ != summary.condition);
+    status.conditions.extend(status::to_conditions(
+        std::slice::from_ref(&summary),
+        queue.meta().generation,
+        &previous,
+        now,
+    ));
+    if Some(&status) != queue.status.as_ref() {
+        patch_status(api, queue, &status).await?;
+        publish(
+            ctx,
+            queue,
+            EventType::Warning,
+            failure.reason,
+            "Delete",
+            &summary.message,
+        )
+        .await;
+    }
+    Err(Error::DeletionPending(summary.message))
+}
+
+/// The status a report leads to, with the kstatus conditions: `Reconciling` while a transient
+/// failure is being retried, `Stalled` when a person must act; neither once Ready.
+pub fn status_of(
+    report: &Report,
+    generation: Option<i64>,
+    previous: Option<&SecureQueueStatus>,
+) -> SecureQueueStatus {
+    let now = jiff::Timestamp::now();
+    let mut status = report.status(generation, previous, now);
+    if let Some(ready) = report.ready().filter(|r| !r.holds()) {
+        let kind = if report.needs_a_person {
+            STALLED
+        } else {
+            RECONCILING
+        };
+        let extra = StepReport {
+            condition: kind,
+            status: "True",
+            reason: ready.reason,
+            message: ready.message.clone(),
+        };
+        let before = previous
+            .map(|p| p.conditions.as_slice())
+            .unwrap_or_default();
+        status
+            .conditions
+            .extend(status::to_conditions(&[extra], generation, before, now));
+    }
+    status
+}
+
+async fn patch_status(
+    api: &Api<SecureQueue>,
+    queue: &SecureQueue,
+    status: &SecureQueueStatus,
+) -> Result<(), Error> {
+    api.patch_status(
+        &queue.name_any(),
+        &PatchParams::default(),
+        &Patch::Merge(json!({ "status": status })),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Events for what changed: created resources, corrected drift, messages newly waiting in the
+/// dead-letter queue, and failures when the status changed.
+async fn publish_events(
+    queue: &SecureQueue,
+    report: &Report,
+    previous: Option<&SecureQueueStatus>,
+    changed: bool,
+    ctx: &Context,
+) {
+    for step in report
+        .conditions
+        .iter()
+        .filter(|s| s.reason == reason::CREATED)
+    {
+        let action = match step.condition {
+            KEY_READY => "CreateKey",
+            DEAD_LETTER_QUEUE_READY => "CreateDeadLetterQueue",
+            QUEUE_READY => "CreateQueue",
+            _ => continue,
+        };
+        publish(
+            ctx,
+            queue,
+            EventType::Normal,
+            reason::CREATED,
+            action,
+            &step.message,
+        )
+        .await;
+    }
+    for correction in &report.corrections {
+        publish(
+            ctx,
+            queue,
+            EventType::Normal,
+            reason::DRIFT_CORRECTED,
+            "Correct",
+            correction,
+        )
+        .await;
+    }
+    let waiting_before = previous
+        .and_then(|p| p.dead_letter_queue_messages)
+        .unwrap_or(0);
+    if let Some(waiting) = report
+        .dead_letter_queue_messages
+        .filter(|n| *n > 0 && waiting_before == 0)
+    {
+        let note = format!(
+            "{waiting} messages arrived in the dead-letter queue: consumers are failing to process them"
+        );
+        publish(
+            ctx,
+            queue,
+            EventType::Warning,
+            reason::MESSAGES_IN_DEAD_LETTER_QUEUE,
+            "Observe",
+            &note,
+        )
+        .await;
+    }
+    if changed && let Some(ready) = report.ready().filter(|r| !r.holds()) {
+        publish(
+            ctx,
+            queue,
+            EventType::Warning,
+            ready.reason,
+            "Reconcile",
+            &ready.message,
+        )
+        .await;
+    }
+}
+
+async fn publish(
+    ctx: &Context,
+    queue: &SecureQueue,
+    type_: EventType,
+    reason: &str,
+    action: &str,
+    note: &str,
+) {
+    let event = Event {
+        type_,
+        reason: reason.to_string(),
+        // The API server refuses notes over 1 kB.
+        note: Some(note.chars().take(1000).collect()),
+        action: action.to_string(),
+        secondary: None,
+    };
+    if let Err(error) = ctx.recorder.publish(&event, &queue.object_ref(&())).await {
+        warn!(securequeue = %display_name(queue), %error, "could not publish an Event");
+    }
+}
+
+fn display_name(queue: &SecureQueue) -> String {
+    format!(
+        "{}/{}",
+        queue.namespace().unwrap_or_default(),
+        queue.name_any()
+    )
+}
+
+/// Backoff after `failures` consecutive failures: 5 s doubling to 5 minutes, with up to 20%
+/// jitter so that many failing SecureQueues do not retry in step.
+pub fn backoff(failures: u32, jitter_seed: u64) -> Duration {
+    let base = Duration::from_secs(5).saturating_mul(1 << failures.min(6));
+    let base = base.min(Duration::from_secs(300));
+    let jitter = base.mul_f64((jitter_seed % 200) as f64 / 1000.0);
+    base + jitter
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_to_five_minutes_with_bounded_jitter() {
+        assert_eq!(backoff(0, 0), Duration::from_secs(5));
+        assert_eq!(backoff(1, 0), Duration::from_secs(10));
+        assert_eq!(backoff(10, 0), Duration::from_secs(300));
+        let jittered = backoff(2, 199);
+        assert!(jittered > Duration::from_secs(20) && jittered < Duration::from_secs(24));
+    }
+}

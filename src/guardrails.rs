@@ -1,0 +1,227 @@
+//! Guardrails the platform team sets on the operator, applied to every SecureQueue before it is
+//! planned: principals and sources only from allowed accounts, a required organization, admin
+//! roles added everywhere, and a queue name prefix. Pure: a SecureQueue in, the SecureQueue the
+//! operator will plan (or the guardrails it breaks) out.
+
+use crate::api::SecureQueue;
+use crate::arn::Arn;
+use crate::resolve;
+use crate::validation::Problem;
+
+/// The platform team's guardrails; the default has none.
+#[derive(Clone, Debug, Default)]
+pub struct Guardrails {
+    /// Accounts whose principals and sources a spec may name, besides the operator's own; empty
+    /// means no restriction beyond the operator's cross-account setting.
+    pub allowed_account_ids: Vec<String>,
+    /// The organization every SecureQueue must restrict its queues to (`spec.organizationId`).
+    pub required_organization_id: Option<String>,
+    /// Roles added to every key's and queue's administrators.
+    pub admin_role_arns: Vec<String>,
+    /// A prefix every queue name must start with; default names get it added.
+    pub queue_name_prefix: Option<String>,
+}
+
+/// A broken guardrail: the condition reason naming it, and the problem.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Violation {
+    /// `GuardrailAllowedAccounts`, `GuardrailOrganization` or `GuardrailQueueNamePrefix`.
+    pub reason: &'static str,
+    /// The field and what is wrong with it.
+    pub problem: Problem,
+}
+
+/// Reason for a principal or source outside the allowed accounts.
+pub const ALLOWED_ACCOUNTS: &str = "GuardrailAllowedAccounts";
+/// Reason for a missing or different organizationId.
+pub const ORGANIZATION: &str = "GuardrailOrganization";
+/// Reason for a queue name without the required prefix.
+pub const QUEUE_NAME_PREFIX: &str = "GuardrailQueueNamePrefix";
+
+impl Guardrails {
+    /// The SecureQueue as the operator will plan it, or every guardrail it breaks.
+    pub fn apply(
+        &self,
+        queue: &SecureQueue,
+        operator_account: &str,
+    ) -> Result<SecureQueue, Vec<Violation>> {
+        let mut violations = Vec::new();
+        let spec = &queue.spec;
+        if !self.allowed_account_ids.is_empty() {
+            let named = [
+                ("spec.adminRoleArns", &spec.admin_role_arns),
+                ("spec.consumerRoleArns", &spec.consumer_role_arns),
+                (
+                    "spec.deadLetterQueue.consumerRoleArns",
+                    &spec.dead_letter_queue.consumer_role_arns,
+                ),
+                (
+                    "spec.producers.snsTopicArns",
+                    &spec.producers.sns_topic_arns,
+                ),
+                (
+                    "spec.producers.eventBridgeRuleArns",
+                    &spec.producers.event_bridge_rule_arns,
+                ),
+                ("spec.producers.roleArns", &spec.producers.role_arns),
+            ];
+            for (field, arns) in named {
+                for (i, text) in arns.iter().enumerate() {
+                    let Ok(arn) = Arn::parse(text) else { continue };
+                    if arn.account != operator_account
+                        && !self.allowed_account_ids.iter().any(|a| a == arn.account)
+                    {
+                        violations.push(Violation {
+                            reason: ALLOWED_ACCOUNTS,
+                            problem: Problem::new(
+                                format!("{field}[{i}]"),
+                                format!(
+                                    "`{text}` is in account {}, which the operator's guardrail does not allow (allowed: {})",
+                                    arn.account,
+                                    self.allowed_account_ids.join(", ")
+                                ),
+                            ),
+                        });
+                    }
+                }
+            }
+        }
+        if let Some(required) = &self.required_organization_id
+            && spec.organization_id.as_ref() != Some(required)
+        {
+            violations.push(Violation {
+                reason: ORGANIZATION,
+                problem: Problem::new(
+                    "spec.organizationId",
+                    format!("the operator's guardrail requires organizationId: {required}"),
+                ),
+            });
+        }
+        let mut planned = queue.clone();
+        if let Some(prefix) = &self.queue_name_prefix {
+            match &spec.queue_name {
+                Some(name) if !name.starts_with(prefix.as_str()) => violations.push(Violation {
+                    reason: QUEUE_NAME_PREFIX,
+                    problem: Problem::new(
+                        "spec.queueName",
+                        format!(
+                            "`{name}` must start with `{prefix}`, the operator's queue name prefix"
+                        ),
+                    ),
+                }),
+                Some(_) => {}
+                None => {
+                    let namespace = queue.metadata.namespace.as_deref().unwrap_or("default");
+                    let name = queue.metadata.name.as_deref().unwrap_or_default();
+                    if let Ok((main, _)) = resolve::queue_names(namespace, name, spec) {
+                        planned.spec.queue_name = Some(format!("{prefix}{main}"));
+                    }
+                }
+            }
+        }
+        for role in &self.admin_role_arns {
+            if !planned.spec.admin_role_arns.contains(role) {
+                planned.spec.admin_role_arns.push(role.clone());
+            }
+        }
+        if violations.is_empty() {
+            Ok(planned)
+        } else {
+            Err(violations)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn queue(spec: &str) -> SecureQueue {
+        let mut queue: SecureQueue = serde_saphyr::from_str(&format!(
+            "apiVersion: securequeue.io/v1alpha1\nkind: SecureQueue\nmetadata: {{name: orders, namespace: shop}}\nspec:\n  consumerRoleArns: [arn:aws:iam::111122223333:role/c]\n{spec}"
+        ))
+        .unwrap();
+        queue.metadata.namespace = Some("shop".into());
+        queue
+    }
+
+    #[test]
+    fn no_guardrails_change_nothing() {
+        let q = queue("");
+        assert_eq!(Guardrails::default().apply(&q, "111122223333").unwrap(), q);
+    }
+
+    #[test]
+    fn principals_of_other_accounts_need_an_allowed_account() {
+        let g = Guardrails {
+            allowed_account_ids: vec!["444455556666".into()],
+            ..Default::default()
+        };
+        let q = queue(
+            "  producers: {roleArns: [arn:aws:iam::999988887777:role/p, arn:aws:iam::444455556666:role/ok]}\n",
+        );
+        let violations = g.apply(&q, "111122223333").unwrap_err();
+        assert_eq!(violations.len(), 1);
+        assert_eq!(violations[0].reason, ALLOWED_ACCOUNTS);
+        assert_eq!(violations[0].problem.field, "spec.producers.roleArns[0]");
+    }
+
+    #[test]
+    fn a_required_organization_must_be_named() {
+        let g = Guardrails {
+            required_organization_id: Some("o-abcdefghij".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            g.apply(&queue(""), "111122223333").unwrap_err()[0].reason,
+            ORGANIZATION
+        );
+        assert!(
+            g.apply(&queue("  organizationId: o-abcdefghij\n"), "111122223333")
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn the_prefix_is_added_to_default_names_and_required_of_given_ones() {
+        let g = Guardrails {
+            queue_name_prefix: Some("team-".into()),
+            ..Default::default()
+        };
+        let planned = g.apply(&queue(""), "111122223333").unwrap();
+        assert_eq!(planned.spec.queue_name.as_deref(), Some("team-shop-orders"));
+        let refused = g
+            .apply(&queue("  queueName: orders\n"), "111122223333")
+            .unwrap_err();
+        assert_eq!(refused[0].reason, QUEUE_NAME_PREFIX);
+        assert!(
+            g.apply(&queue("  queueName: team-orders\n"), "111122223333")
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn admin_roles_are_added_once() {
+        let g = Guardrails {
+            admin_role_arns: vec!["arn:aws:iam::111122223333:role/platform".into()],
+            ..Default::default()
+        };
+        let q = queue("  adminRoleArns: [arn:aws:iam::111122223333:role/platform]\n");
+        assert_eq!(
+            g.apply(&q, "111122223333")
+                .unwrap()
+                .spec
+                .admin_role_arns
+                .len(),
+            1
+        );
+        assert_eq!(
+            g.apply(&queue(""), "111122223333")
+                .unwrap()
+                .spec
+                .admin_role_arns
+                .len(),
+            1
+        );
+    }
+}
