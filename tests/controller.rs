@@ -1,0 +1,249 @@
+//! The controller's reconcile against a mocked Kubernetes API server (kube's tower-test
+//! pattern): each test scripts the requests the reconcile must make, in order, and answers them.
+//! None of these paths reaches AWS; the AWS client points at a closed port.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::{Method, Request, Response};
+use kube::Client;
+use kube::client::Body;
+use kube::runtime::controller::Action;
+use securequeue::api::SecureQueue;
+use securequeue::aws::{Aws, ConnectOptions};
+use securequeue::controller::reconcile::{self, FINALIZER};
+use securequeue::controller::{Context, metrics::Metrics};
+use securequeue::guardrails::Guardrails;
+use securequeue::reconcile::{Reconciler, Report};
+use securequeue::resolve::Environment;
+use serde_json::{Value, json};
+use tower_test::mock::{self, Handle};
+
+type ApiHandle = Handle<Request<Body>, Response<Body>>;
+
+/// One request the reconcile must make, and the answer.
+struct Expect {
+    method: Method,
+    path: String,
+    body_contains: Vec<&'static str>,
+    answer: Answer,
+}
+
+enum Answer {
+    Json(Value),
+    EchoBody,
+}
+
+fn queue(spec: &str, extra_metadata: &str) -> SecureQueue {
+    serde_saphyr::from_str(&format!(
+        "apiVersion: securequeue.io/v1alpha1\nkind: SecureQueue\nmetadata:\n  name: orders\n  namespace: shop\n  uid: 0b1c\n  generation: 1\n  resourceVersion: \"7\"\n{extra_metadata}spec:\n  region: us-east-1\n  consumerRoleArns: [arn:aws:iam::111122223333:role/c]\n{spec}"
+    ))
+    .unwrap()
+}
+
+async fn context(guardrails: Guardrails) -> (Arc<Context>, ApiHandle) {
+    let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
+    let client = Client::new(service, "default");
+    let aws = Aws::connect(&ConnectOptions {
+        endpoint_url: Some("http://127.0.0.1:9".into()),
+        region: Some("us-east-1".into()),
+        added_latency: None,
+    })
+    .await;
+    let env = Environment {
+        account_id: "111122223333".into(),
+        region: Some("us-east-1".into()),
+        operator_role_arn: "arn:aws:iam::111122223333:role/op".into(),
+        cluster_id: "test".into(),
+        allow_cross_account: false,
+    };
+    let ctx = Context::new(
+        client,
+        Reconciler::new(aws, env),
+        Metrics::default(),
+        guardrails,
+        Duration::from_secs(600),
+    );
+    (Arc::new(ctx), handle)
+}
+
+/// Answers the expected requests in order, then checks that no other request comes.
+async fn serve(mut handle: ApiHandle, expected: Vec<Expect>) {
+    for expect in expected {
+        let (request, respond) =
+            tokio::time::timeout(Duration::from_secs(5), handle.next_request())
+                .await
+                .unwrap_or_else(|_| panic!("no {} {} came", expect.method, expect.path))
+                .expect("the client is alive");
+        assert_eq!(request.method(), expect.method, "{}", request.uri());
+        assert!(
+            request.uri().path() == expect.path,
+            "expected {} {}, got {}",
+            expect.method,
+            expect.path,
+            request.uri()
+        );
+        let body = request.into_body().collect_bytes().await.unwrap();
+        let text = String::from_utf8_lossy(&body).into_owned();
+        for needle in &expect.body_contains {
+            assert!(
+                text.contains(needle),
+                "{} lacks {needle}: {text}",
+                expect.path
+            );
+        }
+        let answer = match expect.answer {
+            Answer::Json(value) => serde_json::to_vec(&value).unwrap(),
+            Answer::EchoBody => body.to_vec(),
+        };
+        respond.send_response(Response::builder().body(Body::from(answer)).unwrap());
+    }
+    let extra = tokio::time::timeout(Duration::from_millis(300), handle.next_request()).await;
+    if let Ok(Some((request, _))) = extra {
+        panic!("unexpected request {} {}", request.method(), request.uri());
+    }
+}
+
+const OBJECT: &str = "/apis/securequeue.io/v1alpha1/namespaces/shop/securequeues/orders";
+const EVENTS: &str = "/apis/events.k8s.io/v1/namespaces/shop/events";
+
+fn with_finalizer() -> String {
+    format!("  finalizers: [{FINALIZER}]\n")
+}
+
+#[tokio::test]
+async fn a_new_secure_queue_gets_the_finalizer_before_anything_else() {
+    let (ctx, handle) = context(Guardrails::default()).await;
+    let object = queue("", "");
+    let mut finalized = serde_json::to_value(&object).unwrap();
+    finalized["metadata"]["finalizers"] = json!([FINALIZER]);
+    let server = tokio::spawn(serve(
+        handle,
+        vec![Expect {
+            method: Method::PATCH,
+            path: OBJECT.into(),
+            body_contains: vec![FINALIZER],
+            answer: Answer::Json(finalized),
+        }],
+    ));
+    let action = reconcile::reconcile(Arc::new(object), ctx).await.unwrap();
+    assert_eq!(action, Action::await_change());
+    server.await.unwrap();
+}
+
+#[tokio::test]
+async fn a_guardrail_violation_is_stalled_with_an_event_and_no_aws_call() {
+    let guardrails = Guardrails {
+        queue_name_prefix: Some("team-".into()),
+        ..Default::default()
+    };
+    let (ctx, handle) = context(guardrails).await;
+    let object = queue("  queueName: orders\n", &with_finalizer());
+    let server = tokio::spawn(serve(
+        handle,
+        vec![
+            Expect {
+                method: Method::PATCH,
+                path: format!("{OBJECT}/status"),
+                body_contains: vec![
+                    "\"Stalled\"",
+                    "GuardrailQueueNamePrefix",
+                    "must start with `team-`",
+                    "\"observedGeneration\":1",
+                ],
+                answer: Answer::Json(serde_json::to_value(&object).unwrap()),
+            },
+            Expect {
+                method: Method::POST,
+                path: EVENTS.into(),
+                body_contains: vec!["Warning", "GuardrailQueueNamePrefix"],
+                answer: Answer::EchoBody,
+            },
+        ],
+    ));
+    let action = reconcile::reconcile(Arc::new(object), ctx).await.unwrap();
+    assert_eq!(action, Action::await_change(), "a person must act");
+    server.await.unwrap();
+}
+
+#[tokio::test]
+async fn an_unchanged_status_is_not_written_again() {
+    let guardrails = Guardrails {
+        queue_name_prefix: Some("team-".into()),
+        ..Default::default()
+    };
+    let (ctx, handle) = context(guardrails.clone()).await;
+    let mut object = queue("  queueName: orders\n", &with_finalizer());
+    let violation = &guardrails.apply(&object, "111122223333").unwrap_err()[0];
+    let report = Report::refused(
+        "shop/orders".into(),
+        violation.reason,
+        violation.problem.to_string(),
+    );
+    object.status = Some(reconcile::status_of(&report, Some(1), None));
+    let server = tokio::spawn(serve(handle, vec![]));
+    reconcile::reconcile(Arc::new(object), ctx).await.unwrap();
+    server.await.unwrap();
+}
+
+#[tokio::test]
+async fn deleting_a_retained_secure_queue_reports_and_releases_it() {
+    let (ctx, handle) = context(Guardrails::default()).await;
+    let object = queue(
+        "  deletionPolicy: Retain\n",
+        &format!(
+            "{}  deletionTimestamp: \"2026-11-23T10:00:00Z\"\n",
+            with_finalizer()
+        ),
+    );
+    let mut released = serde_json::to_value(&object).unwrap();
+    released["metadata"]["finalizers"] = json!([]);
+    let event = |action: &'static str| Expect {
+        method: Method::POST,
+        path: EVENTS.into(),
+        body_contains: vec!["Retained", action],
+        answer: Answer::EchoBody,
+    };
+    let server = tokio::spawn(serve(
+        handle,
+        vec![
+            event("DeleteQueue"),
+            event("DeleteDeadLetterQueue"),
+            event("DeleteKey"),
+            Expect {
+                method: Method::PATCH,
+                path: OBJECT.into(),
+                body_contains: vec!["remove", "/metadata/finalizers/0"],
+                answer: Answer::Json(released),
+            },
+        ],
+    ));
+    reconcile::reconcile(Arc::new(object), ctx).await.unwrap();
+    server.await.unwrap();
+}
+
+#[tokio::test]
+async fn an_invalid_spec_is_stalled_and_waits_for_a_change() {
+    let (ctx, handle) = context(Guardrails::default()).await;
+    let object = queue("  queue: {delaySeconds: 9000}\n", &with_finalizer());
+    let server = tokio::spawn(serve(
+        handle,
+        vec![
+            Expect {
+                method: Method::PATCH,
+                path: format!("{OBJECT}/status"),
+                body_contains: vec!["InvalidSpec", "spec.queue.delaySeconds", "\"Stalled\""],
+                answer: Answer::Json(serde_json::to_value(&object).unwrap()),
+            },
+            Expect {
+                method: Method::POST,
+                path: EVENTS.into(),
+                body_contains: vec!["InvalidSpec"],
+                answer: Answer::EchoBody,
+            },
+        ],
+    ));
+    let action = reconcile::reconcile(Arc::new(object), ctx).await.unwrap();
+    assert_eq!(action, Action::await_change());
+    server.await.unwrap();
+}
