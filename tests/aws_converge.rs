@@ -22,12 +22,8 @@ async fn every_example_converges_and_a_second_pass_makes_no_writes() {
         for doc in manifest::parse(&text).unwrap() {
             let mut queue = doc.parsed.unwrap();
             // Each run gets its own names, so the emulator may outlive one run.
-            let namespace = unique_namespace(queue.metadata.namespace.as_deref().unwrap());
-            queue.metadata.namespace = Some(namespace.clone());
-            queue.spec.queue_name = queue.spec.queue_name.as_ref().map(|name| {
-                let fifo = if queue.spec.fifo { ".fifo" } else { "" };
-                format!("{namespace}-{}{fifo}", name.trim_end_matches(".fifo"))
-            });
+            let prefix = queue.metadata.namespace.clone().unwrap();
+            isolate(&mut queue, &prefix);
             let first = converge(&reconciler, &queue).await;
             assert_ready(&first, "Created");
             assert_eq!(

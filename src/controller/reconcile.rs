@@ -288,13 +288,16 @@ async fn publish_events(
         )
         .await;
     }
+    // The correction is the action too: the Recorder folds repeats of one action into a
+    // series, so each kind of drift keeps an Event of its own.
     for correction in &report.corrections {
+        let action: String = correction.chars().take(128).collect();
         publish(
             ctx,
             queue,
             EventType::Normal,
             reason::DRIFT_CORRECTED,
-            "Correct",
+            &action,
             correction,
         )
         .await;

@@ -133,6 +133,43 @@ pub fn inject_fault(operation: &str, code: &str, status: u16, count: u32, body_c
     assert!(response.contains(" 200 "), "fault not accepted: {response}");
 }
 
+/// Clears the faults scoped to `body_contains`.
+pub fn clear_faults(body_contains: &str) {
+    let url = endpoint();
+    let address = url.trim_start_matches("http://");
+    let mut stream = TcpStream::connect(address).expect("the emulator listens");
+    write!(
+        stream,
+        "DELETE /_securequeue/faults?bodyContains={body_contains} HTTP/1.1\r\nHost: {address}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    )
+    .expect("the request is sent");
+    let mut response = String::new();
+    stream
+        .read_to_string(&mut response)
+        .expect("the emulator answers");
+    assert!(response.contains(" 200 "), "faults not cleared: {response}");
+}
+
+/// Gives an example SecureQueue names of its own: a unique namespace, and any explicit queue
+/// name or alias made unique with it, so runs and tests never share AWS names.
+pub fn isolate(queue: &mut SecureQueue, prefix: &str) -> String {
+    let namespace = unique_namespace(prefix);
+    queue.metadata.namespace = Some(namespace.clone());
+    let fifo = if queue.spec.fifo { ".fifo" } else { "" };
+    queue.spec.queue_name = queue
+        .spec
+        .queue_name
+        .as_ref()
+        .map(|name| format!("{namespace}-{}{fifo}", name.trim_end_matches(".fifo")));
+    queue.spec.key.alias = queue
+        .spec
+        .key
+        .alias
+        .as_ref()
+        .map(|_| format!("alias/{namespace}/key"));
+    namespace
+}
+
 /// Every key in the emulator whose namespace tag is `namespace`, as (key id, state).
 pub async fn keys_of(kms: &aws_sdk_kms::Client, namespace: &str) -> Vec<(String, String)> {
     let mut found = Vec::new();

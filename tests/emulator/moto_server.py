@@ -12,7 +12,8 @@ below makes the emulator behave as AWS documents; none makes the operator's job 
 It also serves a fault-injection endpoint for the tests, `/_securequeue/faults`: POST a JSON
 object {"operation", "code", "message", "status", "count", "bodyContains"} to make the next
 `count` requests for that operation (the X-Amz-Target suffix, such as `CreateKey`) whose body
-contains `bodyContains` fail with that AWS error; DELETE clears every fault.
+contains `bodyContains` fail with that AWS error; DELETE clears every fault, or with
+`?bodyContains=X` those scoped to X.
 
 Usage: moto_server.py PORT
 """
@@ -113,7 +114,8 @@ class Faults:
     def control(self, request):
         with self.lock:
             if request.method == "DELETE":
-                self.faults.clear()
+                scope = request.args.get("bodyContains")
+                self.faults = [f for f in self.faults if scope is not None and f["bodyContains"] != scope]
             elif request.method == "POST":
                 fault = json.loads(request.get_data(as_text=True))
                 fault.setdefault("status", 400)

@@ -1,0 +1,688 @@
+//! End to end: the `securequeue run` binary against a real Kubernetes API server (the one
+//! `tests/run.sh` builds and starts, or the cluster KUBECONFIG names) and the moto emulator.
+//! Each test runs its own operator processes on its own namespaces or label, so tests run in
+//! parallel without acting on each other's SecureQueues.
+
+mod emulator;
+
+use std::collections::BTreeMap;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use emulator::*;
+use k8s_openapi::api::coordination::v1::Lease;
+use k8s_openapi::api::core::v1::Namespace;
+use k8s_openapi::api::events::v1::Event;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{Api, DeleteParams, ListParams, ObjectMeta, Patch, PatchParams, PostParams};
+use kube::{Client, CustomResourceExt};
+use securequeue::api::SecureQueue;
+use securequeue::manifest;
+use securequeue::plan;
+use serde_json::json;
+use tokio::sync::OnceCell;
+
+const BIN: &str = env!("CARGO_BIN_EXE_securequeue");
+const WAIT: Duration = Duration::from_secs(90);
+
+/// An operator process, killed when dropped; its log is kept under target/e2e/.
+struct Operator {
+    child: Child,
+    http: u16,
+}
+
+impl Drop for Operator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn operator(name: &str, args: &[&str]) -> Operator {
+    std::fs::create_dir_all("target/e2e").unwrap();
+    let log = std::fs::File::create(format!("target/e2e/{name}.log")).unwrap();
+    let http = free_port();
+    let child = Command::new(BIN)
+        .arg("run")
+        .args(["--http-address", &format!("127.0.0.1:{http}")])
+        .args(["--cluster-id", "e2e", "--resync-seconds", "600"])
+        .args(args)
+        .env("AWS_ENDPOINT_URL", endpoint())
+        .env("AWS_REGION", REGION)
+        .env("SECUREQUEUE_OPERATOR_ROLE_ARN", OPERATOR_ROLE)
+        .env("RUST_LOG", "warn,securequeue=debug")
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    Operator { child, http }
+}
+
+/// The operator's `/metrics`, or empty while it does not answer.
+async fn metrics(op: &Operator) -> String {
+    let port = op.http;
+    tokio::task::spawn_blocking(move || {
+        use std::io::{Read, Write};
+        let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+            return String::new();
+        };
+        let _ = write!(
+            stream,
+            "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        );
+        let mut text = String::new();
+        let _ = stream.read_to_string(&mut text);
+        text
+    })
+    .await
+    .unwrap()
+}
+
+fn metric(text: &str, prefix: &str) -> u64 {
+    text.lines()
+        .filter(|l| l.starts_with(prefix))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum::<f64>() as u64
+}
+
+async fn client() -> Client {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    Client::try_default()
+        .await
+        .expect("KUBECONFIG names a cluster: run the tests with tests/run.sh")
+}
+
+/// Installs the CRD once per test binary and waits until it is served.
+async fn setup() -> Client {
+    static CRD: OnceCell<()> = OnceCell::const_new();
+    let client = client().await;
+    CRD.get_or_init(|| async {
+        // Create or replace rather than server-side apply: a 1.20 API server's apply refuses
+        // the CEL fields it does not know, where create and replace drop them.
+        let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+        let mut crd = SecureQueue::crd();
+        let name = "securequeues.securequeue.io";
+        match crds.get_opt(name).await.unwrap() {
+            None => {
+                crds.create(&PostParams::default(), &crd).await.unwrap();
+            }
+            Some(existing) => {
+                crd.metadata.resource_version = existing.metadata.resource_version;
+                crds.replace(name, &PostParams::default(), &crd)
+                    .await
+                    .unwrap();
+            }
+        }
+        let api: Api<SecureQueue> = Api::all(client.clone());
+        for _ in 0..100 {
+            if api.list(&ListParams::default()).await.is_ok() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the SecureQueue CRD is not served");
+    })
+    .await;
+    client
+}
+
+async fn namespace(client: &Client, prefix: &str) -> String {
+    let name = unique_namespace(prefix);
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    let ns = Namespace {
+        metadata: ObjectMeta {
+            name: Some(name.clone()),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    namespaces
+        .create(&PostParams::default(), &ns)
+        .await
+        .unwrap();
+    name
+}
+
+fn sq(namespace: &str, name: &str, spec: &str, labels: &str) -> SecureQueue {
+    serde_saphyr::from_str(&format!(
+        "apiVersion: securequeue.io/v1alpha1\nkind: SecureQueue\nmetadata:\n  name: {name}\n  namespace: {namespace}\n  labels: {{{labels}}}\nspec:\n  region: {REGION}\n  consumerRoleArns: [{CONSUMER_ROLE}]\n{spec}"
+    ))
+    .unwrap()
+}
+
+async fn create(client: &Client, queue: &SecureQueue) -> Api<SecureQueue> {
+    let api: Api<SecureQueue> =
+        Api::namespaced(client.clone(), queue.metadata.namespace.as_deref().unwrap());
+    api.create(&PostParams::default(), queue).await.unwrap();
+    api
+}
+
+fn condition<'a>(queue: &'a SecureQueue, kind: &str) -> Option<(&'a str, &'a str)> {
+    queue
+        .status
+        .as_ref()?
+        .conditions
+        .iter()
+        .find(|c| c.type_ == kind)
+        .map(|c| (c.status.as_str(), c.reason.as_str()))
+}
+
+/// Polls until `check` holds, failing with the last state seen.
+async fn wait_for(
+    api: &Api<SecureQueue>,
+    name: &str,
+    what: &str,
+    check: impl Fn(&SecureQueue) -> bool,
+) -> SecureQueue {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let current = api.get_opt(name).await.unwrap();
+        if let Some(queue) = &current
+            && check(queue)
+        {
+            return queue.clone();
+        }
+        if tokio::time::Instant::now() > deadline {
+            panic!(
+                "{name}: not {what} within {WAIT:?}: {:#?}",
+                current.map(|q| q.status)
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+async fn wait_ready(api: &Api<SecureQueue>, name: &str, generation: i64) -> SecureQueue {
+    wait_for(api, name, "Ready", |q| {
+        condition(q, "Ready").map(|c| c.0) == Some("True")
+            && q.status.as_ref().and_then(|s| s.observed_generation) == Some(generation)
+    })
+    .await
+}
+
+async fn wait_gone(api: &Api<SecureQueue>, name: &str) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while api.get_opt(name).await.unwrap().is_some() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{name} was not released"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// Events about one SecureQueue, as (type, reason, note).
+async fn events(client: &Client, namespace: &str, name: &str) -> Vec<(String, String, String)> {
+    let api: Api<Event> = Api::namespaced(client.clone(), namespace);
+    api.list(&ListParams::default())
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .filter(|e| e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(name))
+        .map(|e| {
+            (
+                e.type_.unwrap_or_default(),
+                e.reason.unwrap_or_default(),
+                e.note.unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+async fn request_reconcile(api: &Api<SecureQueue>, name: &str) -> String {
+    let stamp = jiff::Timestamp::now().to_string();
+    let patched = api
+        .patch(
+            name,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"annotations": {"securequeue.io/reconcile-requested-at": stamp}}})),
+        )
+        .await
+        .unwrap();
+    patched.metadata.resource_version.unwrap()
+}
+
+#[tokio::test]
+async fn every_example_becomes_ready_and_a_resync_writes_nothing() {
+    let client = setup().await;
+    let run = unique_namespace("examples");
+    let op = operator(
+        "examples",
+        &[
+            "--no-leader-election",
+            "--label-selector",
+            &format!("e2e={run}"),
+        ],
+    );
+    let mut created = Vec::new();
+    for entry in std::fs::read_dir("deploy/examples").unwrap() {
+        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        for doc in manifest::parse(&text).unwrap() {
+            let mut queue = doc.parsed.unwrap();
+            let prefix = queue.metadata.namespace.clone().unwrap();
+            let ns = isolate(&mut queue, &prefix);
+            let namespaces: Api<Namespace> = Api::all(client.clone());
+            namespaces
+                .create(
+                    &PostParams::default(),
+                    &Namespace {
+                        metadata: ObjectMeta {
+                            name: Some(ns.clone()),
+                            ..Default::default()
+                        },
+                        ..Default::default()
+                    },
+                )
+                .await
+                .unwrap();
+            queue.metadata.labels = Some(BTreeMap::from([("e2e".to_string(), run.clone())]));
+            let api = create(&client, &queue).await;
+            created.push((api, queue));
+        }
+    }
+    for (api, queue) in &created {
+        let name = queue.metadata.name.as_deref().unwrap();
+        let ready = wait_ready(api, name, 1).await;
+        let status = ready.status.as_ref().unwrap();
+        assert!(
+            status.key_arn.is_some() && status.queue_url.is_some(),
+            "{status:#?}"
+        );
+        assert_eq!(
+            ready.metadata.finalizers.as_deref(),
+            Some(&["securequeue.io/cleanup".to_string()][..])
+        );
+    }
+
+    // A requested reconcile of a converged SecureQueue reads AWS and writes nothing back. The
+    // first one after creation may turn the reasons from Created to Converged; the second
+    // must not write at all.
+    let (api, queue) = &created[0];
+    let name = queue.metadata.name.as_deref().unwrap();
+    for attempt in 0..2 {
+        let ready_count = "securequeue_reconciles_total{result=\"ready\"}";
+        let before = metric(&metrics(&op).await, ready_count);
+        let version = request_reconcile(api, name).await;
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while metric(&metrics(&op).await, ready_count) <= before {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the annotation did not trigger a reconcile"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        let after = api.get(name).await.unwrap();
+        if attempt == 1 {
+            assert_eq!(
+                after.metadata.resource_version.as_deref(),
+                Some(version.as_str()),
+                "the status was rewritten"
+            );
+            assert_eq!(condition(&after, "Ready"), Some(("True", "Converged")));
+        }
+    }
+    let text = metrics(&op).await;
+    assert!(
+        text.contains(
+            "securequeue_aws_calls_total{service=\"kms\",operation=\"DescribeKey\",outcome=\"ok\"}"
+        ),
+        "{text}"
+    );
+    assert!(metric(&text, "securequeue_secure_queues{ready=\"True\"}") >= created.len() as u64);
+}
+
+#[tokio::test]
+async fn spec_changes_and_drift_are_converged_with_events() {
+    let client = setup().await;
+    let ns = namespace(&client, "change").await;
+    let _op = operator("change", &["--no-leader-election", "--namespace", &ns]);
+    let queue = sq(&ns, "orders", "", "");
+    let api = create(&client, &queue).await;
+    wait_ready(&api, "orders", 1).await;
+
+    api.patch(
+        "orders",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"spec": {"queue": {"visibilityTimeoutSeconds": 120}}})),
+    )
+    .await
+    .unwrap();
+    let changed = wait_ready(&api, "orders", 2).await;
+    assert_eq!(
+        condition(&changed, "QueueReady"),
+        Some(("True", "DriftCorrected"))
+    );
+    let (_, sqs) = raw().await;
+    let plan = plan::build(&changed, &env()).unwrap();
+    let url = queue_url(&sqs, &plan.queue.name).await.unwrap();
+    assert_eq!(
+        queue_attributes(&sqs, &url).await["VisibilityTimeout"],
+        "120"
+    );
+
+    // Someone opens the queue policy; a requested reconcile puts it back and says so.
+    sqs.set_queue_attributes()
+        .queue_url(&url)
+        .attributes(
+            aws_sdk_sqs::types::QueueAttributeName::Policy,
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"sqs:*","Resource":"*"}]}"#,
+        )
+        .send()
+        .await
+        .unwrap();
+    request_reconcile(&api, "orders").await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let seen = events(&client, &ns, "orders").await;
+        if seen
+            .iter()
+            .any(|(_, reason, note)| reason == "DriftCorrected" && note.contains("Policy"))
+        {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no DriftCorrected Event: {seen:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let policy = queue_attributes(&sqs, &url).await["Policy"].clone();
+    assert!(
+        !policy.contains("\"Principal\":\"*\",\"Action\":\"sqs:*\""),
+        "{policy}"
+    );
+    assert!(
+        events(&client, &ns, "orders")
+            .await
+            .iter()
+            .any(|(_, r, _)| r == "Created")
+    );
+}
+
+#[tokio::test]
+async fn deletion_honours_both_policies_through_the_finalizer() {
+    let client = setup().await;
+    let (kms, sqs) = raw().await;
+    let ns = namespace(&client, "delete").await;
+    let _op = operator("delete", &["--no-leader-election", "--namespace", &ns]);
+    let doomed = sq(&ns, "doomed", "  deletionPolicy: Delete\n", "");
+    let kept = sq(&ns, "kept", "  deletionPolicy: Retain\n", "");
+    let api = create(&client, &doomed).await;
+    create(&client, &kept).await;
+    let doomed = wait_ready(&api, "doomed", 1).await;
+    let kept = wait_ready(&api, "kept", 1).await;
+    let doomed_plan = plan::build(&doomed, &env()).unwrap();
+    let kept_plan = plan::build(&kept, &env()).unwrap();
+
+    for name in ["doomed", "kept"] {
+        api.delete(name, &DeleteParams::default()).await.unwrap();
+        wait_gone(&api, name).await;
+    }
+    assert!(queue_url(&sqs, &doomed_plan.queue.name).await.is_none());
+    assert!(
+        queue_url(&sqs, &doomed_plan.dead_letter_queue.name)
+            .await
+            .is_none()
+    );
+    assert!(alias_target(&kms, &doomed_plan.key.alias).await.is_none());
+    assert!(queue_url(&sqs, &kept_plan.queue.name).await.is_some());
+    assert!(alias_target(&kms, &kept_plan.key.alias).await.is_some());
+    let states: Vec<String> = keys_of(&kms, &ns)
+        .await
+        .into_iter()
+        .map(|(_, s)| s)
+        .collect();
+    assert_eq!(
+        states.iter().filter(|s| *s == "PendingDeletion").count(),
+        1,
+        "{states:?}"
+    );
+    assert_eq!(
+        states.iter().filter(|s| *s == "Enabled").count(),
+        1,
+        "{states:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_failing_deletion_keeps_the_finalizer_and_says_why() {
+    let client = setup().await;
+    let ns = namespace(&client, "stuck").await;
+    let _op = operator("stuck", &["--no-leader-election", "--namespace", &ns]);
+    let api = create(
+        &client,
+        &sq(&ns, "orders", "  deletionPolicy: Delete\n", ""),
+    )
+    .await;
+    wait_ready(&api, "orders", 1).await;
+    inject_fault(
+        "DeleteQueue",
+        "AWS.SimpleQueueService.AccessDenied",
+        403,
+        1000,
+        &format!("{ns}-orders"),
+    );
+    api.delete("orders", &DeleteParams::default())
+        .await
+        .unwrap();
+    let stuck = wait_for(&api, "orders", "reporting the failed deletion", |q| {
+        condition(q, "Ready") == Some(("False", "AccessDenied"))
+    })
+    .await;
+    assert!(stuck.metadata.deletion_timestamp.is_some());
+    clear_faults(&format!("{ns}-orders"));
+    wait_gone(&api, "orders").await;
+}
+
+#[tokio::test]
+async fn a_guardrail_violation_is_stalled_and_creates_nothing() {
+    let client = setup().await;
+    let (kms, _) = raw().await;
+    let ns = namespace(&client, "guardrail").await;
+    let _op = operator(
+        "guardrail",
+        &[
+            "--no-leader-election",
+            "--namespace",
+            &ns,
+            "--allow-cross-account",
+            "--allowed-account-ids",
+            "444455556666",
+        ],
+    );
+    let api = create(
+        &client,
+        &sq(
+            &ns,
+            "orders",
+            "  producers: {roleArns: [arn:aws:iam::999988887777:role/p]}\n",
+            "",
+        ),
+    )
+    .await;
+    let stalled = wait_for(&api, "orders", "Stalled", |q| {
+        condition(q, "Stalled").is_some()
+    })
+    .await;
+    assert_eq!(
+        condition(&stalled, "Stalled"),
+        Some(("True", "GuardrailAllowedAccounts"))
+    );
+    assert_eq!(
+        condition(&stalled, "Ready"),
+        Some(("False", "GuardrailAllowedAccounts"))
+    );
+    assert!(keys_of(&kms, &ns).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_queue_name_taken_by_another_namespace_is_a_stalled_name_conflict() {
+    let client = setup().await;
+    let run = unique_namespace("conflict");
+    let first = namespace(&client, "first").await;
+    let second = namespace(&client, "second").await;
+    let _op = operator(
+        "conflict",
+        &[
+            "--no-leader-election",
+            "--label-selector",
+            &format!("e2e={run}"),
+        ],
+    );
+    let shared = unique_namespace("shared");
+    let owner = create(
+        &client,
+        &sq(
+            &first,
+            "q",
+            &format!("  queueName: {shared}\n"),
+            &format!("e2e: {run}"),
+        ),
+    )
+    .await;
+    wait_ready(&owner, "q", 1).await;
+    let thief = create(
+        &client,
+        &sq(
+            &second,
+            "q",
+            &format!("  queueName: {shared}\n"),
+            &format!("e2e: {run}"),
+        ),
+    )
+    .await;
+    let refused = wait_for(&thief, "q", "Stalled", |q| {
+        condition(q, "Stalled").is_some()
+    })
+    .await;
+    assert_eq!(
+        condition(&refused, "QueueReady"),
+        Some(("False", "NameConflict"))
+    );
+    let (_, sqs) = raw().await;
+    let url = queue_url(&sqs, &shared).await.unwrap();
+    assert_eq!(
+        queue_tags(&sqs, &url).await["securequeue.io/namespace"],
+        first
+    );
+}
+
+#[tokio::test]
+async fn of_two_replicas_only_the_leader_acts_and_the_other_takes_over() {
+    let client = setup().await;
+    let ns = namespace(&client, "leader").await;
+    let args = [
+        "--namespace",
+        &ns,
+        "--lease-namespace",
+        &ns,
+        "--lease-seconds",
+        "3",
+    ];
+    let mut a = Some(operator(
+        "leader-a",
+        &[&args[..], &["--pod-name", "a"]].concat(),
+    ));
+    let b = operator("leader-b", &[&args[..], &["--pod-name", "b"]].concat());
+    let api = create(&client, &sq(&ns, "orders", "", "")).await;
+    wait_ready(&api, "orders", 1).await;
+
+    let leases: Api<Lease> = Api::namespaced(client.clone(), &ns);
+    let holder = leases
+        .get("securequeue-operator")
+        .await
+        .unwrap()
+        .spec
+        .unwrap()
+        .holder_identity
+        .unwrap();
+    let (leader, follower) = if holder == "a" {
+        (a.as_ref().unwrap(), &b)
+    } else {
+        (&b, a.as_ref().unwrap())
+    };
+    // The status is written before the reconcile that wrote it is counted.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while metric(&metrics(leader).await, "securequeue_reconciles_total") == 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the leader counted no reconcile"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(
+        metric(&metrics(follower).await, "securequeue_reconciles_total"),
+        0,
+        "the follower acted"
+    );
+
+    // The leader goes away; the follower takes the Lease and picks up a change.
+    if holder == "a" {
+        a = None;
+    } else {
+        drop(b);
+    }
+    drop(a);
+    api.patch(
+        "orders",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"spec": {"queue": {"delaySeconds": 5}}})),
+    )
+    .await
+    .unwrap();
+    wait_ready(&api, "orders", 2).await;
+    let new_holder = leases
+        .get("securequeue-operator")
+        .await
+        .unwrap()
+        .spec
+        .unwrap()
+        .holder_identity
+        .unwrap();
+    assert_ne!(new_holder, holder);
+}
+
+#[tokio::test]
+async fn an_operator_killed_mid_converge_finishes_after_a_restart() {
+    let client = setup().await;
+    let (kms, _) = raw().await;
+    let ns = namespace(&client, "restart").await;
+    // The dead-letter queue cannot be created yet, so the converge stops after the key.
+    inject_fault(
+        "CreateQueue",
+        "InternalError",
+        500,
+        10_000,
+        &format!("{ns}-orders-dlq"),
+    );
+    let op = operator("restart-1", &["--no-leader-election", "--namespace", &ns]);
+    let api = create(&client, &sq(&ns, "orders", "", "")).await;
+    wait_for(&api, "orders", "Reconciling", |q| {
+        condition(q, "Reconciling").is_some()
+    })
+    .await;
+    assert_eq!(keys_of(&kms, &ns).await.len(), 1);
+    drop(op);
+    clear_faults(&format!("{ns}-orders-dlq"));
+    let _op = operator("restart-2", &["--no-leader-election", "--namespace", &ns]);
+    let ready = wait_ready(&api, "orders", 1).await;
+    assert!(
+        condition(&ready, "Reconciling").is_none(),
+        "{:#?}",
+        ready.status
+    );
+    assert_eq!(
+        keys_of(&kms, &ns).await.len(),
+        1,
+        "exactly one key after the restart"
+    );
+}
