@@ -548,3 +548,31 @@ async fn an_invalid_spec_is_refused_before_any_call() {
     );
     assert_eq!(report.calls.total(), 0);
 }
+
+#[tokio::test]
+async fn messages_arriving_in_the_dead_letter_queue_are_reported() {
+    let reconciler = reconciler().await;
+    let (_, sqs) = raw().await;
+    let queue = secure_queue(&unique_namespace("dlq-depth"), "");
+    let plan = plan::build(&queue, &env()).unwrap();
+    let first = converge(&reconciler, &queue).await;
+    assert_eq!(first.dead_letter_queue_messages, Some(0));
+    let url = queue_url(&sqs, &plan.dead_letter_queue.name).await.unwrap();
+    for body in ["failed once", "failed twice"] {
+        sqs.send_message()
+            .queue_url(&url)
+            .message_body(body)
+            .send()
+            .await
+            .unwrap();
+    }
+    let report = converge(&reconciler, &queue).await;
+    assert_ready(&report, "Converged");
+    assert_eq!(report.dead_letter_queue_messages, Some(2));
+    assert_eq!(
+        condition(&report, "DeadLetterQueueReady"),
+        ("True", "MessagesInDeadLetterQueue")
+    );
+    assert!(report.conditions[1].message.contains("2 messages"));
+    assert_eq!(report.calls.writes(), 0);
+}

@@ -686,3 +686,55 @@ async fn an_operator_killed_mid_converge_finishes_after_a_restart() {
         "exactly one key after the restart"
     );
 }
+
+#[tokio::test]
+async fn sigterm_stops_the_operator_cleanly_and_releases_the_lease() {
+    let client = setup().await;
+    let ns = namespace(&client, "sigterm").await;
+    let mut op = operator(
+        "sigterm",
+        &[
+            "--namespace",
+            &ns,
+            "--lease-namespace",
+            &ns,
+            "--lease-seconds",
+            "15",
+        ],
+    );
+    let leases: Api<Lease> = Api::namespaced(client.clone(), &ns);
+    let holder = |lease: Option<Lease>| lease.and_then(|l| l.spec?.holder_identity);
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while holder(leases.get_opt("securequeue-operator").await.unwrap()).is_none() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the operator took no Lease"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let pid = op.child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = op.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the operator ignored SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(status.success(), "{status}");
+    assert_eq!(
+        holder(leases.get_opt("securequeue-operator").await.unwrap()),
+        None,
+        "the Lease was kept"
+    );
+}
