@@ -7,6 +7,7 @@ use emulator::*;
 use securequeue::api::SecureQueue;
 use securequeue::aws::calls::CallLog;
 use securequeue::plan;
+use securequeue::reconcile::Reconciler;
 
 /// The number of calls a fresh converge makes (see `plan::steps`).
 const FRESH_CALLS: u64 = 10;
@@ -29,6 +30,14 @@ async fn assert_complete(queue: &SecureQueue) {
             .is_some()
     );
     assert!(queue_url(&sqs, &plan.queue.name).await.is_some());
+}
+
+/// One deletion pass; whether it finished.
+async fn delete(reconciler: &Reconciler, queue: &SecureQueue) -> bool {
+    reconciler
+        .delete(queue, &CallLog::default())
+        .await
+        .finished()
 }
 
 /// Checks what a finished deletion must leave: no queues, no alias, one key pending deletion.
@@ -158,12 +167,7 @@ async fn a_retained_queue_is_adopted_again_after_a_re_sync() {
     let mut queue = secure_queue(&namespace, "");
     queue.metadata.uid = Some("first".into());
     assert_ready(&converge(&reconciler, &queue).await, "Created");
-    assert!(
-        reconciler
-            .delete(&queue, &CallLog::default())
-            .await
-            .finished()
-    );
+    assert!(delete(&reconciler, &queue).await);
     queue.metadata.uid = Some("second".into());
     let adopted = converge(&reconciler, &queue).await;
     assert_ready(&adopted, "DriftCorrected");
@@ -178,12 +182,7 @@ async fn a_deleted_then_recreated_secure_queue_revives_its_key() {
     let namespace = unique_namespace("revive");
     let queue = secure_queue(&namespace, "  deletionPolicy: Delete\n");
     assert_ready(&converge(&reconciler, &queue).await, "Created");
-    assert!(
-        reconciler
-            .delete(&queue, &CallLog::default())
-            .await
-            .finished()
-    );
+    assert!(delete(&reconciler, &queue).await);
     let again = converge(&reconciler, &queue).await;
     assert!(again.is_ready(), "{again:#?}");
     assert_eq!(again.calls.0.get("kms:CreateKey"), None);

@@ -208,6 +208,10 @@ async fn wait_ready(api: &Api<SecureQueue>, name: &str, generation: i64) -> Secu
     .await
 }
 
+async fn wait_stalled(api: &Api<SecureQueue>, name: &str) -> SecureQueue {
+    wait_for(api, name, "Stalled", |q| condition(q, "Stalled").is_some()).await
+}
+
 async fn wait_gone(api: &Api<SecureQueue>, name: &str) {
     let deadline = tokio::time::Instant::now() + WAIT;
     while api.get_opt(name).await.unwrap().is_some() {
@@ -509,10 +513,7 @@ async fn a_guardrail_violation_is_stalled_and_creates_nothing() {
         ),
     )
     .await;
-    let stalled = wait_for(&api, "orders", "Stalled", |q| {
-        condition(q, "Stalled").is_some()
-    })
-    .await;
+    let stalled = wait_stalled(&api, "orders").await;
     assert_eq!(
         condition(&stalled, "Stalled"),
         Some(("True", "GuardrailAllowedAccounts"))
@@ -560,10 +561,7 @@ async fn a_queue_name_taken_by_another_namespace_is_a_stalled_name_conflict() {
         ),
     )
     .await;
-    let refused = wait_for(&thief, "q", "Stalled", |q| {
-        condition(q, "Stalled").is_some()
-    })
-    .await;
+    let refused = wait_stalled(&thief, "q").await;
     assert_eq!(
         condition(&refused, "QueueReady"),
         Some(("False", "NameConflict"))

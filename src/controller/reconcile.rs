@@ -129,7 +129,17 @@ async fn apply(
     } else if report.needs_a_person {
         ctx.metrics.reconciled("stalled");
         ctx.succeeded(queue);
-        Ok(Action::await_change())
+        // A spec problem waits for the spec to change; anything else a person fixes outside
+        // Kubernetes (IAM, a conflicting queue), so it is looked at again at the resync.
+        let spec_problem = report.ready().is_some_and(|r| {
+            [reason::INVALID_SPEC, reason::IMMUTABLE_FIELD_CHANGED].contains(&r.reason)
+                || r.reason.starts_with("Guardrail")
+        });
+        Ok(if spec_problem {
+            Action::await_change()
+        } else {
+            Action::requeue(ctx.resync)
+        })
     } else {
         ctx.metrics.reconciled("not_ready");
         Ok(Action::requeue(ctx.backoff(queue)))
