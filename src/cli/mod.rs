@@ -3,6 +3,7 @@
 mod apply;
 mod bench;
 mod crd;
+mod iam_policy;
 mod input;
 mod operator;
 mod plan;
@@ -51,6 +52,8 @@ enum Command {
     /// Converge N generated SecureQueues, then run one steady-state pass, and print wall time,
     /// AWS calls per queue, the latency-bound lower limit and peak memory; deletes them after.
     Bench(bench::BenchArgs),
+    /// Print the operator's own least-privilege IAM policy for an account and cluster id.
+    IamPolicy(iam_policy::IamPolicyArgs),
     /// Run the Kubernetes controller: watch SecureQueues and keep their AWS resources converged.
     Run(Box<run::RunArgs>),
 }
@@ -64,6 +67,7 @@ impl Cli {
             Command::Apply(args) => runtime().block_on(apply::apply(args)),
             Command::Delete(args) => runtime().block_on(apply::delete(args)),
             Command::Bench(args) => runtime().block_on(bench::run(args)),
+            Command::IamPolicy(args) => iam_policy::run(args),
             Command::Run(args) => runtime().block_on(run::run(*args)),
         }
     }

@@ -7,6 +7,7 @@
 pub mod document;
 pub mod key;
 pub mod normalize;
+pub mod operator;
 pub mod queue;
 pub mod quota;
 pub mod redrive;
