@@ -24,9 +24,14 @@ tools_install
 echo "== hadolint Dockerfile"
 "$HADOLINT" Dockerfile
 
-echo "== the chart's CRD is the generated one; helm lint --strict and helm template"
+echo "== the chart's and deploy/kubernetes' CRD and manifests are the generated ones; helm lint --strict and helm template"
 diff -u crds/securequeue.io_securequeues.yaml charts/securequeue/crds/securequeue.io_securequeues.yaml \
   || { echo "charts/securequeue/crds/ is stale: copy crds/securequeue.io_securequeues.yaml" >&2; exit 1; }
+diff -u crds/securequeue.io_securequeues.yaml deploy/kubernetes/securequeue.io_securequeues.yaml \
+  || { echo "deploy/kubernetes/ has a stale CRD: copy crds/securequeue.io_securequeues.yaml" >&2; exit 1; }
+"$HELM" template securequeue charts/securequeue --namespace securequeue-system \
+  | diff -u deploy/kubernetes/operator.yaml - \
+  || { echo "deploy/kubernetes/operator.yaml is stale: regenerate it with helm template (see its kustomization.yaml)" >&2; exit 1; }
 for values in "" "-f charts/securequeue/ci/all-options-values.yaml"; do
   # shellcheck disable=SC2086
   "$HELM" lint --strict charts/securequeue $values
