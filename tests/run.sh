@@ -39,6 +39,9 @@ for values in "" "-f charts/securequeue/ci/all-options-values.yaml"; do
   "$HELM" template securequeue charts/securequeue $values >/dev/null
 done
 
+echo "== the Argo CD health check, in Lua"
+"$TOOLS_PYTHON" tests/gitops/test_argocd_health.py
+
 echo "== cargo test (against the moto AWS emulator and a Kubernetes API server on loopback)"
 cargo build --locked --all-targets
 source tests/emulator/emulator.sh

