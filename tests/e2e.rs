@@ -586,10 +586,7 @@ async fn of_two_replicas_only_the_leader_acts_and_the_other_takes_over() {
         "--lease-seconds",
         "3",
     ];
-    let mut a = Some(operator(
-        "leader-a",
-        &[&args[..], &["--pod-name", "a"]].concat(),
-    ));
+    let a = operator("leader-a", &[&args[..], &["--pod-name", "a"]].concat());
     let b = operator("leader-b", &[&args[..], &["--pod-name", "b"]].concat());
     let api = create(&client, &sq(&ns, "orders", "", "")).await;
     wait_ready(&api, "orders", 1).await;
@@ -603,14 +600,10 @@ async fn of_two_replicas_only_the_leader_acts_and_the_other_takes_over() {
         .unwrap()
         .holder_identity
         .unwrap();
-    let (leader, follower) = if holder == "a" {
-        (a.as_ref().unwrap(), &b)
-    } else {
-        (&b, a.as_ref().unwrap())
-    };
+    let (leader, follower) = if holder == "a" { (a, b) } else { (b, a) };
     // The status is written before the reconcile that wrote it is counted.
     let deadline = tokio::time::Instant::now() + WAIT;
-    while metric(&metrics(leader).await, "securequeue_reconciles_total") == 0 {
+    while metric(&metrics(&leader).await, "securequeue_reconciles_total") == 0 {
         assert!(
             tokio::time::Instant::now() < deadline,
             "the leader counted no reconcile"
@@ -618,18 +611,13 @@ async fn of_two_replicas_only_the_leader_acts_and_the_other_takes_over() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     assert_eq!(
-        metric(&metrics(follower).await, "securequeue_reconciles_total"),
+        metric(&metrics(&follower).await, "securequeue_reconciles_total"),
         0,
         "the follower acted"
     );
 
     // The leader goes away; the follower takes the Lease and picks up a change.
-    if holder == "a" {
-        a = None;
-    } else {
-        drop(b);
-    }
-    drop(a);
+    drop(leader);
     api.patch(
         "orders",
         &PatchParams::default(),
