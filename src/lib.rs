@@ -14,6 +14,7 @@ pub mod arn;
 pub mod aws;
 pub mod cli;
 pub mod controller;
+pub mod evaluate;
 pub mod guardrails;
 pub mod manifest;
 pub mod plan;
