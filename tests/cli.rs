@@ -201,3 +201,54 @@ fn crd_prints_the_committed_crd() {
         std::fs::read_to_string(format!("{ROOT}/crds/securequeue.io_securequeues.yaml")).unwrap();
     assert_eq!(text(&out.stdout), committed);
 }
+
+#[test]
+fn verify_proves_every_example_and_explain_names_the_deciding_statements() {
+    for example in [
+        "deploy/examples/sns-producer.yaml",
+        "deploy/examples/organization.yaml",
+    ] {
+        let out = securequeue(
+            &[
+                "verify",
+                "-f",
+                example,
+                "--operator-role-arn",
+                OPERATOR,
+                "--region",
+                "eu-west-1",
+            ],
+            None,
+        );
+        assert!(
+            out.status.success(),
+            "{}{}",
+            text(&out.stdout),
+            text(&out.stderr)
+        );
+        assert!(!text(&out.stdout).contains("FAIL"));
+        assert!(text(&out.stdout).contains("checks hold"));
+    }
+    let out = securequeue(
+        &[
+            "explain",
+            "-f",
+            "deploy/examples/sns-producer.yaml",
+            "--operator-role-arn",
+            OPERATOR,
+            "--principal",
+            "arn:aws:iam::111122223333:role/orders-worker",
+            "--action",
+            "sqs:ReceiveMessage",
+            "--no-tls",
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.starts_with("ExplicitDeny"), "{stdout}");
+    assert!(
+        stdout.contains("denied by: DenyUnsecureTransport"),
+        "{stdout}"
+    );
+}

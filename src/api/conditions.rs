@@ -15,6 +15,8 @@ pub const READY: &str = "Ready";
 
 /// Every condition type, in converge order.
 pub const ALL: [&str; 4] = [KEY_READY, DEAD_LETTER_QUEUE_READY, QUEUE_READY, READY];
+/// The generated policies pass the SecureQueue's intent table (`securequeue verify`).
+pub const POLICIES_VERIFIED: &str = "PoliciesVerified";
 /// kstatus: the controller is still working towards Ready (present only while True).
 pub const RECONCILING: &str = "Reconciling";
 /// kstatus: the controller cannot make progress without a person (present only while True).
@@ -44,6 +46,10 @@ pub mod reason {
     pub const INTERRUPTED: &str = "Interrupted";
     /// The key exists but is in a state the operator cannot repair.
     pub const KEY_UNUSABLE: &str = "KeyUnusable";
+    /// A generated policy failed the intent table; nothing was changed in AWS.
+    pub const POLICY_VERIFICATION_FAILED: &str = "PolicyVerificationFailed";
+    /// Every row of the intent table holds.
+    pub const VERIFIED: &str = "Verified";
     /// The spec is invalid; nothing was changed in AWS.
     pub const INVALID_SPEC: &str = "InvalidSpec";
     /// The spec changes a field that cannot change (queueName, fifo); nothing was changed.

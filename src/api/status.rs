@@ -62,7 +62,7 @@ fn conditions_schema(_: &mut schemars::generate::SchemaGenerator) -> schemars::S
         "items": {
             "type": "object",
             "properties": {
-                "type": {"type": "string", "description": "Type of the condition: KeyReady, DeadLetterQueueReady, QueueReady, Ready, and while they hold, Reconciling or Stalled."},
+                "type": {"type": "string", "description": "Type of the condition: PoliciesVerified, KeyReady, DeadLetterQueueReady, QueueReady, Ready, and while they hold, Reconciling or Stalled."},
                 "status": {"type": "string", "enum": ["True", "False", "Unknown"], "description": "Whether the condition holds."},
                 "reason": {"type": "string", "description": "One CamelCase word saying why, for machines and alerts."},
                 "message": {"type": "string", "description": "What happened and what to do, for people."},

@@ -8,6 +8,7 @@ mod input;
 mod operator;
 mod plan;
 mod run;
+mod verify;
 
 use std::process::ExitCode;
 
@@ -52,6 +53,11 @@ enum Command {
     /// Converge N generated SecureQueues, then run one steady-state pass, and print wall time,
     /// AWS calls per queue, the latency-bound lower limit and peak memory; deletes them after.
     Bench(bench::BenchArgs),
+    /// Check every generated policy against the SecureQueue's intent table: what it must allow
+    /// and what must stay denied; exit non-zero if any row fails.
+    Verify(verify::VerifyArgs),
+    /// Explain the decision of one generated policy for one request.
+    Explain(Box<verify::ExplainArgs>),
     /// Print the operator's own least-privilege IAM policy for an account and cluster id.
     IamPolicy(iam_policy::IamPolicyArgs),
     /// Run the Kubernetes controller: watch SecureQueues and keep their AWS resources converged.
@@ -68,6 +74,8 @@ impl Cli {
             Command::Delete(args) => runtime().block_on(apply::delete(args)),
             Command::Bench(args) => runtime().block_on(bench::run(args)),
             Command::IamPolicy(args) => iam_policy::run(args),
+            Command::Verify(args) => verify::verify_command(args),
+            Command::Explain(args) => verify::explain_command(*args),
             Command::Run(args) => runtime().block_on(run::run(*args)),
         }
     }

@@ -16,6 +16,17 @@ pub(super) struct PlanArgs {
     #[arg(short = 'f', long = "filename", required = true)]
     files: Vec<PathBuf>,
 
+    #[command(flatten)]
+    offline: OfflineArgs,
+
+    /// Output format.
+    #[arg(short = 'o', long, value_enum, default_value_t = Format::Json)]
+    output: Format,
+}
+
+/// The operator's configuration for the offline commands (`plan`, `verify`, `explain`).
+#[derive(Args, Debug)]
+pub(super) struct OfflineArgs {
     /// AWS account the key and queues are created in. Defaults to the operator role's account.
     #[arg(long, env = "SECUREQUEUE_ACCOUNT_ID")]
     account_id: Option<String>,
@@ -35,10 +46,32 @@ pub(super) struct PlanArgs {
     /// Allow principals and sources of accounts other than --account-id.
     #[arg(long, env = "SECUREQUEUE_ALLOW_CROSS_ACCOUNT")]
     allow_cross_account: bool,
+}
 
-    /// Output format.
-    #[arg(short = 'o', long, value_enum, default_value_t = Format::Json)]
-    output: Format,
+impl OfflineArgs {
+    /// The configuration, or exit code 2 after printing what is wrong with the flags.
+    pub(super) fn environment(&self) -> Result<Environment, ExitCode> {
+        let account_id = self.account_id.clone().unwrap_or_else(|| {
+            arn::parse_role(&self.operator_role_arn)
+                .map(|role| role.arn.account.to_string())
+                .unwrap_or_default()
+        });
+        let env = Environment {
+            account_id,
+            region: self.region.clone(),
+            operator_role_arn: self.operator_role_arn.clone(),
+            cluster_id: self.cluster_id.clone(),
+            allow_cross_account: self.allow_cross_account,
+        };
+        let problems = env.validate();
+        if problems.is_empty() {
+            return Ok(env);
+        }
+        for problem in problems {
+            eprintln!("error: {problem}");
+        }
+        Err(ExitCode::from(2))
+    }
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
@@ -48,25 +81,10 @@ enum Format {
 }
 
 pub(super) fn run(args: PlanArgs) -> ExitCode {
-    let account_id = args.account_id.clone().unwrap_or_else(|| {
-        arn::parse_role(&args.operator_role_arn)
-            .map(|role| role.arn.account.to_string())
-            .unwrap_or_default()
-    });
-    let env = Environment {
-        account_id,
-        region: args.region.clone(),
-        operator_role_arn: args.operator_role_arn.clone(),
-        cluster_id: args.cluster_id.clone(),
-        allow_cross_account: args.allow_cross_account,
+    let env = match args.offline.environment() {
+        Ok(env) => env,
+        Err(code) => return code,
     };
-    let config_problems = env.validate();
-    if !config_problems.is_empty() {
-        for problem in config_problems {
-            eprintln!("error: {problem}");
-        }
-        return ExitCode::from(2);
-    }
 
     let inputs = input::read(&args.files);
     let mut failed = !inputs.errors.is_empty();

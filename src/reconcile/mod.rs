@@ -16,11 +16,15 @@ pub mod status;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use serde::Serialize;
 
-use crate::api::conditions::{DEAD_LETTER_QUEUE_READY, KEY_READY, QUEUE_READY, reason};
+use crate::api::conditions::{
+    DEAD_LETTER_QUEUE_READY, KEY_READY, POLICIES_VERIFIED, QUEUE_READY, reason,
+};
 use crate::api::{DeletionPolicy, SecureQueue, SecureQueueStatus};
 use crate::aws::calls::{CallCounts, CallLog};
 use crate::aws::{Aws, Clients};
+use crate::evaluate::intent;
 use crate::plan::{self, Plan};
+use crate::resolve;
 use crate::resolve::Environment;
 
 pub use error::StepError;
@@ -72,6 +76,9 @@ pub struct Report {
     /// Messages waiting in the dead-letter queue.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dead_letter_queue_messages: Option<u64>,
+    /// The rows of the intent table the generated policies passed, before any AWS call.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policies_verified: Option<usize>,
     /// Drift found and corrected in this pass, one line each.
     pub corrections: Vec<String>,
     /// The AWS calls of this pass.
@@ -116,6 +123,7 @@ impl Report {
             queue_url: None,
             kms_estimated_requests_per_30_days: None,
             dead_letter_queue_messages: None,
+            policies_verified: None,
             corrections: Vec::new(),
             calls: CallCounts::default(),
         }
@@ -156,10 +164,35 @@ impl Report {
     ) -> SecureQueueStatus {
         let previous = previous.cloned().unwrap_or_default();
         let empty: Vec<Condition> = Vec::new();
+        let verified = match self.policies_verified {
+            Some(rows) => StepReport::done(
+                POLICIES_VERIFIED,
+                reason::VERIFIED,
+                format!("all {rows} checks of the intent table hold (securequeue verify)"),
+            ),
+            None if self
+                .ready()
+                .is_some_and(|r| r.reason == reason::POLICY_VERIFICATION_FAILED) =>
+            {
+                StepReport::failed(
+                    POLICIES_VERIFIED,
+                    reason::POLICY_VERIFICATION_FAILED,
+                    self.ready().map(|r| r.message.clone()).unwrap_or_default(),
+                )
+            }
+            None => StepReport {
+                condition: POLICIES_VERIFIED,
+                status: "Unknown",
+                reason: reason::BLOCKED,
+                message: "the policies were not checked: the spec was refused first".to_string(),
+            },
+        };
+        let mut reports = vec![verified];
+        reports.extend(self.conditions.iter().cloned());
         SecureQueueStatus {
             observed_generation: generation,
             conditions: status::to_conditions(
-                &self.conditions,
+                &reports,
                 generation,
                 if previous.conditions.is_empty() {
                     &empty
@@ -271,8 +304,31 @@ impl Reconciler {
                 ),
             );
         }
+        // Prove the policies before the first write: a failing row blocks the pass.
+        let verified = resolve::resolve(queue, &self.env)
+            .map_err(|problems| format!("{problems:?}"))
+            .and_then(|resolved| intent::verify(&intent::Policies::of(&plan), &resolved));
+        let rows = match verified {
+            Ok(rows) => rows,
+            Err(e) => return Report::refused(name, reason::POLICY_VERIFICATION_FAILED, e),
+        };
+        if let Some(failing) = rows.iter().find(|r| !r.holds) {
+            let count = rows.iter().filter(|r| !r.holds).count();
+            return Report::refused(
+                name,
+                reason::POLICY_VERIFICATION_FAILED,
+                format!(
+                    "{count} of {} policy checks fail, e.g. `{}`: the {:?} policy decides {:?}",
+                    rows.len(),
+                    failing.check.description,
+                    failing.check.target,
+                    failing.decision.effect
+                ),
+            );
+        }
         let clients = self.aws.clients(&plan.region);
         let mut report = Report::new(name);
+        report.policies_verified = Some(rows.len());
         report.kms_estimated_requests_per_30_days = Some(plan.kms.estimated_requests_per_30_days);
         log.scope(converge_plan(
             &clients,

@@ -1,0 +1,241 @@
+//! `securequeue verify` and `securequeue explain`: prove offline what the generated policies
+//! allow and deny.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, ValueEnum};
+
+use crate::evaluate::intent::{Policies, Target, verify};
+use crate::evaluate::{Principal, Request, evaluate};
+use crate::plan;
+use crate::resolve;
+
+use super::input;
+use super::plan::OfflineArgs;
+
+#[derive(Args, Debug)]
+pub(super) struct VerifyArgs {
+    /// Manifest file with one or more SecureQueue documents; `-` reads standard input.
+    #[arg(short = 'f', long = "filename", required = true)]
+    files: Vec<PathBuf>,
+
+    #[command(flatten)]
+    offline: OfflineArgs,
+
+    /// Print the rows as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+enum Resource {
+    Key,
+    Queue,
+    Dlq,
+}
+
+#[derive(Args, Debug)]
+pub(super) struct ExplainArgs {
+    /// A manifest with one SecureQueue.
+    #[arg(short = 'f', long = "filename")]
+    file: PathBuf,
+
+    #[command(flatten)]
+    offline: OfflineArgs,
+
+    /// Who asks: an IAM ARN, or a service principal such as `sns.amazonaws.com`.
+    #[arg(long)]
+    principal: String,
+
+    /// The action, such as `sqs:ReceiveMessage`.
+    #[arg(long)]
+    action: String,
+
+    /// Which policy decides.
+    #[arg(long, value_enum, default_value_t = Resource::Queue)]
+    resource: Resource,
+
+    /// aws:SourceArn, for a service acting for a source.
+    #[arg(long)]
+    source_arn: Option<String>,
+
+    /// aws:SourceAccount, for a service acting for a source.
+    #[arg(long)]
+    source_account: Option<String>,
+
+    /// The request comes over plain HTTP (aws:SecureTransport false).
+    #[arg(long)]
+    no_tls: bool,
+
+    /// aws:PrincipalOrgID of the caller.
+    #[arg(long)]
+    org: Option<String>,
+
+    /// aws:SourceVpce of the request.
+    #[arg(long)]
+    vpce: Option<String>,
+
+    /// kms:ViaService of the request (e.g. sqs.eu-west-1.amazonaws.com).
+    #[arg(long)]
+    via_service: Option<String>,
+}
+
+pub(super) fn verify_command(args: VerifyArgs) -> ExitCode {
+    let env = match args.offline.environment() {
+        Ok(env) => env,
+        Err(code) => return code,
+    };
+    let inputs = input::read(&args.files);
+    if !inputs.errors.is_empty() {
+        for error in &inputs.errors {
+            eprintln!("error: {error}");
+        }
+        return ExitCode::FAILURE;
+    }
+    let mut failed = false;
+    for (source, queue) in &inputs.queues {
+        let (plan, resolved) = match (plan::build(queue, &env), resolve::resolve(queue, &env)) {
+            (Ok(plan), Ok(resolved)) => (plan, resolved),
+            (Err(problems), _) | (_, Err(problems)) => {
+                for problem in problems {
+                    eprintln!("error: {source}: {problem}");
+                }
+                failed = true;
+                continue;
+            }
+        };
+        let rows = match verify(&Policies::of(&plan), &resolved) {
+            Ok(rows) => rows,
+            Err(e) => {
+                eprintln!("error: {source}: {e}");
+                failed = true;
+                continue;
+            }
+        };
+        if args.json {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&rows).expect("rows serialize")
+            );
+        } else {
+            println!("{}", plan.name);
+            for row in &rows {
+                let by = [&row.decision.denied_by, &row.decision.allowed_by]
+                    .into_iter()
+                    .flatten()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                println!(
+                    "  {} {:<15} {:<12} expected {:<16} {}— {}",
+                    if row.holds { "ok  " } else { "FAIL" },
+                    format!("{:?}", row.check.target),
+                    format!("{:?}", row.decision.effect),
+                    format!("{:?}", row.check.expect),
+                    if by.is_empty() {
+                        String::new()
+                    } else {
+                        format!("by {by} ")
+                    },
+                    row.check.description
+                );
+            }
+        }
+        let failing = rows.iter().filter(|r| !r.holds).count();
+        println!(
+            "{}: {} of {} checks hold",
+            plan.name,
+            rows.len() - failing,
+            rows.len()
+        );
+        failed |= failing > 0;
+    }
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+pub(super) fn explain_command(args: ExplainArgs) -> ExitCode {
+    let env = match args.offline.environment() {
+        Ok(env) => env,
+        Err(code) => return code,
+    };
+    let inputs = input::read(std::slice::from_ref(&args.file));
+    let (queue, errors) = (inputs.queues.first(), inputs.errors);
+    let Some((source, queue)) = queue.filter(|_| errors.is_empty()) else {
+        for error in errors {
+            eprintln!("error: {error}");
+        }
+        return ExitCode::FAILURE;
+    };
+    let plan = match plan::build(queue, &env) {
+        Ok(plan) => plan,
+        Err(problems) => {
+            for problem in problems {
+                eprintln!("error: {source}: {problem}");
+            }
+            return ExitCode::FAILURE;
+        }
+    };
+    let policies = Policies::of(&plan);
+    let (policy, target, resource) = match args.resource {
+        Resource::Key => (&policies.key, Target::Key, "*".to_string()),
+        Resource::Queue => (&policies.queue, Target::Queue, plan.queue.arn.clone()),
+        Resource::Dlq => (
+            &policies.dead_letter_queue,
+            Target::DeadLetterQueue,
+            plan.dead_letter_queue.arn.clone(),
+        ),
+    };
+    let principal = if args.principal.starts_with("arn:") {
+        Principal::Aws(args.principal.clone())
+    } else {
+        Principal::Service(args.principal.clone())
+    };
+    let mut request = Request::new(principal, &args.action, &resource).with(
+        "aws:SecureTransport",
+        if args.no_tls { "false" } else { "true" },
+    );
+    if args.principal.starts_with("arn:") {
+        request = request.with("aws:PrincipalArn", &args.principal).with(
+            "aws:PrincipalAccount",
+            args.principal.split(':').nth(4).unwrap_or_default(),
+        );
+    }
+    for (key, value) in [
+        ("aws:SourceArn", &args.source_arn),
+        ("aws:SourceAccount", &args.source_account),
+        ("aws:PrincipalOrgID", &args.org),
+        ("aws:SourceVpce", &args.vpce),
+        ("kms:ViaService", &args.via_service),
+    ] {
+        if let Some(value) = value {
+            request = request.with(key, value);
+        }
+    }
+    match evaluate(policy, &request) {
+        Ok(decision) => {
+            println!(
+                "{:?} by the {target:?} policy of {}",
+                decision.effect, plan.name
+            );
+            if !decision.denied_by.is_empty() {
+                println!("  denied by: {}", decision.denied_by.join(", "));
+            }
+            if !decision.allowed_by.is_empty() {
+                println!("  allowed by: {}", decision.allowed_by.join(", "));
+            }
+            if decision.denied_by.is_empty() && decision.allowed_by.is_empty() {
+                println!("  no statement applies: denied by default");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
