@@ -85,6 +85,14 @@ fn comparison(base: &str) -> Option<(Compare, bool)> {
         "NumericLessThanEquals" => (|p, v| numeric(p, v, |a, b| b <= a), false),
         "NumericGreaterThan" => (|p, v| numeric(p, v, |a, b| b > a), false),
         "NumericGreaterThanEquals" => (|p, v| numeric(p, v, |a, b| b >= a), false),
+        "DateEquals" => (|p, v| date(p, v, |a, b| a == b), false),
+        "DateNotEquals" => (|p, v| date(p, v, |a, b| a == b), true),
+        "DateLessThan" => (|p, v| date(p, v, |a, b| b < a), false),
+        "DateLessThanEquals" => (|p, v| date(p, v, |a, b| b <= a), false),
+        "DateGreaterThan" => (|p, v| date(p, v, |a, b| b > a), false),
+        "DateGreaterThanEquals" => (|p, v| date(p, v, |a, b| b >= a), false),
+        "IpAddress" => (|p, v| ip_in(p, v), false),
+        "NotIpAddress" => (|p, v| ip_in(p, v), true),
         _ => return None,
     };
     Some(found)
@@ -99,6 +107,54 @@ fn arn_like(pattern: &str, value: &str) -> bool {
         && p.iter()
             .zip(&v)
             .all(|(p, v)| wildcard::matches(p, v, false))
+}
+
+/// Dates as RFC 3339 timestamps (minutes without seconds allowed) or epoch seconds.
+fn date(policy: &str, value: &str, compare: fn(i64, i64) -> bool) -> Result<bool, String> {
+    let seconds = |text: &str| -> Option<i64> {
+        if let Ok(epoch) = text.parse::<i64>() {
+            return Some(epoch);
+        }
+        let padded = match text.strip_suffix('Z') {
+            Some(body) if body.len() == 16 => format!("{body}:00Z"),
+            _ => text.to_string(),
+        };
+        padded
+            .parse::<jiff::Timestamp>()
+            .ok()
+            .map(|t| t.as_second())
+    };
+    let p = seconds(policy).ok_or_else(|| format!("`{policy}` is not a date"))?;
+    Ok(seconds(value).is_some_and(|v| compare(p, v)))
+}
+
+/// Whether an IP address lies in a CIDR block (or equals an address).
+fn ip_in(policy: &str, value: &str) -> Result<bool, String> {
+    let (network, bits) = policy.split_once('/').unwrap_or((policy, ""));
+    let network: std::net::IpAddr = network
+        .parse()
+        .map_err(|_| format!("`{policy}` is not an IP address or CIDR block"))?;
+    let Ok(address) = value.parse::<std::net::IpAddr>() else {
+        return Ok(false);
+    };
+    let (net, addr, width) = match (network, address) {
+        (std::net::IpAddr::V4(n), std::net::IpAddr::V4(a)) => {
+            (u128::from(u32::from(n)), u128::from(u32::from(a)), 32)
+        }
+        (std::net::IpAddr::V6(n), std::net::IpAddr::V6(a)) => (u128::from(n), u128::from(a), 128),
+        _ => return Ok(false),
+    };
+    let bits: u32 = if bits.is_empty() {
+        width
+    } else {
+        bits.parse()
+            .map_err(|_| format!("`{policy}` has a bad prefix length"))?
+    };
+    if bits > width {
+        return Err(format!("`{policy}` has a bad prefix length"));
+    }
+    let shift = width - bits;
+    Ok(bits == 0 || (net >> shift) == (addr >> shift))
 }
 
 fn numeric(policy: &str, value: &str, compare: fn(f64, f64) -> bool) -> Result<bool, String> {
@@ -163,6 +219,17 @@ mod tests {
         assert!(holds("NumericLessThan", &v(&["10"]), Some(&v(&["9"]))).unwrap());
         assert!(!holds("NumericLessThan", &v(&["10"]), Some(&v(&["10"]))).unwrap());
         assert!(holds("NumericGreaterThanEquals", &v(&["10"]), Some(&v(&["10"]))).unwrap());
+    }
+
+    #[test]
+    fn date_and_ip_operators() {
+        let cutoff = v(&["2009-06-30T12:00Z"]);
+        assert!(holds("DateLessThan", &cutoff, Some(&v(&["2009-06-01T00:00:00Z"]))).unwrap());
+        assert!(!holds("DateLessThan", &cutoff, Some(&v(&["2010-01-01T00:00:00Z"]))).unwrap());
+        let range = v(&["203.0.113.0/24"]);
+        assert!(holds("IpAddress", &range, Some(&v(&["203.0.113.7"]))).unwrap());
+        assert!(!holds("IpAddress", &range, Some(&v(&["203.0.114.7"]))).unwrap());
+        assert!(holds("NotIpAddress", &range, Some(&v(&["198.51.100.1"]))).unwrap());
     }
 
     #[test]
