@@ -5,9 +5,11 @@ mod common;
 
 use proptest::prelude::*;
 use securequeue::api::{Producers, SecureQueue, SecureQueueSpec};
+use securequeue::evaluate::intent::{Policies, verify};
 use securequeue::plan::{self, Plan};
 use securequeue::policy::document::{Effect, PolicyDocument, Principal};
 use securequeue::policy::quota::{self, PolicyKind};
+use securequeue::resolve;
 
 fn role(name: &str) -> String {
     format!("arn:aws:iam::111122223333:role/{name}")
@@ -130,6 +132,17 @@ proptest! {
         for doc in [dead_letter, main] {
             let restrict = doc.statement("RestrictAdminQueueActions").unwrap();
             prop_assert!(restrict.condition["StringNotLike"]["aws:PrincipalARN"].contains(common::OPERATOR_ROLE));
+        }
+    }
+
+    #[test]
+    fn every_generated_policy_passes_its_own_intent_table(spec in spec()) {
+        let queue = queue(spec);
+        let env = common::env();
+        if let (Ok(plan), Ok(resolved)) = (plan::build(&queue, &env), resolve::resolve(&queue, &env)) {
+            let rows = verify(&Policies::of(&plan), &resolved).unwrap();
+            let failing: Vec<&str> = rows.iter().filter(|r| !r.holds).map(|r| r.check.description.as_str()).collect();
+            prop_assert!(failing.is_empty(), "{failing:#?}");
         }
     }
 }
