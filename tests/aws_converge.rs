@@ -180,6 +180,38 @@ async fn set_attribute(sqs: &aws_sdk_sqs::Client, name: &str, attribute: &str, v
 }
 
 #[tokio::test]
+async fn a_loosened_queue_policy_is_reported_as_access_drift_before_it_is_restored() {
+    let reconciler = reconciler().await;
+    let (_, sqs) = raw().await;
+    let queue = secure_queue(&unique_namespace("opened"), "");
+    let plan = plan::build(&queue, &env()).unwrap();
+    let first = converge(&reconciler, &queue).await;
+    assert_ready(&first, "Created");
+    assert!(
+        first.access_findings.is_empty(),
+        "{:?}",
+        first.access_findings
+    );
+    let open = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"sqs:*","Resource":"*"}]}"#;
+    set_attribute(&sqs, &plan.queue.name, "Policy", open).await;
+    let report = converge(&reconciler, &queue).await;
+    assert_ready(&report, "DriftCorrected");
+    assert!(
+        report.access_findings.iter().any(|f| f.contains(
+            "Queue policy in AWS broke `another role of the account may not sqs:ReceiveMessage"
+        )),
+        "{:#?}",
+        report.access_findings
+    );
+    assert!(
+        converge(&reconciler, &queue)
+            .await
+            .access_findings
+            .is_empty()
+    );
+}
+
+#[tokio::test]
 async fn a_loosened_queue_policy_is_restored() {
     assert_drift_corrected(
         "drift-policy",

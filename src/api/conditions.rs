@@ -50,6 +50,9 @@ pub mod reason {
     pub const POLICY_VERIFICATION_FAILED: &str = "PolicyVerificationFailed";
     /// Every row of the intent table holds.
     pub const VERIFIED: &str = "Verified";
+    /// A policy read back from AWS broke the intent table (drift that changed access); the
+    /// pass corrects it.
+    pub const ACCESS_DRIFT_FOUND: &str = "AccessDriftFound";
     /// The spec is invalid; nothing was changed in AWS.
     pub const INVALID_SPEC: &str = "InvalidSpec";
     /// The spec changes a field that cannot change (queueName, fifo); nothing was changed.

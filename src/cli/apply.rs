@@ -99,6 +99,9 @@ pub(super) async fn apply(args: ApplyArgs) -> ExitCode {
                     println!("  {label:<18} {value}");
                 }
             }
+            for finding in &report.access_findings {
+                println!("  access drift found: {finding}");
+            }
             print_calls(&report.calls);
         }
         reports.push(report);

@@ -312,6 +312,18 @@ async fn publish_events(
         )
         .await;
     }
+    for finding in &report.access_findings {
+        let action: String = finding.chars().take(128).collect();
+        publish(
+            ctx,
+            queue,
+            EventType::Warning,
+            reason::ACCESS_DRIFT_FOUND,
+            &action,
+            finding,
+        )
+        .await;
+    }
     let waiting_before = previous
         .and_then(|p| p.dead_letter_queue_messages)
         .unwrap_or(0);

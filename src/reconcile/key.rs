@@ -72,6 +72,19 @@ pub(super) struct ExistingKey {
     details: Option<(Option<String>, Rotation)>,
 }
 
+impl KeyFound {
+    /// The key policy as KMS returned it, when it was read with the key.
+    pub(super) fn observed_policy(&self) -> Option<&str> {
+        match self {
+            KeyFound::Present(ExistingKey {
+                details: Some((Some(policy), _)),
+                ..
+            }) => Some(policy),
+            _ => None,
+        }
+    }
+}
+
 /// Where the alias points.
 #[derive(Debug, PartialEq, Eq)]
 enum AliasState {

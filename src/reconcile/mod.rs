@@ -79,6 +79,10 @@ pub struct Report {
     /// The rows of the intent table the generated policies passed, before any AWS call.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub policies_verified: Option<usize>,
+    /// Rows of the intent table that the policies read back from AWS broke: drift that opened
+    /// (or closed) access, found before this pass corrected it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub access_findings: Vec<String>,
     /// Drift found and corrected in this pass, one line each.
     pub corrections: Vec<String>,
     /// The AWS calls of this pass.
@@ -124,6 +128,7 @@ impl Report {
             kms_estimated_requests_per_30_days: None,
             dead_letter_queue_messages: None,
             policies_verified: None,
+            access_findings: Vec::new(),
             corrections: Vec::new(),
             calls: CallCounts::default(),
         }
@@ -305,10 +310,18 @@ impl Reconciler {
             );
         }
         // Prove the policies before the first write: a failing row blocks the pass.
-        let verified = resolve::resolve(queue, &self.env)
-            .map_err(|problems| format!("{problems:?}"))
-            .and_then(|resolved| intent::verify(&intent::Policies::of(&plan), &resolved));
-        let rows = match verified {
+        let resolved = match resolve::resolve(queue, &self.env) {
+            Ok(resolved) => resolved,
+            Err(problems) => {
+                let message = problems
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                return Report::refused(name, reason::INVALID_SPEC, message);
+            }
+        };
+        let rows = match intent::verify(&intent::Policies::of(&plan), &resolved) {
             Ok(rows) => rows,
             Err(e) => return Report::refused(name, reason::POLICY_VERIFICATION_FAILED, e),
         };
@@ -334,12 +347,16 @@ impl Reconciler {
             &clients,
             &self.key_owners,
             &plan,
+            &resolved,
             &mut report,
         ))
         .await;
         report.calls = log.counts();
         for correction in &report.corrections {
             tracing::info!(securequeue = %report.name, %correction, "drift corrected");
+        }
+        for finding in &report.access_findings {
+            tracing::warn!(securequeue = %report.name, %finding, "a policy in AWS allowed more than the spec");
         }
         report
     }
@@ -410,6 +427,7 @@ async fn converge_plan(
     clients: &Clients,
     key_owners: &key::KeyOwners,
     plan: &Plan,
+    resolved: &resolve::Resolved,
     report: &mut Report,
 ) {
     let owner = Owner::from_tags(&plan.key.tags);
@@ -452,6 +470,18 @@ async fn converge_plan(
                 return;
             }
         };
+    report.access_findings = access_findings(
+        plan,
+        resolved,
+        key_found.observed_policy(),
+        // A queue without a policy has none of the Denies: evaluated as an empty policy.
+        dead_letter_found
+            .as_ref()
+            .map(|q| q.policy().unwrap_or(EMPTY_POLICY)),
+        queue_found
+            .as_ref()
+            .map(|q| q.policy().unwrap_or(EMPTY_POLICY)),
+    );
 
     let key = match key::ensure(&clients.kms, &plan.key, key_found).await {
         Ok(key) => key,
@@ -536,6 +566,44 @@ async fn converge_plan(
         dead_letter_step,
         StepReport::done(QUEUE_READY, q_reason, q_message),
     ]);
+}
+
+const EMPTY_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[]}"#;
+
+/// Checks the policies as read back from AWS (the plan's where nothing was read) against the
+/// intent table: drift that opened access is reported even before this pass corrects it.
+fn access_findings(
+    plan: &Plan,
+    resolved: &resolve::Resolved,
+    key: Option<&str>,
+    dead_letter_queue: Option<&str>,
+    queue: Option<&str>,
+) -> Vec<String> {
+    let planned = intent::Policies::of(plan);
+    let read = |text: Option<&str>, fallback: &serde_json::Value| {
+        text.map_or_else(
+            || fallback.clone(),
+            |t| serde_json::from_str(t).unwrap_or(serde_json::Value::Null),
+        )
+    };
+    let observed = intent::Policies {
+        key: read(key, &planned.key),
+        dead_letter_queue: read(dead_letter_queue, &planned.dead_letter_queue),
+        queue: read(queue, &planned.queue),
+    };
+    match intent::verify(&observed, resolved) {
+        Ok(rows) => rows
+            .iter()
+            .filter(|r| !r.holds)
+            .map(|r| {
+                format!(
+                    "the {:?} policy in AWS broke `{}` ({:?})",
+                    r.check.target, r.check.description, r.decision.effect
+                )
+            })
+            .collect(),
+        Err(e) => vec![format!("a policy in AWS could not be evaluated: {e}")],
+    }
 }
 
 async fn delete_plan(

@@ -18,6 +18,13 @@ pub(super) struct ExistingQueue {
     tags: BTreeMap<String, String>,
 }
 
+impl ExistingQueue {
+    /// The queue policy as SQS returned it.
+    pub(super) fn policy(&self) -> Option<&str> {
+        self.attributes.get("Policy").map(String::as_str)
+    }
+}
+
 /// What the step did.
 pub(super) struct QueueDone {
     pub url: String,
