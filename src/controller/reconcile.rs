@@ -298,32 +298,22 @@ async fn publish_events(
         )
         .await;
     }
-    // The correction is the action too: the Recorder folds repeats of one action into a
-    // series, so each kind of drift keeps an Event of its own.
-    for correction in &report.corrections {
-        let action: String = correction.chars().take(128).collect();
-        publish(
-            ctx,
-            queue,
-            EventType::Normal,
-            reason::DRIFT_CORRECTED,
-            &action,
-            correction,
-        )
-        .await;
-    }
-    for finding in &report.access_findings {
-        let action: String = finding.chars().take(128).collect();
-        publish(
-            ctx,
-            queue,
-            EventType::Warning,
-            reason::ACCESS_DRIFT_FOUND,
-            &action,
-            finding,
-        )
-        .await;
-    }
+    publish_lines(
+        ctx,
+        queue,
+        EventType::Normal,
+        reason::DRIFT_CORRECTED,
+        &report.corrections,
+    )
+    .await;
+    publish_lines(
+        ctx,
+        queue,
+        EventType::Warning,
+        reason::ACCESS_DRIFT_FOUND,
+        &report.access_findings,
+    )
+    .await;
     let waiting_before = previous
         .and_then(|p| p.dead_letter_queue_messages)
         .unwrap_or(0);
@@ -354,6 +344,21 @@ async fn publish_events(
             &ready.message,
         )
         .await;
+    }
+}
+
+/// One Event per line, the line being the action too: the Recorder folds repeats of one action
+/// into a series, so each kind of drift keeps an Event of its own.
+async fn publish_lines(
+    ctx: &Context,
+    queue: &SecureQueue,
+    type_: EventType,
+    reason: &str,
+    lines: &[String],
+) {
+    for line in lines {
+        let action: String = line.chars().take(128).collect();
+        publish(ctx, queue, type_, reason, &action, line).await;
     }
 }
 
