@@ -150,6 +150,9 @@ pub enum RunError {
 
 /// Runs the controller until SIGTERM/SIGINT, or until leadership is lost.
 pub async fn run(client: Client, reconciler: Reconciler, config: Config) -> Result<(), RunError> {
+    // Catch SIGTERM from the very start, so a stop that comes early is never lost.
+    let terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("the SIGTERM handler installs");
     let metrics = Metrics::default();
     let ready = Arc::new(AtomicBool::new(false));
     let server = tokio::spawn(http::serve(
@@ -167,7 +170,7 @@ pub async fn run(client: Client, reconciler: Reconciler, config: Config) -> Resu
     let shutdown = {
         let stop_tx = stop_tx.clone();
         tokio::spawn(async move {
-            wait_for_signal().await;
+            wait_for_signal(terminate).await;
             let _ = stop_tx.send(Some("signal".to_string()));
         })
     };
@@ -238,9 +241,7 @@ pub async fn run(client: Client, reconciler: Reconciler, config: Config) -> Resu
     }
 }
 
-async fn wait_for_signal() {
-    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .expect("SIGTERM handler installs");
+async fn wait_for_signal(mut terminate: tokio::signal::unix::Signal) {
     tokio::select! {
         _ = terminate.recv() => {}
         _ = tokio::signal::ctrl_c() => {}
