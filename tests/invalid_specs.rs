@@ -5,6 +5,9 @@
 mod common;
 
 use common::{api_server_errors, env, manifest, plan, plan_with};
+use securequeue::aws::calls::CallLog;
+use securequeue::aws::{Aws, ConnectOptions};
+use securequeue::reconcile::Reconciler;
 
 const CONSUMER: &str = "  consumerRoleArns: [arn:aws:iam::111122223333:role/worker]\n";
 
@@ -26,7 +29,46 @@ fn assert_refused(spec: &str, field: &str, reason: &str) -> String {
             .any(|p| p.field == field && p.reason.contains(reason)),
         "expected `{field}: …{reason}…`, got {problems:#?}"
     );
+    assert_reconciler_refuses(&yaml, field);
     yaml
+}
+
+/// The reconciler refuses it too, naming the field, with no AWS call at all (its AWS client
+/// points at a closed port, so a call would fail loudly). Documents that do not even read as a
+/// SecureQueue never reach it.
+fn assert_reconciler_refuses(yaml: &str, field: &str) {
+    let mut docs = securequeue::manifest::parse(yaml).expect("test manifests are YAML");
+    let Ok(queue) = docs.remove(0).parsed else {
+        return;
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let report = runtime.block_on(async {
+        let aws = Aws::connect(&ConnectOptions {
+            endpoint_url: Some("http://127.0.0.1:9".into()),
+            region: Some("eu-west-1".into()),
+            added_latency: None,
+        })
+        .await;
+        Reconciler::new(aws, env())
+            .converge(&queue, &CallLog::default())
+            .await
+    });
+    let ready = report.ready().expect("a Ready condition");
+    assert_eq!(
+        (ready.status, ready.reason),
+        ("False", "InvalidSpec"),
+        "{report:#?}"
+    );
+    assert!(ready.message.contains(field), "{}", ready.message);
+    assert_eq!(
+        report.calls.total(),
+        0,
+        "AWS was called: {:?}",
+        report.calls
+    );
 }
 
 macro_rules! refused {
