@@ -123,3 +123,75 @@ async fn a_server_error_that_outlasts_the_retries_is_reported_as_unavailable() {
     );
     assert_eq!(report.calls.writes(), 0);
 }
+
+/// Every call of a fresh converge that names the SecureQueue in its request (ListAliases and
+/// ListKeys name nothing, so they cannot be aimed at one test's resources), failed with each
+/// kind of AWS trouble until the SDK's retries give up: the pass reports it truthfully, never
+/// Ready early, and once the faults stop the next pass converges with exactly one key.
+#[tokio::test]
+async fn every_step_failing_is_reported_then_converges_once_the_faults_stop() {
+    let reconciler = reconciler().await;
+    let (kms, _) = raw().await;
+    let steps = [
+        ("DescribeKey", "kms"),
+        ("GetQueueUrl", "sqs"),
+        ("CreateKey", "kms"),
+        ("CreateAlias", "kms"),
+        ("EnableKeyRotation", "kms"),
+        ("CreateQueue", "sqs"),
+    ];
+    let troubles = [
+        ("ThrottlingException", 400, "Throttled"),
+        ("RequestThrottled", 400, "Throttled"),
+        ("InternalFailure", 500, "AwsUnavailable"),
+        ("ServiceUnavailable", 503, "AwsUnavailable"),
+    ];
+    let mut period = 1000;
+    for (operation, service) in steps {
+        for (code, status, reason) in troubles {
+            if service == "kms" && code == "RequestThrottled" {
+                continue;
+            }
+            let namespace = unique_namespace("fault");
+            // A rotation period of its own marks this SecureQueue's EnableKeyRotation requests.
+            period += 1;
+            let queue = secure_queue(
+                &namespace,
+                &format!("  key: {{rotationPeriodDays: {period}}}\n"),
+            );
+            // Aim at one call: the dead-letter queue's lookup or creation (the main queue's come
+            // after or beside it), the rotation by its period, the rest by the namespace.
+            let aim = match operation {
+                "GetQueueUrl" | "CreateQueue" => format!("{namespace}-q-dlq"),
+                "EnableKeyRotation" => format!("\"RotationPeriodInDays\":{period}"),
+                _ => namespace.clone(),
+            };
+            // Four attempts per call: this many faults outlast exactly one pass.
+            inject_fault(operation, code, status, 4, &aim);
+            let failed = converge(&reconciler, &queue).await;
+            assert!(
+                !failed.is_ready(),
+                "{operation} {code}: Ready while failing"
+            );
+            assert!(
+                failed
+                    .conditions
+                    .iter()
+                    .any(|c| c.status == "False" && c.reason == reason),
+                "{operation} {code}: {:#?}",
+                failed.conditions
+            );
+            assert!(
+                !failed.needs_a_person,
+                "{operation} {code}: transient, yet Stalled"
+            );
+            let recovered = converge(&reconciler, &queue).await;
+            assert!(recovered.is_ready(), "{operation} {code}: {recovered:#?}");
+            assert_eq!(
+                keys_of(&kms, &namespace).await.len(),
+                1,
+                "{operation} {code}"
+            );
+        }
+    }
+}
