@@ -37,6 +37,15 @@ impl fmt::Display for Problem {
     }
 }
 
+/// Problems on one line, for a condition message.
+pub fn describe(problems: &[Problem]) -> String {
+    problems
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 /// Where the queues will live, as far as validation needs to know.
 #[derive(Clone, Debug)]
 pub struct Scope<'a> {

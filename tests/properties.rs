@@ -9,7 +9,6 @@ use securequeue::evaluate::intent::{Policies, verify};
 use securequeue::plan::{self, Plan};
 use securequeue::policy::document::{Effect, PolicyDocument, Principal};
 use securequeue::policy::quota::{self, PolicyKind};
-use securequeue::resolve;
 
 fn role(name: &str) -> String {
     format!("arn:aws:iam::111122223333:role/{name}")
@@ -139,7 +138,7 @@ proptest! {
     fn every_generated_policy_passes_its_own_intent_table(spec in spec()) {
         let queue = queue(spec);
         let env = common::env();
-        if let (Ok(plan), Ok(resolved)) = (plan::build(&queue, &env), resolve::resolve(&queue, &env)) {
+        if let Ok((resolved, plan)) = plan::build_resolved(&queue, &env) {
             let rows = verify(&Policies::of(&plan), &resolved).unwrap();
             let failing: Vec<&str> = rows.iter().filter(|r| !r.holds).map(|r| r.check.description.as_str()).collect();
             prop_assert!(failing.is_empty(), "{failing:#?}");

@@ -5,7 +5,6 @@ mod common;
 use securequeue::evaluate::intent::{Policies, verify};
 use securequeue::manifest;
 use securequeue::plan;
-use securequeue::resolve;
 use serde_json::Value;
 
 fn examples() -> Vec<securequeue::api::SecureQueue> {
@@ -23,8 +22,7 @@ fn examples() -> Vec<securequeue::api::SecureQueue> {
 fn every_example_passes_its_intent_table() {
     for queue in examples() {
         let env = common::env();
-        let plan = plan::build(&queue, &env).unwrap();
-        let q = resolve::resolve(&queue, &env).unwrap();
+        let (q, plan) = plan::build_resolved(&queue, &env).unwrap();
         let rows = verify(&Policies::of(&plan), &q).unwrap();
         assert!(rows.len() > 20, "{}: only {} rows", plan.name, rows.len());
         let failing: Vec<_> = rows
@@ -79,8 +77,7 @@ fn mutations(policy: &Value) -> Vec<(String, Value)> {
 fn weakening_any_statement_of_any_policy_fails_verification() {
     for queue in examples() {
         let env = common::env();
-        let plan = plan::build(&queue, &env).unwrap();
-        let q = resolve::resolve(&queue, &env).unwrap();
+        let (q, plan) = plan::build_resolved(&queue, &env).unwrap();
         let policies = Policies::of(&plan);
         let mut survivors = Vec::new();
         for (which, policy) in [

@@ -9,7 +9,6 @@ use clap::{Args, ValueEnum};
 use crate::evaluate::intent::{Policies, Target, verify};
 use crate::evaluate::{Principal, Request, evaluate};
 use crate::plan;
-use crate::resolve;
 
 use super::input;
 use super::plan::OfflineArgs;
@@ -95,9 +94,9 @@ pub(super) fn verify_command(args: VerifyArgs) -> ExitCode {
     }
     let mut failed = false;
     for (source, queue) in &inputs.queues {
-        let (plan, resolved) = match (plan::build(queue, &env), resolve::resolve(queue, &env)) {
-            (Ok(plan), Ok(resolved)) => (plan, resolved),
-            (Err(problems), _) | (_, Err(problems)) => {
+        let (resolved, plan) = match plan::build_resolved(queue, &env) {
+            Ok(built) => built,
+            Err(problems) => {
                 for problem in problems {
                     eprintln!("error: {source}: {problem}");
                 }

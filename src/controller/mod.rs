@@ -23,7 +23,7 @@ use tokio::sync::watch;
 use tracing::{error, info, warn};
 
 use crate::api::SecureQueue;
-use crate::guardrails::Guardrails;
+use crate::guardrails::{Guardrails, Violation};
 use crate::reconcile::Reconciler;
 
 use leader::{Leadership, LeaseLock};
@@ -97,6 +97,12 @@ impl Context {
             resync,
             failures: Mutex::default(),
         }
+    }
+
+    /// The SecureQueue as the guardrails make it, or the guardrails it breaks.
+    pub fn planned(&self, queue: &SecureQueue) -> Result<SecureQueue, Vec<Violation>> {
+        self.guardrails
+            .apply(queue, &self.reconciler.environment().account_id)
     }
 
     /// The next retry delay for a SecureQueue that failed again.

@@ -17,7 +17,8 @@ use crate::api::conditions::{
 };
 use crate::api::{SecureQueue, SecureQueueStatus};
 use crate::aws::calls::CallLog;
-use crate::reconcile::{Report, StepReport, status};
+use crate::reconcile::{Report, StepReport, display_name, status};
+use crate::validation;
 
 use super::Context;
 
@@ -87,18 +88,18 @@ async fn apply(
     ctx: &Context,
 ) -> Result<Action, Error> {
     let log = CallLog::default();
-    let account = ctx.reconciler.environment().account_id.clone();
-    let report = match ctx.guardrails.apply(queue, &account) {
+    let report = match ctx.planned(queue) {
         // Boxed: the AWS pass is a large future, too large for a worker's stack in debug builds.
         Ok(planned) => Box::pin(ctx.reconciler.converge(&planned, &log)).await,
         Err(violations) => Report::refused(
             display_name(queue),
             violations[0].reason,
-            violations
-                .iter()
-                .map(|v| v.problem.to_string())
-                .collect::<Vec<_>>()
-                .join("; "),
+            validation::describe(
+                &violations
+                    .iter()
+                    .map(|v| v.problem.clone())
+                    .collect::<Vec<_>>(),
+            ),
         ),
     };
     ctx.metrics
@@ -152,11 +153,7 @@ async fn cleanup(
     ctx: &Context,
 ) -> Result<Action, Error> {
     let log = CallLog::default();
-    let account = ctx.reconciler.environment().account_id.clone();
-    let planned = ctx
-        .guardrails
-        .apply(queue, &account)
-        .unwrap_or_else(|_| queue.clone());
+    let planned = ctx.planned(queue).unwrap_or_else(|_| queue.clone());
     let deletion = Box::pin(ctx.reconciler.delete(&planned, &log)).await;
     ctx.metrics
         .aws_calls(&deletion.calls, &log.failures(), &log.not_found());
@@ -381,14 +378,6 @@ async fn publish(
     if let Err(error) = ctx.recorder.publish(&event, &queue.object_ref(&())).await {
         warn!(securequeue = %display_name(queue), %error, "could not publish an Event");
     }
-}
-
-fn display_name(queue: &SecureQueue) -> String {
-    format!(
-        "{}/{}",
-        queue.namespace().unwrap_or_default(),
-        queue.name_any()
-    )
 }
 
 /// Backoff after `failures` consecutive failures: 5 s doubling to 5 minutes, with up to 20%

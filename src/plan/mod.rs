@@ -75,6 +75,15 @@ pub struct QueuePlan {
 
 /// Builds the plan of one SecureQueue, or says everything that is wrong with it.
 pub fn build(queue: &SecureQueue, env: &Environment) -> Result<Plan, Vec<Problem>> {
+    build_resolved(queue, env).map(|(_, plan)| plan)
+}
+
+/// Builds the plan together with the resolved values it was made from, which the intent table
+/// checks the plan's policies against.
+pub fn build_resolved(
+    queue: &SecureQueue,
+    env: &Environment,
+) -> Result<(Resolved, Plan), Vec<Problem>> {
     let q = resolve::resolve(queue, env)?;
     let mut problems = Vec::new();
     let mut fit = |kind, what: &str, doc| {
@@ -106,7 +115,7 @@ pub fn build(queue: &SecureQueue, env: &Environment) -> Result<Plan, Vec<Problem
         return Err(problems);
     };
 
-    Ok(Plan {
+    let plan = Plan {
         name: q.display_name(),
         region: q.region.clone(),
         key: KeyPlan {
@@ -135,7 +144,8 @@ pub fn build(queue: &SecureQueue, env: &Environment) -> Result<Plan, Vec<Problem
         },
         steps: steps::fresh_converge(&q),
         kms: kms_cost::estimate(&q),
-    })
+    };
+    Ok((q, plan))
 }
 
 /// Attributes both queues carry: encryption with the key, FIFO-ness.

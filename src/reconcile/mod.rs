@@ -13,7 +13,6 @@ mod ownership;
 mod queue;
 pub mod status;
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use serde::Serialize;
 
 use crate::api::conditions::{
@@ -24,8 +23,8 @@ use crate::aws::calls::{CallCounts, CallLog};
 use crate::aws::{Aws, Clients};
 use crate::evaluate::intent;
 use crate::plan::{self, Plan};
-use crate::resolve;
-use crate::resolve::Environment;
+use crate::resolve::{self, Environment};
+use crate::validation;
 
 pub use error::StepError;
 pub use ownership::{Owner, Ownership};
@@ -168,7 +167,6 @@ impl Report {
         now: jiff::Timestamp,
     ) -> SecureQueueStatus {
         let previous = previous.cloned().unwrap_or_default();
-        let empty: Vec<Condition> = Vec::new();
         let verified = match self.policies_verified {
             Some(rows) => StepReport::done(
                 POLICIES_VERIFIED,
@@ -196,16 +194,7 @@ impl Report {
         reports.extend(self.conditions.iter().cloned());
         SecureQueueStatus {
             observed_generation: generation,
-            conditions: status::to_conditions(
-                &reports,
-                generation,
-                if previous.conditions.is_empty() {
-                    &empty
-                } else {
-                    &previous.conditions
-                },
-                now,
-            ),
+            conditions: status::to_conditions(&reports, generation, &previous.conditions, now),
             key_arn: self.key_arn.clone().or(previous.key_arn),
             dead_letter_queue_arn: self
                 .dead_letter_queue_arn
@@ -286,15 +275,14 @@ impl Reconciler {
     /// One converge pass, its calls counted in `log`.
     pub async fn converge(&self, queue: &SecureQueue, log: &CallLog) -> Report {
         let name = display_name(queue);
-        let plan = match plan::build(queue, &self.env) {
-            Ok(plan) => plan,
+        let (resolved, plan) = match plan::build_resolved(queue, &self.env) {
+            Ok(built) => built,
             Err(problems) => {
-                let message = problems
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join("; ");
-                return Report::refused(name, reason::INVALID_SPEC, message);
+                return Report::refused(
+                    name,
+                    reason::INVALID_SPEC,
+                    validation::describe(&problems),
+                );
             }
         };
         if let Some(previous) = queue.status.as_ref().and_then(|s| s.queue_name.as_deref())
@@ -310,17 +298,6 @@ impl Reconciler {
             );
         }
         // Prove the policies before the first write: a failing row blocks the pass.
-        let resolved = match resolve::resolve(queue, &self.env) {
-            Ok(resolved) => resolved,
-            Err(problems) => {
-                let message = problems
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join("; ");
-                return Report::refused(name, reason::INVALID_SPEC, message);
-            }
-        };
         let rows = match intent::verify(&intent::Policies::of(&plan), &resolved) {
             Ok(rows) => rows,
             Err(e) => return Report::refused(name, reason::POLICY_VERIFICATION_FAILED, e),
@@ -389,11 +366,7 @@ impl Reconciler {
                     reason::INVALID_SPEC,
                     format!(
                         "cannot tell which resources to delete: {}",
-                        problems
-                            .iter()
-                            .map(ToString::to_string)
-                            .collect::<Vec<_>>()
-                            .join("; ")
+                        validation::describe(&problems)
                     ),
                 );
                 return Deletion {
@@ -415,7 +388,8 @@ impl Reconciler {
     }
 }
 
-fn display_name(queue: &SecureQueue) -> String {
+/// `<namespace>/<name>` of a SecureQueue, as reports and logs name it.
+pub fn display_name(queue: &SecureQueue) -> String {
     format!(
         "{}/{}",
         queue.metadata.namespace.as_deref().unwrap_or("default"),
