@@ -35,6 +35,29 @@ pub struct Environment {
 }
 
 impl Environment {
+    /// The configuration for an operator running as `operator_role_arn`; without an account id,
+    /// the role's account (left empty for `validate` to report when the role is malformed).
+    pub fn for_operator(
+        operator_role_arn: String,
+        account_id: Option<String>,
+        region: Option<String>,
+        cluster_id: String,
+        allow_cross_account: bool,
+    ) -> Self {
+        let account_id = account_id.unwrap_or_else(|| {
+            arn::parse_role(&operator_role_arn)
+                .map(|role| role.arn.account.to_string())
+                .unwrap_or_default()
+        });
+        Self {
+            account_id,
+            region,
+            operator_role_arn,
+            cluster_id,
+            allow_cross_account,
+        }
+    }
+
     /// Checks the configuration; each problem names the command-line flag that sets the value.
     pub fn validate(&self) -> Vec<Problem> {
         let mut problems = Vec::new();

@@ -8,6 +8,7 @@ use clap::Args;
 use futures::stream::{self, StreamExt};
 
 use crate::api::{SecureQueue, SecureQueueSpec};
+use crate::arn;
 use crate::aws::calls::{CallCounts, CallLog};
 use crate::reconcile::Reconciler;
 
@@ -154,12 +155,10 @@ pub(super) async fn run(args: BenchArgs) -> ExitCode {
         }
     };
     let env = reconciler.environment();
-    let partition = env
-        .operator_role_arn
-        .split(':')
-        .nth(1)
-        .unwrap_or("aws")
-        .to_string();
+    // The operator role was validated, so it parses; its partition is the queues' too.
+    let partition = arn::parse_role(&env.operator_role_arn)
+        .map(|role| role.arn.partition.to_string())
+        .unwrap_or_else(|_| "aws".to_string());
     let queues = generated(args.queues, &env.account_id, &partition);
     println!(
         "bench: {} SecureQueues, concurrency {}, added latency {} ms per request",

@@ -4,7 +4,6 @@ use std::time::Duration;
 
 use clap::Args;
 
-use crate::arn;
 use crate::aws::{Aws, ConnectOptions, identity};
 use crate::reconcile::Reconciler;
 use crate::resolve::Environment;
@@ -62,18 +61,13 @@ impl OperatorArgs {
                 identity::role_arn(&caller.arn).map_err(|e| vec![e])?
             }
         };
-        let account_id = self.account_id.clone().unwrap_or_else(|| {
-            arn::parse_role(&operator_role_arn)
-                .map(|role| role.arn.account.to_string())
-                .unwrap_or_default()
-        });
-        let env = Environment {
-            account_id,
-            region: self.region.clone().or_else(|| aws.region()),
+        let env = Environment::for_operator(
             operator_role_arn,
-            cluster_id: self.cluster_id.clone(),
-            allow_cross_account: self.allow_cross_account,
-        };
+            self.account_id.clone(),
+            self.region.clone().or_else(|| aws.region()),
+            self.cluster_id.clone(),
+            self.allow_cross_account,
+        );
         let problems = env.validate();
         if !problems.is_empty() {
             return Err(problems.iter().map(ToString::to_string).collect());

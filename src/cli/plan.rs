@@ -6,7 +6,6 @@ use std::process::ExitCode;
 use clap::{Args, ValueEnum};
 
 use super::input;
-use crate::arn;
 use crate::plan::{self, Plan};
 use crate::resolve::Environment;
 
@@ -51,18 +50,13 @@ pub(super) struct OfflineArgs {
 impl OfflineArgs {
     /// The configuration, or exit code 2 after printing what is wrong with the flags.
     pub(super) fn environment(&self) -> Result<Environment, ExitCode> {
-        let account_id = self.account_id.clone().unwrap_or_else(|| {
-            arn::parse_role(&self.operator_role_arn)
-                .map(|role| role.arn.account.to_string())
-                .unwrap_or_default()
-        });
-        let env = Environment {
-            account_id,
-            region: self.region.clone(),
-            operator_role_arn: self.operator_role_arn.clone(),
-            cluster_id: self.cluster_id.clone(),
-            allow_cross_account: self.allow_cross_account,
-        };
+        let env = Environment::for_operator(
+            self.operator_role_arn.clone(),
+            self.account_id.clone(),
+            self.region.clone(),
+            self.cluster_id.clone(),
+            self.allow_cross_account,
+        );
         let problems = env.validate();
         if problems.is_empty() {
             return Ok(env);
