@@ -122,6 +122,15 @@ pub fn verify(policies: &Policies, q: &Resolved) -> Result<Vec<Row>, String> {
         .collect()
 }
 
+impl Check {
+    /// For a principal the spec does not name: the Allow statements alone must not grant it
+    /// either.
+    fn unnamed(mut self) -> Self {
+        self.not_granted = true;
+        self
+    }
+}
+
 /// The policy with its Deny statements left out.
 fn allow_statements(policy: &Value) -> Value {
     let mut grants = policy.clone();
@@ -171,17 +180,12 @@ pub fn checks(q: &Resolved) -> Vec<Check> {
             .with("kms:ViaService", &sqs_endpoint)
             .with("kms:CallerAccount", &q.account_id)
     };
-    let mut row = |target, description: String, request, expect| {
-        // Principals the spec does not name must not be granted anything by the Allows alone.
-        let not_granted = matches!(expect, Expect::Denied | Expect::ExplicitlyDenied)
-            && description.starts_with("another");
-        rows.push(Check {
-            target,
-            description,
-            request,
-            expect,
-            not_granted,
-        })
+    let check = |target, description: String, request, expect| Check {
+        target,
+        description,
+        request,
+        expect,
+        not_granted: false,
     };
 
     for consumer in &q.consumers {
@@ -190,84 +194,90 @@ pub fn checks(q: &Resolved) -> Vec<Check> {
             "sqs:DeleteMessage",
             "sqs:ChangeMessageVisibility",
         ] {
-            row(
+            rows.push(check(
                 Target::Queue,
                 format!("consumer {consumer} may {action}"),
                 signed(consumer, action, &q.queue_arn),
                 Expect::Allowed,
-            );
+            ));
         }
-        row(
+        rows.push(check(
             Target::Key,
             format!("consumer {consumer} may decrypt through SQS"),
             through_sqs(consumer, "kms:Decrypt"),
             Expect::Allowed,
-        );
-        row(
+        ));
+        rows.push(check(
             Target::Key,
             format!("consumer {consumer} may not decrypt outside SQS"),
             signed(consumer, "kms:Decrypt", "*"),
             Expect::Denied,
-        );
-        row(
+        ));
+        rows.push(check(
             Target::Queue,
             format!("consumer {consumer} may not receive over plain HTTP"),
             signed(consumer, "sqs:ReceiveMessage", &q.queue_arn)
                 .without("aws:SecureTransport")
                 .with("aws:SecureTransport", "false"),
             Expect::ExplicitlyDenied,
-        );
+        ));
         let twin = elsewhere(consumer);
-        row(
-            Target::Queue,
-            format!("another account's role of the same name ({twin}) may not receive"),
-            signed(&twin, "sqs:ReceiveMessage", &q.queue_arn),
-            Expect::Denied,
+        rows.push(
+            check(
+                Target::Queue,
+                format!("another account's role of the same name ({twin}) may not receive"),
+                signed(&twin, "sqs:ReceiveMessage", &q.queue_arn),
+                Expect::Denied,
+            )
+            .unnamed(),
         );
-        row(
-            Target::Key,
-            format!("another account's role of the same name ({twin}) may not read the key"),
-            signed(&twin, "kms:DescribeKey", "*"),
-            Expect::Denied,
+        rows.push(
+            check(
+                Target::Key,
+                format!("another account's role of the same name ({twin}) may not read the key"),
+                signed(&twin, "kms:DescribeKey", "*"),
+                Expect::Denied,
+            )
+            .unnamed(),
         );
         if spec.vpc_endpoint_id.is_some() {
-            row(
+            rows.push(check(
                 Target::Queue,
                 format!("consumer {consumer} may not receive outside the VPC endpoint"),
                 signed(consumer, "sqs:ReceiveMessage", &q.queue_arn)
                     .without("aws:SourceVpce")
                     .with("aws:SourceVpce", "vpce-00000000000000000"),
                 Expect::ExplicitlyDenied,
-            );
+            ));
         }
         if spec.organization_id.is_some() {
-            row(
+            rows.push(check(
                 Target::Queue,
                 format!("consumer {consumer} may not receive from outside the organization"),
                 signed(consumer, "sqs:ReceiveMessage", &q.queue_arn)
                     .without("aws:PrincipalOrgID")
                     .with("aws:PrincipalOrgID", "o-otherorganization"),
                 Expect::ExplicitlyDenied,
-            );
+            ));
         }
     }
     for consumer in &q.dead_letter_queue_consumers {
-        row(
+        rows.push(check(
             Target::DeadLetterQueue,
             format!("dead-letter consumer {consumer} may receive"),
             signed(consumer, "sqs:ReceiveMessage", &q.dead_letter_queue_arn),
             Expect::Allowed,
-        );
-        row(
+        ));
+        rows.push(check(
             Target::DeadLetterQueue,
             format!("dead-letter consumer {consumer} may not receive over plain HTTP"),
             signed(consumer, "sqs:ReceiveMessage", &q.dead_letter_queue_arn)
                 .without("aws:SecureTransport")
                 .with("aws:SecureTransport", "false"),
             Expect::ExplicitlyDenied,
-        );
+        ));
         if spec.organization_id.is_some() {
-            row(
+            rows.push(check(
                 Target::DeadLetterQueue,
                 format!(
                     "dead-letter consumer {consumer} may not receive from outside the organization"
@@ -276,7 +286,7 @@ pub fn checks(q: &Resolved) -> Vec<Check> {
                     .without("aws:PrincipalOrgID")
                     .with("aws:PrincipalOrgID", "o-otherorganization"),
                 Expect::ExplicitlyDenied,
-            );
+            ));
         }
     }
 
@@ -293,59 +303,71 @@ pub fn checks(q: &Resolved) -> Vec<Check> {
                     .with("aws:SourceArn", source)
                     .with("aws:SourceAccount", account)
             };
-            row(
+            rows.push(check(
                 Target::Queue,
                 format!("{principal} may send for {source}"),
                 from(source, &account, "sqs:SendMessage", &q.queue_arn),
                 Expect::Allowed,
-            );
-            row(
+            ));
+            rows.push(check(
                 Target::Key,
                 format!("{principal} may encrypt for {source}"),
                 from(source, &account, "kms:GenerateDataKey", "*"),
                 Expect::Allowed,
-            );
+            ));
             let (prefix, _) = source.rsplit_once([':', '/']).unwrap_or((source, ""));
             let sibling = format!(
                 "{prefix}{}securequeue-verify-other",
                 if source.contains('/') { "/" } else { ":" }
             );
-            row(
-                Target::Queue,
-                format!("another source ({sibling}) may not send through {principal}"),
-                from(&sibling, &account, "sqs:SendMessage", &q.queue_arn),
-                Expect::Denied,
+            rows.push(
+                check(
+                    Target::Queue,
+                    format!("another source ({sibling}) may not send through {principal}"),
+                    from(&sibling, &account, "sqs:SendMessage", &q.queue_arn),
+                    Expect::Denied,
+                )
+                .unnamed(),
             );
-            row(
-                Target::Key,
-                format!("another source ({sibling}) may not encrypt through {principal}"),
-                from(&sibling, &account, "kms:GenerateDataKey", "*"),
-                Expect::Denied,
+            rows.push(
+                check(
+                    Target::Key,
+                    format!("another source ({sibling}) may not encrypt through {principal}"),
+                    from(&sibling, &account, "kms:GenerateDataKey", "*"),
+                    Expect::Denied,
+                )
+                .unnamed(),
             );
-            row(
-                Target::Key,
-                format!("another account may not encrypt through {principal} naming {source}"),
-                from(source, "999999999999", "kms:GenerateDataKey", "*"),
-                Expect::Denied,
+            rows.push(
+                check(
+                    Target::Key,
+                    format!("another account may not encrypt through {principal} naming {source}"),
+                    from(source, "999999999999", "kms:GenerateDataKey", "*"),
+                    Expect::Denied,
+                )
+                .unnamed(),
             );
             if service.principal() == "s3.amazonaws.com" {
-                row(
-                    Target::Queue,
-                    format!("another account may not send through {principal} naming {source}"),
-                    from(source, "999999999999", "sqs:SendMessage", &q.queue_arn),
-                    Expect::Denied,
+                rows.push(
+                    check(
+                        Target::Queue,
+                        format!("another account may not send through {principal} naming {source}"),
+                        from(source, "999999999999", "sqs:SendMessage", &q.queue_arn),
+                        Expect::Denied,
+                    )
+                    .unnamed(),
                 );
             }
             if source.split(':').nth(4).is_some_and(|a| !a.is_empty()) {
                 let twin = elsewhere(source);
-                row(
+                rows.push(check(
                     Target::Queue,
                     format!(
                         "another account's {twin}, the same source name, may not send through {principal}"
                     ),
                     from(&twin, "999999999999", "sqs:SendMessage", &q.queue_arn),
                     Expect::Denied,
-                );
+                ));
             }
             let impostor = |action: &str, resource: &str| {
                 signed(&stranger, action, resource)
@@ -354,68 +376,73 @@ pub fn checks(q: &Resolved) -> Vec<Check> {
             };
             // Only services set aws:SourceArn, so this request cannot really be made; the row
             // proves that no Allow grants it, whatever the Deny behind it.
-            row(
-                Target::Queue,
-                format!("another role of the account may not send claiming {source} as its source"),
-                impostor("sqs:SendMessage", &q.queue_arn),
-                Expect::Denied,
+            rows.push(
+                check(
+                    Target::Queue,
+                    format!(
+                        "another role of the account may not send claiming {source} as its source"
+                    ),
+                    impostor("sqs:SendMessage", &q.queue_arn),
+                    Expect::Denied,
+                )
+                .unnamed(),
             );
-            row(
+            rows.push(check(
                 Target::Key,
                 format!(
                     "another role of the account may not encrypt claiming {source} as its source"
                 ),
                 impostor("kms:GenerateDataKey", "*"),
                 Expect::Denied,
-            );
+            ));
         }
     }
     for producer in &spec.producers.role_arns {
-        row(
+        rows.push(check(
             Target::Queue,
             format!("producer {producer} may send"),
             signed(producer, "sqs:SendMessage", &q.queue_arn),
             Expect::Allowed,
-        );
-        row(
+        ));
+        rows.push(check(
             Target::Key,
             format!("producer {producer} may encrypt through SQS"),
             through_sqs(producer, "kms:GenerateDataKey"),
             Expect::Allowed,
-        );
-        row(
+        ));
+        rows.push(check(
             Target::Key,
             format!("producer {producer} may not use the key outside SQS"),
             signed(producer, "kms:GenerateDataKey", "*"),
             Expect::Denied,
-        );
-        row(
+        ));
+        rows.push(check(
             Target::Queue,
             format!("producer {producer} may not send over plain HTTP"),
             signed(producer, "sqs:SendMessage", &q.queue_arn)
                 .without("aws:SecureTransport")
                 .with("aws:SecureTransport", "false"),
             Expect::ExplicitlyDenied,
-        );
+        ));
     }
 
     for admin in &q.administrators {
-        row(
+        rows.push(check(
             Target::Key,
             format!("administrator {admin} may change the key policy (no lockout)"),
             signed(admin, "kms:PutKeyPolicy", "*"),
             Expect::Allowed,
-        );
+        ));
         for (target, arn) in [
             (Target::Queue, &q.queue_arn),
             (Target::DeadLetterQueue, &q.dead_letter_queue_arn),
         ] {
-            row(
+            rows.push(check(
                 target,
                 format!("administrator {admin} is not denied SetQueueAttributes on {arn}"),
                 signed(admin, "sqs:SetQueueAttributes", arn),
                 Expect::NotDenied,
-            );
+            ));
         }
     }
 
@@ -443,11 +470,14 @@ pub fn checks(q: &Resolved) -> Vec<Check> {
             q.dead_letter_queue_arn.as_str(),
         ),
     ] {
-        row(
-            target,
-            format!("another role of the account may not {action} on {resource}"),
-            signed(&stranger, action, resource),
-            Expect::ExplicitlyDenied,
+        rows.push(
+            check(
+                target,
+                format!("another role of the account may not {action} on {resource}"),
+                signed(&stranger, action, resource),
+                Expect::ExplicitlyDenied,
+            )
+            .unnamed(),
         );
     }
     for action in [
@@ -456,11 +486,14 @@ pub fn checks(q: &Resolved) -> Vec<Check> {
         "kms:PutKeyPolicy",
         "kms:ScheduleKeyDeletion",
     ] {
-        row(
-            Target::Key,
-            format!("another role of the account may not {action}"),
-            through_sqs(&stranger, action),
-            Expect::Denied,
+        rows.push(
+            check(
+                Target::Key,
+                format!("another role of the account may not {action}"),
+                through_sqs(&stranger, action),
+                Expect::Denied,
+            )
+            .unnamed(),
         );
     }
 
@@ -474,21 +507,24 @@ pub fn checks(q: &Resolved) -> Vec<Check> {
         .with("aws:SourceArn", source)
         .with("aws:SourceAccount", &q.account_id)
     };
-    row(
+    rows.push(check(
         Target::DeadLetterQueue,
         "the main queue's redrive reaches the dead-letter queue".to_string(),
         redrive(&q.queue_arn),
         Expect::NotDenied,
-    );
+    ));
     let other_queue = format!(
         "arn:{}:sqs:{}:{}:securequeue-verify-other",
         q.partition, q.region, q.account_id
     );
-    row(
-        Target::DeadLetterQueue,
-        format!("another queue ({other_queue}) may not feed the dead-letter queue"),
-        redrive(&other_queue),
-        Expect::ExplicitlyDenied,
+    rows.push(
+        check(
+            Target::DeadLetterQueue,
+            format!("another queue ({other_queue}) may not feed the dead-letter queue"),
+            redrive(&other_queue),
+            Expect::ExplicitlyDenied,
+        )
+        .unnamed(),
     );
     rows
 }
