@@ -213,13 +213,25 @@ async fn wait_stalled(api: &Api<SecureQueue>, name: &str) -> SecureQueue {
 }
 
 async fn wait_gone(api: &Api<SecureQueue>, name: &str) {
+    eventually(&format!("{name} released"), || async {
+        api.get_opt(name).await.unwrap().is_none()
+    })
+    .await;
+}
+
+/// Polls `check` until it holds, failing with `what` after WAIT.
+async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
     let deadline = tokio::time::Instant::now() + WAIT;
-    while api.get_opt(name).await.unwrap().is_some() {
+    while !check().await {
         assert!(
             tokio::time::Instant::now() < deadline,
-            "{name} was not released"
+            "not {what} within {WAIT:?}"
         );
-        tokio::time::sleep(Duration::from_millis(250)).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
 
@@ -316,14 +328,10 @@ async fn every_example_becomes_ready_and_a_resync_writes_nothing() {
         let ready_count = "securequeue_reconciles_total{result=\"ready\"}";
         let before = metric(&metrics(&op).await, ready_count);
         let version = request_reconcile(api, name).await;
-        let deadline = tokio::time::Instant::now() + WAIT;
-        while metric(&metrics(&op).await, ready_count) <= before {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "the annotation did not trigger a reconcile"
-            );
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
+        eventually("reconciled after the annotation", || async {
+            metric(&metrics(&op).await, ready_count) > before
+        })
+        .await;
         let after = api.get(name).await.unwrap();
         if attempt == 1 {
             assert_eq!(
@@ -602,14 +610,10 @@ async fn of_two_replicas_only_the_leader_acts_and_the_other_takes_over() {
         .unwrap();
     let (leader, follower) = if holder == "a" { (a, b) } else { (b, a) };
     // The status is written before the reconcile that wrote it is counted.
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while metric(&metrics(&leader).await, "securequeue_reconciles_total") == 0 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the leader counted no reconcile"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    eventually("a reconcile counted by the leader", || async {
+        metric(&metrics(&leader).await, "securequeue_reconciles_total") > 0
+    })
+    .await;
     assert_eq!(
         metric(&metrics(&follower).await, "securequeue_reconciles_total"),
         0,
@@ -690,14 +694,10 @@ async fn sigterm_stops_the_operator_cleanly_and_releases_the_lease() {
     );
     let leases: Api<Lease> = Api::namespaced(client.clone(), &ns);
     let holder = |lease: Option<Lease>| lease.and_then(|l| l.spec?.holder_identity);
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while holder(leases.get_opt("securequeue-operator").await.unwrap()).is_none() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the operator took no Lease"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    eventually("the Lease taken", || async {
+        holder(leases.get_opt("securequeue-operator").await.unwrap()).is_some()
+    })
+    .await;
     let pid = op.child.id().to_string();
     assert!(
         Command::new("kill")
