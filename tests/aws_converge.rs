@@ -143,6 +143,21 @@ where
     F: FnOnce(plan::Plan, aws_sdk_kms::Client, aws_sdk_sqs::Client) -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
+    assert_drift_corrected_within(1, prefix, tamper, expected).await;
+}
+
+/// Like [`assert_drift_corrected`], for drift a pass may find only in its turn: tags, which a
+/// steady pass reads for one resource in three. The passes before the correction must report
+/// the SecureQueue Ready.
+async fn assert_drift_corrected_within<F, Fut>(
+    passes: usize,
+    prefix: &str,
+    tamper: F,
+    expected: &str,
+) where
+    F: FnOnce(plan::Plan, aws_sdk_kms::Client, aws_sdk_sqs::Client) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
     let reconciler = reconciler().await;
     let (kms, sqs) = raw().await;
     let queue = secure_queue(&unique_namespace(prefix), "  tags: {team: a}\n");
@@ -151,7 +166,14 @@ where
 
     tamper(plan, kms.clone(), sqs.clone()).await;
 
-    let corrected = converge(&reconciler, &queue).await;
+    let mut corrected = converge(&reconciler, &queue).await;
+    for _ in 1..passes {
+        if !corrected.corrections.is_empty() {
+            break;
+        }
+        assert_ready(&corrected, "Converged");
+        corrected = converge(&reconciler, &queue).await;
+    }
     assert_ready(&corrected, "DriftCorrected");
     assert!(
         corrected.corrections.iter().any(|c| c.contains(expected)),
@@ -268,7 +290,8 @@ async fn queue_encryption_switched_to_another_key_is_restored() {
 
 #[tokio::test]
 async fn changed_and_added_queue_tags_are_restored() {
-    assert_drift_corrected(
+    assert_drift_corrected_within(
+        3,
         "drift-tags",
         |plan, _, sqs| async move {
             let url = queue_url(&sqs, &plan.queue.name).await.unwrap();
@@ -389,7 +412,8 @@ async fn an_alias_pointed_elsewhere_is_pointed_back() {
 
 #[tokio::test]
 async fn removed_key_tags_are_restored() {
-    assert_drift_corrected(
+    assert_drift_corrected_within(
+        3,
         "drift-keytags",
         |plan, kms, _| async move {
             let key_id = alias_target(&kms, &plan.key.alias).await.unwrap();
@@ -607,4 +631,141 @@ async fn messages_arriving_in_the_dead_letter_queue_are_reported() {
     );
     assert!(report.conditions[1].message.contains("2 messages"));
     assert_eq!(report.calls.writes(), 0);
+}
+
+#[tokio::test]
+async fn steady_passes_make_at_most_six_reads_and_no_writes() {
+    let reconciler = reconciler().await;
+    let queue = secure_queue(&unique_namespace("steady"), "  tags: {team: a}\n");
+    assert_ready(&converge(&reconciler, &queue).await, "Created");
+    for pass in 2..=7 {
+        let report = converge(&reconciler, &queue).await;
+        assert_ready(&report, "Converged");
+        assert_eq!(report.calls.writes(), 0, "pass {pass}: {:?}", report.calls);
+        assert!(
+            report.calls.reads() <= 6,
+            "pass {pass}: {} reads: {:?}",
+            report.calls.reads(),
+            report.calls
+        );
+        // One resource's tags are read per pass, the rest come from memory; nothing that
+        // decides access does.
+        let calls = &report.calls.0;
+        let tag_reads = calls.get("kms:ListResourceTags").unwrap_or(&0)
+            + calls.get("sqs:ListQueueTags").unwrap_or(&0);
+        assert_eq!(tag_reads, 1, "pass {pass}: {calls:?}");
+        for read in [
+            "kms:DescribeKey",
+            "kms:GetKeyPolicy",
+            "kms:GetKeyRotationStatus",
+        ] {
+            assert_eq!(calls.get(read), Some(&1), "pass {pass}: {calls:?}");
+        }
+        assert_eq!(calls.get("sqs:GetQueueAttributes"), Some(&2), "{calls:?}");
+        assert_eq!(calls.get("sqs:GetQueueUrl"), None, "{calls:?}");
+    }
+    // A new process remembers nothing and looks at everything.
+    let cold = converge(&emulator::reconciler().await, &queue).await;
+    assert_ready(&cold, "Converged");
+    assert_eq!(cold.calls.reads(), 10, "{:?}", cold.calls);
+}
+
+#[tokio::test]
+async fn tag_drift_on_any_resource_is_found_within_three_passes() {
+    let reconciler = reconciler().await;
+    let (kms, sqs) = raw().await;
+    let queue = secure_queue(&unique_namespace("tagturn"), "  tags: {team: a}\n");
+    let plan = plan::build(&queue, &env()).unwrap();
+    assert_ready(&converge(&reconciler, &queue).await, "Created");
+    assert_ready(&converge(&reconciler, &queue).await, "Converged");
+
+    let key_id = alias_target(&kms, &plan.key.alias).await.unwrap();
+    kms.tag_resource()
+        .key_id(&key_id)
+        .tags(
+            aws_sdk_kms::types::Tag::builder()
+                .tag_key("team")
+                .tag_value("b")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    for name in [&plan.dead_letter_queue.name, &plan.queue.name] {
+        let url = queue_url(&sqs, name).await.unwrap();
+        sqs.tag_queue()
+            .queue_url(url)
+            .tags("team", "b")
+            .send()
+            .await
+            .unwrap();
+    }
+    let mut corrected = Vec::new();
+    for _ in 0..3 {
+        let report = converge(&reconciler, &queue).await;
+        assert!(report.is_ready(), "{:?}", report.conditions);
+        corrected.extend(report.corrections);
+    }
+    corrected.sort();
+    assert_eq!(
+        corrected,
+        [
+            "DeadLetterQueueReady: restored the tags team",
+            "KeyReady: restored the tags team",
+            "QueueReady: restored the tags team",
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_queue_deleted_behind_the_operators_back_is_created_again_on_the_next_pass() {
+    let reconciler = reconciler().await;
+    let (_, sqs) = raw().await;
+    let queue = secure_queue(&unique_namespace("gone"), "");
+    let plan = plan::build(&queue, &env()).unwrap();
+    assert_ready(&converge(&reconciler, &queue).await, "Created");
+    assert_ready(&converge(&reconciler, &queue).await, "Converged");
+    let url = queue_url(&sqs, &plan.queue.name).await.unwrap();
+    sqs.delete_queue().queue_url(url).send().await.unwrap();
+
+    let report = converge(&reconciler, &queue).await;
+    assert!(report.is_ready(), "{:?}", report.conditions);
+    assert_eq!(condition(&report, "QueueReady").1, "Created");
+    assert_eq!(report.calls.0.get("sqs:CreateQueue"), Some(&1));
+}
+
+#[tokio::test]
+async fn a_queue_replaced_by_a_strangers_is_not_taken_for_the_remembered_one() {
+    let reconciler = reconciler().await;
+    let (_, sqs) = raw().await;
+    let queue = secure_queue(&unique_namespace("swapped"), "");
+    let plan = plan::build(&queue, &env()).unwrap();
+    assert_ready(&converge(&reconciler, &queue).await, "Created");
+    // Two more passes: every tag set is read once after creation, and the queues are known by
+    // the CreatedTimestamp SQS reported.
+    for _ in 0..3 {
+        assert_ready(&converge(&reconciler, &queue).await, "Converged");
+    }
+    let url = queue_url(&sqs, &plan.queue.name).await.unwrap();
+    sqs.delete_queue().queue_url(&url).send().await.unwrap();
+    // A replacement is younger than the original by at least a second (SQS: 60 seconds).
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    sqs.create_queue()
+        .queue_name(&plan.queue.name)
+        .tags("owner", "someone-else")
+        .send()
+        .await
+        .unwrap();
+
+    let report = converge(&reconciler, &queue).await;
+    assert_eq!(condition(&report, "QueueReady"), ("False", "NameConflict"));
+    assert_eq!(report.calls.writes(), 0, "{:?}", report.calls);
+    assert_eq!(
+        queue_tags(&sqs, &url)
+            .await
+            .get("owner")
+            .map(String::as_str),
+        Some("someone-else")
+    );
 }

@@ -41,22 +41,36 @@ impl Sqs {
         }
     }
 
-    /// Every attribute of the queue, as SQS returns them.
-    pub async fn attributes(&self, url: &str) -> Result<BTreeMap<String, String>, AwsError> {
-        let out = self
+    /// Every attribute of the queue at `url`, as SQS returns them, or `None` when there is no
+    /// queue there (any more).
+    pub async fn attributes(
+        &self,
+        url: &str,
+    ) -> Result<Option<BTreeMap<String, String>>, AwsError> {
+        let sent = self
             .client
             .get_queue_attributes()
             .queue_url(url)
             .attribute_names(QueueAttributeName::All)
             .send()
-            .await
-            .map_err(mapper("sqs", "GetQueueAttributes"))?;
-        Ok(out
-            .attributes()
-            .into_iter()
-            .flatten()
-            .map(|(k, v)| (k.as_str().to_string(), v.clone()))
-            .collect())
+            .await;
+        match sent {
+            Ok(out) => Ok(Some(
+                out.attributes()
+                    .into_iter()
+                    .flatten()
+                    .map(|(k, v)| (k.as_str().to_string(), v.clone()))
+                    .collect(),
+            )),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_queue_does_not_exist()) =>
+            {
+                super::calls::note_not_found("sqs:GetQueueAttributes");
+                Ok(None)
+            }
+            Err(e) => Err(mapper("sqs", "GetQueueAttributes")(e)),
+        }
     }
 
     /// The queue's tags.

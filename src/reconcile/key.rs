@@ -17,6 +17,7 @@ use crate::policy::normalize;
 
 use super::diff;
 use super::error::StepError;
+use super::memory::Recall;
 use super::ownership::{Owner, Ownership};
 
 /// The owners of keys the orphan search has looked at, by key id, so each unaliased key's tags
@@ -51,6 +52,16 @@ impl KeyOwners {
         .await
         .cloned()
     }
+
+    /// Records the owner of a key this process just created, so that concurrent orphan
+    /// searches listing it before its alias exists need not read its tags.
+    fn created(&self, key_id: &str, owner: &Owner) {
+        let cell = OnceCell::new_with(Some(owner.clone()));
+        self.0
+            .lock()
+            .expect("key owners")
+            .insert(key_id.to_string(), Arc::new(cell));
+    }
 }
 
 /// What the lookups found.
@@ -70,6 +81,8 @@ pub(super) struct ExistingKey {
     alias: AliasState,
     /// The policy and rotation, when they were read with the tags.
     details: Option<(Option<String>, Rotation)>,
+    /// Whether `tags` were read in this pass, rather than remembered.
+    tags_read: bool,
 }
 
 impl KeyFound {
@@ -101,14 +114,18 @@ pub(super) struct KeyDone {
     pub info: KeyInfo,
     pub created: bool,
     pub corrections: Vec<String>,
+    /// Whether its tags were read (or written whole) in this pass.
+    pub tags_read: bool,
 }
 
-/// Looks the key up by alias, then by ownership tags.
+/// Looks the key up by alias, then by ownership tags. The tags of the key the alias points at
+/// are read unless `recall` has them for that very key.
 pub(super) async fn observe(
     kms: &Kms,
     plan: &KeyPlan,
     owner: &Owner,
     owners: &KeyOwners,
+    recall: &Recall,
 ) -> Result<KeyFound, StepError> {
     let Some(target) = kms.describe(&plan.alias).await? else {
         return Ok(match find_orphan(kms, owner, owners).await? {
@@ -117,22 +134,31 @@ pub(super) async fn observe(
                 tags,
                 alias: AliasState::Missing,
                 details: None,
+                tags_read: true,
             }),
             None => KeyFound::Absent,
         });
+    };
+    let remembered = recall.key_tags(&target.key_id);
+    let tags_read = remembered.is_none();
+    let tags = async {
+        match remembered {
+            Some(tags) => Ok(tags),
+            None => kms.tags(&target.key_id).await,
+        }
     };
     // An enabled key's policy and rotation are read with its tags, saving a round trip on
     // every steady-state pass; other states are repaired before they are read. A stranger's key
     // may refuse those reads, which matter only once the tags say the key is ours.
     let (tags, details) = if target.state == "Enabled" {
         let (tags, policy, rotation) = tokio::join!(
-            kms.tags(&target.key_id),
+            tags,
             kms.policy(&target.key_id),
             kms.rotation(&target.key_id)
         );
         (tags?, Some((policy, rotation)))
     } else {
-        (kms.tags(&target.key_id).await?, None)
+        (tags.await?, None)
     };
     let ownership = owner.judge(&tags);
     if ownership == Ownership::Ours {
@@ -145,6 +171,7 @@ pub(super) async fn observe(
             tags,
             alias: AliasState::Ours,
             details,
+            tags_read,
         }));
     }
     match find_orphan(kms, owner, owners).await? {
@@ -153,6 +180,7 @@ pub(super) async fn observe(
             tags,
             alias: AliasState::Elsewhere,
             details: None,
+            tags_read: true,
         })),
         None => Err(StepError::NameConflict(
             ownership
@@ -192,6 +220,7 @@ async fn find_orphan(
 pub(super) async fn ensure(
     kms: &Kms,
     plan: &KeyPlan,
+    owners: &KeyOwners,
     found: KeyFound,
 ) -> Result<KeyDone, StepError> {
     let policy = plan.policy.to_compact_json();
@@ -201,12 +230,14 @@ pub(super) async fn ensure(
             let info = kms
                 .create_key(&plan.description, &policy, &plan.tags)
                 .await?;
+            owners.created(&info.key_id, &Owner::from_tags(&plan.tags));
             kms.create_alias(&plan.alias, &info.key_id).await?;
             kms.enable_rotation(&info.key_id, period).await?;
             return Ok(KeyDone {
                 info,
                 created: true,
                 corrections: Vec::new(),
+                tags_read: true,
             });
         }
         KeyFound::Present(existing) => existing,
@@ -216,6 +247,7 @@ pub(super) async fn ensure(
         tags,
         alias,
         details,
+        tags_read,
     } = existing;
     let id = info.key_id.clone();
     let mut corrections = Vec::new();
@@ -287,6 +319,7 @@ pub(super) async fn ensure(
         info,
         created: false,
         corrections,
+        tags_read,
     })
 }
 

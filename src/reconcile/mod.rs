@@ -3,12 +3,14 @@
 //!
 //! A pass first observes all three resources (key, dead-letter queue, queue) in parallel and
 //! checks their ownership tags; only when nothing conflicts does it write, in order: key, then
-//! dead-letter queue, then queue. It keeps no state between passes: everything it needs is read
-//! back from AWS, so a pass cut off after any call is finished by the next one.
+//! dead-letter queue, then queue. Everything that decides access is read back from AWS on every
+//! pass, so a pass cut off after any call is finished by the next one; only queue URLs and tags
+//! are remembered between passes ([`memory`]), to spare a steady-state pass four reads.
 
 mod diff;
 mod error;
 mod key;
+mod memory;
 mod ownership;
 mod queue;
 pub mod status;
@@ -39,6 +41,7 @@ pub struct Reconciler {
     aws: Aws,
     env: Environment,
     key_owners: key::KeyOwners,
+    memory: memory::Memory,
 }
 
 /// What one converge pass found and did.
@@ -264,6 +267,7 @@ impl Reconciler {
             aws,
             env,
             key_owners: key::KeyOwners::default(),
+            memory: memory::Memory::default(),
         }
     }
 
@@ -320,14 +324,22 @@ impl Reconciler {
         let mut report = Report::new(name);
         report.policies_verified = Some(rows.len());
         report.kms_estimated_requests_per_30_days = Some(plan.kms.estimated_requests_per_30_days);
-        log.scope(converge_plan(
-            &clients,
-            &self.key_owners,
-            &plan,
-            &resolved,
-            &mut report,
-        ))
-        .await;
+        let slots = memory::slots(&plan);
+        let recalls = self.memory.recall(slots.each_ref());
+        let pass = self.memory.next_pass();
+        // On the heap: the pass's future holds every step's state at once.
+        let finished = log
+            .scope(Box::pin(converge_plan(
+                &clients,
+                &self.key_owners,
+                &plan,
+                &resolved,
+                &recalls,
+                &mut report,
+            )))
+            .await;
+        self.memory
+            .after_pass(pass, &plan, slots, &recalls, finished);
         report.calls = log.counts();
         for correction in &report.corrections {
             tracing::info!(securequeue = %report.name, %correction, "drift corrected");
@@ -377,6 +389,8 @@ impl Reconciler {
             }
         };
         let clients = self.aws.clients(&plan.region);
+        // A deletion looks everything up afresh, and leaves nothing for a later pass to trust.
+        self.memory.forget(&memory::slots(&plan).each_ref());
         let steps = log
             .scope(delete_plan(&clients, &self.key_owners, &plan))
             .await;
@@ -402,18 +416,21 @@ async fn converge_plan(
     key_owners: &key::KeyOwners,
     plan: &Plan,
     resolved: &resolve::Resolved,
+    recalls: &[memory::Recall; 3],
     report: &mut Report,
-) {
+) -> Option<[memory::Outcome; 3]> {
     let owner = Owner::from_tags(&plan.key.tags);
+    let [key_recall, dead_letter_recall, queue_recall] = recalls;
     let (key_found, dead_letter_found, queue_found) = tokio::join!(
-        key::observe(&clients.kms, &plan.key, &owner, key_owners),
+        key::observe(&clients.kms, &plan.key, &owner, key_owners, key_recall),
         queue::observe(
             &clients.sqs,
             &plan.dead_letter_queue,
             &owner,
-            DEAD_LETTER_QUEUE
+            DEAD_LETTER_QUEUE,
+            dead_letter_recall
         ),
-        queue::observe(&clients.sqs, &plan.queue, &owner, QUEUE),
+        queue::observe(&clients.sqs, &plan.queue, &owner, QUEUE, queue_recall),
     );
     let (key_found, dead_letter_found, queue_found) =
         match (key_found, dead_letter_found, queue_found) {
@@ -441,7 +458,7 @@ async fn converge_plan(
                     })
                     .collect();
                 report.finish(steps);
-                return;
+                return None;
             }
         };
     report.access_findings = access_findings(
@@ -457,7 +474,7 @@ async fn converge_plan(
             .map(|q| q.policy().unwrap_or(EMPTY_POLICY)),
     );
 
-    let key = match key::ensure(&clients.kms, &plan.key, key_found).await {
+    let key = match key::ensure(&clients.kms, &plan.key, key_owners, key_found).await {
         Ok(key) => key,
         Err(e) => {
             report.needs_a_person = e.needs_a_person();
@@ -465,7 +482,7 @@ async fn converge_plan(
                 failed(KEY_READY, &e),
                 &[DEAD_LETTER_QUEUE_READY, QUEUE_READY],
             ));
-            return;
+            return None;
         }
     };
     report.key_arn = Some(key.info.arn.clone());
@@ -488,7 +505,7 @@ async fn converge_plan(
                 let mut steps = blocked_after(failed(DEAD_LETTER_QUEUE_READY, &e), &[QUEUE_READY]);
                 steps.insert(0, key_step);
                 report.finish(steps);
-                return;
+                return None;
             }
         };
     report.dead_letter_queue_arn = Some(plan.dead_letter_queue.arn.clone());
@@ -523,7 +540,7 @@ async fn converge_plan(
         Err(e) => {
             report.needs_a_person = e.needs_a_person();
             report.finish(vec![key_step, dead_letter_step, failed(QUEUE_READY, &e)]);
-            return;
+            return None;
         }
     };
     report.queue_name = Some(plan.queue.name.clone());
@@ -540,6 +557,20 @@ async fn converge_plan(
         dead_letter_step,
         StepReport::done(QUEUE_READY, q_reason, q_message),
     ]);
+    Some([
+        memory::Outcome {
+            identity: Some(memory::Identity::Key(key.info.key_id)),
+            tags_read: key.tags_read,
+        },
+        memory::Outcome {
+            identity: dead_letter.identity,
+            tags_read: dead_letter.tags_read,
+        },
+        memory::Outcome {
+            identity: main.identity,
+            tags_read: main.tags_read,
+        },
+    ])
 }
 
 const EMPTY_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[]}"#;

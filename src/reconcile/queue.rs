@@ -8,6 +8,7 @@ use crate::plan::QueuePlan;
 
 use super::diff;
 use super::error::StepError;
+use super::memory::{Created, Identity, Recall};
 use super::ownership::Owner;
 
 /// Our queue as it is in AWS.
@@ -16,6 +17,8 @@ pub(super) struct ExistingQueue {
     url: String,
     attributes: BTreeMap<String, String>,
     tags: BTreeMap<String, String>,
+    /// Whether `tags` were read in this pass, rather than remembered.
+    tags_read: bool,
 }
 
 impl ExistingQueue {
@@ -32,6 +35,65 @@ pub(super) struct QueueDone {
     pub messages: Option<u64>,
     pub created: bool,
     pub corrections: Vec<String>,
+    /// Which queue this is, when SQS said when it was created.
+    pub identity: Option<Identity>,
+    /// Whether its tags were read in this pass.
+    pub tags_read: bool,
+}
+
+/// The queue's CreatedTimestamp, in seconds since the epoch.
+fn created_at(attributes: &BTreeMap<String, String>) -> Option<i64> {
+    attributes.get("CreatedTimestamp")?.parse().ok()
+}
+
+/// Looks the queue up by name, reading its URL, attributes and tags.
+async fn look_up(sqs: &Sqs, name: &str) -> Result<Option<ExistingQueue>, StepError> {
+    let Some(url) = sqs.queue_url(name).await? else {
+        return Ok(None);
+    };
+    let (tags, attributes) = tokio::try_join!(sqs.tags(&url), sqs.attributes(&url))?;
+    // A queue deleted between the two calls is not there.
+    Ok(attributes.map(|attributes| ExistingQueue {
+        url,
+        attributes,
+        tags,
+        tags_read: true,
+    }))
+}
+
+/// Looks the queue up, at the URL an earlier pass remembered when there is one, reading its
+/// tags unless they are remembered for this very queue. `None` when there is no queue.
+async fn find(
+    sqs: &Sqs,
+    plan: &QueuePlan,
+    recall: &Recall,
+) -> Result<Option<ExistingQueue>, StepError> {
+    let Some(url) = recall.url() else {
+        return look_up(sqs, &plan.name).await;
+    };
+    let (attributes, audited_tags) = if matches!(recall, Recall::Audit(_)) {
+        let (attributes, tags) = tokio::join!(sqs.attributes(url), sqs.tags(url));
+        (attributes?, Some(tags))
+    } else {
+        (sqs.attributes(url).await?, None)
+    };
+    let Some(attributes) = attributes else {
+        // The remembered queue is gone: look for one by name, as without a memory.
+        return look_up(sqs, &plan.name).await;
+    };
+    let (tags, tags_read) = match audited_tags {
+        Some(tags) => (tags?, true),
+        None => match recall.queue_tags(url, created_at(&attributes)) {
+            Some(tags) => (tags, false),
+            None => (sqs.tags(url).await?, true),
+        },
+    };
+    Ok(Some(ExistingQueue {
+        url: url.to_string(),
+        attributes,
+        tags,
+        tags_read,
+    }))
 }
 
 /// Looks the queue up and checks that it is ours. `what` names it in messages.
@@ -40,24 +102,20 @@ pub(super) async fn observe(
     plan: &QueuePlan,
     owner: &Owner,
     what: &str,
+    recall: &Recall,
 ) -> Result<Option<ExistingQueue>, StepError> {
-    let Some(url) = sqs.queue_url(&plan.name).await? else {
+    let Some(found) = find(sqs, plan, recall).await? else {
         return Ok(None);
     };
-    let (tags, attributes) = tokio::try_join!(sqs.tags(&url), sqs.attributes(&url))?;
     if let Some(conflict) = owner
-        .judge(&tags)
+        .judge(&found.tags)
         .conflict(&format!("the {what} `{}`", plan.name))
     {
         return Err(StepError::NameConflict(format!(
             "{conflict} in spec.queueName"
         )));
     }
-    Ok(Some(ExistingQueue {
-        url,
-        attributes,
-        tags,
-    }))
+    Ok(Some(found))
 }
 
 /// Creates the queue, or puts back whatever drifted.
@@ -68,11 +126,17 @@ pub(super) async fn ensure(
 ) -> Result<QueueDone, StepError> {
     let Some(existing) = found else {
         let url = sqs.create(&plan.name, &plan.attributes, &plan.tags).await?;
+        let created = Created::ByUs(jiff::Timestamp::now().as_second());
         return Ok(QueueDone {
+            identity: Some(Identity::Queue {
+                url: url.clone(),
+                created,
+            }),
             url,
             messages: Some(0),
             created: true,
             corrections: Vec::new(),
+            tags_read: true,
         });
     };
     let mut corrections = Vec::new();
@@ -118,10 +182,15 @@ pub(super) async fn ensure(
         .get("ApproximateNumberOfMessages")
         .and_then(|n| n.parse().ok());
     Ok(QueueDone {
+        identity: created_at(&existing.attributes).map(|at| Identity::Queue {
+            url: existing.url.clone(),
+            created: Created::At(at),
+        }),
         url: existing.url,
         messages,
         created: false,
         corrections,
+        tags_read: existing.tags_read,
     })
 }
 
@@ -132,7 +201,7 @@ pub(super) async fn delete(
     owner: &Owner,
     what: &str,
 ) -> Result<String, StepError> {
-    match observe(sqs, plan, owner, what).await? {
+    match observe(sqs, plan, owner, what, &Recall::Nothing).await? {
         Some(existing) => {
             sqs.delete(&existing.url).await?;
             Ok(format!("deleted the {what} `{}`", plan.name))

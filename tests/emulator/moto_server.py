@@ -6,6 +6,8 @@ below makes the emulator behave as AWS documents; none makes the operator's job 
 - SQS accepts RedriveAllowPolicy but never stores or returns it: store and return it.
 - SQS SetQueueAttributes without `Policy` wipes the queue policy: keep it.
 - SQS reports SqsManagedSseEnabled=true even for a queue encrypted with a KMS key: report false.
+- SQS reports CreatedTimestamp and LastModifiedTimestamp with fractions of a second: AWS reports
+  whole seconds since the epoch.
 - KMS ignores EnableKeyRotation's RotationPeriodInDays: store it and return it from
   GetKeyRotationStatus, as AWS does.
 
@@ -48,6 +50,9 @@ def patch_sqs() -> None:
             result["RedriveAllowPolicy"] = allow
         if self.kms_master_key_id:
             result["SqsManagedSseEnabled"] = "false"
+        for stamp in ("CreatedTimestamp", "LastModifiedTimestamp"):
+            if stamp in result:
+                result[stamp] = str(int(float(result[stamp])))
         return result
 
     queue._set_attributes = set_attributes
