@@ -48,6 +48,7 @@ async fn context(guardrails: Guardrails) -> (Arc<Context>, ApiHandle) {
         endpoint_url: Some("http://127.0.0.1:9".into()),
         region: Some("us-east-1".into()),
         added_latency: None,
+        attempt_timeout: None,
     })
     .await;
     let env = Environment {

@@ -131,6 +131,12 @@ impl AwsError {
     }
 }
 
+/// Whether an AWS error code (bare, or with SQS's `AWS.SimpleQueueService.` prefix) says the
+/// request was throttled.
+pub fn is_throttling_code(code: &str) -> bool {
+    THROTTLING_CODES.contains(&code.rsplit('.').next().unwrap_or(code))
+}
+
 fn classify_code(code: &str) -> ErrorKind {
     let bare = code.rsplit('.').next().unwrap_or(code);
     if bare.contains("AccessDenied")
@@ -139,7 +145,7 @@ fn classify_code(code: &str) -> ErrorKind {
         || bare == "InvalidClientTokenId"
     {
         ErrorKind::AccessDenied
-    } else if THROTTLING_CODES.contains(&bare) {
+    } else if is_throttling_code(bare) {
         ErrorKind::Throttled
     } else if bare == "MalformedPolicyDocumentException" {
         ErrorKind::PolicyRejected

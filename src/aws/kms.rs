@@ -5,7 +5,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use aws_sdk_kms::Client;
 use aws_sdk_kms::types::{KeyManagerType, KeySpec, KeyUsageType, Tag};
 
+use std::sync::Arc;
+
 use super::error::{AwsError, mapper};
+use super::pacing::Pacer;
 
 /// KMS accepts one key policy per key, always named `default`.
 const POLICY_NAME: &str = "default";
@@ -23,6 +26,8 @@ pub struct KeyInfo {
     pub customer_managed: bool,
     /// The key's description.
     pub description: String,
+    /// When the key was created, in seconds since the epoch.
+    pub created: Option<i64>,
 }
 
 impl KeyInfo {
@@ -45,6 +50,7 @@ pub struct Rotation {
 #[derive(Clone, Debug)]
 pub struct Kms {
     client: Client,
+    pacer: Arc<Pacer>,
 }
 
 fn key_info(metadata: &aws_sdk_kms::types::KeyMetadata) -> KeyInfo {
@@ -57,6 +63,7 @@ fn key_info(metadata: &aws_sdk_kms::types::KeyMetadata) -> KeyInfo {
             .unwrap_or_default(),
         customer_managed: metadata.key_manager() == Some(&KeyManagerType::Customer),
         description: metadata.description().unwrap_or_default().to_string(),
+        created: metadata.creation_date().map(|d| d.secs()),
     }
 }
 
@@ -74,13 +81,19 @@ fn tag_list(tags: &BTreeMap<String, String>) -> Vec<Tag> {
 
 impl Kms {
     /// Wraps a configured client.
-    pub fn new(client: Client) -> Self {
-        Self { client }
+    pub fn new(client: Client, pacer: Arc<Pacer>) -> Self {
+        Self { client, pacer }
+    }
+
+    /// The client, once the service's pace lets a request go.
+    async fn paced(&self) -> &Client {
+        self.pacer.wait().await;
+        &self.client
     }
 
     /// The key an id, ARN or alias names, or `None` when there is none.
     pub async fn describe(&self, key: &str) -> Result<Option<KeyInfo>, AwsError> {
-        match self.client.describe_key().key_id(key).send().await {
+        match self.paced().await.describe_key().key_id(key).send().await {
             Ok(out) => Ok(out.key_metadata().map(key_info)),
             Err(e)
                 if e.as_service_error()
@@ -96,7 +109,8 @@ impl Kms {
     pub async fn tags(&self, key_id: &str) -> Result<BTreeMap<String, String>, AwsError> {
         let mut tags = BTreeMap::new();
         let mut pages = self
-            .client
+            .paced()
+            .await
             .list_resource_tags()
             .key_id(key_id)
             .into_paginator()
@@ -113,7 +127,8 @@ impl Kms {
     /// The key policy, as KMS returns it.
     pub async fn policy(&self, key_id: &str) -> Result<Option<String>, AwsError> {
         let out = self
-            .client
+            .paced()
+            .await
             .get_key_policy()
             .key_id(key_id)
             .policy_name(POLICY_NAME)
@@ -126,7 +141,8 @@ impl Kms {
     /// The key's rotation settings.
     pub async fn rotation(&self, key_id: &str) -> Result<Rotation, AwsError> {
         let out = self
-            .client
+            .paced()
+            .await
             .get_key_rotation_status()
             .key_id(key_id)
             .send()
@@ -146,13 +162,19 @@ impl Kms {
         tags: &BTreeMap<String, String>,
     ) -> Result<KeyInfo, AwsError> {
         let out = self
-            .client
+            .paced()
+            .await
             .create_key()
             .description(description)
             .policy(policy)
             .key_spec(KeySpec::SymmetricDefault)
             .key_usage(KeyUsageType::EncryptDecrypt)
             .set_tags(Some(tag_list(tags)))
+            .customize()
+            .config_override(
+                aws_sdk_kms::config::Builder::default()
+                    .retry_classifier(super::ambiguous::NotRetriedWhenAmbiguous),
+            )
             .send()
             .await
             .map_err(mapper("kms", "CreateKey"))?;
@@ -163,7 +185,8 @@ impl Kms {
 
     /// Points a new alias at a key.
     pub async fn create_alias(&self, alias: &str, key_id: &str) -> Result<(), AwsError> {
-        self.client
+        self.paced()
+            .await
             .create_alias()
             .alias_name(alias)
             .target_key_id(key_id)
@@ -175,7 +198,8 @@ impl Kms {
 
     /// Points an existing alias at another key.
     pub async fn update_alias(&self, alias: &str, key_id: &str) -> Result<(), AwsError> {
-        self.client
+        self.paced()
+            .await
             .update_alias()
             .alias_name(alias)
             .target_key_id(key_id)
@@ -187,7 +211,8 @@ impl Kms {
 
     /// Deletes an alias; the key stays.
     pub async fn delete_alias(&self, alias: &str) -> Result<(), AwsError> {
-        self.client
+        self.paced()
+            .await
             .delete_alias()
             .alias_name(alias)
             .send()
@@ -198,7 +223,8 @@ impl Kms {
 
     /// Turns automatic rotation on with the given period.
     pub async fn enable_rotation(&self, key_id: &str, period_days: i32) -> Result<(), AwsError> {
-        self.client
+        self.paced()
+            .await
             .enable_key_rotation()
             .key_id(key_id)
             .rotation_period_in_days(period_days)
@@ -210,7 +236,8 @@ impl Kms {
 
     /// Replaces the key policy.
     pub async fn put_policy(&self, key_id: &str, policy: &str) -> Result<(), AwsError> {
-        self.client
+        self.paced()
+            .await
             .put_key_policy()
             .key_id(key_id)
             .policy_name(POLICY_NAME)
@@ -223,7 +250,8 @@ impl Kms {
 
     /// Sets the given tags, leaving others alone.
     pub async fn tag(&self, key_id: &str, tags: &BTreeMap<String, String>) -> Result<(), AwsError> {
-        self.client
+        self.paced()
+            .await
             .tag_resource()
             .key_id(key_id)
             .set_tags(Some(tag_list(tags)))
@@ -235,7 +263,8 @@ impl Kms {
 
     /// Removes the given tag keys.
     pub async fn untag(&self, key_id: &str, keys: &BTreeSet<String>) -> Result<(), AwsError> {
-        self.client
+        self.paced()
+            .await
             .untag_resource()
             .key_id(key_id)
             .set_tag_keys(Some(keys.iter().cloned().collect()))
@@ -251,7 +280,8 @@ impl Kms {
         key_id: &str,
         description: &str,
     ) -> Result<(), AwsError> {
-        self.client
+        self.paced()
+            .await
             .update_key_description()
             .key_id(key_id)
             .description(description)
@@ -263,7 +293,8 @@ impl Kms {
 
     /// Cancels a scheduled deletion; KMS leaves the key disabled.
     pub async fn cancel_deletion(&self, key_id: &str) -> Result<(), AwsError> {
-        self.client
+        self.paced()
+            .await
             .cancel_key_deletion()
             .key_id(key_id)
             .send()
@@ -274,7 +305,8 @@ impl Kms {
 
     /// Enables a disabled key.
     pub async fn enable(&self, key_id: &str) -> Result<(), AwsError> {
-        self.client
+        self.paced()
+            .await
             .enable_key()
             .key_id(key_id)
             .send()
@@ -285,7 +317,8 @@ impl Kms {
 
     /// Schedules the key's deletion after `window_days`.
     pub async fn schedule_deletion(&self, key_id: &str, window_days: i32) -> Result<(), AwsError> {
-        self.client
+        self.paced()
+            .await
             .schedule_key_deletion()
             .key_id(key_id)
             .pending_window_in_days(window_days)
@@ -300,7 +333,8 @@ impl Kms {
         let aliases = async {
             let mut targets = BTreeSet::new();
             let mut pages = self
-                .client
+                .paced()
+                .await
                 .list_aliases()
                 .limit(100)
                 .into_paginator()
@@ -317,7 +351,13 @@ impl Kms {
         };
         let keys = async {
             let mut ids = Vec::new();
-            let mut pages = self.client.list_keys().limit(1000).into_paginator().send();
+            let mut pages = self
+                .paced()
+                .await
+                .list_keys()
+                .limit(1000)
+                .into_paginator()
+                .send();
             while let Some(page) = pages.next().await {
                 let page = page.map_err(mapper("kms", "ListKeys"))?;
                 ids.extend(

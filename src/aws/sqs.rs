@@ -5,12 +5,16 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::types::QueueAttributeName;
 
+use std::sync::Arc;
+
 use super::error::{AwsError, mapper};
+use super::pacing::Pacer;
 
 /// The SQS client, behind the operator's own vocabulary.
 #[derive(Clone, Debug)]
 pub struct Sqs {
     client: Client,
+    pacer: Arc<Pacer>,
 }
 
 fn attribute_map(attributes: &BTreeMap<String, String>) -> HashMap<QueueAttributeName, String> {
@@ -22,13 +26,26 @@ fn attribute_map(attributes: &BTreeMap<String, String>) -> HashMap<QueueAttribut
 
 impl Sqs {
     /// Wraps a configured client.
-    pub fn new(client: Client) -> Self {
-        Self { client }
+    pub fn new(client: Client, pacer: Arc<Pacer>) -> Self {
+        Self { client, pacer }
+    }
+
+    /// The client, once the service's pace lets a request go.
+    async fn paced(&self) -> &Client {
+        self.pacer.wait().await;
+        &self.client
     }
 
     /// The URL of the queue with this name, or `None` when there is none.
     pub async fn queue_url(&self, name: &str) -> Result<Option<String>, AwsError> {
-        match self.client.get_queue_url().queue_name(name).send().await {
+        match self
+            .paced()
+            .await
+            .get_queue_url()
+            .queue_name(name)
+            .send()
+            .await
+        {
             Ok(out) => Ok(out.queue_url().map(str::to_string)),
             Err(e)
                 if e.as_service_error()
@@ -48,7 +65,8 @@ impl Sqs {
         url: &str,
     ) -> Result<Option<BTreeMap<String, String>>, AwsError> {
         let sent = self
-            .client
+            .paced()
+            .await
             .get_queue_attributes()
             .queue_url(url)
             .attribute_names(QueueAttributeName::All)
@@ -76,7 +94,8 @@ impl Sqs {
     /// The queue's tags.
     pub async fn tags(&self, url: &str) -> Result<BTreeMap<String, String>, AwsError> {
         let out = self
-            .client
+            .paced()
+            .await
             .list_queue_tags()
             .queue_url(url)
             .send()
@@ -98,7 +117,8 @@ impl Sqs {
         tags: &BTreeMap<String, String>,
     ) -> Result<String, AwsError> {
         let out = self
-            .client
+            .paced()
+            .await
             .create_queue()
             .queue_name(name)
             .set_attributes(Some(attribute_map(attributes)))
@@ -117,7 +137,8 @@ impl Sqs {
         url: &str,
         attributes: &BTreeMap<String, String>,
     ) -> Result<(), AwsError> {
-        self.client
+        self.paced()
+            .await
             .set_queue_attributes()
             .queue_url(url)
             .set_attributes(Some(attribute_map(attributes)))
@@ -129,7 +150,8 @@ impl Sqs {
 
     /// Sets the given tags, leaving others alone.
     pub async fn tag(&self, url: &str, tags: &BTreeMap<String, String>) -> Result<(), AwsError> {
-        self.client
+        self.paced()
+            .await
             .tag_queue()
             .queue_url(url)
             .set_tags(Some(tags.clone().into_iter().collect()))
@@ -141,7 +163,8 @@ impl Sqs {
 
     /// Removes the given tag keys.
     pub async fn untag(&self, url: &str, keys: &BTreeSet<String>) -> Result<(), AwsError> {
-        self.client
+        self.paced()
+            .await
             .untag_queue()
             .queue_url(url)
             .set_tag_keys(Some(keys.iter().cloned().collect()))
@@ -153,7 +176,8 @@ impl Sqs {
 
     /// Deletes the queue and its messages.
     pub async fn delete(&self, url: &str) -> Result<(), AwsError> {
-        self.client
+        self.paced()
+            .await
             .delete_queue()
             .queue_url(url)
             .send()

@@ -36,6 +36,12 @@ pub(super) struct OperatorArgs {
     /// Allow principals and sources of accounts other than the operator's.
     #[arg(long, env = "SECUREQUEUE_ALLOW_CROSS_ACCOUNT")]
     allow_cross_account: bool,
+
+    /// Seconds one attempt of an AWS call may take before it is abandoned and retried (up to 4
+    /// attempts per call).
+    #[arg(long, env = "SECUREQUEUE_AWS_ATTEMPT_TIMEOUT_SECONDS", default_value_t = 20,
+          value_parser = clap::value_parser!(u64).range(1..=300))]
+    aws_attempt_timeout_seconds: u64,
 }
 
 impl OperatorArgs {
@@ -48,6 +54,7 @@ impl OperatorArgs {
             endpoint_url: self.endpoint_url.clone(),
             region: self.region.clone(),
             added_latency,
+            attempt_timeout: Some(Duration::from_secs(self.aws_attempt_timeout_seconds)),
         })
         .await;
         let operator_role_arn = match &self.operator_role_arn {

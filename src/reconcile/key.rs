@@ -4,9 +4,16 @@
 //! CreateKey is not idempotent, so a key is only ever created after both lookups came back
 //! empty. A key that a crash left without its alias has no alias pointing at it; the orphan
 //! search lists exactly those keys and reads their tags, so the next pass finds and finishes it.
+//!
+//! A CreateKey whose answer was lost (a timeout, a dropped connection, a 5xx) may still make a
+//! key, perhaps only after the next pass created another. So for a while after such a loss the
+//! owner's passes search for unaliased keys of theirs even when the alias exists, and schedule
+//! the deletion of every one but the key in use: keys no alias ever named, which nothing can
+//! have encrypted with (queues name the key by its alias). A deletion does the same.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use tokio::sync::OnceCell;
 
@@ -20,20 +27,30 @@ use super::error::StepError;
 use super::memory::Recall;
 use super::ownership::{Owner, Ownership};
 
+/// How long after a lost CreateKey its owner's passes keep looking for the key it may have made.
+const LOST_CREATE_WATCH: Duration = Duration::from_secs(600);
+
+/// What this process knows about keys beyond one pass.
+///
 /// The owners of keys the orphan search has looked at, by key id, so each unaliased key's tags
 /// are read once per process rather than on every fresh converge. Keys pending deletion stay
 /// unaliased for their whole deletion window, so without this every new SecureQueue would read
 /// the tags of every recently deleted one. An owner never changes: ownership tags are set by
 /// CreateKey and the operator never rewrites the namespace, name or cluster tags.
+///
+/// And the owners whose CreateKey answer was lost, with when.
 #[derive(Clone, Debug, Default)]
-pub struct KeyOwners(Arc<Mutex<HashMap<String, Arc<OnceCell<Owner>>>>>);
+pub struct KeyRecords {
+    owners: Arc<Mutex<HashMap<String, Arc<OnceCell<Owner>>>>>,
+    lost_creates: Arc<Mutex<HashMap<Owner, Instant>>>,
+}
 
-impl KeyOwners {
+impl KeyRecords {
     /// The owner of `key_id`, read from its tags the first time; concurrent passes asking about
     /// the same key wait for one read.
     async fn of(&self, kms: &Kms, key_id: &str) -> Result<Owner, AwsError> {
         let cell = self
-            .0
+            .owners
             .lock()
             .expect("key owners")
             .entry(key_id.to_string())
@@ -57,10 +74,25 @@ impl KeyOwners {
     /// searches listing it before its alias exists need not read its tags.
     fn created(&self, key_id: &str, owner: &Owner) {
         let cell = OnceCell::new_with(Some(owner.clone()));
-        self.0
+        self.owners
             .lock()
             .expect("key owners")
             .insert(key_id.to_string(), Arc::new(cell));
+    }
+
+    /// Notes that a CreateKey of `owner` failed without saying whether it made a key.
+    fn lost_create(&self, owner: &Owner) {
+        self.lost_creates
+            .lock()
+            .expect("lost creates")
+            .insert(owner.clone(), Instant::now());
+    }
+
+    /// Whether `owner` lost a CreateKey answer recently enough that a key may still appear.
+    fn watching(&self, owner: &Owner) -> bool {
+        let mut lost = self.lost_creates.lock().expect("lost creates");
+        lost.retain(|_, at| at.elapsed() < LOST_CREATE_WATCH);
+        lost.contains_key(owner)
     }
 }
 
@@ -70,13 +102,15 @@ pub(super) enum KeyFound {
     /// No key of ours.
     Absent,
     /// Our key.
-    Present(ExistingKey),
+    Present(Box<ExistingKey>),
 }
 
 /// Our key as it is in AWS.
 #[derive(Debug)]
 pub(super) struct ExistingKey {
     info: KeyInfo,
+    /// Other unaliased keys of ours, to be deleted: made by CreateKey calls whose answer was lost.
+    surplus: Vec<KeyInfo>,
     tags: BTreeMap<String, String>,
     alias: AliasState,
     /// The policy and rotation, when they were read with the tags.
@@ -89,11 +123,11 @@ impl KeyFound {
     /// The key policy as KMS returned it, when it was read with the key.
     pub(super) fn observed_policy(&self) -> Option<&str> {
         match self {
-            KeyFound::Present(ExistingKey {
-                details: Some((Some(policy), _)),
-                ..
-            }) => Some(policy),
-            _ => None,
+            KeyFound::Present(key) => match &key.details {
+                Some((Some(policy), _)) => Some(policy),
+                _ => None,
+            },
+            KeyFound::Absent => None,
         }
     }
 }
@@ -124,20 +158,13 @@ pub(super) async fn observe(
     kms: &Kms,
     plan: &KeyPlan,
     owner: &Owner,
-    owners: &KeyOwners,
+    keys: &KeyRecords,
     recall: &Recall,
 ) -> Result<KeyFound, StepError> {
     let Some(target) = kms.describe(&plan.alias).await? else {
-        return Ok(match find_orphan(kms, owner, owners).await? {
-            Some((info, tags)) => KeyFound::Present(ExistingKey {
-                info,
-                tags,
-                alias: AliasState::Missing,
-                details: None,
-                tags_read: true,
-            }),
-            None => KeyFound::Absent,
-        });
+        return Ok(adopt_orphan(kms, owner, keys, AliasState::Missing)
+            .await?
+            .map_or(KeyFound::Absent, |key| KeyFound::Present(Box::new(key))));
     };
     let remembered = recall.key_tags(&target.key_id);
     let tags_read = remembered.is_none();
@@ -166,22 +193,26 @@ pub(super) async fn observe(
             Some((policy, rotation)) => Some((policy?, rotation?)),
             None => None,
         };
-        return Ok(KeyFound::Present(ExistingKey {
+        let surplus = if keys.watching(owner) {
+            find_orphans(kms, owner, keys)
+                .await?
+                .into_iter()
+                .map(|(info, _)| info)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        return Ok(KeyFound::Present(Box::new(ExistingKey {
             info: target,
+            surplus,
             tags,
             alias: AliasState::Ours,
             details,
             tags_read,
-        }));
+        })));
     }
-    match find_orphan(kms, owner, owners).await? {
-        Some((info, tags)) => Ok(KeyFound::Present(ExistingKey {
-            info,
-            tags,
-            alias: AliasState::Elsewhere,
-            details: None,
-            tags_read: true,
-        })),
+    match adopt_orphan(kms, owner, keys, AliasState::Elsewhere).await? {
+        Some(existing) => Ok(KeyFound::Present(Box::new(existing))),
         None => Err(StepError::NameConflict(
             ownership
                 .conflict(&format!("the alias `{}` (key {})", plan.alias, target.arn))
@@ -191,46 +222,79 @@ pub(super) async fn observe(
     }
 }
 
-/// Our key that no alias points at, if any: a crash between CreateKey and CreateAlias, a
-/// deleted alias, or a deletion interrupted after DeleteAlias.
-async fn find_orphan(
+/// Our customer-managed keys that no alias points at: a crash between CreateKey and
+/// CreateAlias, a deleted alias, a deletion interrupted after DeleteAlias, or a CreateKey whose
+/// answer was lost.
+async fn find_orphans(
     kms: &Kms,
     owner: &Owner,
-    owners: &KeyOwners,
-) -> Result<Option<(KeyInfo, BTreeMap<String, String>)>, AwsError> {
-    let mut found: Option<(KeyInfo, BTreeMap<String, String>)> = None;
+    keys: &KeyRecords,
+) -> Result<Vec<(KeyInfo, BTreeMap<String, String>)>, AwsError> {
+    let mut found = Vec::new();
     for key_id in kms.unaliased_key_ids().await? {
-        if owners.of(kms, &key_id).await? != *owner {
+        if keys.of(kms, &key_id).await? != *owner {
             continue;
         }
         let (Some(info), tags) = tokio::try_join!(kms.describe(&key_id), kms.tags(&key_id))? else {
             continue;
         };
-        let better = found
-            .as_ref()
-            .is_none_or(|(current, _)| current.pending_deletion() && !info.pending_deletion());
-        if info.customer_managed && better {
-            found = Some((info, tags));
+        if info.customer_managed {
+            found.push((info, tags));
         }
     }
     Ok(found)
+}
+
+/// Our unaliased key to finish, if any, with the others as surplus: the one not pending
+/// deletion, else the oldest, since an alias deleted out of band leaves the key in use older
+/// than any a lost CreateKey made.
+async fn adopt_orphan(
+    kms: &Kms,
+    owner: &Owner,
+    keys: &KeyRecords,
+    alias: AliasState,
+) -> Result<Option<ExistingKey>, AwsError> {
+    let mut orphans = find_orphans(kms, owner, keys).await?;
+    orphans.sort_by_key(|(info, _)| {
+        (
+            info.pending_deletion(),
+            info.created.unwrap_or(i64::MAX),
+            info.key_id.clone(),
+        )
+    });
+    let mut orphans = orphans.into_iter();
+    Ok(orphans.next().map(|(info, tags)| ExistingKey {
+        info,
+        surplus: orphans.map(|(info, _)| info).collect(),
+        tags,
+        alias,
+        details: None,
+        tags_read: true,
+    }))
 }
 
 /// Creates the key, or puts back whatever drifted.
 pub(super) async fn ensure(
     kms: &Kms,
     plan: &KeyPlan,
-    owners: &KeyOwners,
+    keys: &KeyRecords,
     found: KeyFound,
 ) -> Result<KeyDone, StepError> {
     let policy = plan.policy.to_compact_json();
     let period = i32::try_from(plan.rotation_period_days).expect("validated bounds");
     let existing = match found {
         KeyFound::Absent => {
-            let info = kms
-                .create_key(&plan.description, &policy, &plan.tags)
-                .await?;
-            owners.created(&info.key_id, &Owner::from_tags(&plan.tags));
+            let owner = Owner::from_tags(&plan.tags);
+            let info = match kms.create_key(&plan.description, &policy, &plan.tags).await {
+                Ok(info) => info,
+                Err(e) => {
+                    if e.kind == ErrorKind::Unavailable {
+                        keys.lost_create(&owner);
+                    }
+                    return Err(e.into());
+                }
+            };
+            keys.created(&info.key_id, &owner);
             kms.create_alias(&plan.alias, &info.key_id).await?;
             kms.enable_rotation(&info.key_id, period).await?;
             return Ok(KeyDone {
@@ -240,10 +304,11 @@ pub(super) async fn ensure(
                 tags_read: true,
             });
         }
-        KeyFound::Present(existing) => existing,
+        KeyFound::Present(existing) => *existing,
     };
     let ExistingKey {
         mut info,
+        surplus,
         tags,
         alias,
         details,
@@ -315,6 +380,14 @@ pub(super) async fn ensure(
         kms.update_description(&id, &plan.description).await?;
         corrections.push("restored the description".to_string());
     }
+    let window = i32::try_from(plan.deletion_window_days).expect("validated bounds");
+    for extra in surplus.iter().filter(|k| !k.pending_deletion()) {
+        kms.schedule_deletion(&extra.key_id, window).await?;
+        corrections.push(format!(
+            "scheduled the deletion of key {}, an unaliased key of this SecureQueue that a CreateKey whose answer was lost made, in {window} days",
+            extra.arn
+        ));
+    }
     Ok(KeyDone {
         info,
         created: false,
@@ -323,35 +396,44 @@ pub(super) async fn ensure(
     })
 }
 
-/// Deletes the alias, then schedules the key's deletion. Resumable: a key already pending
-/// deletion is left as it is, and a key whose alias is gone is found by its tags.
+/// Deletes the alias, then schedules the deletion of the key, and of any unaliased key of ours
+/// (see the module's documentation). Resumable: a key already pending deletion is left as it
+/// is, and a key whose alias is gone is found by its tags.
 pub(super) async fn delete(
     kms: &Kms,
     plan: &KeyPlan,
     owner: &Owner,
-    owners: &KeyOwners,
+    keys: &KeyRecords,
 ) -> Result<String, StepError> {
-    let mut key = None;
+    let mut ours = Vec::new();
+    let mut done = Vec::new();
     if let Some(target) = kms.describe(&plan.alias).await? {
         let tags = kms.tags(&target.key_id).await?;
         if owner.judge(&tags) == Ownership::Ours {
             kms.delete_alias(&plan.alias).await?;
-            key = Some(target);
+            done.push(format!("deleted the alias {}", plan.alias));
+            ours.push(target);
         }
     }
-    if key.is_none() {
-        key = find_orphan(kms, owner, owners).await?.map(|(info, _)| info);
+    for (orphan, _) in find_orphans(kms, owner, keys).await? {
+        if ours.iter().all(|k| k.key_id != orphan.key_id) {
+            ours.push(orphan);
+        }
     }
-    let Some(key) = key else {
+    if ours.is_empty() {
         return Ok("no key of this SecureQueue exists".to_string());
-    };
-    if key.pending_deletion() {
-        return Ok(format!("key {} is already scheduled for deletion", key.arn));
     }
     let window = i32::try_from(plan.deletion_window_days).expect("validated bounds");
-    kms.schedule_deletion(&key.key_id, window).await?;
-    Ok(format!(
-        "deleted the alias {} and scheduled key {} for deletion in {window} days",
-        plan.alias, key.arn
-    ))
+    for key in &ours {
+        if key.pending_deletion() {
+            done.push(format!("key {} is already scheduled for deletion", key.arn));
+        } else {
+            kms.schedule_deletion(&key.key_id, window).await?;
+            done.push(format!(
+                "scheduled key {} for deletion in {window} days",
+                key.arn
+            ));
+        }
+    }
+    Ok(done.join("; "))
 }

@@ -40,7 +40,7 @@ const QUEUE: &str = "queue";
 pub struct Reconciler {
     aws: Aws,
     env: Environment,
-    key_owners: key::KeyOwners,
+    key_owners: key::KeyRecords,
     memory: memory::Memory,
 }
 
@@ -266,7 +266,7 @@ impl Reconciler {
         Self {
             aws,
             env,
-            key_owners: key::KeyOwners::default(),
+            key_owners: key::KeyRecords::default(),
             memory: memory::Memory::default(),
         }
     }
@@ -413,7 +413,7 @@ pub fn display_name(queue: &SecureQueue) -> String {
 
 async fn converge_plan(
     clients: &Clients,
-    key_owners: &key::KeyOwners,
+    key_owners: &key::KeyRecords,
     plan: &Plan,
     resolved: &resolve::Resolved,
     recalls: &[memory::Recall; 3],
@@ -613,7 +613,7 @@ fn access_findings(
 
 async fn delete_plan(
     clients: &Clients,
-    key_owners: &key::KeyOwners,
+    key_owners: &key::KeyRecords,
     plan: &Plan,
 ) -> Vec<StepReport> {
     let owner = Owner::from_tags(&plan.key.tags);

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use crate::resolve::{TAG_CLUSTER, TAG_NAME, TAG_NAMESPACE};
 
 /// The owner a SecureQueue's resources carry in their tags; the default is nobody.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Owner {
     namespace: String,
     name: String,

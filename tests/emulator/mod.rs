@@ -41,10 +41,15 @@ pub fn env() -> Environment {
 
 /// The reconciler, with the real SDK clients pointed at the emulator.
 pub async fn reconciler() -> Reconciler {
+    reconciler_with(ConnectOptions::default()).await
+}
+
+/// A reconciler talking to the emulator with these options besides its endpoint and region.
+pub async fn reconciler_with(options: ConnectOptions) -> Reconciler {
     let aws = Aws::connect(&ConnectOptions {
         endpoint_url: Some(endpoint()),
         region: Some(REGION.to_string()),
-        added_latency: None,
+        ..options
     })
     .await;
     Reconciler::new(aws, env())
@@ -109,14 +114,19 @@ pub fn assert_ready(report: &Report, reason: &str) {
 /// Makes the next `count` calls of `operation` whose request body contains `body_contains`
 /// fail with the AWS error `code` and HTTP `status`.
 pub fn inject_fault(operation: &str, code: &str, status: u16, count: u32, body_contains: &str) {
-    let body = serde_json::json!({
+    inject(serde_json::json!({
         "operation": operation,
         "code": code,
         "status": status,
         "count": count,
         "bodyContains": body_contains,
-    })
-    .to_string();
+    }));
+}
+
+/// Adds a fault to the emulator's launcher, as `tests/emulator/moto_server.py` describes:
+/// errors, slow answers, dropped connections, rate limits.
+pub fn inject(fault: serde_json::Value) {
+    let body = fault.to_string();
     let url = endpoint();
     let address = url.trim_start_matches("http://");
     let mut stream = TcpStream::connect(address).expect("the emulator listens");
@@ -173,8 +183,16 @@ pub fn isolate(queue: &mut SecureQueue, prefix: &str) -> String {
 /// Every key in the emulator whose namespace tag is `namespace`, as (key id, state).
 pub async fn keys_of(kms: &aws_sdk_kms::Client, namespace: &str) -> Vec<(String, String)> {
     let mut found = Vec::new();
-    let keys = kms.list_keys().limit(1000).send().await.expect("ListKeys");
-    for key in keys.keys() {
+    let keys: Vec<_> = kms
+        .list_keys()
+        .limit(1000)
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<_, _>>()
+        .await
+        .expect("ListKeys");
+    for key in keys {
         let id = key.key_id().expect("key id");
         let tags = kms
             .list_resource_tags()

@@ -11,19 +11,28 @@ below makes the emulator behave as AWS documents; none makes the operator's job 
 - KMS ignores EnableKeyRotation's RotationPeriodInDays: store it and return it from
   GetKeyRotationStatus, as AWS does.
 
-It also serves a fault-injection endpoint for the tests, `/_securequeue/faults`: POST a JSON
-object {"operation", "code", "message", "status", "count", "bodyContains"} to make the next
-`count` requests for that operation (the X-Amz-Target suffix, such as `CreateKey`) whose body
-contains `bodyContains` fail with that AWS error; DELETE clears every fault, or with
-`?bodyContains=X` those scoped to X.
+It also serves a fault-injection endpoint for the tests, `/_securequeue/faults`. POST a JSON
+object to add a fault; DELETE clears every fault, or with `?bodyContains=X` those scoped to X.
+A fault matches requests by
+- "operation": the X-Amz-Target suffix, such as `CreateKey`, or "*" for any;
+- "service" (optional): "kms" or "sqs";
+- "bodyContains" (optional): a string the request body must contain;
+and does to each of the next "count" matching requests (default 1), in this order:
+- "delayMs": waits that long first (a slow answer, to outlast the client's timeout);
+- "drop": true closes the connection without an answer;
+- "code", "status", "message": answers with that AWS error instead of moto.
+With "ratePerSecond" instead of "count", the fault is a rate limit: requests within the rate
+pass, and only those beyond it (in any one-second window) suffer the fault, until cleared.
 
 Usage: moto_server.py PORT
 """
 
 import io
 import json
+import socket
 import sys
 import threading
+import time
 
 from moto.kms import models as kms_models
 from moto.kms import responses as kms_responses
@@ -89,8 +98,11 @@ def patch_kms() -> None:
     handler.get_key_rotation_status = get_key_rotation_status_response
 
 
+SERVICES = {"TrentService": "kms", "AmazonSQS": "sqs"}
+
+
 class Faults:
-    """Scripted AWS errors, served before moto sees the request."""
+    """Scripted AWS trouble, served before moto sees the request."""
 
     def __init__(self, app):
         self.app = app
@@ -101,15 +113,22 @@ class Faults:
         request = Request(environ)
         if request.path == "/_securequeue/faults":
             return self.control(request)(environ, start_response)
-        target = request.headers.get("X-Amz-Target", "")
-        operation = target.rsplit(".", 1)[-1]
+        prefix, _, operation = request.headers.get("X-Amz-Target", "").rpartition(".")
         raw = request.get_data()
         # moto reads the body again from the stream this just drained.
         environ["wsgi.input"] = io.BytesIO(raw)
         environ["CONTENT_LENGTH"] = str(len(raw))
-        body = raw.decode("utf-8", "replace")
-        fault = self.take(operation, body)
+        fault = self.take(SERVICES.get(prefix, ""), operation, raw.decode("utf-8", "replace"))
         if fault is None:
+            return self.app(environ, start_response)
+        if fault.get("delayMs"):
+            time.sleep(fault["delayMs"] / 1000)
+        if fault.get("drop"):
+            connection = environ["werkzeug.socket"]
+            connection.shutdown(socket.SHUT_RDWR)
+            connection.close()
+            return []
+        if not fault.get("code"):
             return self.app(environ, start_response)
         payload = json.dumps({"__type": fault["code"], "message": fault["message"]})
         response = Response(payload, status=fault["status"], content_type="application/x-amz-json-1.0")
@@ -127,17 +146,28 @@ class Faults:
                 fault.setdefault("count", 1)
                 fault.setdefault("bodyContains", "")
                 fault.setdefault("message", "injected by the test harness")
+                fault["window"] = []
                 self.faults.append(fault)
-            return Response(json.dumps(self.faults), content_type="application/json")
+            shown = [{k: v for k, v in f.items() if k != "window"} for f in self.faults]
+            return Response(json.dumps(shown), content_type="application/json")
 
-    def take(self, operation, body):
+    def take(self, service, operation, body):
+        now = time.monotonic()
         with self.lock:
             for fault in self.faults:
-                if (
-                    fault["operation"] == operation
-                    and fault["count"] > 0
-                    and fault["bodyContains"] in body
-                ):
+                if fault["operation"] not in ("*", operation):
+                    continue
+                if fault.get("service", service) != service or fault["bodyContains"] not in body:
+                    continue
+                rate = fault.get("ratePerSecond")
+                if rate is not None:
+                    window = [t for t in fault["window"] if now - t < 1.0]
+                    fault["window"] = window
+                    if len(window) < rate:
+                        window.append(now)
+                        continue
+                    return fault
+                if fault["count"] > 0:
                     fault["count"] -= 1
                     return fault
         return None
