@@ -15,6 +15,11 @@ fn every_dashboard_query_names_an_exported_metric() {
     metrics.aws_calls(&calls, &CallCounts::default(), &CallCounts::default());
     metrics.ready_state("uid", Some("True"));
     metrics.dead_letter_messages("ns", "q", Some(3));
+    let pace = securequeue::aws::pacing::PaceSnapshot {
+        rate: Some(5.0),
+        throttles: 1,
+    };
+    metrics.pacing(&[("us-east-1".to_string(), "kms", pace)]);
     drop(metrics.timer());
     let exported = metrics.encode();
     let dashboard: serde_json::Value = serde_json::from_str(

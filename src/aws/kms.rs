@@ -8,7 +8,7 @@ use aws_sdk_kms::types::{KeyManagerType, KeySpec, KeyUsageType, Tag};
 use std::sync::Arc;
 
 use super::error::{AwsError, mapper};
-use super::pacing::Pacer;
+use super::pacing::{PaceSnapshot, Pacer};
 
 /// KMS accepts one key policy per key, always named `default`.
 const POLICY_NAME: &str = "default";
@@ -83,6 +83,11 @@ impl Kms {
     /// Wraps a configured client.
     pub fn new(client: Client, pacer: Arc<Pacer>) -> Self {
         Self { client, pacer }
+    }
+
+    /// What the service's pacer is doing.
+    pub fn pace(&self) -> PaceSnapshot {
+        self.pacer.snapshot()
     }
 
     /// The client, once the service's pace lets a request go.

@@ -146,6 +146,20 @@ impl Aws {
             .clone()
     }
 
+    /// What each service's pacer is doing, by region and service.
+    pub fn pacing(&self) -> Vec<(String, &'static str, pacing::PaceSnapshot)> {
+        let regional = self.regional.lock().expect("client cache");
+        regional
+            .iter()
+            .flat_map(|(region, clients)| {
+                [
+                    (region.clone(), "kms", clients.kms.pace()),
+                    (region.clone(), "sqs", clients.sqs.pace()),
+                ]
+            })
+            .collect()
+    }
+
     /// Who the credentials belong to.
     pub async fn caller(&self) -> Result<identity::Caller, AwsError> {
         let sts = aws_sdk_sts::config::Builder::from(&self.config)

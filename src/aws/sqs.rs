@@ -8,7 +8,7 @@ use aws_sdk_sqs::types::QueueAttributeName;
 use std::sync::Arc;
 
 use super::error::{AwsError, mapper};
-use super::pacing::Pacer;
+use super::pacing::{PaceSnapshot, Pacer};
 
 /// The SQS client, behind the operator's own vocabulary.
 #[derive(Clone, Debug)]
@@ -28,6 +28,11 @@ impl Sqs {
     /// Wraps a configured client.
     pub fn new(client: Client, pacer: Arc<Pacer>) -> Self {
         Self { client, pacer }
+    }
+
+    /// What the service's pacer is doing.
+    pub fn pace(&self) -> PaceSnapshot {
+        self.pacer.snapshot()
     }
 
     /// The client, once the service's pace lets a request go.

@@ -1,8 +1,9 @@
 //! Prometheus metrics, served on `/metrics`: reconciles by result, reconcile duration, AWS calls
-//! by service, operation and outcome, drift corrections, SecureQueues by Ready state, and each
-//! dead-letter queue's depth.
+//! by service, operation and outcome, drift corrections, SecureQueues by Ready state, each
+//! dead-letter queue's depth, and each AWS service's throttles and pace.
 
 use std::collections::HashMap;
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -14,6 +15,7 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
 use crate::aws::calls::CallCounts;
+use crate::aws::pacing::PaceSnapshot;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ResultLabels {
@@ -25,6 +27,12 @@ struct CallLabels {
     service: String,
     operation: String,
     outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ServiceLabels {
+    region: String,
+    service: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -48,6 +56,8 @@ pub struct Metrics {
     drift_corrections: Counter,
     ready: Family<ReadyLabels, Gauge>,
     dead_letter_messages: Family<QueueLabels, Gauge>,
+    throttles: Family<ServiceLabels, Counter>,
+    pace: Family<ServiceLabels, Gauge<f64, AtomicU64>>,
     states: Arc<Mutex<HashMap<String, &'static str>>>,
 }
 
@@ -96,6 +106,18 @@ impl Default for Metrics {
             "Messages waiting in each SecureQueue's dead-letter queue (ApproximateNumberOfMessages)",
             dead_letter_messages.clone(),
         );
+        let throttles = Family::<ServiceLabels, Counter>::default();
+        registry.register(
+            "aws_throttled_attempts",
+            "Attempts AWS answered with a throttling error, by region and service",
+            throttles.clone(),
+        );
+        let pace = Family::<ServiceLabels, Gauge<f64, AtomicU64>>::default();
+        registry.register(
+            "aws_pace_requests_per_second",
+            "The pace each AWS service is held to after throttling, by region and service; 0 while unpaced",
+            pace.clone(),
+        );
         Self {
             registry: Arc::new(registry),
             reconciles,
@@ -104,6 +126,8 @@ impl Default for Metrics {
             drift_corrections,
             ready,
             dead_letter_messages,
+            throttles,
+            pace,
             states: Arc::default(),
         }
     }
@@ -166,6 +190,21 @@ impl Metrics {
                         .inc_by(n);
                 }
             }
+        }
+    }
+
+    /// Records what each service's pacer is doing.
+    pub fn pacing(&self, pacing: &[(String, &'static str, PaceSnapshot)]) {
+        for (region, service, pace) in pacing {
+            let labels = ServiceLabels {
+                region: region.clone(),
+                service: (*service).to_string(),
+            };
+            let throttles = self.throttles.get_or_create(&labels);
+            throttles.inc_by(pace.throttles.saturating_sub(throttles.get()));
+            self.pace
+                .get_or_create(&labels)
+                .set(pace.rate.unwrap_or(0.0));
         }
     }
 
@@ -270,6 +309,27 @@ mod tests {
             metrics
                 .encode()
                 .contains(r#"securequeue_secure_queues{ready="True"} 1"#)
+        );
+    }
+
+    #[test]
+    fn throttles_count_up_and_the_pace_reads_zero_while_unpaced() {
+        let metrics = Metrics::default();
+        let snapshot = |rate, throttles| PaceSnapshot { rate, throttles };
+        metrics.pacing(&[("us-east-1".into(), "kms", snapshot(Some(12.5), 3))]);
+        metrics.pacing(&[("us-east-1".into(), "kms", snapshot(None, 5))]);
+        let text = metrics.encode();
+        assert!(
+            text.contains(
+                r#"securequeue_aws_throttled_attempts_total{region="us-east-1",service="kms"} 5"#
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                r#"securequeue_aws_pace_requests_per_second{region="us-east-1",service="kms"} 0.0"#
+            ),
+            "{text}"
         );
     }
 }

@@ -276,6 +276,11 @@ impl Reconciler {
         &self.env
     }
 
+    /// What each AWS service's pacer is doing, by region and service.
+    pub fn pacing(&self) -> Vec<(String, &'static str, crate::aws::pacing::PaceSnapshot)> {
+        self.aws.pacing()
+    }
+
     /// One converge pass, its calls counted in `log`.
     pub async fn converge(&self, queue: &SecureQueue, log: &CallLog) -> Report {
         let name = display_name(queue);
