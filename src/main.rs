@@ -4,6 +4,11 @@ use clap::Parser;
 use securequeue::cli::{Cli, LogFormat};
 use tracing_subscriber::EnvFilter;
 
+/// mimalloc returns freed memory to the system, where glibc's allocator keeps the peak of a
+/// large watch list (thousands of SecureQueues listed at once) for the life of the process.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     // The AWS SDK and the Kubernetes client both use rustls; name the one crypto provider.
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();

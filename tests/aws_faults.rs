@@ -156,15 +156,15 @@ fn troubles() -> Vec<(&'static str, serde_json::Value, &'static str)> {
             json!({"code": "ServiceUnavailable", "status": 503}),
             "AwsUnavailable",
         ),
-        ("slow", json!({"delayMs": 1_500}), "AwsUnavailable"),
+        ("slow", json!({"delayMs": 3_000}), "AwsUnavailable"),
         ("dropped", json!({"drop": true}), "AwsUnavailable"),
     ]
 }
 
-/// A reconciler that gives up on an attempt after one second, so a slow answer is one.
+/// A reconciler that gives up on an attempt after two seconds, so a slow answer is one.
 async fn impatient() -> securequeue::reconcile::Reconciler {
     reconciler_with(ConnectOptions {
-        attempt_timeout: Some(Duration::from_secs(1)),
+        attempt_timeout: Some(Duration::from_secs(2)),
         ..ConnectOptions::default()
     })
     .await
@@ -280,9 +280,9 @@ async fn every_step_of_a_converge_meeting_any_trouble_ends_with_one_of_each() {
                 let recovered = converge_until_ready(reconciler, &queue, 5).await;
                 assert!(recovered.is_ready(), "{case}: {recovered:#?}");
                 clear_faults(&aim);
-                // Requests answered late land now; the next pass finds what they made.
-                tokio::time::sleep(Duration::from_millis(1_600)).await;
-                let settled = converge(reconciler, &queue).await;
+                // Requests answered late land now; the next passes find what they made.
+                tokio::time::sleep(Duration::from_millis(3_100)).await;
+                let settled = converge_until_ready(reconciler, &queue, 3).await;
                 assert!(settled.is_ready(), "{case}: {settled:#?}");
                 assert_one_of_each(kms, &queue, &case).await;
             }
@@ -320,7 +320,7 @@ async fn every_step_of_a_deletion_meeting_any_trouble_finishes_once_it_stops() {
             let namespace = unique_namespace("deltrouble");
             let mut queue = secure_queue(&namespace, "  deletionPolicy: Delete\n");
             queue.spec.deletion_policy = securequeue::api::DeletionPolicy::Delete;
-            let created = converge(reconciler, &queue).await;
+            let created = converge_until_ready(reconciler, &queue, 3).await;
             assert!(created.is_ready(), "{case}: {created:#?}");
             let key_id = created
                 .key_arn
@@ -351,7 +351,7 @@ async fn every_step_of_a_deletion_meeting_any_trouble_finishes_once_it_stops() {
             }
             assert!(deletion.finished(), "{case}: {deletion:#?}");
             clear_faults(&aim);
-            tokio::time::sleep(Duration::from_millis(1_600)).await;
+            tokio::time::sleep(Duration::from_millis(3_100)).await;
             assert!(
                 reconciler
                     .delete(&queue, &CallLog::default())

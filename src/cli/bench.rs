@@ -17,8 +17,13 @@ use super::operator::OperatorArgs;
 /// Dependent round trips of a fresh converge: lookups, orphan search, CreateKey, alias and
 /// rotation together, dead-letter queue, queue (see `plan::steps`).
 const FRESH_ROUND_TRIPS: u32 = 6;
-/// Dependent round trips of a steady-state pass: lookups, then every detail read together.
+/// Dependent round trips of a steady-state pass: DescribeKey, then every other read together.
 const STEADY_ROUND_TRIPS: u32 = 2;
+/// The calls of a fresh converge when the region's aliases and keys fit on one listing page
+/// each (see `plan::steps`).
+const FRESH_CALLS: u64 = 10;
+/// The reads of a steady-state pass (see `reconcile::memory`).
+const STEADY_READS: u64 = 6;
 
 #[derive(Args, Debug)]
 pub(super) struct BenchArgs {
@@ -91,6 +96,38 @@ fn generated(count: u32, account: &str, partition: &str) -> Vec<SecureQueue> {
 fn lower_bound(queues: u32, concurrency: u32, trips: u32, latency: Duration) -> Duration {
     let waves = queues.div_ceil(concurrency);
     latency * trips * waves
+}
+
+/// The calls the design allows for these fresh converges: 10 each, plus every listing page
+/// beyond the first, which the region's growing number of aliases and keys makes necessary.
+fn fresh_minimum(calls: &CallCounts, queues: u32) -> u64 {
+    let pages_beyond_first = |operation: &str| {
+        calls
+            .0
+            .get(operation)
+            .copied()
+            .unwrap_or(0)
+            .saturating_sub(u64::from(queues))
+    };
+    FRESH_CALLS * u64::from(queues)
+        + pages_beyond_first("kms:ListAliases")
+        + pages_beyond_first("kms:ListKeys")
+}
+
+fn print_fresh_minimum(calls: &CallCounts, queues: u32) {
+    let minimum = fresh_minimum(calls, queues);
+    let per = |n: u64| n as f64 / f64::from(queues);
+    let verdict = if calls.total() == minimum {
+        "equal".to_string()
+    } else {
+        format!("{} calls over", calls.total().abs_diff(minimum))
+    };
+    println!(
+        "  the design's minimum: {:.2} calls per queue ({FRESH_CALLS}, plus {:.2} listing pages beyond the first); measured {:.2}: {verdict}",
+        per(minimum),
+        per(minimum - FRESH_CALLS * u64::from(queues)),
+        per(calls.total()),
+    );
 }
 
 /// Peak resident set size of this process, from /proc (Linux).
@@ -167,8 +204,14 @@ pub(super) async fn run(args: BenchArgs) -> ExitCode {
 
     let fresh = round(&reconciler, &queues, args.concurrency).await;
     print_round("fresh converge", &fresh, &args, FRESH_ROUND_TRIPS);
+    print_fresh_minimum(&fresh.calls, args.queues);
     let steady = round(&reconciler, &queues, args.concurrency).await;
     print_round("steady state", &steady, &args, STEADY_ROUND_TRIPS);
+    println!(
+        "  the design's steady state: {STEADY_READS} reads and no writes per queue; measured {:.2} reads, {:.2} writes",
+        steady.calls.reads() as f64 / f64::from(args.queues),
+        steady.calls.writes() as f64 / f64::from(args.queues)
+    );
 
     match peak_rss_kib() {
         Some(kib) => println!("peak RSS: {:.1} MiB", kib as f64 / 1024.0),
@@ -214,6 +257,16 @@ mod tests {
         assert_eq!(lower_bound(101, 10, 6, ms(20)), ms(1320));
         assert_eq!(lower_bound(5, 10, 2, ms(20)), ms(40));
         assert_eq!(lower_bound(5, 10, 2, ms(0)), ms(0));
+    }
+
+    #[test]
+    fn the_fresh_minimum_counts_listing_pages_beyond_the_first() {
+        let calls = CallCounts(std::collections::BTreeMap::from([
+            ("kms:ListAliases".to_string(), 7),
+            ("kms:ListKeys".to_string(), 5),
+        ]));
+        assert_eq!(fresh_minimum(&calls, 5), 52);
+        assert_eq!(fresh_minimum(&CallCounts::default(), 5), 50);
     }
 
     #[test]

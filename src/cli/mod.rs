@@ -2,6 +2,7 @@
 
 mod apply;
 mod bench;
+mod bench_watch;
 mod crd;
 mod iam_policy;
 mod input;
@@ -53,6 +54,10 @@ enum Command {
     /// Converge N generated SecureQueues, then run one steady-state pass, and print wall time,
     /// AWS calls per queue, the latency-bound lower limit and peak memory; deletes them after.
     Bench(bench::BenchArgs),
+    /// Create N SecureQueues on the Kubernetes cluster KUBECONFIG names (ones the operator's
+    /// guardrail refuses, so no AWS is needed), start `securequeue run` on them, and print the
+    /// time from its start to its first reconcile and its memory while watching them.
+    BenchWatch(bench_watch::BenchWatchArgs),
     /// Check every generated policy against the SecureQueue's intent table: what it must allow
     /// and what must stay denied; exit non-zero if any row fails.
     Verify(verify::VerifyArgs),
@@ -73,6 +78,7 @@ impl Cli {
             Command::Apply(args) => runtime().block_on(apply::apply(args)),
             Command::Delete(args) => runtime().block_on(apply::delete(args)),
             Command::Bench(args) => runtime().block_on(bench::run(args)),
+            Command::BenchWatch(args) => runtime().block_on(bench_watch::run(args)),
             Command::IamPolicy(args) => iam_policy::run(args),
             Command::Verify(args) => verify::verify_command(args),
             Command::Explain(args) => verify::explain_command(*args),

@@ -16,9 +16,10 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use k8s_openapi::api::coordination::v1::Lease;
+use kube::api::PartialObjectMeta;
 use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::{Controller, WatchStreamExt, controller, reflector, watcher};
-use kube::{Api, Client, ResourceExt};
+use kube::{Api, Client, Resource, ResourceExt};
 use tokio::sync::watch;
 use tracing::{error, info, warn};
 
@@ -61,13 +62,18 @@ pub struct LeaderElection {
     pub duration: Duration,
 }
 
+/// The controller's name in its Events.
+const REPORTER: &str = "securequeue";
+
 /// What every reconcile shares.
 pub struct Context {
     /// The Kubernetes client.
     pub client: Client,
     /// The AWS reconciler.
     pub reconciler: Reconciler,
-    /// Publishes Events.
+    /// Publishes Events that repeat (drift corrections, messages arriving in the dead-letter
+    /// queue), folding repeats into a series. It remembers every Event it published for a few
+    /// minutes, so one-off Events go through [`Context::one_off_recorder`] instead.
     pub recorder: Recorder,
     /// The metrics.
     pub metrics: Metrics,
@@ -87,7 +93,7 @@ impl Context {
         guardrails: Guardrails,
         resync: Duration,
     ) -> Self {
-        let recorder = Recorder::new(client.clone(), Reporter::from("securequeue"));
+        let recorder = Recorder::new(client.clone(), Reporter::from(REPORTER));
         Self {
             client,
             reconciler,
@@ -106,7 +112,7 @@ impl Context {
     }
 
     /// The next retry delay for a SecureQueue that failed again.
-    pub fn backoff(&self, queue: &SecureQueue) -> Duration {
+    pub fn backoff(&self, queue: &impl Resource) -> Duration {
         let uid = queue.uid().unwrap_or_default();
         let mut failures = self.failures.lock().expect("failure counts");
         let count = failures.entry(uid.clone()).or_default();
@@ -119,8 +125,15 @@ impl Context {
         reconcile::backoff(*count - 1, seed)
     }
 
+    /// A recorder for an Event that does not repeat (a creation, a deletion, a status change):
+    /// it keeps no memory of the Event, so a fleet of SecureQueues created or refused at once
+    /// does not leave thousands of Events in the operator's memory.
+    pub fn one_off_recorder(&self) -> Recorder {
+        Recorder::new(self.client.clone(), Reporter::from(REPORTER))
+    }
+
     /// Forgets a SecureQueue's failures.
-    pub fn succeeded(&self, queue: &SecureQueue) {
+    pub fn succeeded(&self, queue: &impl Resource) {
         self.failures
             .lock()
             .expect("failure counts")
@@ -130,7 +143,7 @@ impl Context {
 
 /// What the watch passes on: a change of generation, the reconcile-request annotation,
 /// finalizers or deletion. Status writes, including the operator's own, are filtered out.
-fn change_marker(queue: &SecureQueue) -> Option<u64> {
+fn change_marker(queue: &PartialObjectMeta<SecureQueue>) -> Option<u64> {
     let mut hasher = DefaultHasher::new();
     (
         queue.uid(),
@@ -141,6 +154,15 @@ fn change_marker(queue: &SecureQueue) -> Option<u64> {
     )
         .hash(&mut hasher);
     Some(hasher.finish())
+}
+
+/// Drops what the watch never needs from a SecureQueue's metadata: managed fields, and the copy
+/// of the whole manifest `kubectl apply` keeps in an annotation.
+fn trim(queue: &mut PartialObjectMeta<SecureQueue>) {
+    queue.metadata.managed_fields = None;
+    if let Some(annotations) = queue.metadata.annotations.as_mut() {
+        annotations.remove("kubectl.kubernetes.io/last-applied-configuration");
+    }
 }
 
 /// Why the controller stopped other than by a signal.
@@ -197,7 +219,7 @@ pub async fn run(client: Client, reconciler: Reconciler, config: Config) -> Resu
         tokio::spawn(keep_leading(lock.clone(), stop_tx.clone()));
     }
 
-    let api: Api<SecureQueue> = match &config.namespace {
+    let api: Api<PartialObjectMeta<SecureQueue>> = match &config.namespace {
         Some(namespace) => Api::namespaced(client.clone(), namespace),
         None => Api::all(client.clone()),
     };
@@ -205,9 +227,16 @@ pub async fn run(client: Client, reconciler: Reconciler, config: Config) -> Resu
     if let Some(selector) = &config.label_selector {
         watch_config = watch_config.labels(selector);
     }
+    // The cache holds every SecureQueue's metadata only, listed from the API server's watch
+    // cache in one response: pages would be read from etcd one after another, and kube's
+    // Controller starts reconciling only once the whole list is in. Each reconcile reads its
+    // SecureQueue afresh.
+    let mut watch_config = watch_config.any_semantic();
+    watch_config.page_size = None;
     let (reader, writer) = reflector::store();
     let changes = watcher(api, watch_config)
         .default_backoff()
+        .modify(trim)
         .reflect(writer)
         .applied_objects()
         .predicate_filter(change_marker, Default::default());
@@ -225,7 +254,7 @@ pub async fn run(client: Client, reconciler: Reconciler, config: Config) -> Resu
         .graceful_shutdown_on(async move {
             let _ = stopped.wait_for(Option::is_some).await;
         })
-        .run(reconcile::reconcile, reconcile::error_policy, ctx)
+        .run(reconcile::reconcile_latest, reconcile::error_policy, ctx)
         .for_each(|result| async move {
             if let Err(e) = result {
                 warn!(error = %e, "reconcile error");

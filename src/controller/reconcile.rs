@@ -4,13 +4,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use kube::api::{Api, Patch, PatchParams};
+use kube::api::{Api, PartialObjectMeta, Patch, PatchParams};
 use kube::runtime::controller::Action;
 use kube::runtime::events::{Event, EventType};
 use kube::runtime::finalizer::{self, Event as Finalize};
 use kube::{Resource, ResourceExt};
 use serde_json::json;
-use tracing::{Instrument, info, info_span, warn};
+use tracing::{Instrument, debug, info, info_span, warn};
 
 use crate::api::conditions::{
     DEAD_LETTER_QUEUE_READY, KEY_READY, QUEUE_READY, RECONCILING, STALLED, reason,
@@ -64,6 +64,7 @@ pub async fn reconcile(queue: Arc<SecureQueue>, ctx: Arc<Context>) -> Result<Act
         name = %queue.name_any(),
         generation = queue.meta().generation.unwrap_or_default()
     );
+    span.in_scope(|| debug!("reconcile started"));
     finalizer::finalizer(&api, FINALIZER, queue, |event| async {
         match event {
             Finalize::Apply(queue) => apply(&queue, &api, &ctx).await,
@@ -75,11 +76,26 @@ pub async fn reconcile(queue: Arc<SecureQueue>, ctx: Arc<Context>) -> Result<Act
     .map_err(|e| Error::Finalizer(Box::new(e)))
 }
 
+/// Reconciles the SecureQueue a watched metadata-only object names, read afresh from the API
+/// server: the watch keeps only metadata, so the operator's memory does not grow with every
+/// spec and status it watches. A SecureQueue already gone needs nothing.
+pub async fn reconcile_latest(
+    watched: Arc<PartialObjectMeta<SecureQueue>>,
+    ctx: Arc<Context>,
+) -> Result<Action, Error> {
+    let namespace = watched.namespace().unwrap_or_else(|| "default".to_string());
+    let api: Api<SecureQueue> = Api::namespaced(ctx.client.clone(), &namespace);
+    match api.get_opt(&watched.name_any()).await? {
+        Some(queue) => reconcile(Arc::new(queue), ctx).await,
+        None => Ok(Action::await_change()),
+    }
+}
+
 /// Requeues after a failure outside the AWS pass, with backoff.
-pub fn error_policy(queue: Arc<SecureQueue>, error: &Error, ctx: Arc<Context>) -> Action {
+pub fn error_policy<K: Resource>(queue: Arc<K>, error: &Error, ctx: Arc<Context>) -> Action {
     warn!(securequeue = %queue.name_any(), namespace = ?queue.namespace(), %error, "reconcile failed");
     ctx.metrics.reconciled(error.category());
-    Action::requeue(ctx.backoff(&queue))
+    Action::requeue(ctx.backoff(queue.as_ref()))
 }
 
 async fn apply(
@@ -114,6 +130,15 @@ async fn apply(
         patch_status(api, queue, &status).await?;
     }
     publish_events(queue, &report, previous, changed, ctx).await;
+    if let Some(outcome) = report.ready() {
+        info!(
+            ready = outcome.status,
+            reason = outcome.reason,
+            status_written = changed,
+            aws_calls = report.calls.total(),
+            "reconciled"
+        );
+    }
 
     let ready = report.is_ready();
     let uid = queue.uid().unwrap_or_default();
@@ -376,7 +401,19 @@ async fn publish(
         action: action.to_string(),
         secondary: None,
     };
-    if let Err(error) = ctx.recorder.publish(&event, &queue.object_ref(&())).await {
+    let repeats = [
+        reason::DRIFT_CORRECTED,
+        reason::MESSAGES_IN_DEAD_LETTER_QUEUE,
+    ]
+    .contains(&reason);
+    let published = if repeats {
+        ctx.recorder.publish(&event, &queue.object_ref(&())).await
+    } else {
+        ctx.one_off_recorder()
+            .publish(&event, &queue.object_ref(&()))
+            .await
+    };
+    if let Err(error) = published {
         warn!(securequeue = %display_name(queue), %error, "could not publish an Event");
     }
 }
