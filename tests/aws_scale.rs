@@ -8,7 +8,6 @@ use std::collections::BTreeMap;
 
 use emulator::*;
 use futures::stream::{self, StreamExt};
-use securequeue::resolve::TAG_NAMESPACE;
 use serde_json::json;
 
 const QUEUES: usize = 500;
@@ -16,52 +15,6 @@ const QUEUES: usize = 500;
 const CONCURRENCY: usize = 32;
 /// Rounds of passes over the SecureQueues not yet Ready, as the controller's requeues.
 const ROUNDS: usize = 12;
-
-/// Every key of the emulator whose namespace tag starts with `prefix`, by namespace, with its
-/// state.
-async fn keys_by_namespace(
-    kms: &aws_sdk_kms::Client,
-    prefix: &str,
-) -> BTreeMap<String, Vec<String>> {
-    let keys: Vec<_> = kms
-        .list_keys()
-        .limit(1000)
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<_, _>>()
-        .await
-        .expect("ListKeys");
-    let mut found: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for key in keys {
-        let id = key.key_id().expect("key id");
-        let tags = kms
-            .list_resource_tags()
-            .key_id(id)
-            .send()
-            .await
-            .expect("ListResourceTags");
-        let Some(namespace) = tags
-            .tags()
-            .iter()
-            .find(|t| t.tag_key() == TAG_NAMESPACE && t.tag_value().starts_with(prefix))
-            .map(|t| t.tag_value().to_string())
-        else {
-            continue;
-        };
-        let state = kms
-            .describe_key()
-            .key_id(id)
-            .send()
-            .await
-            .expect("DescribeKey")
-            .key_metadata()
-            .and_then(|m| m.key_state().map(|s| s.as_str().to_string()))
-            .unwrap_or_default();
-        found.entry(namespace).or_default().push(state);
-    }
-    found
-}
 
 #[tokio::test]
 async fn five_hundred_secure_queues_converge_under_throttling_none_starved() {
@@ -131,7 +84,10 @@ async fn five_hundred_secure_queues_converge_under_throttling_none_starved() {
     );
 
     // One key of each, both queues of each.
-    let keys = keys_by_namespace(&kms, &prefix).await;
+    let mut keys: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (namespace, _, state) in keys_tagged(&kms, |tagged| tagged.starts_with(&prefix)).await {
+        keys.entry(namespace).or_default().push(state);
+    }
     assert_eq!(keys.len(), QUEUES);
     for (namespace, states) in &keys {
         let live = states.iter().filter(|s| *s != "PendingDeletion").count();

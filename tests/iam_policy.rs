@@ -7,10 +7,13 @@ use std::process::Command;
 use regex::Regex;
 use securequeue::policy::operator::{OperatorScope, actions, operator_policy};
 
-/// `service:Operation` for every SDK call in the adapters, found as `self.client.<call>()`
-/// (or `sts.<call>()`) and turned from snake_case into the API's name.
+/// `service:Operation` for every SDK call in the adapters, found as
+/// `self.client.paced().await.<call>()` or `sts.<call>()`, and turned from snake_case into the
+/// API's name.
 fn operations_in_code() -> BTreeSet<String> {
-    let call = Regex::new(r"(?:self\s*\.\s*client|sts)\s*\.\s*([a-z_]+)\(\)").unwrap();
+    let call =
+        Regex::new(r"(?:self\s*\.\s*client\s*\.\s*paced\(\)\s*\.await|sts)\s*\.\s*([a-z_]+)\(\)")
+            .unwrap();
     let mut found = BTreeSet::new();
     for (file, service) in [
         ("src/aws/kms.rs", "kms"),

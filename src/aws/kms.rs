@@ -8,7 +8,7 @@ use aws_sdk_kms::types::{KeyManagerType, KeySpec, KeyUsageType, Tag};
 use std::sync::Arc;
 
 use super::error::{AwsError, mapper};
-use super::pacing::{PaceSnapshot, Pacer};
+use super::pacing::{PaceSnapshot, Paced, Pacer};
 
 /// KMS accepts one key policy per key, always named `default`.
 const POLICY_NAME: &str = "default";
@@ -49,8 +49,7 @@ pub struct Rotation {
 /// The KMS client, behind the operator's own vocabulary.
 #[derive(Clone, Debug)]
 pub struct Kms {
-    client: Client,
-    pacer: Arc<Pacer>,
+    client: Paced<Client>,
 }
 
 fn key_info(metadata: &aws_sdk_kms::types::KeyMetadata) -> KeyInfo {
@@ -82,23 +81,27 @@ fn tag_list(tags: &BTreeMap<String, String>) -> Vec<Tag> {
 impl Kms {
     /// Wraps a configured client.
     pub fn new(client: Client, pacer: Arc<Pacer>) -> Self {
-        Self { client, pacer }
+        Self {
+            client: Paced::new(client, pacer),
+        }
     }
 
     /// What the service's pacer is doing.
     pub fn pace(&self) -> PaceSnapshot {
-        self.pacer.snapshot()
-    }
-
-    /// The client, once the service's pace lets a request go.
-    async fn paced(&self) -> &Client {
-        self.pacer.wait().await;
-        &self.client
+        self.client.pace()
     }
 
     /// The key an id, ARN or alias names, or `None` when there is none.
     pub async fn describe(&self, key: &str) -> Result<Option<KeyInfo>, AwsError> {
-        match self.paced().await.describe_key().key_id(key).send().await {
+        match self
+            .client
+            .paced()
+            .await
+            .describe_key()
+            .key_id(key)
+            .send()
+            .await
+        {
             Ok(out) => Ok(out.key_metadata().map(key_info)),
             Err(e)
                 if e.as_service_error()
@@ -114,6 +117,7 @@ impl Kms {
     pub async fn tags(&self, key_id: &str) -> Result<BTreeMap<String, String>, AwsError> {
         let mut tags = BTreeMap::new();
         let mut pages = self
+            .client
             .paced()
             .await
             .list_resource_tags()
@@ -132,6 +136,7 @@ impl Kms {
     /// The key policy, as KMS returns it.
     pub async fn policy(&self, key_id: &str) -> Result<Option<String>, AwsError> {
         let out = self
+            .client
             .paced()
             .await
             .get_key_policy()
@@ -146,6 +151,7 @@ impl Kms {
     /// The key's rotation settings.
     pub async fn rotation(&self, key_id: &str) -> Result<Rotation, AwsError> {
         let out = self
+            .client
             .paced()
             .await
             .get_key_rotation_status()
@@ -167,6 +173,7 @@ impl Kms {
         tags: &BTreeMap<String, String>,
     ) -> Result<KeyInfo, AwsError> {
         let out = self
+            .client
             .paced()
             .await
             .create_key()
@@ -190,7 +197,8 @@ impl Kms {
 
     /// Points a new alias at a key.
     pub async fn create_alias(&self, alias: &str, key_id: &str) -> Result<(), AwsError> {
-        self.paced()
+        self.client
+            .paced()
             .await
             .create_alias()
             .alias_name(alias)
@@ -203,7 +211,8 @@ impl Kms {
 
     /// Points an existing alias at another key.
     pub async fn update_alias(&self, alias: &str, key_id: &str) -> Result<(), AwsError> {
-        self.paced()
+        self.client
+            .paced()
             .await
             .update_alias()
             .alias_name(alias)
@@ -216,7 +225,8 @@ impl Kms {
 
     /// Deletes an alias; the key stays.
     pub async fn delete_alias(&self, alias: &str) -> Result<(), AwsError> {
-        self.paced()
+        self.client
+            .paced()
             .await
             .delete_alias()
             .alias_name(alias)
@@ -228,7 +238,8 @@ impl Kms {
 
     /// Turns automatic rotation on with the given period.
     pub async fn enable_rotation(&self, key_id: &str, period_days: i32) -> Result<(), AwsError> {
-        self.paced()
+        self.client
+            .paced()
             .await
             .enable_key_rotation()
             .key_id(key_id)
@@ -241,7 +252,8 @@ impl Kms {
 
     /// Replaces the key policy.
     pub async fn put_policy(&self, key_id: &str, policy: &str) -> Result<(), AwsError> {
-        self.paced()
+        self.client
+            .paced()
             .await
             .put_key_policy()
             .key_id(key_id)
@@ -255,7 +267,8 @@ impl Kms {
 
     /// Sets the given tags, leaving others alone.
     pub async fn tag(&self, key_id: &str, tags: &BTreeMap<String, String>) -> Result<(), AwsError> {
-        self.paced()
+        self.client
+            .paced()
             .await
             .tag_resource()
             .key_id(key_id)
@@ -268,7 +281,8 @@ impl Kms {
 
     /// Removes the given tag keys.
     pub async fn untag(&self, key_id: &str, keys: &BTreeSet<String>) -> Result<(), AwsError> {
-        self.paced()
+        self.client
+            .paced()
             .await
             .untag_resource()
             .key_id(key_id)
@@ -285,7 +299,8 @@ impl Kms {
         key_id: &str,
         description: &str,
     ) -> Result<(), AwsError> {
-        self.paced()
+        self.client
+            .paced()
             .await
             .update_key_description()
             .key_id(key_id)
@@ -298,7 +313,8 @@ impl Kms {
 
     /// Cancels a scheduled deletion; KMS leaves the key disabled.
     pub async fn cancel_deletion(&self, key_id: &str) -> Result<(), AwsError> {
-        self.paced()
+        self.client
+            .paced()
             .await
             .cancel_key_deletion()
             .key_id(key_id)
@@ -310,7 +326,8 @@ impl Kms {
 
     /// Enables a disabled key.
     pub async fn enable(&self, key_id: &str) -> Result<(), AwsError> {
-        self.paced()
+        self.client
+            .paced()
             .await
             .enable_key()
             .key_id(key_id)
@@ -322,7 +339,8 @@ impl Kms {
 
     /// Schedules the key's deletion after `window_days`.
     pub async fn schedule_deletion(&self, key_id: &str, window_days: i32) -> Result<(), AwsError> {
-        self.paced()
+        self.client
+            .paced()
             .await
             .schedule_key_deletion()
             .key_id(key_id)
@@ -338,6 +356,7 @@ impl Kms {
         let aliases = async {
             let mut targets = BTreeSet::new();
             let mut pages = self
+                .client
                 .paced()
                 .await
                 .list_aliases()
@@ -357,6 +376,7 @@ impl Kms {
         let keys = async {
             let mut ids = Vec::new();
             let mut pages = self
+                .client
                 .paced()
                 .await
                 .list_keys()

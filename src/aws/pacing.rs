@@ -176,6 +176,31 @@ impl Pacer {
     }
 }
 
+/// An SDK client whose requests wait for their service's pace.
+#[derive(Clone, Debug)]
+pub struct Paced<C> {
+    client: C,
+    pacer: Arc<Pacer>,
+}
+
+impl<C> Paced<C> {
+    /// Puts `client`'s requests under `pacer`.
+    pub fn new(client: C, pacer: Arc<Pacer>) -> Self {
+        Self { client, pacer }
+    }
+
+    /// The client, once the pace lets a request go.
+    pub async fn paced(&self) -> &C {
+        self.pacer.wait().await;
+        &self.client
+    }
+
+    /// What the pacer is doing.
+    pub fn pace(&self) -> PaceSnapshot {
+        self.pacer.snapshot()
+    }
+}
+
 /// The interceptor telling a service's [`Pacer`] how each attempt went.
 #[derive(Debug)]
 pub struct ThrottleWatch(pub Arc<Pacer>);

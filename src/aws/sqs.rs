@@ -8,13 +8,12 @@ use aws_sdk_sqs::types::QueueAttributeName;
 use std::sync::Arc;
 
 use super::error::{AwsError, mapper};
-use super::pacing::{PaceSnapshot, Pacer};
+use super::pacing::{PaceSnapshot, Paced, Pacer};
 
 /// The SQS client, behind the operator's own vocabulary.
 #[derive(Clone, Debug)]
 pub struct Sqs {
-    client: Client,
-    pacer: Arc<Pacer>,
+    client: Paced<Client>,
 }
 
 fn attribute_map(attributes: &BTreeMap<String, String>) -> HashMap<QueueAttributeName, String> {
@@ -27,23 +26,20 @@ fn attribute_map(attributes: &BTreeMap<String, String>) -> HashMap<QueueAttribut
 impl Sqs {
     /// Wraps a configured client.
     pub fn new(client: Client, pacer: Arc<Pacer>) -> Self {
-        Self { client, pacer }
+        Self {
+            client: Paced::new(client, pacer),
+        }
     }
 
     /// What the service's pacer is doing.
     pub fn pace(&self) -> PaceSnapshot {
-        self.pacer.snapshot()
-    }
-
-    /// The client, once the service's pace lets a request go.
-    async fn paced(&self) -> &Client {
-        self.pacer.wait().await;
-        &self.client
+        self.client.pace()
     }
 
     /// The URL of the queue with this name, or `None` when there is none.
     pub async fn queue_url(&self, name: &str) -> Result<Option<String>, AwsError> {
         match self
+            .client
             .paced()
             .await
             .get_queue_url()
@@ -70,6 +66,7 @@ impl Sqs {
         url: &str,
     ) -> Result<Option<BTreeMap<String, String>>, AwsError> {
         let sent = self
+            .client
             .paced()
             .await
             .get_queue_attributes()
@@ -99,6 +96,7 @@ impl Sqs {
     /// The queue's tags.
     pub async fn tags(&self, url: &str) -> Result<BTreeMap<String, String>, AwsError> {
         let out = self
+            .client
             .paced()
             .await
             .list_queue_tags()
@@ -122,6 +120,7 @@ impl Sqs {
         tags: &BTreeMap<String, String>,
     ) -> Result<String, AwsError> {
         let out = self
+            .client
             .paced()
             .await
             .create_queue()
@@ -142,7 +141,8 @@ impl Sqs {
         url: &str,
         attributes: &BTreeMap<String, String>,
     ) -> Result<(), AwsError> {
-        self.paced()
+        self.client
+            .paced()
             .await
             .set_queue_attributes()
             .queue_url(url)
@@ -155,7 +155,8 @@ impl Sqs {
 
     /// Sets the given tags, leaving others alone.
     pub async fn tag(&self, url: &str, tags: &BTreeMap<String, String>) -> Result<(), AwsError> {
-        self.paced()
+        self.client
+            .paced()
             .await
             .tag_queue()
             .queue_url(url)
@@ -168,7 +169,8 @@ impl Sqs {
 
     /// Removes the given tag keys.
     pub async fn untag(&self, url: &str, keys: &BTreeSet<String>) -> Result<(), AwsError> {
-        self.paced()
+        self.client
+            .paced()
             .await
             .untag_queue()
             .queue_url(url)
@@ -181,7 +183,8 @@ impl Sqs {
 
     /// Deletes the queue and its messages.
     pub async fn delete(&self, url: &str) -> Result<(), AwsError> {
-        self.paced()
+        self.client
+            .paced()
             .await
             .delete_queue()
             .queue_url(url)

@@ -182,6 +182,18 @@ pub fn isolate(queue: &mut SecureQueue, prefix: &str) -> String {
 
 /// Every key in the emulator whose namespace tag is `namespace`, as (key id, state).
 pub async fn keys_of(kms: &aws_sdk_kms::Client, namespace: &str) -> Vec<(String, String)> {
+    keys_tagged(kms, |tagged| tagged == namespace)
+        .await
+        .into_iter()
+        .map(|(_, id, state)| (id, state))
+        .collect()
+}
+
+/// Every key in the emulator whose namespace tag passes `keep`: (namespace, key id, state).
+pub async fn keys_tagged(
+    kms: &aws_sdk_kms::Client,
+    keep: impl Fn(&str) -> bool,
+) -> Vec<(String, String, String)> {
     let mut found = Vec::new();
     let keys: Vec<_> = kms
         .list_keys()
@@ -200,22 +212,24 @@ pub async fn keys_of(kms: &aws_sdk_kms::Client, namespace: &str) -> Vec<(String,
             .send()
             .await
             .expect("ListResourceTags");
-        if tags
+        let Some(namespace) = tags
             .tags()
             .iter()
-            .any(|t| t.tag_key() == TAG_NAMESPACE && t.tag_value() == namespace)
-        {
-            let state = kms
-                .describe_key()
-                .key_id(id)
-                .send()
-                .await
-                .expect("DescribeKey")
-                .key_metadata()
-                .and_then(|m| m.key_state().map(|s| s.as_str().to_string()))
-                .unwrap_or_default();
-            found.push((id.to_string(), state));
-        }
+            .find(|t| t.tag_key() == TAG_NAMESPACE && keep(t.tag_value()))
+            .map(|t| t.tag_value().to_string())
+        else {
+            continue;
+        };
+        let state = kms
+            .describe_key()
+            .key_id(id)
+            .send()
+            .await
+            .expect("DescribeKey")
+            .key_metadata()
+            .and_then(|m| m.key_state().map(|s| s.as_str().to_string()))
+            .unwrap_or_default();
+        found.push((namespace, id.to_string(), state));
     }
     found
 }
