@@ -194,10 +194,12 @@ pub(super) async fn observe(
             None => None,
         };
         let surplus = if keys.watching(owner) {
+            // Never the key the alias names, even if a lagging ListAliases missed the alias.
             find_orphans(kms, owner, keys)
                 .await?
                 .into_iter()
                 .map(|(info, _)| info)
+                .filter(|info| info.key_id != target.key_id)
                 .collect()
         } else {
             Vec::new()
