@@ -1,11 +1,10 @@
 //! The KMS adapter: every KMS call the operator makes, returning the operator's own types.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use aws_sdk_kms::Client;
 use aws_sdk_kms::types::{KeyManagerType, KeySpec, KeyUsageType, Tag};
-
-use std::sync::Arc;
 
 use super::error::{AwsError, mapper};
 use super::pacing::{PaceSnapshot, Paced, Pacer};

@@ -8,8 +8,10 @@
 //! quota that stops retry storms while a service is failing). On top of that, each service and
 //! region has one [`pacing::Pacer`] shared by every pass of the process: once AWS throttles,
 //! every call to that service slows down together, so hundreds of SecureQueues converging at
-//! once back off as one instead of each retrying into the limit. Every client carries the [`calls::CallCounter`] interceptor; the adapters in
-//! [`kms`] and [`sqs`] speak the operator's vocabulary and turn SDK errors into [`AwsError`].
+//! once back off as one instead of each retrying into the limit.
+//!
+//! Every client carries the [`calls::CallCounter`] interceptor; the adapters in [`kms`] and
+//! [`sqs`] speak the operator's vocabulary and turn SDK errors into [`AwsError`].
 
 pub mod ambiguous;
 pub mod calls;

@@ -1,11 +1,10 @@
 //! The SQS adapter: every SQS call the operator makes, returning the operator's own types.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::types::QueueAttributeName;
-
-use std::sync::Arc;
 
 use super::error::{AwsError, mapper};
 use super::pacing::{PaceSnapshot, Paced, Pacer};

@@ -70,9 +70,9 @@ impl KeyRecords {
         .cloned()
     }
 
-    /// Records the owner of a key this process just created, so that concurrent orphan
-    /// searches listing it before its alias exists need not read its tags.
-    fn created(&self, key_id: &str, owner: &Owner) {
+    /// Records the owner of a key whose tags were just read, or that this process just created,
+    /// so that orphan searches listing it unaliased need not read its tags again.
+    fn record(&self, key_id: &str, owner: &Owner) {
         let cell = OnceCell::new_with(Some(owner.clone()));
         self.owners
             .lock()
@@ -198,7 +198,6 @@ pub(super) async fn observe(
             find_orphans(kms, owner, keys)
                 .await?
                 .into_iter()
-                .map(|(info, _)| info)
                 .filter(|info| info.key_id != target.key_id)
                 .collect()
         } else {
@@ -231,17 +230,16 @@ async fn find_orphans(
     kms: &Kms,
     owner: &Owner,
     keys: &KeyRecords,
-) -> Result<Vec<(KeyInfo, BTreeMap<String, String>)>, AwsError> {
+) -> Result<Vec<KeyInfo>, AwsError> {
     let mut found = Vec::new();
     for key_id in kms.unaliased_key_ids().await? {
         if keys.of(kms, &key_id).await? != *owner {
             continue;
         }
-        let (Some(info), tags) = tokio::try_join!(kms.describe(&key_id), kms.tags(&key_id))? else {
-            continue;
-        };
-        if info.customer_managed {
-            found.push((info, tags));
+        if let Some(info) = kms.describe(&key_id).await?
+            && info.customer_managed
+        {
+            found.push(info);
         }
     }
     Ok(found)
@@ -257,7 +255,7 @@ async fn adopt_orphan(
     alias: AliasState,
 ) -> Result<Option<ExistingKey>, AwsError> {
     let mut orphans = find_orphans(kms, owner, keys).await?;
-    orphans.sort_by_key(|(info, _)| {
+    orphans.sort_by_key(|info| {
         (
             info.pending_deletion(),
             info.created.unwrap_or(i64::MAX),
@@ -265,10 +263,13 @@ async fn adopt_orphan(
         )
     });
     let mut orphans = orphans.into_iter();
-    Ok(orphans.next().map(|(info, tags)| ExistingKey {
+    let Some(info) = orphans.next() else {
+        return Ok(None);
+    };
+    Ok(Some(ExistingKey {
+        tags: kms.tags(&info.key_id).await?,
         info,
-        surplus: orphans.map(|(info, _)| info).collect(),
-        tags,
+        surplus: orphans.collect(),
         alias,
         details: None,
         tags_read: true,
@@ -296,7 +297,7 @@ pub(super) async fn ensure(
                     return Err(e.into());
                 }
             };
-            keys.created(&info.key_id, &owner);
+            keys.record(&info.key_id, &owner);
             kms.create_alias(&plan.alias, &info.key_id).await?;
             kms.enable_rotation(&info.key_id, period).await?;
             return Ok(KeyDone {
@@ -412,12 +413,14 @@ pub(super) async fn delete(
     if let Some(target) = kms.describe(&plan.alias).await? {
         let tags = kms.tags(&target.key_id).await?;
         if owner.judge(&tags) == Ownership::Ours {
+            // Unaliased next, it is listed by the search below; its tags need no second read.
+            keys.record(&target.key_id, owner);
             kms.delete_alias(&plan.alias).await?;
             done.push(format!("deleted the alias {}", plan.alias));
             ours.push(target);
         }
     }
-    for (orphan, _) in find_orphans(kms, owner, keys).await? {
+    for orphan in find_orphans(kms, owner, keys).await? {
         if ours.iter().all(|k| k.key_id != orphan.key_id) {
             ours.push(orphan);
         }

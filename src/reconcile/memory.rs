@@ -176,7 +176,7 @@ impl Memory {
     /// What a pass over `slots` may rely on: every remembered resource is trusted except the
     /// one whose tags were read longest ago, which is audited; when some resource is not
     /// remembered at all, its tags are read anyway and every remembered one is trusted.
-    pub(super) fn recall<const N: usize>(&self, slots: [&Slot; N]) -> [Recall; N] {
+    pub(super) fn recall(&self, slots: [&Slot; 3]) -> [Recall; 3] {
         let state = self.0.lock().expect("memory");
         let seen = slots.map(|slot| state.seen.get(slot).cloned());
         let audited = if seen.iter().all(Option::is_some) {
@@ -187,15 +187,10 @@ impl Memory {
         } else {
             None
         };
-        let mut index = 0;
-        seen.map(|s| {
-            let recall = match s {
-                None => Recall::Nothing,
-                Some(s) if Some(index) == audited => Recall::Audit(s),
-                Some(s) => Recall::Trust(s),
-            };
-            index += 1;
-            recall
+        std::array::from_fn(|i| match &seen[i] {
+            None => Recall::Nothing,
+            Some(s) if Some(i) == audited => Recall::Audit(s.clone()),
+            Some(s) => Recall::Trust(s.clone()),
         })
     }
 

@@ -40,7 +40,7 @@ const QUEUE: &str = "queue";
 pub struct Reconciler {
     aws: Aws,
     env: Environment,
-    key_owners: key::KeyRecords,
+    key_records: key::KeyRecords,
     memory: memory::Memory,
 }
 
@@ -266,7 +266,7 @@ impl Reconciler {
         Self {
             aws,
             env,
-            key_owners: key::KeyRecords::default(),
+            key_records: key::KeyRecords::default(),
             memory: memory::Memory::default(),
         }
     }
@@ -336,7 +336,7 @@ impl Reconciler {
         let finished = log
             .scope(Box::pin(converge_plan(
                 &clients,
-                &self.key_owners,
+                &self.key_records,
                 &plan,
                 &resolved,
                 &recalls,
@@ -359,6 +359,12 @@ impl Reconciler {
     pub async fn delete(&self, queue: &SecureQueue, log: &CallLog) -> Deletion {
         let name = display_name(queue);
         let labels = [QUEUE_READY, DEAD_LETTER_QUEUE_READY, KEY_READY];
+        let built = plan::build(queue, &self.env);
+        // Whatever the policy, the SecureQueue is going: nothing of it stays in memory, and a
+        // deletion looks everything up afresh.
+        if let Ok(plan) = &built {
+            self.memory.forget(&memory::slots(plan).each_ref());
+        }
         if queue.spec.deletion_policy == DeletionPolicy::Retain {
             return Deletion {
                 name,
@@ -375,7 +381,7 @@ impl Reconciler {
                 calls: CallCounts::default(),
             };
         }
-        let plan = match plan::build(queue, &self.env) {
+        let plan = match built {
             Ok(plan) => plan,
             Err(problems) => {
                 let first = StepReport::failed(
@@ -394,10 +400,8 @@ impl Reconciler {
             }
         };
         let clients = self.aws.clients(&plan.region);
-        // A deletion looks everything up afresh, and leaves nothing for a later pass to trust.
-        self.memory.forget(&memory::slots(&plan).each_ref());
         let steps = log
-            .scope(delete_plan(&clients, &self.key_owners, &plan))
+            .scope(delete_plan(&clients, &self.key_records, &plan))
             .await;
         Deletion {
             name,
@@ -418,7 +422,7 @@ pub fn display_name(queue: &SecureQueue) -> String {
 
 async fn converge_plan(
     clients: &Clients,
-    key_owners: &key::KeyRecords,
+    key_records: &key::KeyRecords,
     plan: &Plan,
     resolved: &resolve::Resolved,
     recalls: &[memory::Recall; 3],
@@ -427,7 +431,7 @@ async fn converge_plan(
     let owner = Owner::from_tags(&plan.key.tags);
     let [key_recall, dead_letter_recall, queue_recall] = recalls;
     let (key_found, dead_letter_found, queue_found) = tokio::join!(
-        key::observe(&clients.kms, &plan.key, &owner, key_owners, key_recall),
+        key::observe(&clients.kms, &plan.key, &owner, key_records, key_recall),
         queue::observe(
             &clients.sqs,
             &plan.dead_letter_queue,
@@ -479,7 +483,7 @@ async fn converge_plan(
             .map(|q| q.policy().unwrap_or(EMPTY_POLICY)),
     );
 
-    let key = match key::ensure(&clients.kms, &plan.key, key_owners, key_found).await {
+    let key = match key::ensure(&clients.kms, &plan.key, key_records, key_found).await {
         Ok(key) => key,
         Err(e) => {
             report.needs_a_person = e.needs_a_person();
@@ -618,7 +622,7 @@ fn access_findings(
 
 async fn delete_plan(
     clients: &Clients,
-    key_owners: &key::KeyRecords,
+    key_records: &key::KeyRecords,
     plan: &Plan,
 ) -> Vec<StepReport> {
     let owner = Owner::from_tags(&plan.key.tags);
@@ -647,7 +651,7 @@ async fn delete_plan(
             return steps;
         }
     };
-    let key = match key::delete(&clients.kms, &plan.key, &owner, key_owners).await {
+    let key = match key::delete(&clients.kms, &plan.key, &owner, key_records).await {
         Ok(message) => StepReport::done(KEY_READY, reason::DELETED, message),
         Err(e) => failed(KEY_READY, &e),
     };
