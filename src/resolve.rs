@@ -6,8 +6,11 @@
 
 use std::collections::BTreeMap;
 
-use crate::api::{SecureQueue, SecureQueueSpec, limits, patterns};
+use crate::api::{
+    ResourceIdentity, SecureQueue, SecureQueueSpec, SecureQueueStatus, limits, patterns,
+};
 use crate::arn::{self, Partition};
+use crate::identity::Recorded;
 use crate::validation::{self, Problem, Scope};
 
 /// Tag key naming the owning SecureQueue's namespace.
@@ -106,6 +109,8 @@ pub struct Resolved {
     pub spec: SecureQueueSpec,
     /// The region of the key and queues.
     pub region: String,
+    /// Where the region came from.
+    pub region_source: RegionSource,
     /// The region's partition.
     pub partition: Partition,
     /// The account of the key and queues.
@@ -134,7 +139,47 @@ pub struct Resolved {
     pub tags: BTreeMap<String, String>,
 }
 
+/// Where a SecureQueue's region comes from, first match wins.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RegionSource {
+    /// `spec.region`.
+    Spec,
+    /// The status, which records where the resources already are (`status.identity.region`).
+    Recorded,
+    /// The operator's region (`--region`, `AWS_REGION`).
+    Operator,
+}
+
+impl RegionSource {
+    /// The field or setting that names the region, for messages.
+    fn field(self) -> &'static str {
+        match self {
+            RegionSource::Spec => "spec.region",
+            RegionSource::Recorded => "status.identity.region",
+            RegionSource::Operator => "the operator's region (--region / AWS_REGION)",
+        }
+    }
+}
+
 impl Resolved {
+    /// Where the key and queues live, as the status records it; the key id is learned from AWS.
+    pub fn identity(&self) -> ResourceIdentity {
+        ResourceIdentity {
+            partition: self.partition.to_string(),
+            account_id: self.account_id.clone(),
+            region: self.region.clone(),
+            queue_name: self.queue_name.clone(),
+            dead_letter_queue_name: self.dead_letter_queue_name.clone(),
+            key_alias: self.key_alias.clone(),
+            key_id: None,
+        }
+    }
+
+    /// Every recorded value of `status` this resolution would move (see [`crate::identity`]).
+    pub fn moves_from(&self, status: Option<&SecureQueueStatus>) -> Vec<Problem> {
+        Recorded::of(status).moves(&self.identity())
+    }
+
     /// `<namespace>/<name>`.
     pub fn display_name(&self) -> String {
         format!("{}/{}", self.namespace, self.name)
@@ -165,7 +210,12 @@ pub fn resolve(queue: &SecureQueue, env: &Environment) -> Result<Resolved, Vec<P
         .unwrap_or_else(|| "default".to_string());
     let spec = &queue.spec;
 
-    let region = spec.region.clone().or_else(|| env.region.clone());
+    let recorded = Recorded::of(queue.status.as_ref());
+    let (region, region_source) = match (&spec.region, recorded.region(), &env.region) {
+        (Some(region), _, _) => (Some(region.clone()), RegionSource::Spec),
+        (None, Some(region), _) => (Some(region.to_string()), RegionSource::Recorded),
+        (None, None, region) => (region.clone(), RegionSource::Operator),
+    };
     let partition = match region.as_deref() {
         None => {
             problems.push(Problem::new(
@@ -176,7 +226,7 @@ pub fn resolve(queue: &SecureQueue, env: &Environment) -> Result<Resolved, Vec<P
         }
         Some(region) if !validation::matches(patterns::REGION, region) => {
             problems.push(Problem::new(
-                "spec.region",
+                region_source.field(),
                 format!("`{region}` is not an AWS region name such as eu-west-1"),
             ));
             None
@@ -185,7 +235,7 @@ pub fn resolve(queue: &SecureQueue, env: &Environment) -> Result<Resolved, Vec<P
             let partition = Partition::of_region(region);
             if partition.is_none() {
                 problems.push(Problem::new(
-                    "spec.region",
+                    region_source.field(),
                     format!("`{region}` is in a partition the operator does not support (aws, aws-cn and aws-us-gov are)"),
                 ));
             }
@@ -252,6 +302,7 @@ pub fn resolve(queue: &SecureQueue, env: &Environment) -> Result<Resolved, Vec<P
         name,
         spec: spec.clone(),
         region,
+        region_source,
         partition,
         account_id: env.account_id.clone(),
         queue_name,

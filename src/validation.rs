@@ -117,6 +117,12 @@ pub fn validate_update(old: &SecureQueueSpec, new: &SecureQueueSpec) -> Vec<Prob
             "is immutable: the key and queues stay in the region they were made in",
         ));
     }
+    if old.key.alias != new.key.alias {
+        problems.push(Problem::new(
+            "spec.key.alias",
+            "is immutable: a new alias would mean a new key, and the key still decrypts the queues' messages",
+        ));
+    }
     problems
 }
 

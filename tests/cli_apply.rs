@@ -162,3 +162,40 @@ fn a_caller_that_is_not_a_role_needs_the_operator_role_flag() {
     assert!(stderr.contains("--operator-role-arn"), "{stderr}");
     assert!(stderr.contains("not an IAM role"), "{stderr}");
 }
+
+#[test]
+fn apply_holds_a_manifest_to_the_status_it_carries() {
+    let namespace = unique_namespace("cli-status");
+    let (out, reports) = apply_json(&manifest(&namespace, "  region: us-east-1\n"));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let report = &reports[0];
+    let older_status = format!(
+        "status:\n  keyArn: {}\n  queueArn: {}\n",
+        report["keyArn"].as_str().unwrap(),
+        report["queueArn"].as_str().unwrap()
+    );
+    let identity_status = format!(
+        "status:\n  identity: {}\n",
+        serde_json::to_string(&report["identity"]).unwrap()
+    );
+    for status in [older_status, identity_status] {
+        // The manifest as `kubectl get -o yaml` shows it, its spec now naming another region.
+        let moved = format!("{}{status}", manifest(&namespace, "  region: eu-west-1\n"));
+        let (out, _) = apply_json(&moved);
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+        let stderr = text(&out.stderr);
+        assert!(
+            stderr.contains("spec.region: the key and both queues are in `us-east-1`"),
+            "{stderr}"
+        );
+        assert!(stderr.contains("nothing was changed in AWS"), "{stderr}");
+    }
+    let elsewhere = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let (kms, sqs) = raw_in("eu-west-1").await;
+        (
+            keys_of(&kms, &namespace).await,
+            queue_url(&sqs, &format!("{namespace}-q")).await,
+        )
+    });
+    assert_eq!(elsewhere, (Vec::new(), None));
+}

@@ -127,16 +127,32 @@ fn cel_refuses_reserved_tags() {
 #[test]
 fn cel_refuses_changing_immutable_fields() {
     let old = manifest(
-        "  queueName: orders\n  region: eu-west-1\n  consumerRoleArns: [arn:aws:iam::111122223333:role/c]\n",
+        "  queueName: orders\n  region: eu-west-1\n  key: {alias: alias/team/orders}\n  consumerRoleArns: [arn:aws:iam::111122223333:role/c]\n",
     );
+    let alias = "  key: {alias: alias/team/orders}\n";
     for (field, new_spec) in [
-        ("queueName", "  queueName: orders2\n  region: eu-west-1\n"),
-        ("queueName", "  region: eu-west-1\n"),
-        ("region", "  queueName: orders\n  region: eu-west-2\n"),
-        ("region", "  queueName: orders\n"),
+        (
+            "queueName",
+            &format!("  queueName: orders2\n  region: eu-west-1\n{alias}"),
+        ),
+        ("queueName", &format!("  region: eu-west-1\n{alias}")),
+        (
+            "region",
+            &format!("  queueName: orders\n  region: eu-west-2\n{alias}"),
+        ),
+        ("region", &format!("  queueName: orders\n{alias}")),
         (
             "fifo",
-            "  queueName: orders\n  region: eu-west-1\n  fifo: true\n",
+            &format!("  queueName: orders\n  region: eu-west-1\n  fifo: true\n{alias}"),
+        ),
+        (
+            "key.alias is immutable",
+            &"  queueName: orders\n  region: eu-west-1\n  key: {alias: alias/team/orders-v2}\n"
+                .to_string(),
+        ),
+        (
+            "key.alias cannot be added or removed",
+            &"  queueName: orders\n  region: eu-west-1\n".to_string(),
         ),
     ] {
         let new = manifest(&format!(

@@ -724,3 +724,125 @@ async fn sigterm_stops_the_operator_cleanly_and_releases_the_lease() {
         "the Lease was kept"
     );
 }
+
+#[tokio::test]
+async fn a_changed_spec_region_is_stalled_without_cel_and_nothing_moves() {
+    let client = setup().await;
+    let ns = namespace(&client, "region").await;
+    let _op = operator("region", &["--no-leader-election", "--namespace", &ns]);
+    let api = create(
+        &client,
+        &sq(&ns, "orders", "  deletionPolicy: Delete\n", ""),
+    )
+    .await;
+    wait_ready(&api, "orders", 1).await;
+    let move_to = |region: &str| Patch::Merge(json!({"spec": {"region": region}}));
+    if let Err(refused) = api
+        .patch("orders", &PatchParams::default(), &move_to("eu-west-1"))
+        .await
+    {
+        // A server that runs the CRD's CEL rules refuses the edit itself.
+        assert!(
+            refused.to_string().contains("region is immutable"),
+            "{refused}"
+        );
+        return;
+    }
+    let stalled = wait_for(&api, "orders", "refusing the new region", |q| {
+        condition(q, "Stalled") == Some(("True", "ImmutableFieldChanged"))
+            && q.status.as_ref().and_then(|s| s.observed_generation) == Some(2)
+    })
+    .await;
+    let ready = &stalled.status.as_ref().unwrap().conditions;
+    let message = &ready.iter().find(|c| c.type_ == "Ready").unwrap().message;
+    assert!(message.contains("spec.region"), "{message}");
+    let (kms_elsewhere, _) = raw_in("eu-west-1").await;
+    assert!(keys_of(&kms_elsewhere, &ns).await.is_empty());
+
+    // Deleting by the moved spec would delete nothing and release the real resources: the
+    // finalizer stays until the region is put back, and then the deletion goes through.
+    api.delete("orders", &DeleteParams::default())
+        .await
+        .unwrap();
+    wait_for(
+        &api,
+        "orders",
+        "refusing to delete by the moved spec",
+        |q| {
+            q.metadata.deletion_timestamp.is_some()
+                && condition(q, "Ready") == Some(("False", "ImmutableFieldChanged"))
+        },
+    )
+    .await;
+    api.patch("orders", &PatchParams::default(), &move_to(REGION))
+        .await
+        .unwrap();
+    wait_gone(&api, "orders").await;
+    let (kms, sqs) = raw().await;
+    assert!(queue_url(&sqs, &format!("{ns}-orders")).await.is_none());
+    let states: Vec<String> = keys_of(&kms, &ns)
+        .await
+        .into_iter()
+        .map(|(_, s)| s)
+        .collect();
+    assert_eq!(states, ["PendingDeletion"]);
+}
+
+#[tokio::test]
+async fn a_new_operator_region_leaves_every_secure_queue_where_it_is() {
+    let client = setup().await;
+    let ns = namespace(&client, "operator-region").await;
+    let regionless = |name: &str| {
+        let mut queue = sq(&ns, name, "", "");
+        queue.spec.region = None;
+        queue
+    };
+    let before = operator(
+        "operator-region-1",
+        &["--no-leader-election", "--namespace", &ns],
+    );
+    let api = create(&client, &regionless("orders")).await;
+    let made = wait_ready(&api, "orders", 1).await;
+    let queue_arn = made.status.unwrap().queue_arn.unwrap();
+    assert!(
+        queue_arn.starts_with(&format!("arn:aws:sqs:{REGION}:")),
+        "{queue_arn}"
+    );
+    drop(before);
+
+    // The platform team moves the operator to another region (the chart's aws.region).
+    let _after = operator(
+        "operator-region-2",
+        &[
+            "--no-leader-election",
+            "--namespace",
+            &ns,
+            "--region",
+            "eu-west-1",
+        ],
+    );
+    request_reconcile(&api, "orders").await;
+    let kept = wait_for(&api, "orders", "kept in its region", |q| {
+        q.status.as_ref().is_some_and(|s| {
+            s.conditions.iter().any(|c| {
+                c.type_ == "Ready"
+                    && c.status == "True"
+                    && c.message.contains("where status.identity records them")
+            })
+        })
+    })
+    .await;
+    assert_eq!(kept.status.unwrap().queue_arn.unwrap(), queue_arn);
+    let (kms_elsewhere, _) = raw_in("eu-west-1").await;
+    assert!(keys_of(&kms_elsewhere, &ns).await.is_empty());
+
+    // A new SecureQueue goes to the operator's new region.
+    create(&client, &regionless("fresh")).await;
+    let fresh = wait_ready(&api, "fresh", 1).await;
+    let fresh_arn = fresh.status.unwrap().queue_arn.unwrap();
+    assert!(
+        fresh_arn.starts_with("arn:aws:sqs:eu-west-1:"),
+        "{fresh_arn}"
+    );
+    assert_eq!(keys_of(&kms_elsewhere, &ns).await.len(), 1);
+}

@@ -675,7 +675,7 @@ fn another_account_is_allowed_when_the_operator_allows_it() {
 fn immutable_fields_are_refused_on_update_in_code() {
     let spec = |name: &str, fifo: bool, region: &str| {
         let yaml = manifest(&format!(
-            "{CONSUMER}  queueName: {name}\n  fifo: {fifo}\n  region: {region}\n"
+            "{CONSUMER}  queueName: {name}\n  fifo: {fifo}\n  region: {region}\n  key: {{alias: alias/{name}}}\n"
         ));
         securequeue::manifest::parse(&yaml)
             .unwrap()
@@ -693,11 +693,11 @@ fn immutable_fields_are_refused_on_update_in_code() {
     };
     assert_eq!(
         fields(spec("orders2", false, "eu-west-1")),
-        ["spec.queueName"]
+        ["spec.queueName", "spec.key.alias"]
     );
     assert_eq!(
         fields(spec("orders.fifo", true, "eu-west-1")),
-        ["spec.queueName", "spec.fifo"]
+        ["spec.queueName", "spec.fifo", "spec.key.alias"]
     );
     assert_eq!(fields(spec("orders", false, "eu-west-2")), ["spec.region"]);
     assert!(fields(spec("orders", false, "eu-west-1")).is_empty());

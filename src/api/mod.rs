@@ -14,7 +14,7 @@ pub use spec::{
     DeadLetterQueueSettings, DeletionPolicy, KeySettings, Producers, QueueSettings, SecureQueue,
     SecureQueueSpec,
 };
-pub use status::SecureQueueStatus;
+pub use status::{ResourceIdentity, SecureQueueStatus};
 
 /// API group of every securequeue resource.
 pub const GROUP: &str = "securequeue.io";

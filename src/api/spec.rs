@@ -56,6 +56,9 @@ use super::{limits, patterns};
     validation = Rule::new("has(self.region) == has(oldSelf.region)")
         .message("region cannot be added or removed after creation: the queues stay where they were made")
         .field_path(".region"),
+    validation = Rule::new("has(self.key.alias) == has(oldSelf.key.alias)")
+        .message("key.alias cannot be added or removed after creation: a new alias would mean a new key, and the key still decrypts the queues' messages")
+        .field_path(".key.alias"),
     validation = Rule::new("!has(self.queueName) || self.fifo == self.queueName.endsWith('.fifo')")
         .message("queueName must end in '.fifo' exactly when fifo is true")
         .field_path(".queueName"),
@@ -86,8 +89,9 @@ pub struct SecureQueueSpec {
     #[x_kube(validation = Rule::new("self == oldSelf").message("fifo is immutable"))]
     pub fifo: bool,
 
-    /// AWS region of the key and both queues, such as `eu-west-1`. Defaults to the operator's
-    /// region. Immutable.
+    /// AWS region of the key and both queues, such as `eu-west-1`. Defaults to the region
+    /// `status.identity` records once the resources exist, else the operator's region; so a
+    /// change of the operator's region moves nothing. Immutable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(pattern(patterns::REGION))]
     #[x_kube(validation = Rule::new("self == oldSelf").message("region is immutable"))]
@@ -260,10 +264,13 @@ pub struct DeadLetterQueueSettings {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct KeySettings {
     /// Alias of the key, `alias/...`; by default `alias/securequeue/<namespace>/<name>`.
-    /// Aliases under `alias/aws/` belong to AWS.
+    /// Aliases under `alias/aws/` belong to AWS. Immutable: the key keeps its alias for life.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = limits::KEY_ALIAS_MAX), pattern(patterns::KEY_ALIAS))]
-    #[x_kube(validation = Rule::new("!self.startsWith('alias/aws/')").message("aliases under alias/aws/ are reserved for AWS managed keys"))]
+    #[x_kube(
+        validation = Rule::new("!self.startsWith('alias/aws/')").message("aliases under alias/aws/ are reserved for AWS managed keys"),
+        validation = Rule::new("self == oldSelf").message("key.alias is immutable")
+    )]
     pub alias: Option<String>,
 
     /// Seconds SQS reuses a data key before asking KMS again (60 to 86400). Longer is cheaper

@@ -51,6 +51,34 @@ pub struct SecureQueueStatus {
     /// R = B / D * (2P + C), with every principal active in every reuse period (an upper bound).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kms_estimated_requests_per_30_days: Option<u64>,
+
+    /// Where the key and both queues live, recorded once any of them exists. Every pass
+    /// compares it with what the spec and the operator's settings resolve to before any AWS
+    /// call, and refuses a difference (reason `ImmutableFieldChanged`): the resources never
+    /// move. A SecureQueue without `spec.region` stays in the region recorded here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<ResourceIdentity>,
+}
+
+/// Which AWS resources a SecureQueue is: the values that decide where its key and queues live.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct ResourceIdentity {
+    /// AWS partition of the key and queues: `aws`, `aws-cn` or `aws-us-gov`.
+    pub partition: String,
+    /// AWS account of the key and queues.
+    pub account_id: String,
+    /// AWS region of the key and queues.
+    pub region: String,
+    /// Name of the main queue.
+    pub queue_name: String,
+    /// Name of the dead-letter queue.
+    pub dead_letter_queue_name: String,
+    /// Alias of the key.
+    pub key_alias: String,
+    /// Id of the key the alias names, once the operator has seen it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_id: Option<String>,
 }
 
 /// Conditions are a list-map keyed by `type`, so server-side apply merges them by type.

@@ -46,10 +46,17 @@ enum Command {
     /// Converge SecureQueue manifests in AWS once, without Kubernetes: create or correct the
     /// key, the dead-letter queue and the queue, print each one's conditions, ARNs and AWS
     /// calls, and exit non-zero unless every one is Ready.
+    ///
+    /// apply keeps no state. A manifest that carries the status the operator recorded
+    /// (`kubectl get sq -o yaml`: `status.identity`, or the ARNs of an older status) is held to
+    /// it: a change of region, account, queue name or key alias is refused with nothing
+    /// changed, and a spec without `region` stays in the recorded region. Without a status,
+    /// apply cannot know where the resources already are, and builds what the spec says where
+    /// it says.
     Apply(apply::ApplyArgs),
     /// Delete SecureQueue manifests' resources from AWS as their deletionPolicy says: `Delete`
     /// removes the queue, the dead-letter queue and the alias and schedules the key's
-    /// deletion; `Retain` leaves everything.
+    /// deletion; `Retain` leaves everything. A manifest's status is held to as by apply.
     Delete(apply::ApplyArgs),
     /// Converge N generated SecureQueues, then run one steady-state pass, and print wall time,
     /// AWS calls per queue, the latency-bound lower limit and peak memory; deletes them after.

@@ -38,6 +38,13 @@ impl StepError {
         }
     }
 
+    /// Whether the key step certainly made no key: CreateKey itself was refused or never sent.
+    /// Any later failure of a fresh key step (CreateAlias, EnableKeyRotation) comes after a
+    /// key was made, and a CreateKey whose answer was lost may have made one.
+    pub fn created_no_key(&self) -> bool {
+        matches!(self, StepError::Aws(e) if e.operation == "CreateKey" && e.kind != ErrorKind::Unavailable)
+    }
+
     /// Whether a person must act before another pass can succeed (as opposed to a transient
     /// failure the next pass may get past).
     pub fn needs_a_person(&self) -> bool {

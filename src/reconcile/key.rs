@@ -119,6 +119,13 @@ pub(super) struct ExistingKey {
     tags_read: bool,
 }
 
+impl ExistingKey {
+    /// The key's id.
+    pub(super) fn key_id(&self) -> &str {
+        &self.info.key_id
+    }
+}
+
 impl KeyFound {
     /// The key policy as KMS returned it, when it was read with the key.
     pub(super) fn observed_policy(&self) -> Option<&str> {

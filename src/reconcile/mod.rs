@@ -20,7 +20,7 @@ use serde::Serialize;
 use crate::api::conditions::{
     DEAD_LETTER_QUEUE_READY, KEY_READY, POLICIES_VERIFIED, QUEUE_READY, reason,
 };
-use crate::api::{DeletionPolicy, SecureQueue, SecureQueueStatus};
+use crate::api::{DeletionPolicy, ResourceIdentity, SecureQueue, SecureQueueStatus};
 use crate::aws::calls::{CallCounts, CallLog};
 use crate::aws::{Aws, Clients};
 use crate::evaluate::intent;
@@ -78,6 +78,9 @@ pub struct Report {
     /// Messages waiting in the dead-letter queue.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dead_letter_queue_messages: Option<u64>,
+    /// Where the resources live, once this pass knows that any of them exists.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub identity: Option<ResourceIdentity>,
     /// The rows of the intent table the generated policies passed, before any AWS call.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub policies_verified: Option<usize>,
@@ -129,6 +132,7 @@ impl Report {
             queue_url: None,
             kms_estimated_requests_per_30_days: None,
             dead_letter_queue_messages: None,
+            identity: None,
             policies_verified: None,
             access_findings: Vec::new(),
             corrections: Vec::new(),
@@ -216,6 +220,7 @@ impl Report {
             dead_letter_queue_messages: self
                 .dead_letter_queue_messages
                 .or(previous.dead_letter_queue_messages),
+            identity: self.identity.clone().or(previous.identity),
         }
     }
 
@@ -294,16 +299,12 @@ impl Reconciler {
                 );
             }
         };
-        if let Some(previous) = queue.status.as_ref().and_then(|s| s.queue_name.as_deref())
-            && previous != plan.queue.name
-        {
+        let moves = resolved.moves_from(queue.status.as_ref());
+        if !moves.is_empty() {
             return Report::refused(
                 name,
                 reason::IMMUTABLE_FIELD_CHANGED,
-                format!(
-                    "the spec would rename the queue from `{previous}` to `{}` (spec.queueName or spec.fifo changed); a queue cannot be renamed and securequeue never replaces a queue that may hold messages: restore the field, or create a new SecureQueue",
-                    plan.queue.name
-                ),
+                validation::describe(&moves),
             );
         }
         // Prove the policies before the first write: a failing row blocks the pass.
@@ -345,6 +346,11 @@ impl Reconciler {
             .await;
         self.memory
             .after_pass(pass, &plan, slots, &recalls, finished);
+        if let Some(note) = kept_region(&resolved, &self.env)
+            && let Some(ready) = report.conditions.last_mut()
+        {
+            ready.message.push_str(&note);
+        }
         report.calls = log.counts();
         for correction in &report.corrections {
             tracing::info!(securequeue = %report.name, %correction, "drift corrected");
@@ -359,10 +365,10 @@ impl Reconciler {
     pub async fn delete(&self, queue: &SecureQueue, log: &CallLog) -> Deletion {
         let name = display_name(queue);
         let labels = [QUEUE_READY, DEAD_LETTER_QUEUE_READY, KEY_READY];
-        let built = plan::build(queue, &self.env);
+        let built = plan::build_resolved(queue, &self.env);
         // Whatever the policy, the SecureQueue is going: nothing of it stays in memory, and a
         // deletion looks everything up afresh.
-        if let Ok(plan) = &built {
+        if let Ok((_, plan)) = &built {
             self.memory.forget(&memory::slots(plan).each_ref());
         }
         if queue.spec.deletion_policy == DeletionPolicy::Retain {
@@ -381,24 +387,30 @@ impl Reconciler {
                 calls: CallCounts::default(),
             };
         }
-        let plan = match built {
-            Ok(plan) => plan,
-            Err(problems) => {
-                let first = StepReport::failed(
-                    QUEUE_READY,
-                    reason::INVALID_SPEC,
-                    format!(
-                        "cannot tell which resources to delete: {}",
-                        validation::describe(&problems)
-                    ),
-                );
-                return Deletion {
-                    name,
-                    steps: blocked_after(first, &labels[1..]),
-                    calls: CallCounts::default(),
-                };
+        let refuse = |why, problems: &[validation::Problem]| {
+            let first = StepReport::failed(
+                QUEUE_READY,
+                why,
+                format!(
+                    "cannot tell which resources to delete: {}",
+                    validation::describe(problems)
+                ),
+            );
+            Deletion {
+                name: name.clone(),
+                steps: blocked_after(first, &labels[1..]),
+                calls: CallCounts::default(),
             }
         };
+        let (resolved, plan) = match built {
+            Ok(built) => built,
+            Err(problems) => return refuse(reason::INVALID_SPEC, &problems),
+        };
+        // Deleting by a moved spec would delete nothing and release the real resources.
+        let moves = resolved.moves_from(queue.status.as_ref());
+        if !moves.is_empty() {
+            return refuse(reason::IMMUTABLE_FIELD_CHANGED, &moves);
+        }
         let clients = self.aws.clients(&plan.region);
         let steps = log
             .scope(delete_plan(&clients, &self.key_records, &plan))
@@ -409,6 +421,19 @@ impl Reconciler {
             calls: log.counts(),
         }
     }
+}
+
+/// A note for the Ready message when the resources stay in their recorded region although the
+/// operator's region is now another one.
+fn kept_region(resolved: &resolve::Resolved, env: &Environment) -> Option<String> {
+    let operator = env.region.as_deref()?;
+    (resolved.region_source == resolve::RegionSource::Recorded && operator != resolved.region)
+        .then(|| {
+            format!(
+                " (in {}, where status.identity records them: the operator's region is now {operator}, and a SecureQueue without spec.region stays where it was made; set spec.region: {} to say so in the spec)",
+                resolved.region, resolved.region
+            )
+        })
 }
 
 /// `<namespace>/<name>` of a SecureQueue, as reports and logs name it.
@@ -446,6 +471,13 @@ async fn converge_plan(
             (Ok(k), Ok(d), Ok(q)) => (k, d, q),
             (k, d, q) => {
                 // Nothing is written while any resource is unreadable or taken.
+                let key_id = match &k {
+                    Ok(key::KeyFound::Present(key)) => Some(key.key_id()),
+                    _ => None,
+                };
+                if key_id.is_some() || matches!(d, Ok(Some(_))) || matches!(q, Ok(Some(_))) {
+                    report.identity = Some(located(resolved, key_id));
+                }
                 report.needs_a_person = [k.as_ref().err(), d.as_ref().err(), q.as_ref().err()]
                     .into_iter()
                     .flatten()
@@ -470,6 +502,11 @@ async fn converge_plan(
                 return None;
             }
         };
+    if let key::KeyFound::Present(key) = &key_found {
+        report.identity = Some(located(resolved, Some(key.key_id())));
+    } else if dead_letter_found.is_some() || queue_found.is_some() {
+        report.identity = Some(located(resolved, None));
+    }
     report.access_findings = access_findings(
         plan,
         resolved,
@@ -486,6 +523,11 @@ async fn converge_plan(
     let key = match key::ensure(&clients.kms, &plan.key, key_records, key_found).await {
         Ok(key) => key,
         Err(e) => {
+            if !e.created_no_key() {
+                report
+                    .identity
+                    .get_or_insert_with(|| located(resolved, None));
+            }
             report.needs_a_person = e.needs_a_person();
             report.finish(blocked_after(
                 failed(KEY_READY, &e),
@@ -495,6 +537,7 @@ async fn converge_plan(
         }
     };
     report.key_arn = Some(key.info.arn.clone());
+    report.identity = Some(located(resolved, Some(&key.info.key_id)));
     let (key_reason, key_message) = done_message(
         "key",
         &format!("{} ({})", key.info.arn, plan.key.alias),
@@ -580,6 +623,14 @@ async fn converge_plan(
             tags_read: main.tags_read,
         },
     ])
+}
+
+/// The identity of resources known to exist, with the key's id when it is known.
+fn located(resolved: &resolve::Resolved, key_id: Option<&str>) -> ResourceIdentity {
+    ResourceIdentity {
+        key_id: key_id.map(str::to_string),
+        ..resolved.identity()
+    }
 }
 
 const EMPTY_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[]}"#;

@@ -55,11 +55,27 @@ pub async fn reconciler_with(options: ConnectOptions) -> Reconciler {
     Reconciler::new(aws, env())
 }
 
+/// A reconciler talking to the emulator as an operator configured as `env` says.
+pub async fn reconciler_for(env: Environment) -> Reconciler {
+    let aws = Aws::connect(&ConnectOptions {
+        endpoint_url: Some(endpoint()),
+        region: env.region.clone(),
+        ..ConnectOptions::default()
+    })
+    .await;
+    Reconciler::new(aws, env)
+}
+
 /// Plain SDK clients, for looking at and tampering with the emulator behind the operator's back.
 pub async fn raw() -> (aws_sdk_kms::Client, aws_sdk_sqs::Client) {
+    raw_in(REGION).await
+}
+
+/// Plain SDK clients of another region.
+pub async fn raw_in(region: &'static str) -> (aws_sdk_kms::Client, aws_sdk_sqs::Client) {
     let config = aws_config::defaults(BehaviorVersion::latest())
         .endpoint_url(endpoint())
-        .region(Region::new(REGION))
+        .region(Region::new(region))
         .load()
         .await;
     (
