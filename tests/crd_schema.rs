@@ -205,3 +205,42 @@ fn kubectl_explain_has_text_for_every_field() {
         "fields without a doc comment: {missing:?}"
     );
 }
+
+/// The formats Kubernetes' OpenAPI validation knows; any other is warned about at every install.
+const KUBERNETES_FORMATS: [&str; 10] = [
+    "int32",
+    "int64",
+    "float",
+    "double",
+    "byte",
+    "date",
+    "date-time",
+    "password",
+    "uri",
+    "uuid",
+];
+
+fn formats(schema: &serde_json::Value, found: &mut Vec<String>) {
+    match schema {
+        serde_json::Value::Object(object) => {
+            if let Some(serde_json::Value::String(format)) = object.get("format") {
+                found.push(format.clone());
+            }
+            object.values().for_each(|v| formats(v, found));
+        }
+        serde_json::Value::Array(values) => values.iter().for_each(|v| formats(v, found)),
+        _ => {}
+    }
+}
+
+#[test]
+fn the_crd_names_only_formats_kubernetes_knows() {
+    let mut found = Vec::new();
+    formats(&common::crd_schema(), &mut found);
+    assert!(found.contains(&"int64".to_string()), "{found:?}");
+    let unknown: Vec<_> = found
+        .iter()
+        .filter(|f| !KUBERNETES_FORMATS.contains(&f.as_str()))
+        .collect();
+    assert!(unknown.is_empty(), "unknown formats: {unknown:?}");
+}

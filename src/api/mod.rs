@@ -7,6 +7,7 @@
 pub mod conditions;
 pub mod limits;
 pub mod patterns;
+pub mod schema;
 pub mod spec;
 pub mod status;
 

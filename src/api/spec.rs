@@ -73,6 +73,7 @@ use super::{limits, patterns};
         .field_path(".producers.snsTopicArns")
 )]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schemars(transform = super::schema::kubernetes_integer_formats)]
 pub struct SecureQueueSpec {
     /// Name of the main SQS queue; the dead-letter queue is named `<queueName>-dlq` (before the
     /// `.fifo` suffix for FIFO queues). Defaults to `<namespace>-<name>` with dots replaced by

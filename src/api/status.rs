@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 /// Observed state of a SecureQueue, written by the operator through the status subresource.
 #[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
 #[serde(rename_all = "camelCase")]
+#[schemars(transform = super::schema::kubernetes_integer_formats)]
 pub struct SecureQueueStatus {
     /// The `metadata.generation` this status describes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
