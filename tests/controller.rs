@@ -84,6 +84,19 @@ async fn serve(mut handle: ApiHandle, expected: Vec<Expect>) {
             expect.path,
             request.uri()
         );
+        if expect.path.ends_with("/status") {
+            // Every status write is a server-side apply owned by the operator.
+            let query = request.uri().query().unwrap_or_default();
+            assert!(
+                query.contains("fieldManager=securequeue") && query.contains("force=true"),
+                "{}",
+                request.uri()
+            );
+            assert_eq!(
+                request.headers()["content-type"],
+                "application/apply-patch+yaml"
+            );
+        }
         let body = request.into_body().collect_bytes().await.unwrap();
         let text = String::from_utf8_lossy(&body).into_owned();
         for needle in &expect.body_contains {

@@ -6,6 +6,7 @@ pub mod http;
 pub mod leader;
 pub mod metrics;
 pub mod reconcile;
+pub mod watching;
 
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -141,30 +142,6 @@ impl Context {
     }
 }
 
-/// What the watch passes on: a change of generation, the reconcile-request annotation,
-/// finalizers or deletion. Status writes, including the operator's own, are filtered out.
-fn change_marker(queue: &PartialObjectMeta<SecureQueue>) -> Option<u64> {
-    let mut hasher = DefaultHasher::new();
-    (
-        queue.uid(),
-        queue.metadata.generation,
-        queue.annotations().get(reconcile::RECONCILE_REQUESTED_AT),
-        queue.finalizers(),
-        queue.metadata.deletion_timestamp.is_some(),
-    )
-        .hash(&mut hasher);
-    Some(hasher.finish())
-}
-
-/// Drops what the watch never needs from a SecureQueue's metadata: managed fields, and the copy
-/// of the whole manifest `kubectl apply` keeps in an annotation.
-fn trim(queue: &mut PartialObjectMeta<SecureQueue>) {
-    queue.metadata.managed_fields = None;
-    if let Some(annotations) = queue.metadata.annotations.as_mut() {
-        annotations.remove("kubectl.kubernetes.io/last-applied-configuration");
-    }
-}
-
 /// Why the controller stopped other than by a signal.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -223,23 +200,18 @@ pub async fn run(client: Client, reconciler: Reconciler, config: Config) -> Resu
         Some(namespace) => Api::namespaced(client.clone(), namespace),
         None => Api::all(client.clone()),
     };
-    let mut watch_config = watcher::Config::default();
-    if let Some(selector) = &config.label_selector {
-        watch_config = watch_config.labels(selector);
-    }
-    // The cache holds every SecureQueue's metadata only, listed from the API server's watch
-    // cache in one response: pages would be read from etcd one after another, and kube's
-    // Controller starts reconciling only once the whole list is in. Each reconcile reads its
-    // SecureQueue afresh.
-    let mut watch_config = watch_config.any_semantic();
-    watch_config.page_size = None;
+    let streaming = watching::supports_streaming_lists(&api).await;
+    info!(streaming_lists = streaming, "watching SecureQueues");
     let (reader, writer) = reflector::store();
-    let changes = watcher(api, watch_config)
-        .default_backoff()
-        .modify(trim)
-        .reflect(writer)
-        .applied_objects()
-        .predicate_filter(change_marker, Default::default());
+    let changes = watcher(
+        api,
+        watching::config(config.label_selector.as_deref(), streaming),
+    )
+    .default_backoff()
+    .modify(watching::trim)
+    .reflect(writer)
+    .applied_objects()
+    .predicate_filter(watching::change_marker, Default::default());
     let ctx = Arc::new(Context::new(
         client,
         reconciler,

@@ -277,15 +277,26 @@ pub fn status_of(
     status
 }
 
+/// The field manager of everything the operator writes, as `kubectl get -o yaml
+/// --show-managed-fields` shows it.
+pub const FIELD_MANAGER: &str = "securequeue";
+
+/// Writes the whole status by server-side apply, forced: the operator owns every status field,
+/// so one it no longer sets (a condition that stopped holding) is removed, not left behind.
 async fn patch_status(
     api: &Api<SecureQueue>,
     queue: &SecureQueue,
     status: &SecureQueueStatus,
 ) -> Result<(), Error> {
+    let applied = json!({
+        "apiVersion": SecureQueue::api_version(&()),
+        "kind": SecureQueue::kind(&()),
+        "status": status,
+    });
     api.patch_status(
         &queue.name_any(),
-        &PatchParams::default(),
-        &Patch::Merge(json!({ "status": status })),
+        &PatchParams::apply(FIELD_MANAGER).force(),
+        &Patch::Apply(applied),
     )
     .await?;
     Ok(())
