@@ -87,9 +87,20 @@ fn secure_queue(namespace: &str, index: u32) -> SecureQueue {
     queue
 }
 
-/// Deletes the bench's namespaces. The operator is stopped by then, so the finalizers it added
-/// are removed here (the SecureQueues have `deletionPolicy: Retain` and nothing in AWS).
-async fn clean_up(client: &Client, namespaces: &[String], count: u32) {
+/// Whether the API server serves namespaces. A server of custom resources alone (the v1.36 test
+/// server) has none, and takes custom resources in any namespace name.
+async fn serves_namespaces(client: &Client) -> bool {
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    namespaces
+        .list(&ListParams::default().limit(1))
+        .await
+        .is_ok()
+}
+
+/// Deletes the bench's namespaces, or its SecureQueues where there are no namespaces. The
+/// operator is stopped by then, so the finalizers it added are removed here (the SecureQueues
+/// have `deletionPolicy: Retain` and nothing in AWS).
+async fn clean_up(client: &Client, namespaces: &[String], count: u32, with_namespaces: bool) {
     let patch = serde_json::json!({"metadata": {"finalizers": null}});
     stream::iter(0..count)
         .map(|i| {
@@ -97,18 +108,22 @@ async fn clean_up(client: &Client, namespaces: &[String], count: u32) {
             let api: Api<SecureQueue> = Api::namespaced(client.clone(), namespace);
             let patch = &patch;
             async move {
+                let name = format!("q{i}");
                 let _ = api
-                    .patch(
-                        &format!("q{i}"),
-                        &PatchParams::default(),
-                        &Patch::Merge(patch),
-                    )
+                    .patch(&name, &PatchParams::default(), &Patch::Merge(patch))
                     .await;
+                if !with_namespaces {
+                    let _ = api.delete(&name, &DeleteParams::default()).await;
+                }
             }
         })
         .buffer_unordered(32)
         .collect::<Vec<()>>()
         .await;
+    if !with_namespaces {
+        println!("  cleanup: deleted the {count} SecureQueues");
+        return;
+    }
     let nss: Api<Namespace> = Api::all(client.clone());
     let mut deleted = 0;
     for name in namespaces {
@@ -122,9 +137,14 @@ async fn clean_up(client: &Client, namespaces: &[String], count: u32) {
     );
 }
 
-async fn create_all(client: &Client, namespaces: &[String], count: u32) -> Result<(), String> {
+async fn create_all(
+    client: &Client,
+    namespaces: &[String],
+    count: u32,
+    with_namespaces: bool,
+) -> Result<(), String> {
     let nss: Api<Namespace> = Api::all(client.clone());
-    for name in namespaces {
+    for name in namespaces.iter().filter(|_| with_namespaces) {
         let mut namespace = Namespace::default();
         namespace.metadata.name = Some(name.clone());
         nss.create(&PostParams::default(), &namespace)
@@ -214,8 +234,9 @@ async fn measure(args: &BenchWatchArgs) -> Result<(), String> {
     let namespaces: Vec<String> = (0..args.secure_queues.div_ceil(PER_NAMESPACE))
         .map(|i| format!("bench-watch-{run}-{i}"))
         .collect();
+    let with_namespaces = serves_namespaces(&client).await;
     let created = Instant::now();
-    create_all(&client, &namespaces, args.secure_queues).await?;
+    create_all(&client, &namespaces, args.secure_queues, with_namespaces).await?;
     println!(
         "bench-watch: created {} SecureQueues in {} namespaces in {:.1} s",
         args.secure_queues,
@@ -320,7 +341,7 @@ async fn measure(args: &BenchWatchArgs) -> Result<(), String> {
     let _ = child.start_kill();
     let _ = child.wait().await;
     if !args.keep {
-        clean_up(&client, &namespaces, args.secure_queues).await;
+        clean_up(&client, &namespaces, args.secure_queues, with_namespaces).await;
     }
     if reconciled() < u64::from(args.secure_queues) {
         return Err(format!(
