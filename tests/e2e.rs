@@ -47,10 +47,19 @@ fn free_port() -> u16 {
 }
 
 fn operator(name: &str, args: &[&str]) -> Operator {
+    operator_on(None, name, args)
+}
+
+/// An operator on the cluster `kubeconfig` names, or on the one KUBECONFIG names.
+fn operator_on(kubeconfig: Option<&str>, name: &str, args: &[&str]) -> Operator {
     std::fs::create_dir_all("target/e2e").unwrap();
     let log = std::fs::File::create(format!("target/e2e/{name}.log")).unwrap();
     let http = free_port();
-    let child = Command::new(BIN)
+    let mut command = Command::new(BIN);
+    if let Some(kubeconfig) = kubeconfig {
+        command.env("KUBECONFIG", kubeconfig);
+    }
+    let child = command
         .arg("run")
         .args(["--http-address", &format!("127.0.0.1:{http}")])
         .args(["--cluster-id", "e2e", "--resync-seconds", "600"])
@@ -845,4 +854,102 @@ async fn a_new_operator_region_leaves_every_secure_queue_where_it_is() {
         "{fresh_arn}"
     );
     assert_eq!(keys_of(&kms_elsewhere, &ns).await.len(), 1);
+}
+
+/// The newest API server `tests/run.sh` started beside the 1.20 one (the v1.36 test server,
+/// which serves custom resources alone), or the cluster KUBECONFIG names.
+fn modern_kubeconfig() -> String {
+    let servers = std::env::var("SECUREQUEUE_CRD_SERVERS")
+        .expect("SECUREQUEUE_CRD_SERVERS is not set: run the tests with tests/run.sh");
+    servers
+        .split_whitespace()
+        .filter_map(|entry| entry.split_once('='))
+        .last()
+        .map(|(_, kubeconfig)| kubeconfig.to_string())
+        .expect("SECUREQUEUE_CRD_SERVERS names a server")
+}
+
+#[tokio::test]
+async fn on_a_modern_server_the_operator_applies_status_and_streams_its_watch() {
+    let kubeconfig = modern_kubeconfig();
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let config = kube::Config::from_custom_kubeconfig(
+        kube::config::Kubeconfig::read_from(&kubeconfig).unwrap(),
+        &Default::default(),
+    )
+    .await
+    .unwrap();
+    let client = Client::try_from(config).unwrap();
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    crds.patch(
+        "securequeues.securequeue.io",
+        &PatchParams::apply("securequeue-tests").force(),
+        &Patch::Apply(SecureQueue::crd()),
+    )
+    .await
+    .unwrap();
+    // The v1.36 test server takes custom resources in any namespace; a full cluster needs one.
+    let ns = unique_namespace("modern");
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    if namespaces
+        .list(&ListParams::default().limit(1))
+        .await
+        .is_ok()
+    {
+        let mut namespace = Namespace::default();
+        namespace.metadata.name = Some(ns.clone());
+        namespaces
+            .create(&PostParams::default(), &namespace)
+            .await
+            .unwrap();
+    }
+    let op = operator_on(
+        Some(&kubeconfig),
+        "modern",
+        &["--no-leader-election", "--namespace", &ns],
+    );
+    let api: Api<SecureQueue> = Api::namespaced(client.clone(), &ns);
+    eventually("the CRD served", || async {
+        api.list(&ListParams::default()).await.is_ok()
+    })
+    .await;
+    api.create(
+        &PostParams::default(),
+        &sq(&ns, "orders", "  deletionPolicy: Delete\n", ""),
+    )
+    .await
+    .unwrap();
+    let ready = wait_ready(&api, "orders", 1).await;
+    assert_eq!(
+        ready.metadata.finalizers.as_deref(),
+        Some(&["securequeue.io/cleanup".to_string()][..])
+    );
+    let status_manager = ready
+        .metadata
+        .managed_fields
+        .iter()
+        .flatten()
+        .find(|m| m.subresource.as_deref() == Some("status"))
+        .map(|m| (m.manager.clone(), m.operation.clone()));
+    assert_eq!(
+        status_manager,
+        Some((Some("securequeue".to_string()), Some("Apply".to_string())))
+    );
+    let log = std::fs::read_to_string("target/e2e/modern.log").unwrap();
+    assert!(log.contains("streaming_lists=true"), "{log}");
+
+    let ready_count = "securequeue_reconciles_total{result=\"ready\"}";
+    let before = metric(&metrics(&op).await, ready_count);
+    request_reconcile(&api, "orders").await;
+    eventually("reconciled after the annotation", || async {
+        metric(&metrics(&op).await, ready_count) > before
+    })
+    .await;
+
+    api.delete("orders", &DeleteParams::default())
+        .await
+        .unwrap();
+    wait_gone(&api, "orders").await;
+    let (_, sqs) = raw().await;
+    assert!(queue_url(&sqs, &format!("{ns}-orders")).await.is_none());
 }

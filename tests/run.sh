@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Runs every check CI runs: formatting, lints, the CRD drift check and all tests. The AWS
 # integration tests run against the moto emulator, which this script installs (into target/)
-# and starts on loopback; the end-to-end tests against the cluster KUBECONFIG names, or else a
-# kube-apiserver 1.20 built once from Debian's source package (tests/kube/build-apiserver.sh,
-# cached in ~/.cache/securequeue) and started on loopback. Nothing reaches the internet but the
-# package downloads.
+# and starts on loopback; the end-to-end tests against the cluster KUBECONFIG names, or else two
+# API servers built once from Debian's packages and cached in ~/.cache/securequeue: a full
+# kube-apiserver 1.20 (tests/kube/build-apiserver.sh; Events, Leases, RBAC, namespaces, helm) and
+# a v1.36 server of custom resources (tests/kube/build-apiserver-1.36.sh; CEL, server-side apply,
+# streaming lists), run at each supported minor. Nothing reaches the internet but the package
+# downloads.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -42,13 +44,29 @@ done
 echo "== the Argo CD health check, in Lua"
 "$TOOLS_PYTHON" tests/gitops/test_argocd_health.py
 
-echo "== cargo test (against the moto AWS emulator and a Kubernetes API server on loopback)"
+echo "== cargo test (against the moto AWS emulator and Kubernetes API servers on loopback)"
 cargo build --locked --all-targets
 source tests/emulator/emulator.sh
 source tests/kube/cluster.sh
-trap 'emulator_stop; cluster_stop' EXIT
+source tests/kube/cluster-1.36.sh
+trap 'emulator_stop; cluster_stop; cluster136_stop' EXIT
 emulator_start
+given_cluster="${KUBECONFIG:-}"
 cluster_start
+if [ -n "$given_cluster" ]; then
+    # That cluster enforces the CRD's CEL rules if it is 1.25 or newer, as users' clusters are.
+    echo "==> KUBECONFIG names a cluster: the v1.36 test server is not started; the CRD and modern-server tests run on that cluster"
+    export SECUREQUEUE_CRD_SERVERS="cluster=$KUBECONFIG" SECUREQUEUE_KUBECTL="${SECUREQUEUE_KUBECTL:-kubectl}"
+else
+    # The CRD's rules on a real server at every supported minor: 1.36 emulating the older ones.
+    for minor in 1.33 1.34 1.35; do
+        SECUREQUEUE_KUBE136_EMULATED_VERSION="$minor" cluster136_start
+        SECUREQUEUE_CRD_SERVERS="$minor=$SECUREQUEUE_KUBECONFIG_136" SECUREQUEUE_KUBECTL="$SECUREQUEUE_KUBECTL_136" \
+            cargo test --locked --test crd_server
+    done
+    cluster136_start
+    export SECUREQUEUE_CRD_SERVERS="1.36=$SECUREQUEUE_KUBECONFIG_136" SECUREQUEUE_KUBECTL="$SECUREQUEUE_KUBECTL_136"
+fi
 cargo test --locked --all-targets
 
 echo "== helm install on the test cluster"

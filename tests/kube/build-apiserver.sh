@@ -4,6 +4,7 @@
 # ($SECUREQUEUE_KUBE_CACHE, default ~/.cache/securequeue/kube-1.20); later runs reuse it.
 # Needs root for apt-get (as on CI machines). Prints the cache directory.
 set -euo pipefail
+shopt -s inherit_errexit
 
 cache="${SECUREQUEUE_KUBE_CACHE:-$HOME/.cache/securequeue/kube-1.20}"
 if [ -x "$cache/bin/kube-apiserver" ] && [ -x "$cache/bin/kube-controller-manager" ]; then
@@ -12,7 +13,18 @@ if [ -x "$cache/bin/kube-apiserver" ] && [ -x "$cache/bin/kube-controller-manage
 fi
 mkdir -p "$cache/bin"
 log="$cache/build.log"
-{
+# The log's tail on failure. Not `build || ...`: bash ignores `set -e` inside a command whose
+# status `||` tests, so a failed step would go on and the build would end "successfully".
+on_exit() {
+    local status=$?
+    if [ "$status" -ne 0 ]; then
+        tail -n 40 "$log" >&2
+        echo "build-apiserver.sh failed; full log: $log" >&2
+    fi
+}
+trap on_exit EXIT
+
+build() {
     echo "==> installing build dependencies and etcd from Debian"
     if [ ! -f /etc/apt/sources.list.d/securequeue-deb-src.sources ]; then
         sed 's/^Types: deb$/Types: deb-src/' /etc/apt/sources.list.d/debian.sources \
@@ -41,5 +53,7 @@ log="$cache/build.log"
     make WHAT="cmd/kube-apiserver cmd/kube-controller-manager" KUBE_BUILD_PLATFORMS=linux/amd64
     cp _output/local/bin/linux/amd64/kube-apiserver _output/local/bin/linux/amd64/kube-controller-manager "$cache/bin/"
     cd "$cache" && rm -rf "$work"
-} >"$log" 2>&1 || { tail -40 "$log" >&2; exit 1; }
+}
+
+build >"$log" 2>&1
 echo "$cache"
