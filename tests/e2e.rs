@@ -864,7 +864,7 @@ fn modern_kubeconfig() -> String {
     servers
         .split_whitespace()
         .filter_map(|entry| entry.split_once('='))
-        .last()
+        .next_back()
         .map(|(_, kubeconfig)| kubeconfig.to_string())
         .expect("SECUREQUEUE_CRD_SERVERS names a server")
 }
