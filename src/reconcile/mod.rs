@@ -466,18 +466,12 @@ async fn converge_plan(
         ),
         queue::observe(&clients.sqs, &plan.queue, &owner, QUEUE, queue_recall),
     );
+    report.identity = found(resolved, &key_found, &dead_letter_found, &queue_found);
     let (key_found, dead_letter_found, queue_found) =
         match (key_found, dead_letter_found, queue_found) {
             (Ok(k), Ok(d), Ok(q)) => (k, d, q),
             (k, d, q) => {
                 // Nothing is written while any resource is unreadable or taken.
-                let key_id = match &k {
-                    Ok(key::KeyFound::Present(key)) => Some(key.key_id()),
-                    _ => None,
-                };
-                if key_id.is_some() || matches!(d, Ok(Some(_))) || matches!(q, Ok(Some(_))) {
-                    report.identity = Some(located(resolved, key_id));
-                }
                 report.needs_a_person = [k.as_ref().err(), d.as_ref().err(), q.as_ref().err()]
                     .into_iter()
                     .flatten()
@@ -502,11 +496,6 @@ async fn converge_plan(
                 return None;
             }
         };
-    if let key::KeyFound::Present(key) = &key_found {
-        report.identity = Some(located(resolved, Some(key.key_id())));
-    } else if dead_letter_found.is_some() || queue_found.is_some() {
-        report.identity = Some(located(resolved, None));
-    }
     report.access_findings = access_findings(
         plan,
         resolved,
@@ -623,6 +612,21 @@ async fn converge_plan(
             tags_read: main.tags_read,
         },
     ])
+}
+
+/// The identity of what the lookups found, when they found any resource of this SecureQueue.
+fn found(
+    resolved: &resolve::Resolved,
+    key: &Result<key::KeyFound, StepError>,
+    dead_letter_queue: &Result<Option<queue::ExistingQueue>, StepError>,
+    queue: &Result<Option<queue::ExistingQueue>, StepError>,
+) -> Option<ResourceIdentity> {
+    let key_id = match key {
+        Ok(key::KeyFound::Present(key)) => Some(key.key_id()),
+        _ => None,
+    };
+    let a_queue = matches!(dead_letter_queue, Ok(Some(_))) || matches!(queue, Ok(Some(_)));
+    (key_id.is_some() || a_queue).then(|| located(resolved, key_id))
 }
 
 /// The identity of resources known to exist, with the key's id when it is known.
