@@ -1,10 +1,13 @@
 //! An evaluator of the IAM policy language for resource-based policies (key policies and queue
-//! policies), as AWS documents it: a request is allowed when some statement allows it and none
-//! denies it; an explicit Deny beats any Allow; with neither, the default is deny. Pure: a
-//! policy document and a request in, a decision and the statements that made it out.
+//! policies) and identity-based (IAM) policies, as AWS documents it: a request is allowed when
+//! some statement allows it and none denies it; an explicit Deny beats any Allow; with neither,
+//! the default is deny. [`same_account`] judges an identity policy and a resource policy
+//! together. Pure: policy documents and a request in, a decision and the statements that made it
+//! out.
 
 pub mod condition;
 pub mod intent;
+pub mod same_account;
 pub mod wildcard;
 
 use std::collections::BTreeMap;
@@ -86,8 +89,27 @@ pub struct Decision {
     pub denied_by: Vec<String>,
 }
 
+/// What kind of policy a document is, and so how its principals are read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// A resource-based policy, each statement naming its principals; a statement naming an
+    /// account (its id or root) applies to every principal of the account.
+    Resource,
+    /// A resource-based policy in which naming an account grants no principal anything by
+    /// itself, only leaves it to the account's IAM policies (delegation). Explicit Denies that
+    /// name an account still refuse every principal of it.
+    ResourceDelegating,
+    /// An identity-based (IAM) policy: no principals, it holds for the identity it is attached to.
+    Identity,
+}
+
 /// Evaluates a request against a resource-based policy.
 pub fn evaluate(policy: &Value, request: &Request) -> Result<Decision, String> {
+    evaluate_as(Kind::Resource, policy, request)
+}
+
+/// Evaluates a request against a policy of the given kind.
+pub fn evaluate_as(kind: Kind, policy: &Value, request: &Request) -> Result<Decision, String> {
     let statements = match &policy["Statement"] {
         Value::Array(list) => list.clone(),
         single @ Value::Object(_) => vec![single.clone()],
@@ -102,10 +124,16 @@ pub fn evaluate(policy: &Value, request: &Request) -> Result<Decision, String> {
         let name = statement["Sid"]
             .as_str()
             .map_or_else(|| format!("statement {i}"), str::to_string);
-        if !applies(statement, request).map_err(|e| format!("{name}: {e}"))? {
+        let effect = statement["Effect"].as_str();
+        // Naming an account delegates an Allow to its IAM policies, but a Deny holds for all.
+        let accounts = match (kind, effect) {
+            (Kind::ResourceDelegating, Some("Allow")) => Accounts::Delegate,
+            _ => Accounts::Include,
+        };
+        if !applies(statement, request, kind, accounts).map_err(|e| format!("{name}: {e}"))? {
             continue;
         }
-        match statement["Effect"].as_str() {
+        match effect {
             Some("Allow") => decision.allowed_by.push(name),
             Some("Deny") => decision.denied_by.push(name),
             other => return Err(format!("{name}: Effect is {other:?}, not Allow or Deny")),
@@ -139,11 +167,29 @@ fn strings(value: &Value) -> Result<Vec<String>, String> {
     }
 }
 
+/// Whether a principal named by its account is one of the account's principals.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Accounts {
+    /// Yes: an account names every principal of it.
+    Include,
+    /// Only the account's root itself.
+    Delegate,
+}
+
 /// Whether a statement applies: principal, action, resource and every condition match.
-fn applies(statement: &Value, request: &Request) -> Result<bool, String> {
-    let principal = match (&statement["Principal"], &statement["NotPrincipal"]) {
-        (p, Value::Null) if !p.is_null() => principal_matches(p, &request.principal)?,
-        (Value::Null, n) if !n.is_null() => !principal_matches(n, &request.principal)?,
+fn applies(
+    statement: &Value,
+    request: &Request,
+    kind: Kind,
+    accounts: Accounts,
+) -> Result<bool, String> {
+    let principal = match (kind, &statement["Principal"], &statement["NotPrincipal"]) {
+        (Kind::Identity, Value::Null, Value::Null) => true,
+        (Kind::Identity, _, _) => {
+            return Err("an identity policy's statements name no Principal".to_string());
+        }
+        (_, p, Value::Null) if !p.is_null() => principal_matches(p, &request.principal, accounts)?,
+        (_, Value::Null, n) if !n.is_null() => !principal_matches(n, &request.principal, accounts)?,
         _ => return Err("needs exactly one of Principal and NotPrincipal".to_string()),
     };
     let action = match (&statement["Action"], &statement["NotAction"]) {
@@ -165,7 +211,11 @@ fn any_match(patterns: &Value, value: &str, ignore_case: bool) -> Result<bool, S
         .any(|p| wildcard::matches(p, value, ignore_case)))
 }
 
-fn principal_matches(principal: &Value, request: &Principal) -> Result<bool, String> {
+fn principal_matches(
+    principal: &Value,
+    request: &Principal,
+    accounts: Accounts,
+) -> Result<bool, String> {
     if principal.as_str() == Some("*") {
         return Ok(true);
     }
@@ -178,7 +228,7 @@ fn principal_matches(principal: &Value, request: &Principal) -> Result<bool, Str
         for id in strings(ids)? {
             let hit = match (kind.as_str(), request) {
                 ("AWS", _) if id == "*" => true,
-                ("AWS", Principal::Aws(arn)) => aws_principal_matches(&id, arn),
+                ("AWS", Principal::Aws(arn)) => aws_principal_matches(&id, arn, accounts),
                 ("Service", Principal::Service(name)) => id.eq_ignore_ascii_case(name),
                 ("AWS" | "Service" | "Federated" | "CanonicalUser", _) => false,
                 (other, _) => return Err(format!("unknown principal type `{other}`")),
@@ -191,16 +241,24 @@ fn principal_matches(principal: &Value, request: &Principal) -> Result<bool, Str
     Ok(false)
 }
 
-/// An account (id or root ARN) names every principal of the account; other ARNs name one.
-fn aws_principal_matches(id: &str, arn: &str) -> bool {
+/// An account (id or root ARN) names every principal of the account, or with
+/// [`Accounts::Delegate`] only the account's root; other ARNs name one.
+fn aws_principal_matches(id: &str, arn: &str, accounts: Accounts) -> bool {
     let account_of = |a: &str| a.split(':').nth(4).map(str::to_string);
-    if id.len() == 12 && id.chars().all(|c| c.is_ascii_digit()) {
-        return account_of(arn).as_deref() == Some(id);
+    let named_account = if id.len() == 12 && id.chars().all(|c| c.is_ascii_digit()) {
+        Some(id.to_string())
+    } else {
+        id.strip_suffix(":root")
+            .and_then(|r| r.split(':').nth(4))
+            .map(str::to_string)
+    };
+    match named_account {
+        None => id == arn,
+        Some(account) if accounts == Accounts::Include || arn.ends_with(":root") => {
+            account_of(arn) == Some(account)
+        }
+        Some(_) => false,
     }
-    if let Some(account) = id.strip_suffix(":root").and_then(|r| r.split(':').nth(4)) {
-        return account_of(arn).as_deref() == Some(account);
-    }
-    id == arn
 }
 
 fn conditions_hold(conditions: &Value, request: &Request) -> Result<bool, String> {
