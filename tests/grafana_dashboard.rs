@@ -18,6 +18,7 @@ fn every_dashboard_query_names_an_exported_metric() {
     let pace = securequeue::aws::pacing::PaceSnapshot {
         rate: Some(5.0),
         throttles: 1,
+        cuts: 1,
     };
     metrics.pacing(&[("us-east-1".to_string(), "kms", pace)]);
     drop(metrics.timer());

@@ -61,6 +61,8 @@ struct State {
     sent: VecDeque<Instant>,
     /// Throttled attempts seen, ever.
     throttles: u64,
+    /// Times the pace was cut, ever.
+    cuts: u64,
 }
 
 /// What a pacer is doing, for metrics and tests.
@@ -70,6 +72,9 @@ pub struct PaceSnapshot {
     pub rate: Option<f64>,
     /// Throttled attempts seen since the process started.
     pub throttles: u64,
+    /// Times the pace was cut since the process started (it goes unpaced again after a quiet
+    /// minute, so `rate` alone does not say whether pacing ever engaged).
+    pub cuts: u64,
 }
 
 impl Pacer {
@@ -85,6 +90,7 @@ impl Pacer {
                 last_raise: now,
                 sent: VecDeque::new(),
                 throttles: 0,
+                cuts: 0,
             }),
         })
     }
@@ -142,6 +148,7 @@ impl Pacer {
             "AWS throttled: pacing every call to the service"
         );
         state.rate = Some(rate);
+        state.cuts += 1;
         state.last_cut = Some(now);
         state.last_raise = now;
     }
@@ -172,6 +179,7 @@ impl Pacer {
         PaceSnapshot {
             rate: state.rate,
             throttles: state.throttles,
+            cuts: state.cuts,
         }
     }
 }

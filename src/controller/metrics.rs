@@ -315,7 +315,11 @@ mod tests {
     #[test]
     fn throttles_count_up_and_the_pace_reads_zero_while_unpaced() {
         let metrics = Metrics::default();
-        let snapshot = |rate, throttles| PaceSnapshot { rate, throttles };
+        let snapshot = |rate, throttles| PaceSnapshot {
+            rate,
+            throttles,
+            cuts: 0,
+        };
         metrics.pacing(&[("us-east-1".into(), "kms", snapshot(Some(12.5), 3))]);
         metrics.pacing(&[("us-east-1".into(), "kms", snapshot(None, 5))]);
         let text = metrics.encode();
