@@ -22,6 +22,25 @@ pub const TAG_UID: &str = "securequeue.io/uid";
 /// Tag key naming the cluster whose operator owns the resource.
 pub const TAG_CLUSTER: &str = "securequeue.io/cluster";
 
+/// The start of every key description the operator writes.
+const KEY_DESCRIPTION: &str = "securequeue: encrypts the queues of SecureQueue ";
+
+/// The description of a SecureQueue's key. KMS sets it in the very CreateKey call, so it marks
+/// the key's owner before its tags do: a pass cut off between CreateKey and TagResource leaves a
+/// key that the next pass knows by it ([`key_description_owner`]).
+pub fn key_description(namespace: &str, name: &str, cluster: &str) -> String {
+    format!("{KEY_DESCRIPTION}{namespace}/{name} of cluster {cluster}")
+}
+
+/// The namespace, name and cluster a key description of [`key_description`] names.
+pub fn key_description_owner(description: &str) -> Option<(&str, &str, &str)> {
+    let rest = description.strip_prefix(KEY_DESCRIPTION)?;
+    let (queue, cluster) = rest.split_once(" of cluster ")?;
+    let (namespace, name) = queue.split_once('/')?;
+    let word = |s: &str| !s.is_empty() && !s.contains([' ', '/']);
+    (word(namespace) && word(name) && word(cluster)).then_some((namespace, name, cluster))
+}
+
 /// The operator's own configuration, as far as generation needs it.
 #[derive(Clone, Debug)]
 pub struct Environment {
@@ -438,6 +457,24 @@ mod tests {
             resolved.account_root_arn(),
             "arn:aws-cn:iam::111122223333:root"
         );
+    }
+
+    #[test]
+    fn a_key_description_names_its_owner_and_nothing_else_is_read_as_one() {
+        let description = key_description("shop", "orders-v2", "prod.eu-1");
+        assert_eq!(
+            key_description_owner(&description),
+            Some(("shop", "orders-v2", "prod.eu-1"))
+        );
+        for other in [
+            "",
+            "Default master key that protects my SQS messages",
+            "securequeue: encrypts the queues of SecureQueue shop/orders",
+            "securequeue: encrypts the queues of SecureQueue shop/a/b of cluster c",
+            "securequeue: encrypts the queues of SecureQueue /orders of cluster c",
+        ] {
+            assert_eq!(key_description_owner(other), None, "{other}");
+        }
     }
 
     #[test]

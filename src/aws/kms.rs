@@ -164,13 +164,14 @@ impl Kms {
         })
     }
 
-    /// Creates a symmetric encryption key with its policy, description and tags.
-    pub async fn create_key(
-        &self,
-        description: &str,
-        policy: &str,
-        tags: &BTreeMap<String, String>,
-    ) -> Result<KeyInfo, AwsError> {
+    /// Creates a symmetric encryption key with its policy and description, and no tags: tags on
+    /// CreateKey would need `kms:TagResource` in an IAM policy covering every key of the account
+    /// ("To add tags when creating a KMS key, the caller must have kms:TagResource permission in
+    /// an IAM policy. At a minimum, the permission must cover all KMS keys in the account and
+    /// Region": <https://docs.aws.amazon.com/kms/latest/developerguide/manage-tags-api.html>),
+    /// which would let the operator tag, and so claim, keys it did not make. The key is tagged
+    /// right after, through the key policy it is created with.
+    pub async fn create_key(&self, description: &str, policy: &str) -> Result<KeyInfo, AwsError> {
         let out = self
             .client
             .paced()
@@ -180,7 +181,6 @@ impl Kms {
             .policy(policy)
             .key_spec(KeySpec::SymmetricDefault)
             .key_usage(KeyUsageType::EncryptDecrypt)
-            .set_tags(Some(tag_list(tags)))
             .customize()
             .config_override(
                 aws_sdk_kms::config::Builder::default()

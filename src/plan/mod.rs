@@ -121,9 +121,10 @@ pub fn build_resolved(
         key: KeyPlan {
             alias: q.key_alias.clone(),
             alias_arn: q.key_alias_arn.clone(),
-            description: format!(
-                "securequeue: encrypts the queues of SecureQueue {}",
-                q.display_name()
+            description: resolve::key_description(
+                &q.namespace,
+                &q.name,
+                &q.tags[resolve::TAG_CLUSTER],
             ),
             policy: key_policy,
             rotation_period_days: q.spec.key.rotation_period_days,

@@ -6,11 +6,13 @@
 //! tags must be checked first); the three lookups run in parallel. CreateKey is not idempotent,
 //! so when the alias is missing the keys no alias points at are listed (ListAliases and ListKeys,
 //! in parallel) and their tags read: a key a crash left unaliased is found and finished, never
-//! created twice. Then the key, and together its alias (right away, so the key is findable by
-//! name) and its rotation, which CreateKey cannot set. The dead-letter queue comes before the
-//! main queue, whose RedrivePolicy names it. Policies, redrive documents, encryption and tags
-//! all travel in the create calls, so no Set call is needed. That makes 10 calls, of which 5 are
-//! reads, in 6 dependent round trips. The listings are one page each below 100 aliases and 1,000
+//! created twice. Then the key, with its policy and a description naming its owner, but no tags:
+//! tags on CreateKey would need `kms:TagResource` in an IAM policy over every key of the account,
+//! so the key is tagged next, through its own key policy, before its alias (so a key found by
+//! its alias always carries its tags); then the alias and its rotation, which CreateKey cannot
+//! set. The dead-letter queue comes before the main queue, whose RedrivePolicy names it.
+//! Policies, redrive documents, encryption and tags travel in the CreateQueue calls, so no Set
+//! call is needed. That makes 11 calls, of which 5 are reads, in 7 dependent round trips. The listings are one page each below 100 aliases and 1,000
 //! keys in the region; each further page is one more read.
 //!
 //! A steady-state pass of a process that converged the SecureQueue before reads 6 times in 2
@@ -78,7 +80,13 @@ pub fn fresh_converge(q: &Resolved) -> Vec<Step> {
             "kms",
             "CreateKey",
             &q.key_alias,
-            "create the symmetric key with its policy and tags",
+            "create the symmetric key with its policy and a description naming its owner",
+        ),
+        step(
+            "kms",
+            "TagResource",
+            &q.key_alias,
+            "tag the new key through the key policy that makes the operator its administrator",
         ),
         step(
             "kms",

@@ -1,8 +1,28 @@
 //! The operator's own least-privilege IAM policy: exactly the KMS, SQS and STS actions the AWS
-//! adapters call, each scoped as far as AWS allows. Keys and queues are only changed when they
-//! carry this cluster's ownership tag, and only created with it; queues only under the queue
-//! name prefix. `tests/iam_policy.rs` checks that every SDK call in `src/aws/` is here and
-//! nothing else is.
+//! adapters call that no policy of the operator's own grants, each scoped as far as AWS allows.
+//!
+//! **Keys.** The policy grants no key management at all. "Unless the key policy explicitly
+//! allows it, you cannot use IAM policies to allow access to a KMS key" (AWS KMS Developer
+//! Guide, "Key policies in AWS KMS",
+//! <https://docs.aws.amazon.com/kms/latest/developerguide/key-policies.html>), and the key
+//! policy the operator writes makes its role an administrator, so it manages its own keys
+//! through that alone, while a key it did not make (whose key policy lets the account's IAM
+//! policies decide, as the default one does) gets nothing from this policy but reads. Keys are
+//! created without tags, which would need `kms:TagResource` in an IAM policy over every key of
+//! the account (AWS KMS Developer Guide, "CreateKey: Add tags to a new KMS key",
+//! <https://docs.aws.amazon.com/kms/latest/developerguide/manage-tags-api.html>), and tagged
+//! right after through the key policy. An alias's own permission can only come from an IAM
+//! policy; the key behind it must allow the change too ("kms:CreateAlias for the KMS key ...
+//! must be provided in a key policy or in an IAM policy that is delegated from the key policy",
+//! <https://docs.aws.amazon.com/kms/latest/developerguide/alias-access.html>), so no alias of a
+//! key the operator does not administer can be created, moved or deleted.
+//!
+//! **Queues** are only changed when they carry this cluster's ownership tag, only created with
+//! it, and only under the queue name prefix.
+//!
+//! `tests/iam_policy.rs` checks, with the evaluator, that every SDK call in `src/aws/` is allowed
+//! on the operator's own resources by this policy and the operator's key and queue policies
+//! together, that nothing here goes unused, and that the attacks on foreign keys fail.
 
 use serde_json::{Value, json};
 
@@ -23,25 +43,11 @@ pub struct OperatorScope {
 
 /// KMS calls that need no resource: listing, for the orphan-key search.
 pub const KMS_LIST_ACTIONS: [&str; 2] = ["kms:ListAliases", "kms:ListKeys"];
-/// KMS calls on keys this cluster owns.
-pub const KMS_KEY_ACTIONS: [&str; 15] = [
-    "kms:CancelKeyDeletion",
-    "kms:CreateAlias",
-    "kms:DeleteAlias",
-    "kms:DescribeKey",
-    "kms:EnableKey",
-    "kms:EnableKeyRotation",
-    "kms:GetKeyPolicy",
-    "kms:GetKeyRotationStatus",
-    "kms:ListResourceTags",
-    "kms:PutKeyPolicy",
-    "kms:ScheduleKeyDeletion",
-    "kms:TagResource",
-    "kms:UntagResource",
-    "kms:UpdateAlias",
-    "kms:UpdateKeyDescription",
-];
-/// KMS calls on aliases (which carry no tags; the key side is checked by the statement above).
+/// KMS reads of any key: whose it is (its tags, or its description when a pass was cut off
+/// before tagging it), for the orphan search and for an alias that names a key of another.
+pub const KMS_KEY_READ_ACTIONS: [&str; 2] = ["kms:DescribeKey", "kms:ListResourceTags"];
+/// KMS calls on aliases: the alias's side of the permission, which only IAM can give; the key's
+/// side comes from the operator's own key policies.
 pub const KMS_ALIAS_ACTIONS: [&str; 3] = ["kms:CreateAlias", "kms:DeleteAlias", "kms:UpdateAlias"];
 /// SQS reads, needed on any queue under the prefix to tell whose it is.
 pub const SQS_READ_ACTIONS: [&str; 3] = [
@@ -78,21 +84,19 @@ pub fn operator_policy(scope: &OperatorScope) -> Value {
                 "Resource": "*"
             },
             {
-                "Sid": "CreateKeysOnlyWithThisClustersTag",
+                "Sid": "CreateKeysWhoseKeyPolicyMakesTheOperatorTheirAdministrator",
                 "Effect": "Allow",
-                "Action": ["kms:CreateKey", "kms:TagResource"],
-                "Resource": "*",
-                "Condition": {"StringEquals": {request_tag.clone(): cluster_id}}
+                "Action": ["kms:CreateKey"],
+                "Resource": "*"
             },
             {
-                "Sid": "ManageOnlyThisClustersKeys",
+                "Sid": "ReadWhoseKeysTheyAre",
                 "Effect": "Allow",
-                "Action": KMS_KEY_ACTIONS,
-                "Resource": format!("arn:{partition}:kms:*:{account_id}:key/*"),
-                "Condition": {"StringEquals": {resource_tag.clone(): cluster_id}}
+                "Action": KMS_KEY_READ_ACTIONS,
+                "Resource": format!("arn:{partition}:kms:*:{account_id}:key/*")
             },
             {
-                "Sid": "ManageAliasesOfThoseKeys",
+                "Sid": "ManageAliasesOfKeysTheOperatorAdministers",
                 "Effect": "Allow",
                 "Action": KMS_ALIAS_ACTIONS,
                 "Resource": format!("arn:{partition}:kms:*:{account_id}:alias/*")
@@ -154,20 +158,54 @@ mod tests {
         }
     }
 
+    fn statements() -> Vec<Value> {
+        operator_policy(&scope())["Statement"]
+            .as_array()
+            .unwrap()
+            .clone()
+    }
+
+    fn writes(statement: &Value) -> bool {
+        statement["Action"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|a| a.as_str())
+            .any(|a| !a.contains(":Get") && !a.contains(":List") && !a.contains(":Describe"))
+    }
+
     #[test]
-    fn every_write_is_conditioned_on_this_clusters_tag() {
-        let policy = operator_policy(&scope());
-        for statement in policy["Statement"].as_array().unwrap() {
-            let sid = statement["Sid"].as_str().unwrap();
-            let writes = statement["Action"]
+    fn no_key_is_managed_through_iam() {
+        for statement in statements() {
+            let kms_writes: Vec<&str> = statement["Action"]
                 .as_array()
                 .unwrap()
                 .iter()
                 .filter_map(|a| a.as_str())
-                .any(|a| !a.contains(":Get") && !a.contains(":List") && !a.contains(":Describe"));
-            if writes && !sid.starts_with("ManageAliases") && sid != "KnowWhoTheOperatorIs" {
+                .filter(|a| a.starts_with("kms:"))
+                .filter(|a| !a.contains(":Get") && !a.contains(":List") && !a.contains(":Describe"))
+                .collect();
+            let resource = statement["Resource"].as_str().unwrap();
+            for action in kms_writes {
+                let alias_side = KMS_ALIAS_ACTIONS.contains(&action)
+                    && resource == "arn:aws:kms:*:111122223333:alias/*";
+                assert!(
+                    action == "kms:CreateKey" || alias_side,
+                    "{action} on {resource}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn every_queue_write_is_conditioned_on_this_clusters_tag() {
+        for statement in statements()
+            .iter()
+            .filter(|s| s["Action"].to_string().contains("sqs:"))
+        {
+            if writes(statement) {
                 let condition = statement["Condition"]["StringEquals"].as_object().unwrap();
-                assert_eq!(condition.values().next().unwrap(), "prod", "{sid}");
+                assert_eq!(condition.values().next().unwrap(), "prod", "{statement}");
             }
         }
     }

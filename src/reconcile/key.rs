@@ -35,8 +35,9 @@ const LOST_CREATE_WATCH: Duration = Duration::from_secs(600);
 /// The owners of keys the orphan search has looked at, by key id, so each unaliased key's tags
 /// are read once per process rather than on every fresh converge. Keys pending deletion stay
 /// unaliased for their whole deletion window, so without this every new SecureQueue would read
-/// the tags of every recently deleted one. An owner never changes: ownership tags are set by
-/// CreateKey and the operator never rewrites the namespace, name or cluster tags.
+/// the tags of every recently deleted one. An owner never changes: the description CreateKey
+/// sets and the ownership tags TagResource sets right after name the same one, and the operator
+/// never rewrites the namespace, name or cluster tags.
 ///
 /// And the owners whose CreateKey answer was lost, with when.
 #[derive(Clone, Debug, Default)]
@@ -46,8 +47,9 @@ pub struct KeyRecords {
 }
 
 impl KeyRecords {
-    /// The owner of `key_id`, read from its tags the first time; concurrent passes asking about
-    /// the same key wait for one read.
+    /// The owner of `key_id`, read from its tags the first time, or from its description when
+    /// it has no ownership tags (a pass cut off between CreateKey and TagResource); concurrent
+    /// passes asking about the same key wait for one read.
     async fn of(&self, kms: &Kms, key_id: &str) -> Result<Owner, AwsError> {
         let cell = self
             .owners
@@ -57,12 +59,22 @@ impl KeyRecords {
             .or_default()
             .clone();
         cell.get_or_try_init(|| async {
-            match kms.tags(key_id).await {
-                Ok(tags) => Ok(Owner::from_tags(&tags)),
-                // Keys of other principals may refuse to be read; they are not ours.
-                Err(e) if matches!(e.kind, ErrorKind::AccessDenied | ErrorKind::Rejected) => {
-                    Ok(Owner::default())
-                }
+            // Keys of other principals may refuse to be read; they are not ours.
+            let refused =
+                |e: &AwsError| matches!(e.kind, ErrorKind::AccessDenied | ErrorKind::Rejected);
+            let tagged = match kms.tags(key_id).await {
+                Ok(tags) => Owner::from_tags(&tags),
+                Err(e) if refused(&e) => return Ok(Owner::default()),
+                Err(e) => return Err(e),
+            };
+            if tagged != Owner::default() {
+                return Ok(tagged);
+            }
+            match kms.describe(key_id).await {
+                Ok(info) => Ok(info
+                    .and_then(|info| Owner::from_description(&info.description))
+                    .unwrap_or_default()),
+                Err(e) if refused(&e) => Ok(Owner::default()),
                 Err(e) => Err(e),
             }
         })
@@ -295,7 +307,7 @@ pub(super) async fn ensure(
     let existing = match found {
         KeyFound::Absent => {
             let owner = Owner::from_tags(&plan.tags);
-            let info = match kms.create_key(&plan.description, &policy, &plan.tags).await {
+            let info = match kms.create_key(&plan.description, &policy).await {
                 Ok(info) => info,
                 Err(e) => {
                     if e.kind == ErrorKind::Unavailable {
@@ -305,6 +317,9 @@ pub(super) async fn ensure(
                 }
             };
             keys.record(&info.key_id, &owner);
+            // Through the key policy just written, which makes the operator an administrator:
+            // before the alias, so that a key found by its alias always carries its tags.
+            kms.tag(&info.key_id, &plan.tags).await?;
             kms.create_alias(&plan.alias, &info.key_id).await?;
             kms.enable_rotation(&info.key_id, period).await?;
             return Ok(KeyDone {

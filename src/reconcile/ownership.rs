@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::resolve::{TAG_CLUSTER, TAG_NAME, TAG_NAMESPACE};
+use crate::resolve::{self, TAG_CLUSTER, TAG_NAME, TAG_NAMESPACE};
 
 /// The owner a SecureQueue's resources carry in their tags; the default is nobody.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
@@ -37,6 +37,16 @@ impl Owner {
             name: get(TAG_NAME),
             cluster: get(TAG_CLUSTER),
         }
+    }
+
+    /// The owner a key's description names (see [`resolve::key_description`]).
+    pub fn from_description(description: &str) -> Option<Self> {
+        let (namespace, name, cluster) = resolve::key_description_owner(description)?;
+        Some(Self {
+            namespace: namespace.to_string(),
+            name: name.to_string(),
+            cluster: cluster.to_string(),
+        })
     }
 
     /// Judges a resource by its tags.
