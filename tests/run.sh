@@ -22,6 +22,8 @@ cargo run --quiet --locked -- crd | diff -u crds/securequeue.io_securequeues.yam
 
 source tests/tools.sh
 tools_install
+# tests/rbac.rs renders the chart with it.
+export SECUREQUEUE_HELM="$HELM"
 
 echo "== hadolint Dockerfile"
 "$HADOLINT" Dockerfile
