@@ -103,6 +103,25 @@ pub enum Kind {
     Identity,
 }
 
+impl Decision {
+    /// The decision of the statements that apply: an explicit Deny beats any Allow, and with
+    /// neither the default is deny.
+    pub fn of(allowed_by: Vec<String>, denied_by: Vec<String>) -> Self {
+        let effect = if !denied_by.is_empty() {
+            Effect::ExplicitDeny
+        } else if !allowed_by.is_empty() {
+            Effect::Allowed
+        } else {
+            Effect::ImplicitDeny
+        };
+        Self {
+            effect,
+            allowed_by,
+            denied_by,
+        }
+    }
+}
+
 /// Evaluates a request against a resource-based policy.
 pub fn evaluate(policy: &Value, request: &Request) -> Result<Decision, String> {
     evaluate_as(Kind::Resource, policy, request)
@@ -115,11 +134,7 @@ pub fn evaluate_as(kind: Kind, policy: &Value, request: &Request) -> Result<Deci
         single @ Value::Object(_) => vec![single.clone()],
         _ => return Err("the policy has no Statement".to_string()),
     };
-    let mut decision = Decision {
-        effect: Effect::ImplicitDeny,
-        allowed_by: Vec::new(),
-        denied_by: Vec::new(),
-    };
+    let (mut allowed_by, mut denied_by) = (Vec::new(), Vec::new());
     for (i, statement) in statements.iter().enumerate() {
         let name = statement["Sid"]
             .as_str()
@@ -134,19 +149,12 @@ pub fn evaluate_as(kind: Kind, policy: &Value, request: &Request) -> Result<Deci
             continue;
         }
         match effect {
-            Some("Allow") => decision.allowed_by.push(name),
-            Some("Deny") => decision.denied_by.push(name),
+            Some("Allow") => allowed_by.push(name),
+            Some("Deny") => denied_by.push(name),
             other => return Err(format!("{name}: Effect is {other:?}, not Allow or Deny")),
         }
     }
-    decision.effect = if !decision.denied_by.is_empty() {
-        Effect::ExplicitDeny
-    } else if !decision.allowed_by.is_empty() {
-        Effect::Allowed
-    } else {
-        Effect::ImplicitDeny
-    };
-    Ok(decision)
+    Ok(Decision::of(allowed_by, denied_by))
 }
 
 fn strings(value: &Value) -> Result<Vec<String>, String> {

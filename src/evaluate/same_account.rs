@@ -57,33 +57,18 @@ pub fn decide(
             (Some(direct), enabled)
         }
     };
-    let mut decision = Decision {
-        effect: Effect::ImplicitDeny,
-        allowed_by: Vec::new(),
-        denied_by: Vec::new(),
-    };
+    let (mut allowed_by, mut denied_by) = (Vec::new(), Vec::new());
     let mut record = |side: &str, d: &Decision, allow_counts: bool| {
-        decision
-            .denied_by
-            .extend(d.denied_by.iter().map(|s| format!("{side}:{s}")));
+        denied_by.extend(d.denied_by.iter().map(|s| format!("{side}:{s}")));
         if allow_counts {
-            decision
-                .allowed_by
-                .extend(d.allowed_by.iter().map(|s| format!("{side}:{s}")));
+            allowed_by.extend(d.allowed_by.iter().map(|s| format!("{side}:{s}")));
         }
     };
     record("identity", &iam, delegated);
     if let Some(own) = &own {
         record("resource", own, true);
     }
-    decision.effect = if !decision.denied_by.is_empty() {
-        Effect::ExplicitDeny
-    } else if !decision.allowed_by.is_empty() {
-        Effect::Allowed
-    } else {
-        Effect::ImplicitDeny
-    };
-    Ok(decision)
+    Ok(Decision::of(allowed_by, denied_by))
 }
 
 /// The root principal of the requester's account: `arn:<partition>:iam::<account>:root`.
