@@ -320,8 +320,11 @@ pub(super) async fn ensure(
             // Through the key policy just written, which makes the operator an administrator:
             // before the alias, so that a key found by its alias always carries its tags.
             kms.tag(&info.key_id, &plan.tags).await?;
-            kms.create_alias(&plan.alias, &info.key_id).await?;
-            kms.enable_rotation(&info.key_id, period).await?;
+            // Together: each is put right by the next pass if the other fails.
+            tokio::try_join!(
+                kms.create_alias(&plan.alias, &info.key_id),
+                kms.enable_rotation(&info.key_id, period)
+            )?;
             return Ok(KeyDone {
                 info,
                 created: true,
