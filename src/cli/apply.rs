@@ -53,13 +53,11 @@ async fn prepare(args: &ApplyArgs) -> Result<(Reconciler, input::Inputs), ExitCo
     })?;
     let mut invalid = false;
     for (source, queue) in &inputs.queues {
-        let problems = match plan::build_resolved(queue, reconciler.environment()) {
-            Ok((resolved, _)) => resolved.moves_from(queue.status.as_ref()),
-            Err(problems) => problems,
-        };
-        invalid |= !problems.is_empty();
-        for problem in problems {
-            eprintln!("error: {source}: {problem}");
+        if let Err(problems) = plan::build_in_place(queue, reconciler.environment()) {
+            invalid = true;
+            for problem in problems {
+                eprintln!("error: {source}: {problem}");
+            }
         }
     }
     if invalid {

@@ -87,15 +87,7 @@ pub(super) fn run(args: PlanArgs) -> ExitCode {
     }
     let mut plans: Vec<Plan> = Vec::new();
     for (source, queue) in &inputs.queues {
-        let built = plan::build_resolved(queue, &env).and_then(|(resolved, plan)| {
-            let moves = resolved.moves_from(queue.status.as_ref());
-            if moves.is_empty() {
-                Ok(plan)
-            } else {
-                Err(moves)
-            }
-        });
-        match built {
+        match plan::build_in_place(queue, &env) {
             Ok(plan) => plans.push(plan),
             Err(problems) => {
                 failed = true;

@@ -78,6 +78,18 @@ pub fn build(queue: &SecureQueue, env: &Environment) -> Result<Plan, Vec<Problem
     build_resolved(queue, env).map(|(_, plan)| plan)
 }
 
+/// Builds the plan and holds it to where the SecureQueue's status records its resources (see
+/// [`crate::identity`]): the problems of either, for the subcommands that report both alike.
+pub fn build_in_place(queue: &SecureQueue, env: &Environment) -> Result<Plan, Vec<Problem>> {
+    let (resolved, plan) = build_resolved(queue, env)?;
+    let moves = resolved.moves_from(queue.status.as_ref());
+    if moves.is_empty() {
+        Ok(plan)
+    } else {
+        Err(moves)
+    }
+}
+
 /// Builds the plan together with the resolved values it was made from, which the intent table
 /// checks the plan's policies against.
 pub fn build_resolved(
