@@ -252,3 +252,24 @@ fn verify_proves_every_example_and_explain_names_the_deciding_statements() {
         "{stdout}"
     );
 }
+
+#[test]
+fn plan_holds_a_manifest_to_its_status_and_keeps_the_recorded_region() {
+    let manifest = |spec: &str| {
+        format!(
+            "apiVersion: securequeue.io/v1alpha1\nkind: SecureQueue\nmetadata: {{name: orders, namespace: shop}}\nspec:\n  consumerRoleArns: [arn:aws:iam::111122223333:role/c]\n{spec}status:\n  queueArn: arn:aws:sqs:us-east-1:111122223333:shop-orders\n"
+        )
+    };
+    // The operator's region is eu-west-1; the status says the queues are in us-east-1.
+    let kept = plan(&["-"], &[], Some(&manifest("")));
+    assert!(kept.status.success(), "{}", text(&kept.stderr));
+    let kept: serde_json::Value = serde_json::from_slice(&kept.stdout).unwrap();
+    assert_eq!(kept["region"], "us-east-1");
+    let moved = plan(&["-"], &[], Some(&manifest("  region: eu-west-1\n")));
+    assert_eq!(moved.status.code(), Some(1));
+    let stderr = text(&moved.stderr);
+    assert!(
+        stderr.contains("spec.region: the key and both queues are in `us-east-1`"),
+        "{stderr}"
+    );
+}
