@@ -225,10 +225,6 @@ async fn a_deletion_by_a_moved_spec_deletes_nothing_until_the_spec_is_restored()
     let deleted = reconciler.delete(&queue, &CallLog::default()).await;
     assert!(deleted.finished(), "{deleted:#?}");
     assert!(queue_url(&sqs, &format!("{namespace}-q")).await.is_none());
-    let states: Vec<_> = keys_of(&kms, &namespace)
-        .await
-        .into_iter()
-        .map(|(_, s)| s)
-        .collect();
+    let states = key_states(&kms, &namespace).await;
     assert_eq!(states, ["PendingDeletion"]);
 }

@@ -457,11 +457,7 @@ async fn deletion_honours_both_policies_through_the_finalizer() {
     assert!(alias_target(&kms, &doomed_plan.key.alias).await.is_none());
     assert!(queue_url(&sqs, &kept_plan.queue.name).await.is_some());
     assert!(alias_target(&kms, &kept_plan.key.alias).await.is_some());
-    let states: Vec<String> = keys_of(&kms, &ns)
-        .await
-        .into_iter()
-        .map(|(_, s)| s)
-        .collect();
+    let states = key_states(&kms, &ns).await;
     assert_eq!(
         states.iter().filter(|s| *s == "PendingDeletion").count(),
         1,
@@ -789,11 +785,7 @@ async fn a_changed_spec_region_is_stalled_without_cel_and_nothing_moves() {
     wait_gone(&api, "orders").await;
     let (kms, sqs) = raw().await;
     assert!(queue_url(&sqs, &format!("{ns}-orders")).await.is_none());
-    let states: Vec<String> = keys_of(&kms, &ns)
-        .await
-        .into_iter()
-        .map(|(_, s)| s)
-        .collect();
+    let states = key_states(&kms, &ns).await;
     assert_eq!(states, ["PendingDeletion"]);
 }
 

@@ -205,6 +205,15 @@ pub async fn keys_of(kms: &aws_sdk_kms::Client, namespace: &str) -> Vec<(String,
         .collect()
 }
 
+/// The states of the keys whose namespace tag is `namespace`, such as `["PendingDeletion"]`.
+pub async fn key_states(kms: &aws_sdk_kms::Client, namespace: &str) -> Vec<String> {
+    keys_of(kms, namespace)
+        .await
+        .into_iter()
+        .map(|(_, state)| state)
+        .collect()
+}
+
 /// Every key in the emulator whose namespace tag passes `keep`: (namespace, key id, state).
 pub async fn keys_tagged(
     kms: &aws_sdk_kms::Client,
