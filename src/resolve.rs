@@ -41,6 +41,28 @@ pub fn key_description_owner(description: &str) -> Option<(&str, &str, &str)> {
     (word(namespace) && word(name) && word(cluster)).then_some((namespace, name, cluster))
 }
 
+/// The start of every queue policy `Id` the operator writes.
+const QUEUE_POLICY_ID: &str = "securequeue/";
+
+/// The `Id` of a SecureQueue's queue policies. SQS sets the policy in the very CreateQueue
+/// call, so it marks the queue's owner before its tags do: a queue is created without tags
+/// (tags on CreateQueue need `sqs:TagQueue` in an IAM policy, which would reach every queue) and
+/// tagged right after through this policy, and a pass cut off in between leaves a queue that
+/// the next pass knows by it ([`queue_policy_id_owner`]).
+pub fn queue_policy_id(namespace: &str, name: &str, cluster: &str) -> String {
+    format!("{QUEUE_POLICY_ID}{cluster}/{namespace}/{name}")
+}
+
+/// The namespace, name and cluster a queue policy `Id` of [`queue_policy_id`] names.
+pub fn queue_policy_id_owner(id: &str) -> Option<(&str, &str, &str)> {
+    let rest = id.strip_prefix(QUEUE_POLICY_ID)?;
+    let mut parts = rest.split('/');
+    let (cluster, namespace, name) = (parts.next()?, parts.next()?, parts.next()?);
+    let word = |s: &str| !s.is_empty() && !s.contains(' ');
+    (parts.next().is_none() && word(namespace) && word(name) && word(cluster))
+        .then_some((namespace, name, cluster))
+}
+
 /// The operator's own configuration, as far as generation needs it.
 #[derive(Clone, Debug)]
 pub struct Environment {
@@ -474,6 +496,25 @@ mod tests {
             "securequeue: encrypts the queues of SecureQueue /orders of cluster c",
         ] {
             assert_eq!(key_description_owner(other), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn a_queue_policy_id_names_its_owner_and_nothing_else_is_read_as_one() {
+        let id = queue_policy_id("shop", "orders-v2", "prod.eu-1");
+        assert_eq!(
+            queue_policy_id_owner(&id),
+            Some(("shop", "orders-v2", "prod.eu-1"))
+        );
+        for other in [
+            "",
+            "__default_policy_ID",
+            "securequeue/prod/shop",
+            "securequeue/prod/shop/orders/extra",
+            "securequeue//shop/orders",
+            "securequeue/prod/shop/ orders",
+        ] {
+            assert_eq!(queue_policy_id_owner(other), None, "{other}");
         }
     }
 

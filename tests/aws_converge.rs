@@ -28,7 +28,7 @@ async fn every_example_converges_and_a_second_pass_makes_no_writes() {
             assert_ready(&first, "Created");
             assert_eq!(
                 first.calls.writes(),
-                6,
+                8,
                 "{}: {:?}",
                 path.display(),
                 first.calls
@@ -529,6 +529,63 @@ async fn a_queue_without_owner_tags_is_never_adopted() {
     assert!(keys_of(&kms, &namespace).await.is_empty());
     let url = queue_url(&sqs, &name).await.unwrap();
     assert!(queue_tags(&sqs, &url).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_new_queue_whose_policy_sqs_has_not_applied_yet_is_tagged_by_the_next_pass() {
+    let reconciler = reconciler().await;
+    let (_, sqs) = raw().await;
+    let namespace = unique_namespace("propagating");
+    let queue = secure_queue(&namespace, "");
+    let plan = plan::build(&queue, &env()).unwrap();
+    // SQS refuses the tagging right after CreateQueue, as it does until the new policy applies.
+    inject_fault("TagQueue", "AccessDenied", 400, 1, &namespace);
+    let first = converge(&reconciler, &queue).await;
+    assert_eq!(
+        condition(&first, "DeadLetterQueueReady"),
+        ("False", "QueuePolicyPropagating")
+    );
+    assert!(!first.needs_a_person, "{first:#?}");
+    let url = queue_url(&sqs, &plan.dead_letter_queue.name).await.unwrap();
+    assert!(queue_tags(&sqs, &url).await.is_empty());
+    // The next pass knows the untagged queue as ours by its policy's Id, and tags it.
+    let second = converge(&reconciler, &queue).await;
+    assert_ready(&second, "DriftCorrected");
+    assert!(
+        second.conditions[1].message.contains("tagged it"),
+        "{second:#?}"
+    );
+    assert_eq!(queue_tags(&sqs, &url).await, plan.dead_letter_queue.tags);
+}
+
+#[tokio::test]
+async fn an_untagged_queue_whose_policy_names_another_secure_queue_is_refused() {
+    let reconciler = reconciler().await;
+    let (kms, sqs) = raw().await;
+    let namespace = unique_namespace("marked");
+    let queue = secure_queue(&namespace, "");
+    let plan = plan::build(&queue, &env()).unwrap();
+    let theirs = plan.dead_letter_queue.attributes["Policy"]
+        .replace(&format!("/{namespace}/"), &format!("/{namespace}-other/"));
+    assert_ne!(theirs, plan.dead_letter_queue.attributes["Policy"]);
+    sqs.create_queue()
+        .queue_name(&plan.dead_letter_queue.name)
+        .attributes(QueueAttributeName::Policy, theirs)
+        .send()
+        .await
+        .unwrap();
+    let report = converge(&reconciler, &queue).await;
+    assert_eq!(
+        condition(&report, "DeadLetterQueueReady"),
+        ("False", "NameConflict")
+    );
+    assert!(
+        report.conditions[1]
+            .message
+            .contains("belongs to SecureQueue")
+    );
+    assert_eq!(report.calls.writes(), 0);
+    assert!(keys_of(&kms, &namespace).await.is_empty());
 }
 
 #[tokio::test]

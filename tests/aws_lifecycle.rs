@@ -10,7 +10,7 @@ use securequeue::plan;
 use securequeue::reconcile::Reconciler;
 
 /// The number of calls a fresh converge makes (see `plan::steps`).
-const FRESH_CALLS: u64 = 10;
+const FRESH_CALLS: u64 = 13;
 
 /// Checks what a finished converge must leave: one key, enabled, aliased; both queues.
 async fn assert_complete(queue: &SecureQueue) {

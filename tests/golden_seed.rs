@@ -188,8 +188,8 @@ fn dead_letter_queue_policy_has_the_statements_the_guidance_lists_for_it() {
     }
     assert_eq!(
         policy["Statement"].as_array().unwrap().len(),
-        6,
-        "five shared statements and DenyAnyProducersExceptSQS"
+        7,
+        "five shared statements, AllowTheOperatorToManageTheQueue and DenyAnyProducersExceptSQS"
     );
 }
 
@@ -242,5 +242,30 @@ fn the_guidance_statements_are_all_that_an_sns_queue_gets() {
         sids(&serde_json::to_value(&plan.key.policy).unwrap()),
         seed_sids("key")
     );
-    assert_eq!(sids(&attribute_policy(&plan.queue)), seed_sids("queue"));
+    // Beyond the guidance, one statement: what the operator's own IAM policy no longer grants.
+    let mut queue_sids = seed_sids("queue");
+    queue_sids.insert(1, "AllowTheOperatorToManageTheQueue".to_string());
+    assert_eq!(sids(&attribute_policy(&plan.queue)), queue_sids);
+}
+
+#[test]
+fn the_one_statement_beyond_the_guidance_grants_the_operator_its_queue_alone() {
+    let plan = full_plan();
+    for queue in [&plan.queue, &plan.dead_letter_queue] {
+        let policy = attribute_policy(queue);
+        let statement = find(&policy, "AllowTheOperatorToManageTheQueue");
+        assert_eq!(statement["Effect"], "Allow");
+        assert_eq!(statement["Principal"]["AWS"], common::OPERATOR_ROLE);
+        assert_eq!(statement["Resource"], queue.arn.as_str());
+        assert_eq!(
+            statement["Action"],
+            serde_json::json!([
+                "sqs:DeleteQueue",
+                "sqs:SetQueueAttributes",
+                "sqs:TagQueue",
+                "sqs:UntagQueue"
+            ])
+        );
+        assert!(statement.get("Condition").is_none());
+    }
 }

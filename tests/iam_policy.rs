@@ -1,19 +1,23 @@
 //! The operator's IAM policy, together with the key and queue policies the operator writes,
 //! allows exactly the AWS operations the adapters call (read from the source of `src/aws/`, so a
 //! new SDK call without its permission fails here, not in production), judged by the evaluator
-//! as AWS judges same-account requests; and it refuses the takeover of keys the operator did not
-//! make.
+//! as AWS judges same-account requests; and it refuses the takeover of keys and queues the
+//! operator did not make (the containment table, and the attacks step by step).
 
 use std::collections::BTreeSet;
 use std::process::Command;
 
 use regex::Regex;
+use securequeue::evaluate::containment::{
+    ACCOUNT_OPERATIONS, ALIAS_OPERATIONS, FOREIGN_KEY_ATTACKS, FOREIGN_QUEUE_ATTACKS,
+    KEY_OPERATIONS, QUEUE_OPERATIONS, Row, table,
+};
 use securequeue::evaluate::same_account::{ResourcePolicy, decide};
 use securequeue::evaluate::{Effect, Principal, Request};
 use securequeue::manifest;
-use securequeue::plan;
+use securequeue::plan::{self, Plan};
 use securequeue::policy::operator::{OperatorScope, actions, operator_policy};
-use securequeue::resolve::{Environment, TAG_CLUSTER};
+use securequeue::resolve::{Environment, Resolved, TAG_CLUSTER};
 use serde_json::{Value, json};
 
 /// `service:Operation` for every SDK call in the adapters, found as
@@ -51,21 +55,19 @@ fn scope() -> OperatorScope {
     OperatorScope {
         partition: "aws".into(),
         account_id: "111122223333".into(),
-        cluster_id: CLUSTER.into(),
         queue_name_prefix: String::new(),
     }
 }
 
 const CLUSTER: &str = "default";
 const OPERATOR: &str = "arn:aws:iam::111122223333:role/securequeue-operator";
-const KEY: &str = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
 const FOREIGN_KEY: &str =
     "arn:aws:kms:eu-west-1:111122223333:key/0000ffff-12ab-34cd-56ef-1234567890ab";
-const FOREIGN_ALIAS: &str = "arn:aws:kms:eu-west-1:111122223333:alias/team/payments";
+const FOREIGN_QUEUE: &str = "arn:aws:sqs:eu-west-1:111122223333:payments";
 
-/// The key policy and main queue policy the operator writes for an example SecureQueue.
-fn own_policies() -> (Value, Value, String, String) {
-    let text = std::fs::read_to_string("deploy/examples/sns-producer.yaml").unwrap();
+/// The plan of an example SecureQueue, as the operator makes it.
+fn example(file: &str) -> (Resolved, Plan) {
+    let text = std::fs::read_to_string(file).unwrap();
     let queue = manifest::parse(&text).unwrap().remove(0).parsed.unwrap();
     let env = Environment {
         account_id: "111122223333".into(),
@@ -74,10 +76,18 @@ fn own_policies() -> (Value, Value, String, String) {
         cluster_id: CLUSTER.into(),
         allow_cross_account: false,
     };
-    let plan = plan::build(&queue, &env).unwrap();
-    let key = serde_json::to_value(&plan.key.policy).unwrap();
-    let queue_policy = serde_json::from_str(&plan.queue.attributes["Policy"]).unwrap();
-    (key, queue_policy, plan.key.alias_arn, plan.queue.arn)
+    plan::build_resolved(&queue, &env).unwrap()
+}
+
+fn examples() -> Vec<String> {
+    let mut files: Vec<String> = std::fs::read_dir("deploy/examples")
+        .unwrap()
+        .map(|e| e.unwrap().path().display().to_string())
+        .filter(|p| p.ends_with(".yaml"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 5, "{files:?}");
+    files
 }
 
 /// The default key policy of a key made without one: the account's IAM policies decide.
@@ -87,47 +97,60 @@ fn default_key_policy() -> Value {
         "Action": "kms:*", "Resource": "*"}]})
 }
 
-/// A request of the operator, over TLS, carrying this cluster's tags where AWS would.
-fn request(action: &str, resource: &str) -> Request {
-    Request::new(Principal::Aws(OPERATOR.into()), action, resource)
+/// A request of the operator over TLS, carrying this cluster's tag as a request tag and, when
+/// `tagged`, as the resource's tag: the second step of an attack, as if the first had worked.
+fn request(action: &str, resource: &str, tagged: bool) -> Request {
+    let request = Request::new(Principal::Aws(OPERATOR.into()), action, resource)
         .with("aws:SecureTransport", "true")
         .with("aws:PrincipalArn", OPERATOR)
-        .with(&format!("aws:RequestTag/{TAG_CLUSTER}"), CLUSTER)
-        .with(&format!("aws:ResourceTag/{TAG_CLUSTER}"), CLUSTER)
+        .with(&format!("aws:RequestTag/{TAG_CLUSTER}"), CLUSTER);
+    if tagged {
+        request.with(&format!("aws:ResourceTag/{TAG_CLUSTER}"), CLUSTER)
+    } else {
+        request
+    }
 }
 
 fn allowed(identity: &Value, resource: ResourcePolicy<'_>, request: &Request) -> bool {
     decide(identity, resource, request).unwrap().effect == Effect::Allowed
 }
 
+fn failing(rows: &[Row]) -> Vec<String> {
+    rows.iter()
+        .filter(|r| !r.holds)
+        .map(|r| format!("{:?} {:?} {}", r.owner, r.resource, r.action))
+        .collect()
+}
+
 #[test]
-fn the_operator_may_make_every_call_the_code_makes_on_its_own_resources() {
+fn the_containment_tables_operations_are_the_calls_the_code_makes() {
     let code = operations_in_code();
     assert!(code.len() > 20, "the scan found too little: {code:?}");
-    assert!(code.contains("kms:CreateKey") && code.contains("sqs:GetQueueUrl"));
+    let table: BTreeSet<String> = ACCOUNT_OPERATIONS
+        .iter()
+        .chain(&KEY_OPERATIONS)
+        .chain(&ALIAS_OPERATIONS)
+        .chain(&QUEUE_OPERATIONS)
+        .map(|s| s.to_string())
+        .collect();
+    assert_eq!(code, table);
+}
+
+#[test]
+fn the_containment_table_holds_for_every_example() {
     let iam = operator_policy(&scope());
-    let (key_policy, queue_policy, alias, queue) = own_policies();
-    for operation in &code {
-        // What AWS authorizes for the call: the resources, each with its own resource policy.
-        let checks: Vec<(&str, ResourcePolicy<'_>)> = match operation.as_str() {
-            "kms:CreateKey" | "kms:ListKeys" | "kms:ListAliases" | "sts:GetCallerIdentity" => {
-                vec![("*", ResourcePolicy::None)]
-            }
-            "kms:CreateAlias" | "kms:UpdateAlias" | "kms:DeleteAlias" => vec![
-                (alias.as_str(), ResourcePolicy::None),
-                (KEY, ResourcePolicy::Key(&key_policy)),
-            ],
-            op if op.starts_with("kms:") => vec![(KEY, ResourcePolicy::Key(&key_policy))],
-            _ => vec![(queue.as_str(), ResourcePolicy::Queue(Some(&queue_policy)))],
-        };
-        for (resource, policy) in checks {
-            assert!(
-                allowed(&iam, policy, &request(operation, resource)),
-                "the operator may not {operation} on {resource}"
-            );
-        }
+    for file in examples() {
+        let (resolved, plan) = example(&file);
+        let rows = table(&iam, &plan, &resolved).unwrap();
+        assert_eq!(rows.len(), 92, "{file}");
+        assert_eq!(failing(&rows), Vec::<String>::new(), "{file}");
     }
-    let unused: Vec<_> = actions(&iam)
+}
+
+#[test]
+fn the_operators_iam_policy_allows_nothing_the_code_does_not_call() {
+    let code = operations_in_code();
+    let unused: Vec<_> = actions(&operator_policy(&scope()))
         .into_iter()
         .filter(|a| !code.contains(a))
         .collect();
@@ -135,48 +158,136 @@ fn the_operator_may_make_every_call_the_code_makes_on_its_own_resources() {
 }
 
 #[test]
+fn the_containment_table_catches_the_tag_based_grants_it_replaced() {
+    // The policy before containment: tag on create, and change whatever carries the tag.
+    let mut iam = operator_policy(&scope());
+    let on_tag = |action: &[&str], resource: &str, key: &str| {
+        json!({"Effect": "Allow", "Action": action, "Resource": resource,
+            "Condition": {"StringEquals": {format!("{key}/{TAG_CLUSTER}"): CLUSTER}}})
+    };
+    let statements = iam["Statement"].as_array_mut().unwrap();
+    statements.push(on_tag(&["kms:TagResource"], "*", "aws:RequestTag"));
+    statements.push(on_tag(
+        &["kms:PutKeyPolicy", "kms:ScheduleKeyDeletion"],
+        "*",
+        "aws:ResourceTag",
+    ));
+    statements.push(on_tag(
+        &["sqs:TagQueue"],
+        "arn:aws:sqs:*:111122223333:*",
+        "aws:RequestTag",
+    ));
+    statements.push(on_tag(
+        &["sqs:SetQueueAttributes", "sqs:DeleteQueue"],
+        "arn:aws:sqs:*:111122223333:*",
+        "aws:ResourceTag",
+    ));
+    let (resolved, plan) = example("deploy/examples/sns-producer.yaml");
+    let failed = failing(&table(&iam, &plan, &resolved).unwrap());
+    for row in [
+        "Untagged Key kms:TagResource",
+        "OtherCluster Key kms:TagResource",
+        "TaggedForThisCluster Key kms:PutKeyPolicy",
+        "TaggedForThisCluster Key kms:ScheduleKeyDeletion",
+        "Untagged Queue sqs:TagQueue",
+        "TaggedForThisCluster Queue sqs:SetQueueAttributes",
+        "TaggedForThisCluster Queue sqs:DeleteQueue",
+    ] {
+        assert!(
+            failed.contains(&row.to_string()),
+            "{row} not caught: {failed:?}"
+        );
+    }
+}
+
+#[test]
 fn tagging_a_foreign_key_then_changing_its_policy_is_refused() {
     let iam = operator_policy(&scope());
     let foreign = default_key_policy();
     // Step one of the attack: put this cluster's tag on a key the operator did not make.
-    let tag =
-        request("kms:TagResource", FOREIGN_KEY).without(&format!("aws:ResourceTag/{TAG_CLUSTER}"));
+    let tag = request("kms:TagResource", FOREIGN_KEY, false);
     assert!(!allowed(&iam, ResourcePolicy::Key(&foreign), &tag));
     // Step two, as if the tag had been put there: nothing the tag could unlock is granted.
-    for action in [
-        "kms:PutKeyPolicy",
-        "kms:ScheduleKeyDeletion",
-        "kms:DisableKey",
-        "kms:UpdateKeyDescription",
-        "kms:CreateGrant",
-        "kms:Decrypt",
-        "kms:UntagResource",
-    ] {
+    for action in FOREIGN_KEY_ATTACKS {
+        let change = request(action, FOREIGN_KEY, true);
         assert!(
-            !allowed(
-                &iam,
-                ResourcePolicy::Key(&foreign),
-                &request(action, FOREIGN_KEY)
-            ),
+            !allowed(&iam, ResourcePolicy::Key(&foreign), &change),
             "{action} on a foreign key tagged for this cluster"
         );
     }
 }
 
 #[test]
-fn a_foreign_alias_can_be_neither_moved_nor_deleted() {
+fn tagging_a_foreign_queue_then_setting_its_policy_is_refused() {
     let iam = operator_policy(&scope());
-    let foreign = default_key_policy();
-    for action in ["kms:UpdateAlias", "kms:DeleteAlias"] {
-        // The alias's side is granted; the key it names refuses.
-        let both = allowed(&iam, ResourcePolicy::None, &request(action, FOREIGN_ALIAS))
-            && allowed(
-                &iam,
-                ResourcePolicy::Key(&foreign),
-                &request(action, FOREIGN_KEY),
-            );
-        assert!(!both, "{action} on a foreign alias");
+    // Step one: put this cluster's tag on a queue the operator did not make (it has no policy).
+    let tag = request("sqs:TagQueue", FOREIGN_QUEUE, false);
+    assert!(!allowed(&iam, ResourcePolicy::Queue(None), &tag));
+    // Step two, as if the tag were there: a new queue policy, or anything else, is refused.
+    for action in FOREIGN_QUEUE_ATTACKS {
+        let change = request(action, FOREIGN_QUEUE, true);
+        assert!(
+            !allowed(&iam, ResourcePolicy::Queue(None), &change),
+            "{action} on a foreign queue tagged for this cluster"
+        );
     }
+}
+
+#[test]
+fn a_queue_policy_of_ours_grants_the_operator_that_queue_alone() {
+    let iam = operator_policy(&scope());
+    let (_, plan) = example("deploy/examples/sns-producer.yaml");
+    let policy: Value = serde_json::from_str(&plan.queue.attributes["Policy"]).unwrap();
+    let own = request("sqs:SetQueueAttributes", &plan.queue.arn, false);
+    assert!(allowed(&iam, ResourcePolicy::Queue(Some(&policy)), &own));
+    // The same policy, evaluated for another queue (its statements name our queue's ARN only).
+    let other = request("sqs:SetQueueAttributes", FOREIGN_QUEUE, false);
+    assert!(!allowed(&iam, ResourcePolicy::Queue(Some(&policy)), &other));
+}
+
+fn verify_operator(extra: &[&str]) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_securequeue"))
+        .args([
+            "verify",
+            "--operator",
+            "--account-id",
+            "111122223333",
+            "--operator-role-arn",
+            OPERATOR,
+        ])
+        .args(extra)
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.success(), text)
+}
+
+#[test]
+fn verify_operator_holds_for_the_generated_policy() {
+    let (ok, out) = verify_operator(&[]);
+    assert!(ok, "{out}");
+    assert!(out.contains("containment: 92 of 92 rows hold"), "{out}");
+    assert!(!out.contains("FAIL"));
+}
+
+#[test]
+fn verify_operator_fails_on_an_attached_policy_that_lets_a_tag_unlock_a_queue() {
+    let mut loose = operator_policy(&scope());
+    loose["Statement"].as_array_mut().unwrap().push(json!({
+        "Sid": "ChangeOnlyThisClustersQueues", "Effect": "Allow",
+        "Action": ["sqs:SetQueueAttributes", "sqs:DeleteQueue"],
+        "Resource": "arn:aws:sqs:*:111122223333:*",
+        "Condition": {"StringEquals": {format!("aws:ResourceTag/{TAG_CLUSTER}"): CLUSTER}}}));
+    let file = std::env::temp_dir().join(format!("loose-policy-{}.json", std::process::id()));
+    std::fs::write(&file, loose.to_string()).unwrap();
+    let (ok, out) = verify_operator(&["--iam-policy", file.to_str().unwrap()]);
+    std::fs::remove_file(&file).unwrap();
+    assert!(!ok, "{out}");
+    assert!(out.contains("containment: 90 of 92 rows hold"), "{out}");
+    assert_eq!(out.matches("FAIL").count(), 2, "{out}");
+    let (ok, out) = verify_operator(&["--iam-policy", "/nonexistent/policy.json"]);
+    assert!(!ok && out.contains("--iam-policy: cannot read"), "{out}");
 }
 
 #[test]

@@ -20,6 +20,15 @@ echo "== crds/ is exactly what the code generates"
 cargo run --quiet --locked -- crd | diff -u crds/securequeue.io_securequeues.yaml - \
   || { echo "crds/ is stale: run 'cargo run -- crd > crds/securequeue.io_securequeues.yaml'" >&2; exit 1; }
 
+echo "== the operator's IAM policy contains it: the containment table, for the probe and every example"
+for prefix in "" "team-"; do
+  cargo run --quiet --locked -- verify --operator --account-id 111122223333 \
+    --operator-role-arn arn:aws:iam::111122223333:role/securequeue-operator \
+    --queue-name-prefix "$prefix" | tail -n 1
+done
+cargo run --quiet --locked -- verify --operator $(printf -- "-f %s " deploy/examples/*.yaml)--account-id 111122223333 \
+  --operator-role-arn arn:aws:iam::111122223333:role/securequeue-operator | grep '^containment:'
+
 source tests/tools.sh
 tools_install
 # tests/rbac.rs renders the chart with it.

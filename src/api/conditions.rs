@@ -44,6 +44,9 @@ pub mod reason {
     pub const AWS_UNAVAILABLE: &str = "AwsUnavailable";
     /// The pass stopped before finishing; the next pass continues where it left off.
     pub const INTERRUPTED: &str = "Interrupted";
+    /// A queue was just created, and SQS has not yet applied the queue policy through which
+    /// the operator tags it; the next pass tags it.
+    pub const QUEUE_POLICY_PROPAGATING: &str = "QueuePolicyPropagating";
     /// The key exists but is in a state the operator cannot repair.
     pub const KEY_UNUSABLE: &str = "KeyUnusable";
     /// A generated policy failed the intent table; nothing was changed in AWS.

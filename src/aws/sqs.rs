@@ -111,12 +111,12 @@ impl Sqs {
             .collect())
     }
 
-    /// Creates a queue with its attributes and tags, returning its URL.
+    /// Creates a queue with its attributes, returning its URL. No tags: on CreateQueue they
+    /// would need `sqs:TagQueue` in the operator's IAM policy (see `policy::operator`).
     pub async fn create(
         &self,
         name: &str,
         attributes: &BTreeMap<String, String>,
-        tags: &BTreeMap<String, String>,
     ) -> Result<String, AwsError> {
         let out = self
             .client
@@ -125,7 +125,6 @@ impl Sqs {
             .create_queue()
             .queue_name(name)
             .set_attributes(Some(attribute_map(attributes)))
-            .set_tags(Some(tags.clone().into_iter().collect()))
             .send()
             .await
             .map_err(mapper("sqs", "CreateQueue"))?;

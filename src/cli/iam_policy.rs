@@ -17,10 +17,6 @@ pub(super) struct IamPolicyArgs {
     #[arg(long, default_value = "aws")]
     partition: String,
 
-    /// The operator's --cluster-id: keys and queues are changed only with this ownership tag.
-    #[arg(long, env = "SECUREQUEUE_CLUSTER_ID", default_value = "default")]
-    cluster_id: String,
-
     /// The operator's --queue-name-prefix: queues are touched only under it.
     #[arg(long, env = "SECUREQUEUE_QUEUE_NAME_PREFIX", default_value = "")]
     queue_name_prefix: String,
@@ -44,7 +40,6 @@ pub(super) fn run(args: IamPolicyArgs) -> ExitCode {
     let policy = operator_policy(&OperatorScope {
         partition: args.partition,
         account_id: args.account_id,
-        cluster_id: args.cluster_id,
         queue_name_prefix: args.queue_name_prefix,
     });
     println!(

@@ -3,6 +3,7 @@
 mod apply;
 mod bench;
 mod bench_watch;
+mod containment;
 mod crd;
 mod iam_policy;
 mod input;
@@ -66,7 +67,8 @@ enum Command {
     /// time from its start to its first reconcile and its memory while watching them.
     BenchWatch(bench_watch::BenchWatchArgs),
     /// Check every generated policy against the SecureQueue's intent table: what it must allow
-    /// and what must stay denied; exit non-zero if any row fails.
+    /// and what must stay denied; with --operator, the operator's own IAM policy against the
+    /// containment table. Exit non-zero if any row fails.
     Verify(verify::VerifyArgs),
     /// Explain the decision of one generated policy for one request.
     Explain(Box<verify::ExplainArgs>),

@@ -16,11 +16,26 @@ use super::plan::OfflineArgs;
 #[derive(Args, Debug)]
 pub(super) struct VerifyArgs {
     /// Manifest file with one or more SecureQueue documents; `-` reads standard input.
-    #[arg(short = 'f', long = "filename", required = true)]
+    #[arg(short = 'f', long = "filename", required_unless_present = "operator")]
     files: Vec<PathBuf>,
 
     #[command(flatten)]
     offline: OfflineArgs,
+
+    /// Check the operator's own IAM policy instead: every call it makes on its own key, alias
+    /// and queues is allowed, and nothing that would change, tag, use or delete another's is
+    /// (with the policies of the -f SecureQueues, or of a probe without -f).
+    #[arg(long)]
+    operator: bool,
+
+    /// With --operator: the operator's --queue-name-prefix, which its IAM policy is scoped to.
+    #[arg(long, env = "SECUREQUEUE_QUEUE_NAME_PREFIX", default_value = "")]
+    queue_name_prefix: String,
+
+    /// With --operator: check this IAM policy document (as attached to the operator's role)
+    /// instead of the one `securequeue iam-policy` generates.
+    #[arg(long, requires = "operator")]
+    iam_policy: Option<PathBuf>,
 
     /// Print the rows as JSON.
     #[arg(long)]
@@ -85,6 +100,14 @@ pub(super) fn verify_command(args: VerifyArgs) -> ExitCode {
         Ok(env) => env,
         Err(code) => return code,
     };
+    if args.operator {
+        let operator = super::containment::Operator {
+            env,
+            queue_name_prefix: args.queue_name_prefix,
+            iam_policy: args.iam_policy,
+        };
+        return super::containment::run(&args.files, &operator, args.json);
+    }
     let inputs = input::read(&args.files);
     if !inputs.errors.is_empty() {
         for error in &inputs.errors {

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use crate::arn;
 use crate::plan::Plan;
-use crate::policy::statements::service_sources;
+use crate::policy::statements::{OPERATOR_QUEUE_ACTIONS, service_sources};
 use crate::resolve::Resolved;
 
 use super::{Decision, Effect, Principal, Request, evaluate};
@@ -443,6 +443,31 @@ pub fn checks(q: &Resolved) -> Vec<Check> {
                 signed(admin, "sqs:SetQueueAttributes", arn),
                 Expect::NotDenied,
             ));
+        }
+    }
+
+    for (target, arn) in [
+        (Target::Queue, &q.queue_arn),
+        (Target::DeadLetterQueue, &q.dead_letter_queue_arn),
+    ] {
+        for action in OPERATOR_QUEUE_ACTIONS {
+            rows.push(check(
+                target,
+                format!("the operator's role may {action} on {arn}, through this policy alone"),
+                signed(&q.operator_role_arn, action, arn),
+                Expect::Allowed,
+            ));
+        }
+        for action in ["sqs:TagQueue", "sqs:UntagQueue"] {
+            rows.push(
+                check(
+                    target,
+                    format!("another role of the account is granted no {action} on {arn}"),
+                    signed(&stranger, action, arn),
+                    Expect::Denied,
+                )
+                .unnamed(),
+            );
         }
     }
 

@@ -6,6 +6,7 @@
 //! out.
 
 pub mod condition;
+pub mod containment;
 pub mod intent;
 pub mod same_account;
 pub mod wildcard;

@@ -11,9 +11,11 @@
 //! so the key is tagged next, through its own key policy, before its alias (so a key found by
 //! its alias always carries its tags); then the alias and its rotation, which CreateKey cannot
 //! set. The dead-letter queue comes before the main queue, whose RedrivePolicy names it.
-//! Policies, redrive documents, encryption and tags travel in the CreateQueue calls, so no Set
-//! call is needed. That makes 11 calls, of which 5 are reads, in 7 dependent round trips. The listings are one page each below 100 aliases and 1,000
-//! keys in the region; each further page is one more read.
+//! Policies, redrive documents and encryption travel in the CreateQueue calls, so no Set call is
+//! needed; tags do not, as they would need `sqs:TagQueue` in an IAM policy over every queue, so
+//! each queue is tagged next, through the policy its CreateQueue set. That makes 13 calls, of
+//! which 5 are reads, in 9 dependent round trips. The listings are one page each below 100
+//! aliases and 1,000 keys in the region; each further page is one more read.
 //!
 //! A steady-state pass of a process that converged the SecureQueue before reads 6 times in 2
 //! round trips: DescribeKey, then GetKeyPolicy, GetKeyRotationStatus and each queue's
@@ -104,13 +106,25 @@ pub fn fresh_converge(q: &Resolved) -> Vec<Step> {
             "sqs",
             "CreateQueue",
             &q.dead_letter_queue_name,
-            "create the dead-letter queue with its attributes, policy and tags",
+            "create the dead-letter queue with its attributes and a policy naming its owner",
+        ),
+        step(
+            "sqs",
+            "TagQueue",
+            &q.dead_letter_queue_name,
+            "tag the new queue through its policy, which lets the operator manage it",
         ),
         step(
             "sqs",
             "CreateQueue",
             &q.queue_name,
-            "create the main queue with its attributes, policy, redrive and tags",
+            "create the main queue with its attributes, redrive and a policy naming its owner",
+        ),
+        step(
+            "sqs",
+            "TagQueue",
+            &q.queue_name,
+            "tag the new queue through its policy, which lets the operator manage it",
         ),
     ]
 }

@@ -20,6 +20,10 @@ pub const POLICY_VERSION: &str = "2012-10-17";
 pub struct PolicyDocument {
     /// Always [`POLICY_VERSION`].
     pub version: String,
+    /// The policy's identifier: on a queue policy, the owner's mark (see
+    /// [`crate::resolve::queue_policy_id`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
     /// The statements, in the order they were generated.
     pub statement: Vec<Statement>,
 }
@@ -29,8 +33,15 @@ impl PolicyDocument {
     pub fn new(statement: Vec<Statement>) -> Self {
         Self {
             version: POLICY_VERSION.to_string(),
+            id: None,
             statement,
         }
+    }
+
+    /// The document with this identifier.
+    pub fn with_id(mut self, id: String) -> Self {
+        self.id = Some(id);
+        self
     }
 
     /// The compact JSON AWS stores and counts against its size quotas.

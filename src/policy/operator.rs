@@ -17,16 +17,23 @@
 //! <https://docs.aws.amazon.com/kms/latest/developerguide/alias-access.html>), so no alias of a
 //! key the operator does not administer can be created, moved or deleted.
 //!
-//! **Queues** are only changed when they carry this cluster's ownership tag, only created with
-//! it, and only under the queue name prefix.
+//! **Queues** are alike: the policy lets the operator create queues and read them under the
+//! queue name prefix, and change none. A queue is created without tags, which would need
+//! `sqs:TagQueue` in an IAM policy ("To add tags to a queue at creation, you must have
+//! `sqs:CreateQueue` and `sqs:TagQueue` permissions", Amazon SQS API Reference, "CreateQueue",
+//! <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_CreateQueue.html>),
+//! and SQS has no condition key that tells a tag on create from a tag on any queue. The queue's
+//! own policy, set in the same CreateQueue call, lets the operator's role tag, change and delete
+//! that queue alone (`AllowTheOperatorToManageTheQueue`). CreateQueue itself cannot change a
+//! queue that exists: given an existing name with other attributes it fails, and with the same
+//! ones it returns the existing queue's URL (same page), so granting it under the prefix opens
+//! no queue of another.
 //!
 //! `tests/iam_policy.rs` checks, with the evaluator, that every SDK call in `src/aws/` is allowed
 //! on the operator's own resources by this policy and the operator's key and queue policies
 //! together, that nothing here goes unused, and that the attacks on foreign keys fail.
 
 use serde_json::{Value, json};
-
-use crate::resolve::TAG_CLUSTER;
 
 /// Where the operator may act.
 #[derive(Clone, Debug)]
@@ -35,8 +42,6 @@ pub struct OperatorScope {
     pub partition: String,
     /// The account of the keys and queues.
     pub account_id: String,
-    /// The cluster id the operator writes into `securequeue.io/cluster`.
-    pub cluster_id: String,
     /// The prefix of every queue name the operator may touch (empty: any).
     pub queue_name_prefix: String,
 }
@@ -55,24 +60,14 @@ pub const SQS_READ_ACTIONS: [&str; 3] = [
     "sqs:GetQueueUrl",
     "sqs:ListQueueTags",
 ];
-/// SQS writes on queues this cluster owns.
-pub const SQS_WRITE_ACTIONS: [&str; 4] = [
-    "sqs:DeleteQueue",
-    "sqs:SetQueueAttributes",
-    "sqs:TagQueue",
-    "sqs:UntagQueue",
-];
 
 /// The policy document.
 pub fn operator_policy(scope: &OperatorScope) -> Value {
     let OperatorScope {
         partition,
         account_id,
-        cluster_id,
         queue_name_prefix,
     } = scope;
-    let request_tag = format!("aws:RequestTag/{TAG_CLUSTER}");
-    let resource_tag = format!("aws:ResourceTag/{TAG_CLUSTER}");
     let queues = format!("arn:{partition}:sqs:*:{account_id}:{queue_name_prefix}*");
     json!({
         "Version": "2012-10-17",
@@ -102,24 +97,16 @@ pub fn operator_policy(scope: &OperatorScope) -> Value {
                 "Resource": format!("arn:{partition}:kms:*:{account_id}:alias/*")
             },
             {
-                "Sid": "CreateQueuesOnlyWithThisClustersTag",
+                "Sid": "CreateQueuesWhoseQueuePolicyLetsTheOperatorManageThem",
                 "Effect": "Allow",
-                "Action": ["sqs:CreateQueue", "sqs:TagQueue"],
-                "Resource": queues.clone(),
-                "Condition": {"StringEquals": {request_tag: cluster_id}}
+                "Action": ["sqs:CreateQueue"],
+                "Resource": queues.clone()
             },
             {
                 "Sid": "ReadQueuesUnderThePrefix",
                 "Effect": "Allow",
                 "Action": SQS_READ_ACTIONS,
-                "Resource": queues.clone()
-            },
-            {
-                "Sid": "ChangeOnlyThisClustersQueues",
-                "Effect": "Allow",
-                "Action": SQS_WRITE_ACTIONS,
-                "Resource": queues,
-                "Condition": {"StringEquals": {resource_tag: cluster_id}}
+                "Resource": queues
             },
             {
                 "Sid": "KnowWhoTheOperatorIs",
@@ -153,7 +140,6 @@ mod tests {
         OperatorScope {
             partition: "aws".into(),
             account_id: "111122223333".into(),
-            cluster_id: "prod".into(),
             queue_name_prefix: "team-".into(),
         }
     }
@@ -165,28 +151,25 @@ mod tests {
             .clone()
     }
 
-    fn writes(statement: &Value) -> bool {
+    /// The actions of a statement that change something.
+    fn writes(statement: &Value) -> Vec<&str> {
         statement["Action"]
             .as_array()
             .unwrap()
             .iter()
             .filter_map(|a| a.as_str())
-            .any(|a| !a.contains(":Get") && !a.contains(":List") && !a.contains(":Describe"))
+            .filter(|a| !a.contains(":Get") && !a.contains(":List") && !a.contains(":Describe"))
+            .collect()
     }
 
     #[test]
     fn no_key_is_managed_through_iam() {
         for statement in statements() {
-            let kms_writes: Vec<&str> = statement["Action"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .filter_map(|a| a.as_str())
-                .filter(|a| a.starts_with("kms:"))
-                .filter(|a| !a.contains(":Get") && !a.contains(":List") && !a.contains(":Describe"))
-                .collect();
             let resource = statement["Resource"].as_str().unwrap();
-            for action in kms_writes {
+            for action in writes(&statement)
+                .into_iter()
+                .filter(|a| a.starts_with("kms:"))
+            {
                 let alias_side = KMS_ALIAS_ACTIONS.contains(&action)
                     && resource == "arn:aws:kms:*:111122223333:alias/*";
                 assert!(
@@ -198,14 +181,13 @@ mod tests {
     }
 
     #[test]
-    fn every_queue_write_is_conditioned_on_this_clusters_tag() {
-        for statement in statements()
-            .iter()
-            .filter(|s| s["Action"].to_string().contains("sqs:"))
-        {
-            if writes(statement) {
-                let condition = statement["Condition"]["StringEquals"].as_object().unwrap();
-                assert_eq!(condition.values().next().unwrap(), "prod", "{statement}");
+    fn no_queue_is_changed_through_iam() {
+        for statement in statements() {
+            for action in writes(&statement)
+                .into_iter()
+                .filter(|a| a.starts_with("sqs:"))
+            {
+                assert_eq!(action, "sqs:CreateQueue", "{statement}");
             }
         }
     }

@@ -2,7 +2,7 @@
 
 use super::document::PolicyDocument;
 use super::statements::{self as s, SourceService};
-use crate::resolve::Resolved;
+use crate::resolve::{self, Resolved};
 
 /// The main queue's policy: administrators only may manage it, consumers only may receive,
 /// declared producers only may send, always over TLS; optionally only from inside the
@@ -38,7 +38,7 @@ pub fn main_queue_policy(q: &Resolved) -> PolicyDocument {
     if let Some(vpce) = &q.spec.vpc_endpoint_id {
         statements.push(s::deny_receiving_if_not_through_vpce(arn, vpce));
     }
-    PolicyDocument::new(statements)
+    document(q, statements)
 }
 
 /// The dead-letter queue's policy: the five statements the guidance lists for a DLQ, and a Deny
@@ -47,10 +47,17 @@ pub fn dead_letter_queue_policy(q: &Resolved) -> PolicyDocument {
     let arn = q.dead_letter_queue_arn.as_str();
     let mut statements = shared_statements(q, arn, &q.dead_letter_queue_consumers);
     statements.push(s::deny_any_producers_except_sqs(arn, &q.queue_arn));
-    PolicyDocument::new(statements)
+    document(q, statements)
 }
 
-/// `RestrictAdminQueueActions`, `DenyQueueActionsOutsideOrg` (with an organization),
+/// The statements under the `Id` that marks the SecureQueue owning the queue.
+fn document(q: &Resolved, statements: Vec<super::document::Statement>) -> PolicyDocument {
+    let id = resolve::queue_policy_id(&q.namespace, &q.name, &q.tags[resolve::TAG_CLUSTER]);
+    PolicyDocument::new(statements).with_id(id)
+}
+
+/// `RestrictAdminQueueActions`, `AllowTheOperatorToManageTheQueue`,
+/// `DenyQueueActionsOutsideOrg` (with an organization),
 /// `AllowConsumersToReceiveFromTheQueue`, `DenyOtherConsumersFromReceiving` and
 /// `DenyUnsecureTransport`, which both queues carry.
 fn shared_statements(
@@ -58,7 +65,10 @@ fn shared_statements(
     arn: &str,
     consumers: &[String],
 ) -> Vec<super::document::Statement> {
-    let mut statements = vec![s::restrict_admin_queue_actions(arn, &q.administrators)];
+    let mut statements = vec![
+        s::restrict_admin_queue_actions(arn, &q.administrators),
+        s::allow_the_operator_to_manage_the_queue(arn, &q.operator_role_arn),
+    ];
     if let Some(org) = &q.spec.organization_id {
         statements.push(s::deny_queue_actions_outside_org(arn, org));
     }

@@ -22,6 +22,17 @@ pub const DENY_ANY_PRODUCERS_EXCEPT_SQS: &str = "DenyAnyProducersExceptSQS";
 /// Sid of the statement allowing producer roles to send directly.
 pub const ALLOW_PRODUCER_ROLES_TO_SEND: &str = "AllowProducerRolesToSendToTheQueue";
 
+/// Sid of the statement through which the operator manages the queue.
+pub const ALLOW_THE_OPERATOR_TO_MANAGE_THE_QUEUE: &str = "AllowTheOperatorToManageTheQueue";
+
+/// What the operator does to a queue it made, granted by the queue's own policy alone.
+pub const OPERATOR_QUEUE_ACTIONS: [&str; 4] = [
+    "sqs:DeleteQueue",
+    "sqs:SetQueueAttributes",
+    "sqs:TagQueue",
+    "sqs:UntagQueue",
+];
+
 /// Management actions only administrators may take.
 const ADMIN_QUEUE_ACTIONS: [&str; 4] = [
     "sqs:AddPermission",
@@ -44,6 +55,28 @@ pub fn restrict_admin_queue_actions(queue_arn: &str, administrators: &[String]) 
         "StringNotLike",
         "aws:PrincipalARN",
         administrators.iter().cloned(),
+    )
+}
+
+/// `AllowTheOperatorToManageTheQueue`, beyond the guidance: the operator's role may change,
+/// tag and delete this queue, and only this queue. The guidance leaves management to the
+/// administrators' IAM policies; granting it here instead lets the operator's own IAM policy
+/// hold no queue write at all, so it cannot change or claim a queue it did not make. For a
+/// principal of the queue's account, "a statement to allow access is required in either the SQS
+/// access policy or the IAM policy" (AWS Knowledge Center, "What permissions do I need to
+/// access an Amazon SQS queue?",
+/// <https://repost.aws/knowledge-center/sqs-queue-access-permissions>); SQS lets no queue
+/// policy grant these actions to another account (Amazon SQS Developer Guide, "Limitations of
+/// Amazon SQS custom policies"), and this one names only the operator's role.
+pub fn allow_the_operator_to_manage_the_queue(
+    queue_arn: &str,
+    operator_role_arn: &str,
+) -> Statement {
+    Statement::allow(
+        ALLOW_THE_OPERATOR_TO_MANAGE_THE_QUEUE,
+        Principal::aws([operator_role_arn.to_string()]),
+        &OPERATOR_QUEUE_ACTIONS,
+        queue_arn,
     )
 }
 

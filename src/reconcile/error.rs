@@ -2,6 +2,7 @@
 
 use crate::api::conditions::reason;
 use crate::aws::{AwsError, ErrorKind};
+use crate::policy::statements::OPERATOR_QUEUE_ACTIONS;
 
 /// A failed step.
 #[derive(Debug, thiserror::Error)]
@@ -18,6 +19,17 @@ pub enum StepError {
     /// The existing queue differs in something only CreateQueue sets.
     #[error("{0}")]
     Immutable(String),
+    /// A queue made in this pass cannot be tagged yet: SQS has not applied its policy, which is
+    /// what lets the operator tag it. The text names the queue.
+    #[error("{0}")]
+    QueuePolicyPropagating(String),
+}
+
+/// Whether the SQS operation is one the operator may take only through the queue's own policy.
+fn is_queue_write(operation: &str) -> bool {
+    OPERATOR_QUEUE_ACTIONS
+        .iter()
+        .any(|action| action.strip_prefix("sqs:") == Some(operation))
 }
 
 impl StepError {
@@ -35,6 +47,7 @@ impl StepError {
             StepError::NameConflict(_) => reason::NAME_CONFLICT,
             StepError::KeyUnusable(_) => reason::KEY_UNUSABLE,
             StepError::Immutable(_) => reason::IMMUTABLE_FIELD_CHANGED,
+            StepError::QueuePolicyPropagating(_) => reason::QUEUE_POLICY_PROPAGATING,
         }
     }
 
@@ -53,6 +66,7 @@ impl StepError {
                 e.kind,
                 ErrorKind::AccessDenied | ErrorKind::PolicyRejected | ErrorKind::Rejected
             ),
+            StepError::QueuePolicyPropagating(_) => false,
             _ => true,
         }
     }
@@ -62,6 +76,11 @@ impl StepError {
         match self {
             StepError::Aws(e) => {
                 let advice = match e.kind {
+                    ErrorKind::AccessDenied
+                        if e.service == "sqs" && is_queue_write(e.operation) =>
+                    {
+                        " The operator changes a queue only through that queue's own policy: an administrator must put its AllowTheOperatorToManageTheQueue statement back (see the README)."
+                    }
                     ErrorKind::AccessDenied => {
                         " Grant the operator's IAM role this action (see the operator's IAM policy in the README)."
                     }

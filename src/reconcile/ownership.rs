@@ -49,6 +49,38 @@ impl Owner {
         })
     }
 
+    /// The owner a queue policy's `Id` names (see [`resolve::queue_policy_id`]).
+    pub fn from_queue_policy(policy: &str) -> Option<Self> {
+        let document: serde_json::Value = serde_json::from_str(policy).ok()?;
+        let (namespace, name, cluster) = resolve::queue_policy_id_owner(document["Id"].as_str()?)?;
+        Some(Self {
+            namespace: namespace.to_string(),
+            name: name.to_string(),
+            cluster: cluster.to_string(),
+        })
+    }
+
+    /// Judges a queue by its tags or, when it has no ownership tags, by its policy's `Id`: a
+    /// queue whose tagging was cut off after CreateQueue is ours, and is tagged.
+    pub fn judge_queue(&self, tags: &BTreeMap<String, String>, policy: Option<&str>) -> Ownership {
+        match self.judge(tags) {
+            Ownership::Unowned => match policy.and_then(Self::from_queue_policy) {
+                Some(marked) if marked == *self => Ownership::Ours,
+                Some(marked) => Ownership::Theirs(marked.named()),
+                None => Ownership::Unowned,
+            },
+            judged => judged,
+        }
+    }
+
+    /// The owner, for messages.
+    fn named(&self) -> String {
+        format!(
+            "SecureQueue {}/{} of cluster `{}`",
+            self.namespace, self.name, self.cluster
+        )
+    }
+
     /// Judges a resource by its tags.
     pub fn judge(&self, tags: &BTreeMap<String, String>) -> Ownership {
         let other = Self::from_tags(tags);
@@ -57,10 +89,7 @@ impl Owner {
         } else if other.namespace.is_empty() && other.name.is_empty() && other.cluster.is_empty() {
             Ownership::Unowned
         } else {
-            Ownership::Theirs(format!(
-                "SecureQueue {}/{} of cluster `{}`",
-                other.namespace, other.name, other.cluster
-            ))
+            Ownership::Theirs(other.named())
         }
     }
 }
@@ -126,6 +155,43 @@ mod tests {
                 .unwrap()
                 .contains("never adopts")
         );
+    }
+
+    #[test]
+    fn an_untagged_queue_is_judged_by_its_policy_id() {
+        let owner = Owner::from_tags(&tags("shop", "orders", "prod"));
+        let policy = |id: &str| format!(r#"{{"Version":"2012-10-17","Id":"{id}","Statement":[]}}"#);
+        let untagged = BTreeMap::new();
+        let ours = policy(&resolve::queue_policy_id("shop", "orders", "prod"));
+        assert_eq!(owner.judge_queue(&untagged, Some(&ours)), Ownership::Ours);
+        let theirs = policy(&resolve::queue_policy_id("shop", "orders", "staging"));
+        assert!(matches!(
+            owner.judge_queue(&untagged, Some(&theirs)),
+            Ownership::Theirs(_)
+        ));
+        for other in [
+            None,
+            Some(policy("__default_policy_ID")),
+            Some("not json".into()),
+        ] {
+            assert_eq!(
+                owner.judge_queue(&untagged, other.as_deref()),
+                Ownership::Unowned
+            );
+        }
+    }
+
+    #[test]
+    fn tags_of_another_outweigh_a_policy_id_naming_us() {
+        let owner = Owner::from_tags(&tags("shop", "orders", "prod"));
+        let ours = format!(
+            r#"{{"Id":"{}","Statement":[]}}"#,
+            resolve::queue_policy_id("shop", "orders", "prod")
+        );
+        assert!(matches!(
+            owner.judge_queue(&tags("shop", "orders", "staging"), Some(&ours)),
+            Ownership::Theirs(_)
+        ));
     }
 
     #[test]

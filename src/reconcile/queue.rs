@@ -3,8 +3,10 @@
 
 use std::collections::BTreeMap;
 
+use crate::aws::ErrorKind;
 use crate::aws::sqs::Sqs;
 use crate::plan::QueuePlan;
+use crate::resolve::TAG_CLUSTER;
 
 use super::diff;
 use super::error::StepError;
@@ -108,7 +110,7 @@ pub(super) async fn observe(
         return Ok(None);
     };
     if let Some(conflict) = owner
-        .judge(&found.tags)
+        .judge_queue(&found.tags, found.policy())
         .conflict(&format!("the {what} `{}`", plan.name))
     {
         return Err(StepError::NameConflict(format!(
@@ -125,7 +127,8 @@ pub(super) async fn ensure(
     found: Option<ExistingQueue>,
 ) -> Result<QueueDone, StepError> {
     let Some(existing) = found else {
-        let url = sqs.create(&plan.name, &plan.attributes, &plan.tags).await?;
+        let url = sqs.create(&plan.name, &plan.attributes).await?;
+        tag_new(sqs, plan, &url).await?;
         let created = Created::ByUs(jiff::Timestamp::now().as_second());
         return Ok(QueueDone {
             identity: Some(Identity::Queue {
@@ -171,7 +174,11 @@ pub(super) async fn ensure(
     if !tag_changes.remove.is_empty() {
         sqs.untag(&existing.url, &tag_changes.remove).await?;
     }
-    if !tag_changes.is_empty() {
+    if !existing.tags.contains_key(TAG_CLUSTER) {
+        corrections.push(
+            "tagged it, which the pass that created it could not finish (SQS had not yet applied its policy, or the pass was cut short)".to_string(),
+        );
+    } else if !tag_changes.is_empty() {
         corrections.push(format!(
             "restored the tags {}",
             tag_changes.keys().join(", ")
@@ -192,6 +199,23 @@ pub(super) async fn ensure(
         corrections,
         tags_read: existing.tags_read,
     })
+}
+
+/// Tags a queue made in this pass, through the queue policy CreateQueue set. SQS may take a
+/// while to apply a new queue's policy ("When you change a queue's attributes, the change can
+/// take up to 60 seconds for most of the attributes to propagate", Amazon SQS API Reference,
+/// "SetQueueAttributes"), so a refusal here is waited out, not reported as a missing permission:
+/// the next pass knows the untagged queue by its policy's `Id` and tags it.
+async fn tag_new(sqs: &Sqs, plan: &QueuePlan, url: &str) -> Result<(), StepError> {
+    match sqs.tag(url, &plan.tags).await {
+        Err(e) if e.kind == ErrorKind::AccessDenied => {
+            Err(StepError::QueuePolicyPropagating(format!(
+                "created the queue `{}`; SQS has not yet applied its policy, through which the operator tags it (this can take up to a minute), so the next pass tags it ({e})",
+                plan.name
+            )))
+        }
+        tagged => Ok(tagged?),
+    }
 }
 
 /// Deletes the queue if it exists and is ours; a queue already gone is fine.

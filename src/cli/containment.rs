@@ -1,0 +1,169 @@
+//! `securequeue verify --operator`: the containment table of the operator's own IAM policy (see
+//! [`crate::evaluate::containment`]), for the policies of the given SecureQueues or of a probe.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use crate::api::SecureQueue;
+use crate::evaluate::containment::{Row, table};
+use crate::manifest;
+use crate::plan;
+use crate::policy::operator::{OperatorScope, operator_policy};
+use crate::resolve::{Environment, Resolved};
+use serde_json::Value;
+
+use super::input;
+
+/// A SecureQueue whose policies stand for any the operator writes, when no manifest is given.
+fn probe(env: &Environment, queue_name_prefix: &str) -> SecureQueue {
+    let region = env.region.as_deref().unwrap_or("us-east-1");
+    let partition = env
+        .operator_role_arn
+        .split(':')
+        .nth(1)
+        .unwrap_or("aws")
+        .to_string();
+    let text = format!(
+        "apiVersion: securequeue.io/v1alpha1
+kind: SecureQueue
+metadata:
+  name: containment-probe
+  namespace: securequeue-verify
+spec:
+  region: {region}
+  queueName: {queue_name_prefix}containment-probe
+  consumerRoleArns:
+    - arn:{partition}:iam::{account}:role/securequeue-verify-consumer
+",
+        account = env.account_id
+    );
+    manifest::parse(&text)
+        .ok()
+        .and_then(|mut docs| docs.pop())
+        .and_then(|doc| doc.parsed.ok())
+        .expect("the probe is a valid SecureQueue")
+}
+
+/// The operator whose containment is checked.
+pub(super) struct Operator {
+    /// Its configuration.
+    pub env: Environment,
+    /// Its `--queue-name-prefix`.
+    pub queue_name_prefix: String,
+    /// The IAM policy to check, when not the generated one.
+    pub iam_policy: Option<PathBuf>,
+}
+
+impl Operator {
+    /// The IAM policy document given, or the generated one for the SecureQueue's account.
+    fn policy(&self, resolved: &Resolved) -> Result<Value, String> {
+        let Some(path) = &self.iam_policy else {
+            return Ok(operator_policy(&OperatorScope {
+                partition: resolved.partition.to_string(),
+                account_id: resolved.account_id.clone(),
+                queue_name_prefix: self.queue_name_prefix.clone(),
+            }));
+        };
+        let shown = path.display();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("--iam-policy: cannot read {shown}: {e}"))?;
+        let policy: Value = serde_json::from_str(&text)
+            .map_err(|e| format!("--iam-policy: {shown} is not JSON: {e}"))?;
+        if !policy["Statement"].is_array() {
+            return Err(format!(
+                "--iam-policy: {shown} has no Statement list; give the policy document itself"
+            ));
+        }
+        Ok(policy)
+    }
+}
+
+/// Prints the table for each SecureQueue (the probe without files); fails if any row fails.
+pub(super) fn run(files: &[PathBuf], operator: &Operator, json: bool) -> ExitCode {
+    let queues = if files.is_empty() {
+        let probe = probe(&operator.env, &operator.queue_name_prefix);
+        vec![("the probe".to_string(), probe)]
+    } else {
+        let inputs = input::read(files);
+        if !inputs.errors.is_empty() {
+            for error in &inputs.errors {
+                eprintln!("error: {error}");
+            }
+            return ExitCode::FAILURE;
+        }
+        inputs.queues
+    };
+    let mut failed = false;
+    for (source, queue) in &queues {
+        match rows(queue, operator) {
+            Ok(rows) => {
+                print(&rows, &format!("{source} ({})", queue_name(queue)), json);
+                failed |= rows.iter().any(|r| !r.holds);
+            }
+            Err(e) => {
+                eprintln!("error: {source}: {e}");
+                failed = true;
+            }
+        }
+    }
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn queue_name(queue: &SecureQueue) -> String {
+    crate::reconcile::display_name(queue)
+}
+
+fn rows(queue: &SecureQueue, operator: &Operator) -> Result<Vec<Row>, String> {
+    let (resolved, plan) = plan::build_resolved(queue, &operator.env).map_err(|problems| {
+        problems
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; ")
+    })?;
+    table(&operator.policy(&resolved)?, &plan, &resolved)
+}
+
+fn print(rows: &[Row], subject: &str, json: bool) {
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(rows).expect("rows serialize")
+        );
+    } else {
+        println!("containment of the operator's IAM policy, with the policies of {subject}");
+        for row in rows {
+            let by = [&row.decision.denied_by, &row.decision.allowed_by]
+                .into_iter()
+                .flatten()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ");
+            println!(
+                "  {} {:<8} {:<31} {:<16} {:<24} {:<12} {}",
+                if row.holds { "ok  " } else { "FAIL" },
+                if row.must_be_allowed {
+                    "allow"
+                } else {
+                    "never"
+                },
+                row.owner.describe(),
+                format!("{:?}", row.resource),
+                row.action,
+                format!("{:?}", row.decision.effect),
+                by
+            );
+        }
+    }
+    let own = rows.iter().filter(|r| r.must_be_allowed).count();
+    let holding = rows.iter().filter(|r| r.holds).count();
+    println!(
+        "containment: {holding} of {} rows hold ({own} operations on the operator's own resources must be allowed, {} on another's never)",
+        rows.len(),
+        rows.len() - own
+    );
+}
