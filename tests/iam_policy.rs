@@ -10,7 +10,7 @@ use std::process::Command;
 use regex::Regex;
 use securequeue::evaluate::containment::{
     ACCOUNT_OPERATIONS, ALIAS_OPERATIONS, FOREIGN_KEY_ATTACKS, FOREIGN_QUEUE_ATTACKS,
-    KEY_OPERATIONS, QUEUE_OPERATIONS, Row, table,
+    KEY_OPERATIONS, QUEUE_OPERATIONS, Row, create_key_request, table,
 };
 use securequeue::evaluate::same_account::{ResourcePolicy, decide};
 use securequeue::evaluate::{Effect, Principal, Request};
@@ -198,6 +198,35 @@ fn the_containment_table_catches_the_tag_based_grants_it_replaced() {
             "{row} not caught: {failed:?}"
         );
     }
+}
+
+#[test]
+fn only_the_kind_of_key_the_operator_makes_can_be_created() {
+    let iam = operator_policy(&scope());
+    let create = || {
+        create_key_request(Request::new(
+            Principal::Aws(OPERATOR.into()),
+            "kms:CreateKey",
+            "*",
+        ))
+    };
+    assert!(allowed(&iam, ResourcePolicy::None, &create()));
+    for (key, value) in [
+        ("kms:MultiRegion", "true"),
+        ("kms:KeySpec", "RSA_4096"),
+        ("kms:KeyUsage", "SIGN_VERIFY"),
+        ("kms:KeyOrigin", "EXTERNAL"),
+        ("kms:BypassPolicyLockoutSafetyCheck", "true"),
+    ] {
+        let other = create().without(key).with(key, value);
+        assert!(
+            !allowed(&iam, ResourcePolicy::None, &other),
+            "CreateKey with {key}={value}"
+        );
+    }
+    // A request without the safety check's parameter keeps it, so it is not needed.
+    let plain = create().without("kms:BypassPolicyLockoutSafetyCheck");
+    assert!(allowed(&iam, ResourcePolicy::None, &plain));
 }
 
 #[test]

@@ -4,7 +4,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use aws_sdk_kms::Client;
-use aws_sdk_kms::types::{KeyManagerType, KeySpec, KeyUsageType, Tag};
+use aws_sdk_kms::types::{KeyManagerType, KeySpec, KeyUsageType, OriginType, Tag};
+
+use crate::policy::operator::CREATE_KEY;
 
 use super::error::{AwsError, mapper};
 use super::pacing::{PaceSnapshot, Paced, Pacer};
@@ -179,8 +181,13 @@ impl Kms {
             .create_key()
             .description(description)
             .policy(policy)
-            .key_spec(KeySpec::SymmetricDefault)
-            .key_usage(KeyUsageType::EncryptDecrypt)
+            // Each stated, so that the operator's IAM policy can require them (see
+            // `policy::operator::CREATE_KEY_CONDITIONS`).
+            .key_spec(KeySpec::from(CREATE_KEY.key_spec))
+            .key_usage(KeyUsageType::from(CREATE_KEY.key_usage))
+            .origin(OriginType::from(CREATE_KEY.origin))
+            .multi_region(CREATE_KEY.multi_region)
+            .bypass_policy_lockout_safety_check(false)
             .customize()
             .config_override(
                 aws_sdk_kms::config::Builder::default()

@@ -13,6 +13,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::plan::Plan;
+use crate::policy::operator::CREATE_KEY;
 use crate::resolve::{Resolved, TAG_CLUSTER};
 
 use super::same_account::{ResourcePolicy, decide};
@@ -335,6 +336,9 @@ impl<'a> Subjects<'a> {
                 "aws:PrincipalAccount",
                 self.operator.split(':').nth(4).unwrap_or_default(),
             );
+        if action == "kms:CreateKey" {
+            request = create_key_request(request);
+        }
         if let Some(organization) = self.organization {
             request = request.with("aws:PrincipalOrgID", organization);
         }
@@ -350,6 +354,16 @@ impl<'a> Subjects<'a> {
             Owner::TaggedForThisCluster => request.with(&resource_tag, self.cluster),
         }
     }
+}
+
+/// A CreateKey request's condition keys, as the adapter sends them.
+pub fn create_key_request(request: Request) -> Request {
+    request
+        .with("kms:KeySpec", CREATE_KEY.key_spec)
+        .with("kms:KeyUsage", CREATE_KEY.key_usage)
+        .with("kms:KeyOrigin", CREATE_KEY.origin)
+        .with("kms:MultiRegion", &CREATE_KEY.multi_region.to_string())
+        .with("kms:BypassPolicyLockoutSafetyCheck", "false")
 }
 
 /// The decision on a call authorized on several resources: allowed only when every one allows.

@@ -46,6 +46,28 @@ pub struct OperatorScope {
     pub queue_name_prefix: String,
 }
 
+/// The kind of key the operator creates, every parameter stated in the CreateKey call.
+#[derive(Clone, Copy, Debug)]
+pub struct KeyKind {
+    /// `KeySpec`.
+    pub key_spec: &'static str,
+    /// `KeyUsage`.
+    pub key_usage: &'static str,
+    /// `Origin`.
+    pub origin: &'static str,
+    /// `MultiRegion`.
+    pub multi_region: bool,
+}
+
+/// A symmetric encryption key with key material from KMS, in one region: what SQS encryption
+/// needs, and the only kind of key the IAM policy lets the operator create.
+pub const CREATE_KEY: KeyKind = KeyKind {
+    key_spec: "SYMMETRIC_DEFAULT",
+    key_usage: "ENCRYPT_DECRYPT",
+    origin: "AWS_KMS",
+    multi_region: false,
+};
+
 /// KMS calls that need no resource: listing, for the orphan-key search.
 pub const KMS_LIST_ACTIONS: [&str; 2] = ["kms:ListAliases", "kms:ListKeys"];
 /// KMS reads of any key: whose it is (its tags, or its description when a pass was cut off
@@ -82,7 +104,8 @@ pub fn operator_policy(scope: &OperatorScope) -> Value {
                 "Sid": "CreateKeysWhoseKeyPolicyMakesTheOperatorTheirAdministrator",
                 "Effect": "Allow",
                 "Action": ["kms:CreateKey"],
-                "Resource": "*"
+                "Resource": "*",
+                "Condition": create_key_conditions()
             },
             {
                 "Sid": "ReadWhoseKeysTheyAre",
@@ -115,6 +138,24 @@ pub fn operator_policy(scope: &OperatorScope) -> Value {
                 "Resource": "*"
             }
         ]
+    })
+}
+
+/// CreateKey names no resource, so AWS lets no policy scope it to keys; these conditions narrow
+/// it as far as AWS allows: only the one kind of key the operator makes, and never with the key
+/// policy lockout safety check bypassed (AWS KMS Developer Guide, "AWS KMS condition keys":
+/// `kms:KeySpec`, `kms:KeyUsage`, `kms:KeyOrigin`, `kms:MultiRegion`,
+/// `kms:BypassPolicyLockoutSafetyCheck`,
+/// <https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html>).
+fn create_key_conditions() -> Value {
+    json!({
+        "StringEquals": {
+            "kms:KeySpec": CREATE_KEY.key_spec,
+            "kms:KeyUsage": CREATE_KEY.key_usage,
+            "kms:KeyOrigin": CREATE_KEY.origin
+        },
+        "Bool": {"kms:MultiRegion": CREATE_KEY.multi_region.to_string()},
+        "BoolIfExists": {"kms:BypassPolicyLockoutSafetyCheck": "false"}
     })
 }
 
