@@ -137,12 +137,7 @@ fn print(rows: &[Row], subject: &str, json: bool) {
     } else {
         println!("containment of the operator's IAM policy, with the policies of {subject}");
         for row in rows {
-            let by = [&row.decision.denied_by, &row.decision.allowed_by]
-                .into_iter()
-                .flatten()
-                .cloned()
-                .collect::<Vec<_>>()
-                .join(", ");
+            let by = row.decision.statements();
             println!(
                 "  {} {:<8} {:<31} {:<16} {:<24} {:<12} {}",
                 if row.holds { "ok  " } else { "FAIL" },

@@ -143,12 +143,7 @@ pub(super) fn verify_command(args: VerifyArgs) -> ExitCode {
         } else {
             println!("{}", plan.name);
             for row in &rows {
-                let by = [&row.decision.denied_by, &row.decision.allowed_by]
-                    .into_iter()
-                    .flatten()
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join(", ");
+                let by = row.decision.statements();
                 println!(
                     "  {} {:<15} {:<12} expected {:<16} {}— {}",
                     if row.holds { "ok  " } else { "FAIL" },

@@ -105,6 +105,16 @@ pub enum Kind {
 }
 
 impl Decision {
+    /// The statements that decided, Denies first, for people.
+    pub fn statements(&self) -> String {
+        [&self.denied_by, &self.allowed_by]
+            .into_iter()
+            .flatten()
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
     /// The decision of the statements that apply: an explicit Deny beats any Allow, and with
     /// neither the default is deny.
     pub fn of(allowed_by: Vec<String>, denied_by: Vec<String>) -> Self {
