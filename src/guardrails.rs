@@ -1,6 +1,6 @@
 //! Guardrails the platform team sets on the operator, applied to every SecureQueue before it is
 //! planned: principals and sources only from allowed accounts, a required organization, admin
-//! roles added everywhere, and a queue name prefix. Pure: a SecureQueue in, the SecureQueue the
+//! roles added everywhere, a queue name prefix and a key alias prefix. Pure: a SecureQueue in, the SecureQueue the
 //! operator will plan (or the guardrails it breaks) out.
 
 use crate::api::SecureQueue;
@@ -20,12 +20,16 @@ pub struct Guardrails {
     pub admin_role_arns: Vec<String>,
     /// A prefix every queue name must start with; default names get it added.
     pub queue_name_prefix: Option<String>,
+    /// A prefix every key alias must start with (`alias/...`); a default alias outside it gets
+    /// it in place of `alias/`. The operator's IAM policy can then be scoped to it.
+    pub key_alias_prefix: Option<String>,
 }
 
 /// A broken guardrail: the condition reason naming it, and the problem.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Violation {
-    /// `GuardrailAllowedAccounts`, `GuardrailOrganization` or `GuardrailQueueNamePrefix`.
+    /// `GuardrailAllowedAccounts`, `GuardrailOrganization`, `GuardrailQueueNamePrefix` or
+    /// `GuardrailKeyAliasPrefix`.
     pub reason: &'static str,
     /// The field and what is wrong with it.
     pub problem: Problem,
@@ -37,6 +41,18 @@ pub const ALLOWED_ACCOUNTS: &str = "GuardrailAllowedAccounts";
 pub const ORGANIZATION: &str = "GuardrailOrganization";
 /// Reason for a queue name without the required prefix.
 pub const QUEUE_NAME_PREFIX: &str = "GuardrailQueueNamePrefix";
+/// Reason for a key alias without the required prefix.
+pub const KEY_ALIAS_PREFIX: &str = "GuardrailKeyAliasPrefix";
+
+/// What is wrong with a key alias prefix, if anything: it must name aliases a SecureQueue may
+/// have, under `alias/` and outside `alias/aws/`, which AWS keeps for its own keys.
+pub fn key_alias_prefix_problem(prefix: &str) -> Option<String> {
+    let Some(rest) = prefix.strip_prefix("alias/") else {
+        return Some(format!("`{prefix}` must start with `alias/`"));
+    };
+    (rest.starts_with("aws/") || rest.contains('*'))
+        .then(|| format!("`{prefix}` must not start with `alias/aws/` nor hold `*`"))
+}
 
 impl Guardrails {
     /// The SecureQueue as the operator will plan it, or every guardrail it breaks.
@@ -119,6 +135,9 @@ impl Guardrails {
                 }
             }
         }
+        if let Some(prefix) = &self.key_alias_prefix {
+            self.hold_alias(queue, prefix, &mut planned, &mut violations);
+        }
         for role in &self.admin_role_arns {
             if !planned.spec.admin_role_arns.contains(role) {
                 planned.spec.admin_role_arns.push(role.clone());
@@ -128,6 +147,39 @@ impl Guardrails {
             Ok(planned)
         } else {
             Err(violations)
+        }
+    }
+}
+
+impl Guardrails {
+    /// Holds the key alias to the prefix: a given one must start with it, a default one gets it.
+    fn hold_alias(
+        &self,
+        queue: &SecureQueue,
+        prefix: &str,
+        planned: &mut SecureQueue,
+        violations: &mut Vec<Violation>,
+    ) {
+        match &queue.spec.key.alias {
+            Some(alias) if !alias.starts_with(prefix) => violations.push(Violation {
+                reason: KEY_ALIAS_PREFIX,
+                problem: Problem::new(
+                    "spec.key.alias",
+                    format!(
+                        "`{alias}` must start with `{prefix}`, the operator's key alias prefix"
+                    ),
+                ),
+            }),
+            Some(_) => {}
+            None => {
+                let namespace = queue.metadata.namespace.as_deref().unwrap_or("default");
+                let name = queue.metadata.name.as_deref().unwrap_or_default();
+                let default = resolve::default_alias(namespace, name);
+                if !default.starts_with(prefix) {
+                    let rest = default.trim_start_matches("alias/");
+                    planned.spec.key.alias = Some(format!("{prefix}{rest}"));
+                }
+            }
         }
     }
 }
@@ -198,6 +250,43 @@ mod tests {
             g.apply(&queue("  queueName: team-orders\n"), "111122223333")
                 .is_ok()
         );
+    }
+
+    #[test]
+    fn the_alias_prefix_is_required_of_given_aliases_and_given_to_default_ones() {
+        let g = Guardrails {
+            key_alias_prefix: Some("alias/securequeue/".into()),
+            ..Default::default()
+        };
+        // The default alias already starts with it: nothing changes.
+        let q = queue("");
+        assert_eq!(g.apply(&q, "111122223333").unwrap(), q);
+        let refused = g
+            .apply(
+                &queue("  key: {alias: alias/team/orders}\n"),
+                "111122223333",
+            )
+            .unwrap_err();
+        assert_eq!(refused[0].reason, KEY_ALIAS_PREFIX);
+        assert_eq!(refused[0].problem.field, "spec.key.alias");
+        let team = Guardrails {
+            key_alias_prefix: Some("alias/team-a/".into()),
+            ..Default::default()
+        };
+        let planned = team.apply(&queue(""), "111122223333").unwrap();
+        assert_eq!(
+            planned.spec.key.alias.as_deref(),
+            Some("alias/team-a/securequeue/shop/orders")
+        );
+    }
+
+    #[test]
+    fn an_alias_prefix_must_be_one_a_secure_queue_can_have() {
+        assert_eq!(key_alias_prefix_problem("alias/securequeue/"), None);
+        assert_eq!(key_alias_prefix_problem("alias/team-"), None);
+        for bad in ["securequeue/", "alias/aws/", "alias/*", ""] {
+            assert!(key_alias_prefix_problem(bad).is_some(), "{bad}");
+        }
     }
 
     #[test]

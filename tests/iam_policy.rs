@@ -56,6 +56,7 @@ fn scope() -> OperatorScope {
         partition: "aws".into(),
         account_id: "111122223333".into(),
         queue_name_prefix: String::new(),
+        key_alias_prefix: "alias/securequeue/".into(),
     }
 }
 
@@ -230,6 +231,24 @@ fn only_the_kind_of_key_the_operator_makes_can_be_created() {
 }
 
 #[test]
+fn aliases_are_created_moved_and_deleted_only_under_the_alias_prefix() {
+    let iam = operator_policy(&scope());
+    let inside = "arn:aws:kms:eu-west-1:111122223333:alias/securequeue/shop/orders";
+    let outside = "arn:aws:kms:eu-west-1:111122223333:alias/team/payments";
+    for action in ["kms:CreateAlias", "kms:UpdateAlias", "kms:DeleteAlias"] {
+        assert!(allowed(
+            &iam,
+            ResourcePolicy::None,
+            &request(action, inside, false)
+        ));
+        assert!(
+            !allowed(&iam, ResourcePolicy::None, &request(action, outside, false)),
+            "{action} on {outside}"
+        );
+    }
+}
+
+#[test]
 fn tagging_a_foreign_key_then_changing_its_policy_is_refused() {
     let iam = operator_policy(&scope());
     let foreign = default_key_policy();
@@ -323,6 +342,7 @@ fn verify_operator_fails_on_an_attached_policy_that_lets_a_tag_unlock_a_queue() 
 fn the_shipped_policy_is_the_generated_one() {
     let out = Command::new(env!("CARGO_BIN_EXE_securequeue"))
         .args(["iam-policy", "--account-id", "111122223333"])
+        .args(["--key-alias-prefix", "alias/securequeue/"])
         .output()
         .unwrap();
     assert!(out.status.success());
@@ -330,7 +350,7 @@ fn the_shipped_policy_is_the_generated_one() {
     assert_eq!(
         String::from_utf8(out.stdout).unwrap(),
         shipped,
-        "deploy/iam/operator-policy.json is stale: run `cargo run -- iam-policy --account-id 111122223333 > deploy/iam/operator-policy.json`"
+        "deploy/iam/operator-policy.json is stale: run `cargo run -- iam-policy --account-id 111122223333 --key-alias-prefix alias/securequeue/ > deploy/iam/operator-policy.json`"
     );
 }
 

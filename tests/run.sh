@@ -21,13 +21,15 @@ cargo run --quiet --locked -- crd | diff -u crds/securequeue.io_securequeues.yam
   || { echo "crds/ is stale: run 'cargo run -- crd > crds/securequeue.io_securequeues.yaml'" >&2; exit 1; }
 
 echo "== the operator's IAM policy contains it: the containment table, for the probe and every example"
-for prefix in "" "team-"; do
+for prefixes in "" "--queue-name-prefix team- --key-alias-prefix alias/team-a/"; do
+  # shellcheck disable=SC2086
   cargo run --quiet --locked -- verify --operator --account-id 111122223333 \
-    --operator-role-arn arn:aws:iam::111122223333:role/securequeue-operator \
-    --queue-name-prefix "$prefix" | tail -n 1
+    --operator-role-arn arn:aws:iam::111122223333:role/securequeue-operator $prefixes | tail -n 1
 done
+# The chart's default alias prefix, with every example.
 cargo run --quiet --locked -- verify --operator $(printf -- "-f %s " deploy/examples/*.yaml)--account-id 111122223333 \
-  --operator-role-arn arn:aws:iam::111122223333:role/securequeue-operator | grep '^containment:'
+  --operator-role-arn arn:aws:iam::111122223333:role/securequeue-operator \
+  --key-alias-prefix alias/securequeue/ | grep '^containment:'
 
 source tests/tools.sh
 tools_install

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use crate::api::SecureQueue;
 use crate::evaluate::containment::{Row, table};
+use crate::guardrails::Guardrails;
 use crate::manifest;
 use crate::plan;
 use crate::policy::operator::{OperatorScope, operator_policy};
@@ -15,7 +16,7 @@ use serde_json::Value;
 use super::input;
 
 /// A SecureQueue whose policies stand for any the operator writes, when no manifest is given.
-fn probe(env: &Environment, queue_name_prefix: &str) -> SecureQueue {
+fn probe(env: &Environment) -> SecureQueue {
     let region = env.region.as_deref().unwrap_or("us-east-1");
     let partition = env
         .operator_role_arn
@@ -31,7 +32,6 @@ metadata:
   namespace: securequeue-verify
 spec:
   region: {region}
-  queueName: {queue_name_prefix}containment-probe
   consumerRoleArns:
     - arn:{partition}:iam::{account}:role/securequeue-verify-consumer
 ",
@@ -50,6 +50,8 @@ pub(super) struct Operator {
     pub env: Environment,
     /// Its `--queue-name-prefix`.
     pub queue_name_prefix: String,
+    /// Its `--key-alias-prefix`.
+    pub key_alias_prefix: String,
     /// The IAM policy to check, when not the generated one.
     pub iam_policy: Option<PathBuf>,
 }
@@ -62,6 +64,7 @@ impl Operator {
                 partition: resolved.partition.to_string(),
                 account_id: resolved.account_id.clone(),
                 queue_name_prefix: self.queue_name_prefix.clone(),
+                key_alias_prefix: self.key_alias_prefix.clone(),
             }));
         };
         let shown = path.display();
@@ -80,8 +83,15 @@ impl Operator {
 
 /// Prints the table for each SecureQueue (the probe without files); fails if any row fails.
 pub(super) fn run(files: &[PathBuf], operator: &Operator, json: bool) -> ExitCode {
+    if let Some(problem) = Some(operator.key_alias_prefix.as_str())
+        .filter(|p| !p.is_empty())
+        .and_then(crate::guardrails::key_alias_prefix_problem)
+    {
+        eprintln!("error: --key-alias-prefix: {problem}");
+        return ExitCode::from(2);
+    }
     let queues = if files.is_empty() {
-        let probe = probe(&operator.env, &operator.queue_name_prefix);
+        let probe = probe(&operator.env);
         vec![("the probe".to_string(), probe)]
     } else {
         let inputs = input::read(files);
@@ -117,8 +127,29 @@ fn queue_name(queue: &SecureQueue) -> String {
     crate::reconcile::display_name(queue)
 }
 
+impl Operator {
+    /// The SecureQueue as the operator plans it: with the prefixes its guardrails add.
+    fn held(&self, queue: &SecureQueue) -> Result<SecureQueue, String> {
+        let guardrails = Guardrails {
+            queue_name_prefix: Some(self.queue_name_prefix.clone()).filter(|p| !p.is_empty()),
+            key_alias_prefix: Some(self.key_alias_prefix.clone()).filter(|p| !p.is_empty()),
+            ..Guardrails::default()
+        };
+        guardrails
+            .apply(queue, &self.env.account_id)
+            .map_err(|violations| {
+                violations
+                    .iter()
+                    .map(|v| v.problem.to_string())
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            })
+    }
+}
+
 fn rows(queue: &SecureQueue, operator: &Operator) -> Result<Vec<Row>, String> {
-    let (resolved, plan) = plan::build_resolved(queue, &operator.env).map_err(|problems| {
+    let queue = operator.held(queue)?;
+    let (resolved, plan) = plan::build_resolved(&queue, &operator.env).map_err(|problems| {
         problems
             .iter()
             .map(ToString::to_string)

@@ -4,8 +4,8 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use crate::arn;
 use crate::policy::operator::{OperatorScope, operator_policy};
+use crate::{arn, guardrails};
 
 #[derive(Args, Debug)]
 pub(super) struct IamPolicyArgs {
@@ -20,6 +20,10 @@ pub(super) struct IamPolicyArgs {
     /// The operator's --queue-name-prefix: queues are touched only under it.
     #[arg(long, env = "SECUREQUEUE_QUEUE_NAME_PREFIX", default_value = "")]
     queue_name_prefix: String,
+
+    /// The operator's --key-alias-prefix: aliases are created, moved and deleted only under it.
+    #[arg(long, env = "SECUREQUEUE_KEY_ALIAS_PREFIX", default_value = "")]
+    key_alias_prefix: String,
 }
 
 pub(super) fn run(args: IamPolicyArgs) -> ExitCode {
@@ -37,10 +41,18 @@ pub(super) fn run(args: IamPolicyArgs) -> ExitCode {
         );
         return ExitCode::from(2);
     }
+    if let Some(problem) = Some(args.key_alias_prefix.as_str())
+        .filter(|p| !p.is_empty())
+        .and_then(guardrails::key_alias_prefix_problem)
+    {
+        eprintln!("error: --key-alias-prefix: {problem}");
+        return ExitCode::from(2);
+    }
     let policy = operator_policy(&OperatorScope {
         partition: args.partition,
         account_id: args.account_id,
         queue_name_prefix: args.queue_name_prefix,
+        key_alias_prefix: args.key_alias_prefix,
     });
     println!(
         "{}",

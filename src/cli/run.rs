@@ -7,7 +7,7 @@ use std::time::Duration;
 use clap::Args;
 
 use crate::controller::{self, Config, LeaderElection};
-use crate::guardrails::Guardrails;
+use crate::guardrails::{self, Guardrails};
 
 use super::operator::OperatorArgs;
 
@@ -79,9 +79,22 @@ pub(super) struct RunArgs {
     /// Guardrail: a prefix every queue name must start with; default names get it.
     #[arg(long, env = "SECUREQUEUE_QUEUE_NAME_PREFIX")]
     queue_name_prefix: Option<String>,
+
+    /// Guardrail: a prefix every key alias must start with (`alias/...`); default aliases
+    /// outside it get it. Give `securequeue iam-policy` the same prefix.
+    #[arg(long, env = "SECUREQUEUE_KEY_ALIAS_PREFIX")]
+    key_alias_prefix: Option<String>,
 }
 
 pub(super) async fn run(args: RunArgs) -> ExitCode {
+    if let Some(problem) = args
+        .key_alias_prefix
+        .as_deref()
+        .and_then(guardrails::key_alias_prefix_problem)
+    {
+        eprintln!("error: --key-alias-prefix: {problem}");
+        return ExitCode::from(2);
+    }
     let reconciler = match args.operator.reconciler(None).await {
         Ok(reconciler) => reconciler,
         Err(errors) => {
@@ -111,6 +124,7 @@ pub(super) async fn run(args: RunArgs) -> ExitCode {
             required_organization_id: args.required_organization_id,
             admin_role_arns: args.admin_role_arns,
             queue_name_prefix: args.queue_name_prefix,
+            key_alias_prefix: args.key_alias_prefix,
         },
         http_address: args.http_address,
         leader_election: (!args.no_leader_election).then(|| LeaderElection {

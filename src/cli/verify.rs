@@ -32,6 +32,10 @@ pub(super) struct VerifyArgs {
     #[arg(long, env = "SECUREQUEUE_QUEUE_NAME_PREFIX", default_value = "")]
     queue_name_prefix: String,
 
+    /// With --operator: the operator's --key-alias-prefix, which its IAM policy is scoped to.
+    #[arg(long, env = "SECUREQUEUE_KEY_ALIAS_PREFIX", default_value = "")]
+    key_alias_prefix: String,
+
     /// With --operator: check this IAM policy document (as attached to the operator's role)
     /// instead of the one `securequeue iam-policy` generates.
     #[arg(long, requires = "operator")]
@@ -104,6 +108,7 @@ pub(super) fn verify_command(args: VerifyArgs) -> ExitCode {
         let operator = super::containment::Operator {
             env,
             queue_name_prefix: args.queue_name_prefix,
+            key_alias_prefix: args.key_alias_prefix,
             iam_policy: args.iam_policy,
         };
         return super::containment::run(&args.files, &operator, args.json);

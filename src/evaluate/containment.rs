@@ -254,8 +254,8 @@ impl<'a> Subjects<'a> {
             ],
             foreign_key_arn: format!("{key_prefix}:key/{FOREIGN_KEY_ID}"),
             foreign_key_policy: default_key_policy(&account_root),
-            foreign_alias_arn: format!("{key_prefix}:alias/securequeue-verify/not-ours"),
-            // Under the queue name prefix too: the prefix is no protection of its own.
+            // Under the alias and queue name prefixes too: a prefix is no protection of its own.
+            foreign_alias_arn: format!("{}-not-ours", plan.key.alias_arn),
             foreign_queue_arn: format!("{}-not-ours", plan.queue.arn),
         })
     }

@@ -44,6 +44,9 @@ pub struct OperatorScope {
     pub account_id: String,
     /// The prefix of every queue name the operator may touch (empty: any).
     pub queue_name_prefix: String,
+    /// The prefix of every key alias the operator may create, move or delete, `alias/...`
+    /// (empty: any).
+    pub key_alias_prefix: String,
 }
 
 /// The kind of key the operator creates, every parameter stated in the CreateKey call.
@@ -89,7 +92,9 @@ pub fn operator_policy(scope: &OperatorScope) -> Value {
         partition,
         account_id,
         queue_name_prefix,
+        key_alias_prefix,
     } = scope;
+    let aliases = key_alias_prefix.strip_prefix("alias/").unwrap_or_default();
     let queues = format!("arn:{partition}:sqs:*:{account_id}:{queue_name_prefix}*");
     json!({
         "Version": "2012-10-17",
@@ -117,7 +122,7 @@ pub fn operator_policy(scope: &OperatorScope) -> Value {
                 "Sid": "ManageAliasesOfKeysTheOperatorAdministers",
                 "Effect": "Allow",
                 "Action": KMS_ALIAS_ACTIONS,
-                "Resource": format!("arn:{partition}:kms:*:{account_id}:alias/*")
+                "Resource": format!("arn:{partition}:kms:*:{account_id}:alias/{aliases}*")
             },
             {
                 "Sid": "CreateQueuesWhoseQueuePolicyLetsTheOperatorManageThem",
@@ -182,6 +187,7 @@ mod tests {
             partition: "aws".into(),
             account_id: "111122223333".into(),
             queue_name_prefix: "team-".into(),
+            key_alias_prefix: "alias/securequeue/".into(),
         }
     }
 
@@ -212,7 +218,7 @@ mod tests {
                 .filter(|a| a.starts_with("kms:"))
             {
                 let alias_side = KMS_ALIAS_ACTIONS.contains(&action)
-                    && resource == "arn:aws:kms:*:111122223333:alias/*";
+                    && resource == "arn:aws:kms:*:111122223333:alias/securequeue/*";
                 assert!(
                     action == "kms:CreateKey" || alias_side,
                     "{action} on {resource}"
