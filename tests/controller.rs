@@ -1,6 +1,9 @@
 //! The controller's reconcile against a mocked Kubernetes API server (kube's tower-test
 //! pattern): each test scripts the requests the reconcile must make, in order, and answers them.
-//! None of these paths reaches AWS; the AWS client points at a closed port.
+//! Most of these paths reach no AWS, and their AWS client points at a closed port; the one that
+//! does uses the moto emulator.
+
+mod emulator;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -42,8 +45,6 @@ fn queue(spec: &str, extra_metadata: &str) -> SecureQueue {
 }
 
 async fn context(guardrails: Guardrails) -> (Arc<Context>, ApiHandle) {
-    let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
-    let client = Client::new(service, "default");
     let aws = Aws::connect(&ConnectOptions {
         endpoint_url: Some("http://127.0.0.1:9".into()),
         region: Some("us-east-1".into()),
@@ -58,9 +59,15 @@ async fn context(guardrails: Guardrails) -> (Arc<Context>, ApiHandle) {
         cluster_id: "test".into(),
         allow_cross_account: false,
     };
+    context_with(guardrails, Reconciler::new(aws, env))
+}
+
+fn context_with(guardrails: Guardrails, reconciler: Reconciler) -> (Arc<Context>, ApiHandle) {
+    let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
+    let client = Client::new(service, "default");
     let ctx = Context::new(
         client,
-        Reconciler::new(aws, env),
+        reconciler,
         Metrics::default(),
         guardrails,
         Duration::from_secs(600),
@@ -177,6 +184,47 @@ async fn a_guardrail_violation_is_stalled_with_an_event_and_no_aws_call() {
     ));
     let action = reconcile::reconcile(Arc::new(object), ctx).await.unwrap();
     assert_eq!(action, Action::await_change(), "a person must act");
+    server.await.unwrap();
+}
+
+#[tokio::test]
+async fn a_new_queue_waiting_for_its_policy_is_reconciling_with_a_normal_event() {
+    let (ctx, handle) = context_with(Guardrails::default(), emulator::reconciler().await);
+    let unique = emulator::unique_namespace("controller-propagating");
+    let spec = format!("  queueName: {unique}\n  key: {{alias: alias/{unique}}}\n");
+    let object = queue(&spec, &with_finalizer());
+    // SQS refuses the new queue's tagging until it has applied the queue's policy.
+    emulator::inject_fault("TagQueue", "AccessDenied", 400, 1, &unique);
+    let server = tokio::spawn(serve(
+        handle,
+        vec![
+            Expect {
+                method: Method::PATCH,
+                path: format!("{OBJECT}/status"),
+                body_contains: vec!["QueuePolicyPropagating", "\"Reconciling\""],
+                answer: Answer::Json(serde_json::to_value(&object).unwrap()),
+            },
+            Expect {
+                method: Method::POST,
+                path: EVENTS.into(),
+                body_contains: vec!["Normal", "CreateKey"],
+                answer: Answer::EchoBody,
+            },
+            Expect {
+                method: Method::POST,
+                path: EVENTS.into(),
+                body_contains: vec!["Normal", "QueuePolicyPropagating"],
+                answer: Answer::EchoBody,
+            },
+        ],
+    ));
+    let action = reconcile::reconcile(Arc::new(object), ctx).await.unwrap();
+    assert_ne!(action, Action::await_change());
+    assert_ne!(
+        action,
+        Action::requeue(Duration::from_secs(600)),
+        "backoff, not the resync"
+    );
     server.await.unwrap();
 }
 

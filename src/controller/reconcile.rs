@@ -369,15 +369,13 @@ async fn publish_events(
         .await;
     }
     if changed && let Some(ready) = report.ready().filter(|r| !r.holds()) {
-        publish(
-            ctx,
-            queue,
-            EventType::Warning,
-            ready.reason,
-            "Reconcile",
-            &ready.message,
-        )
-        .await;
+        // A new queue waiting for SQS to apply its policy is no failure.
+        let type_ = if ready.reason == reason::QUEUE_POLICY_PROPAGATING {
+            EventType::Normal
+        } else {
+            EventType::Warning
+        };
+        publish(ctx, queue, type_, ready.reason, "Reconcile", &ready.message).await;
     }
 }
 
