@@ -98,3 +98,45 @@ impl StepError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn denied(service: &'static str, operation: &'static str) -> StepError {
+        StepError::Aws(AwsError {
+            service,
+            operation,
+            code: "AccessDenied".into(),
+            message: "denied".into(),
+            kind: ErrorKind::AccessDenied,
+        })
+    }
+
+    #[test]
+    fn a_denied_queue_write_points_at_the_queue_policy_and_anything_else_at_iam() {
+        for operation in [
+            "SetQueueAttributes",
+            "TagQueue",
+            "UntagQueue",
+            "DeleteQueue",
+        ] {
+            let message = denied("sqs", operation).message();
+            assert!(
+                message.contains("AllowTheOperatorToManageTheQueue"),
+                "{message}"
+            );
+        }
+        for (service, operation) in [("sqs", "CreateQueue"), ("kms", "TagResource")] {
+            let message = denied(service, operation).message();
+            assert!(message.contains("IAM role"), "{message}");
+        }
+    }
+
+    #[test]
+    fn waiting_for_a_queue_policy_needs_no_person() {
+        let waiting = StepError::QueuePolicyPropagating("created the queue `q`".into());
+        assert!(!waiting.needs_a_person());
+        assert_eq!(waiting.reason(), reason::QUEUE_POLICY_PROPAGATING);
+    }
+}
