@@ -44,14 +44,22 @@ pub const QUEUE_NAME_PREFIX: &str = "GuardrailQueueNamePrefix";
 /// Reason for a key alias without the required prefix.
 pub const KEY_ALIAS_PREFIX: &str = "GuardrailKeyAliasPrefix";
 
-/// What is wrong with a key alias prefix, if anything: it must name aliases a SecureQueue may
-/// have, under `alias/` and outside `alias/aws/`, which AWS keeps for its own keys.
-pub fn key_alias_prefix_problem(prefix: &str) -> Option<String> {
+/// A key alias prefix, as the `--key-alias-prefix` flags take it: empty (any alias), or one
+/// naming aliases a SecureQueue may have, under `alias/` and outside `alias/aws/`, which AWS
+/// keeps for its own keys.
+pub fn key_alias_prefix(prefix: &str) -> Result<String, String> {
+    if prefix.is_empty() {
+        return Ok(String::new());
+    }
     let Some(rest) = prefix.strip_prefix("alias/") else {
-        return Some(format!("`{prefix}` must start with `alias/`"));
+        return Err(format!("`{prefix}` must start with `alias/`"));
     };
-    (rest.starts_with("aws/") || rest.contains('*'))
-        .then(|| format!("`{prefix}` must not start with `alias/aws/` nor hold `*`"))
+    if rest.starts_with("aws/") || rest.contains('*') {
+        return Err(format!(
+            "`{prefix}` must not start with `alias/aws/` nor hold `*`"
+        ));
+    }
+    Ok(prefix.to_string())
 }
 
 impl Guardrails {
@@ -282,10 +290,11 @@ mod tests {
 
     #[test]
     fn an_alias_prefix_must_be_one_a_secure_queue_can_have() {
-        assert_eq!(key_alias_prefix_problem("alias/securequeue/"), None);
-        assert_eq!(key_alias_prefix_problem("alias/team-"), None);
-        for bad in ["securequeue/", "alias/aws/", "alias/*", ""] {
-            assert!(key_alias_prefix_problem(bad).is_some(), "{bad}");
+        for good in ["alias/securequeue/", "alias/team-", ""] {
+            assert_eq!(key_alias_prefix(good).as_deref(), Ok(good));
+        }
+        for bad in ["securequeue/", "alias/aws/", "alias/*"] {
+            assert!(key_alias_prefix(bad).is_err(), "{bad}");
         }
     }
 

@@ -356,10 +356,32 @@ fn the_shipped_policy_is_the_generated_one() {
 
 #[test]
 fn bad_flags_are_refused_naming_the_flag() {
-    let out = Command::new(env!("CARGO_BIN_EXE_securequeue"))
-        .args(["iam-policy", "--account-id", "12"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--account-id"));
+    for (args, flag) in [
+        (&["--account-id", "12"][..], "--account-id"),
+        (
+            &[
+                "--account-id",
+                "111122223333",
+                "--key-alias-prefix",
+                "alias/aws/",
+            ][..],
+            "--key-alias-prefix",
+        ),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_securequeue"))
+            .arg("iam-policy")
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(flag),
+            "{args:?}"
+        );
+    }
+    let (ok, out) = verify_operator(&["--key-alias-prefix", "keys/"]);
+    assert!(
+        !ok && out.contains("--key-alias-prefix") && out.contains("must start with `alias/`"),
+        "{out}"
+    );
 }

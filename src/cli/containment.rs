@@ -83,13 +83,6 @@ impl Operator {
 
 /// Prints the table for each SecureQueue (the probe without files); fails if any row fails.
 pub(super) fn run(files: &[PathBuf], operator: &Operator, json: bool) -> ExitCode {
-    if let Some(problem) = Some(operator.key_alias_prefix.as_str())
-        .filter(|p| !p.is_empty())
-        .and_then(crate::guardrails::key_alias_prefix_problem)
-    {
-        eprintln!("error: --key-alias-prefix: {problem}");
-        return ExitCode::from(2);
-    }
     let queues = if files.is_empty() {
         let probe = probe(&operator.env);
         vec![("the probe".to_string(), probe)]

@@ -22,7 +22,7 @@ pub(super) struct IamPolicyArgs {
     queue_name_prefix: String,
 
     /// The operator's --key-alias-prefix: aliases are created, moved and deleted only under it.
-    #[arg(long, env = "SECUREQUEUE_KEY_ALIAS_PREFIX", default_value = "")]
+    #[arg(long, env = "SECUREQUEUE_KEY_ALIAS_PREFIX", default_value = "", value_parser = guardrails::key_alias_prefix)]
     key_alias_prefix: String,
 }
 
@@ -39,13 +39,6 @@ pub(super) fn run(args: IamPolicyArgs) -> ExitCode {
             "error: --partition: `{}` is not aws, aws-cn or aws-us-gov",
             args.partition
         );
-        return ExitCode::from(2);
-    }
-    if let Some(problem) = Some(args.key_alias_prefix.as_str())
-        .filter(|p| !p.is_empty())
-        .and_then(guardrails::key_alias_prefix_problem)
-    {
-        eprintln!("error: --key-alias-prefix: {problem}");
         return ExitCode::from(2);
     }
     let policy = operator_policy(&OperatorScope {

@@ -82,19 +82,11 @@ pub(super) struct RunArgs {
 
     /// Guardrail: a prefix every key alias must start with (`alias/...`); default aliases
     /// outside it get it. Give `securequeue iam-policy` the same prefix.
-    #[arg(long, env = "SECUREQUEUE_KEY_ALIAS_PREFIX")]
+    #[arg(long, env = "SECUREQUEUE_KEY_ALIAS_PREFIX", value_parser = guardrails::key_alias_prefix)]
     key_alias_prefix: Option<String>,
 }
 
 pub(super) async fn run(args: RunArgs) -> ExitCode {
-    if let Some(problem) = args
-        .key_alias_prefix
-        .as_deref()
-        .and_then(guardrails::key_alias_prefix_problem)
-    {
-        eprintln!("error: --key-alias-prefix: {problem}");
-        return ExitCode::from(2);
-    }
     let reconciler = match args.operator.reconciler(None).await {
         Ok(reconciler) => reconciler,
         Err(errors) => {

@@ -33,7 +33,7 @@ pub(super) struct VerifyArgs {
     queue_name_prefix: String,
 
     /// With --operator: the operator's --key-alias-prefix, which its IAM policy is scoped to.
-    #[arg(long, env = "SECUREQUEUE_KEY_ALIAS_PREFIX", default_value = "")]
+    #[arg(long, env = "SECUREQUEUE_KEY_ALIAS_PREFIX", default_value = "", value_parser = crate::guardrails::key_alias_prefix)]
     key_alias_prefix: String,
 
     /// With --operator: check this IAM policy document (as attached to the operator's role)
