@@ -122,29 +122,34 @@ impl Guardrails {
             });
         }
         let mut planned = queue.clone();
+        let namespace = queue.metadata.namespace.as_deref().unwrap_or("default");
+        let name = queue.metadata.name.as_deref().unwrap_or_default();
         if let Some(prefix) = &self.queue_name_prefix {
-            match &spec.queue_name {
-                Some(name) if !name.starts_with(prefix.as_str()) => violations.push(Violation {
-                    reason: QUEUE_NAME_PREFIX,
-                    problem: Problem::new(
-                        "spec.queueName",
-                        format!(
-                            "`{name}` must start with `{prefix}`, the operator's queue name prefix"
-                        ),
-                    ),
-                }),
-                Some(_) => {}
-                None => {
-                    let namespace = queue.metadata.namespace.as_deref().unwrap_or("default");
-                    let name = queue.metadata.name.as_deref().unwrap_or_default();
-                    if let Ok((main, _)) = resolve::queue_names(namespace, name, spec) {
-                        planned.spec.queue_name = Some(format!("{prefix}{main}"));
-                    }
-                }
+            let default = || {
+                let (main, _) = resolve::queue_names(namespace, name, spec).ok()?;
+                Some(format!("{prefix}{main}"))
+            };
+            Prefix {
+                prefix,
+                field: "spec.queueName",
+                what: "queue name",
+                reason: QUEUE_NAME_PREFIX,
             }
+            .hold(&mut planned.spec.queue_name, default, &mut violations);
         }
         if let Some(prefix) = &self.key_alias_prefix {
-            self.hold_alias(queue, prefix, &mut planned, &mut violations);
+            let default = || {
+                let alias = resolve::default_alias(namespace, name);
+                (!alias.starts_with(prefix.as_str()))
+                    .then(|| format!("{prefix}{}", alias.trim_start_matches("alias/")))
+            };
+            Prefix {
+                prefix,
+                field: "spec.key.alias",
+                what: "key alias",
+                reason: KEY_ALIAS_PREFIX,
+            }
+            .hold(&mut planned.spec.key.alias, default, &mut violations);
         }
         for role in &self.admin_role_arns {
             if !planned.spec.admin_role_arns.contains(role) {
@@ -159,35 +164,37 @@ impl Guardrails {
     }
 }
 
-impl Guardrails {
-    /// Holds the key alias to the prefix: a given one must start with it, a default one gets it.
-    fn hold_alias(
+/// A name prefix guardrail: a name the spec gives must start with it, and a default name gets
+/// it.
+struct Prefix<'a> {
+    prefix: &'a str,
+    field: &'static str,
+    what: &'static str,
+    reason: &'static str,
+}
+
+impl Prefix<'_> {
+    /// Holds the planned spec's `name` to the prefix: a given name outside it is a violation, and
+    /// an absent one becomes what `default` makes (`None`: the default needs no change).
+    fn hold(
         &self,
-        queue: &SecureQueue,
-        prefix: &str,
-        planned: &mut SecureQueue,
+        name: &mut Option<String>,
+        default: impl FnOnce() -> Option<String>,
         violations: &mut Vec<Violation>,
     ) {
-        match &queue.spec.key.alias {
-            Some(alias) if !alias.starts_with(prefix) => violations.push(Violation {
-                reason: KEY_ALIAS_PREFIX,
+        match name {
+            Some(given) if !given.starts_with(self.prefix) => violations.push(Violation {
+                reason: self.reason,
                 problem: Problem::new(
-                    "spec.key.alias",
+                    self.field,
                     format!(
-                        "`{alias}` must start with `{prefix}`, the operator's key alias prefix"
+                        "`{given}` must start with `{}`, the operator's {} prefix",
+                        self.prefix, self.what
                     ),
                 ),
             }),
             Some(_) => {}
-            None => {
-                let namespace = queue.metadata.namespace.as_deref().unwrap_or("default");
-                let name = queue.metadata.name.as_deref().unwrap_or_default();
-                let default = resolve::default_alias(namespace, name);
-                if !default.starts_with(prefix) {
-                    let rest = default.trim_start_matches("alias/");
-                    planned.spec.key.alias = Some(format!("{prefix}{rest}"));
-                }
-            }
+            None => *name = default(),
         }
     }
 }
