@@ -181,8 +181,8 @@ impl Kms {
             .create_key()
             .description(description)
             .policy(policy)
-            // Each stated, so that the operator's IAM policy can require them (see
-            // `policy::operator::CREATE_KEY_CONDITIONS`).
+            // Each stated, so that the operator's IAM policy can require them (its CreateKey
+            // statement's conditions are made from the same `CREATE_KEY`).
             .key_spec(KeySpec::from(CREATE_KEY.key_spec))
             .key_usage(KeyUsageType::from(CREATE_KEY.key_usage))
             .origin(OriginType::from(CREATE_KEY.origin))

@@ -100,7 +100,11 @@ pub(super) fn run(files: &[PathBuf], operator: &Operator, json: bool) -> ExitCod
     for (source, queue) in &queues {
         match rows(queue, operator) {
             Ok(rows) => {
-                print(&rows, &format!("{source} ({})", queue_name(queue)), json);
+                print(
+                    &rows,
+                    &format!("{source} ({})", crate::reconcile::display_name(queue)),
+                    json,
+                );
                 failed |= rows.iter().any(|r| !r.holds);
             }
             Err(e) => {
@@ -114,10 +118,6 @@ pub(super) fn run(files: &[PathBuf], operator: &Operator, json: bool) -> ExitCod
     } else {
         ExitCode::SUCCESS
     }
-}
-
-fn queue_name(queue: &SecureQueue) -> String {
-    crate::reconcile::display_name(queue)
 }
 
 impl Operator {
