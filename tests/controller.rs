@@ -125,6 +125,26 @@ async fn serve(mut handle: ApiHandle, expected: Vec<Expect>) {
     }
 }
 
+/// A status write the reconcile must make, answered with `object`.
+fn status_patch(body_contains: Vec<&'static str>, object: &SecureQueue) -> Expect {
+    Expect {
+        method: Method::PATCH,
+        path: format!("{OBJECT}/status"),
+        body_contains,
+        answer: Answer::Json(serde_json::to_value(object).unwrap()),
+    }
+}
+
+/// An Event the reconcile must publish.
+fn event(body_contains: Vec<&'static str>) -> Expect {
+    Expect {
+        method: Method::POST,
+        path: EVENTS.into(),
+        body_contains,
+        answer: Answer::EchoBody,
+    }
+}
+
 const OBJECT: &str = "/apis/securequeue.io/v1alpha1/namespaces/shop/securequeues/orders";
 const EVENTS: &str = "/apis/events.k8s.io/v1/namespaces/shop/events";
 
@@ -163,23 +183,16 @@ async fn a_guardrail_violation_is_stalled_with_an_event_and_no_aws_call() {
     let server = tokio::spawn(serve(
         handle,
         vec![
-            Expect {
-                method: Method::PATCH,
-                path: format!("{OBJECT}/status"),
-                body_contains: vec![
+            status_patch(
+                vec![
                     "\"Stalled\"",
                     "GuardrailQueueNamePrefix",
                     "must start with `team-`",
                     "\"observedGeneration\":1",
                 ],
-                answer: Answer::Json(serde_json::to_value(&object).unwrap()),
-            },
-            Expect {
-                method: Method::POST,
-                path: EVENTS.into(),
-                body_contains: vec!["Warning", "GuardrailQueueNamePrefix"],
-                answer: Answer::EchoBody,
-            },
+                &object,
+            ),
+            event(vec!["Warning", "GuardrailQueueNamePrefix"]),
         ],
     ));
     let action = reconcile::reconcile(Arc::new(object), ctx).await.unwrap();
@@ -198,24 +211,9 @@ async fn a_new_queue_waiting_for_its_policy_is_reconciling_with_a_normal_event()
     let server = tokio::spawn(serve(
         handle,
         vec![
-            Expect {
-                method: Method::PATCH,
-                path: format!("{OBJECT}/status"),
-                body_contains: vec!["QueuePolicyPropagating", "\"Reconciling\""],
-                answer: Answer::Json(serde_json::to_value(&object).unwrap()),
-            },
-            Expect {
-                method: Method::POST,
-                path: EVENTS.into(),
-                body_contains: vec!["Normal", "CreateKey"],
-                answer: Answer::EchoBody,
-            },
-            Expect {
-                method: Method::POST,
-                path: EVENTS.into(),
-                body_contains: vec!["Normal", "QueuePolicyPropagating"],
-                answer: Answer::EchoBody,
-            },
+            status_patch(vec!["QueuePolicyPropagating", "\"Reconciling\""], &object),
+            event(vec!["Normal", "CreateKey"]),
+            event(vec!["Normal", "QueuePolicyPropagating"]),
         ],
     ));
     let action = reconcile::reconcile(Arc::new(object), ctx).await.unwrap();
@@ -260,18 +258,13 @@ async fn deleting_a_retained_secure_queue_reports_and_releases_it() {
     );
     let mut released = serde_json::to_value(&object).unwrap();
     released["metadata"]["finalizers"] = json!([]);
-    let event = |action: &'static str| Expect {
-        method: Method::POST,
-        path: EVENTS.into(),
-        body_contains: vec!["Retained", action],
-        answer: Answer::EchoBody,
-    };
+    let retained = |action: &'static str| event(vec!["Retained", action]);
     let server = tokio::spawn(serve(
         handle,
         vec![
-            event("DeleteQueue"),
-            event("DeleteDeadLetterQueue"),
-            event("DeleteKey"),
+            retained("DeleteQueue"),
+            retained("DeleteDeadLetterQueue"),
+            retained("DeleteKey"),
             Expect {
                 method: Method::PATCH,
                 path: OBJECT.into(),
@@ -291,18 +284,11 @@ async fn an_invalid_spec_is_stalled_and_waits_for_a_change() {
     let server = tokio::spawn(serve(
         handle,
         vec![
-            Expect {
-                method: Method::PATCH,
-                path: format!("{OBJECT}/status"),
-                body_contains: vec!["InvalidSpec", "spec.queue.delaySeconds", "\"Stalled\""],
-                answer: Answer::Json(serde_json::to_value(&object).unwrap()),
-            },
-            Expect {
-                method: Method::POST,
-                path: EVENTS.into(),
-                body_contains: vec!["InvalidSpec"],
-                answer: Answer::EchoBody,
-            },
+            status_patch(
+                vec!["InvalidSpec", "spec.queue.delaySeconds", "\"Stalled\""],
+                &object,
+            ),
+            event(vec!["InvalidSpec"]),
         ],
     ));
     let action = reconcile::reconcile(Arc::new(object), ctx).await.unwrap();
