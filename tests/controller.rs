@@ -48,8 +48,7 @@ async fn context(guardrails: Guardrails) -> (Arc<Context>, ApiHandle) {
     let aws = Aws::connect(&ConnectOptions {
         endpoint_url: Some("http://127.0.0.1:9".into()),
         region: Some("us-east-1".into()),
-        added_latency: None,
-        attempt_timeout: None,
+        ..ConnectOptions::default()
     })
     .await;
     let env = Environment {

@@ -15,12 +15,16 @@ fn every_dashboard_query_names_an_exported_metric() {
     metrics.aws_calls(&calls, &CallCounts::default(), &CallCounts::default());
     metrics.ready_state("uid", Some("True"));
     metrics.dead_letter_messages("ns", "q", Some(3));
-    let pace = securequeue::aws::pacing::PaceSnapshot {
-        rate: Some(5.0),
+    let budget = securequeue::aws::budget::BudgetSnapshot {
+        operation: "kms:CreateKey".to_string(),
+        budget: Some(2.5),
+        rate: Some(1.75),
+        waiting: 3,
+        requests: 10,
         throttles: 1,
         cuts: 1,
     };
-    metrics.pacing(&[("us-east-1".to_string(), "kms", pace)]);
+    metrics.budgets(&[("us-east-1".to_string(), budget)]);
     drop(metrics.timer());
     let exported = metrics.encode();
     let dashboard: serde_json::Value = serde_json::from_str(

@@ -49,8 +49,7 @@ fn assert_reconciler_refuses(yaml: &str, field: &str) {
         let aws = Aws::connect(&ConnectOptions {
             endpoint_url: Some("http://127.0.0.1:9".into()),
             region: Some("eu-west-1".into()),
-            added_latency: None,
-            attempt_timeout: None,
+            ..ConnectOptions::default()
         })
         .await;
         Reconciler::new(aws, env())

@@ -8,8 +8,8 @@ use aws_sdk_kms::types::{KeyManagerType, KeySpec, KeyUsageType, OriginType, Tag}
 
 use crate::policy::operator::CREATE_KEY;
 
+use super::budget::{BudgetSnapshot, Budgets, Paced};
 use super::error::{AwsError, mapper};
-use super::pacing::{PaceSnapshot, Paced, Pacer};
 
 /// KMS accepts one key policy per key, always named `default`.
 const POLICY_NAME: &str = "default";
@@ -81,26 +81,22 @@ fn tag_list(tags: &BTreeMap<String, String>) -> Vec<Tag> {
 
 impl Kms {
     /// Wraps a configured client.
-    pub fn new(client: Client, pacer: Arc<Pacer>) -> Self {
+    pub fn new(client: Client, budgets: Arc<Budgets>) -> Self {
         Self {
-            client: Paced::new(client, pacer),
+            client: Paced::new(client, budgets),
         }
     }
 
-    /// What the service's pacer is doing.
-    pub fn pace(&self) -> PaceSnapshot {
-        self.client.pace()
+    /// What the budget of each operation is doing.
+    pub fn budgets(&self) -> Vec<BudgetSnapshot> {
+        self.client.snapshots()
     }
 
     /// The key an id, ARN or alias names, or `None` when there is none.
     pub async fn describe(&self, key: &str) -> Result<Option<KeyInfo>, AwsError> {
         match self
             .client
-            .paced()
-            .await
-            .describe_key()
-            .key_id(key)
-            .send()
+            .send("DescribeKey", |c| c.describe_key().key_id(key).send())
             .await
         {
             Ok(out) => Ok(out.key_metadata().map(key_info)),
@@ -114,36 +110,44 @@ impl Kms {
         }
     }
 
-    /// The key's tags, or `None` when the key is gone or this identity may not read them.
+    /// The key's tags, every page of them, each page in its turn.
     pub async fn tags(&self, key_id: &str) -> Result<BTreeMap<String, String>, AwsError> {
         let mut tags = BTreeMap::new();
-        let mut pages = self
-            .client
-            .paced()
-            .await
-            .list_resource_tags()
-            .key_id(key_id)
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(mapper("kms", "ListResourceTags"))?;
+        let mut marker = None;
+        loop {
+            let page = self
+                .client
+                .send("ListResourceTags", |c| {
+                    c.list_resource_tags()
+                        .key_id(key_id)
+                        .set_marker(marker.clone())
+                        .send()
+                })
+                .await
+                .map_err(mapper("kms", "ListResourceTags"))?;
             for tag in page.tags() {
                 tags.insert(tag.tag_key().to_string(), tag.tag_value().to_string());
             }
+            marker = page
+                .next_marker()
+                .filter(|_| page.truncated())
+                .map(str::to_string);
+            if marker.is_none() {
+                return Ok(tags);
+            }
         }
-        Ok(tags)
     }
 
     /// The key policy, as KMS returns it.
     pub async fn policy(&self, key_id: &str) -> Result<Option<String>, AwsError> {
         let out = self
             .client
-            .paced()
-            .await
-            .get_key_policy()
-            .key_id(key_id)
-            .policy_name(POLICY_NAME)
-            .send()
+            .send("GetKeyPolicy", |c| {
+                c.get_key_policy()
+                    .key_id(key_id)
+                    .policy_name(POLICY_NAME)
+                    .send()
+            })
             .await
             .map_err(mapper("kms", "GetKeyPolicy"))?;
         Ok(out.policy().map(str::to_string))
@@ -153,11 +157,9 @@ impl Kms {
     pub async fn rotation(&self, key_id: &str) -> Result<Rotation, AwsError> {
         let out = self
             .client
-            .paced()
-            .await
-            .get_key_rotation_status()
-            .key_id(key_id)
-            .send()
+            .send("GetKeyRotationStatus", |c| {
+                c.get_key_rotation_status().key_id(key_id).send()
+            })
             .await
             .map_err(mapper("kms", "GetKeyRotationStatus"))?;
         Ok(Rotation {
@@ -176,24 +178,24 @@ impl Kms {
     pub async fn create_key(&self, description: &str, policy: &str) -> Result<KeyInfo, AwsError> {
         let out = self
             .client
-            .paced()
-            .await
-            .create_key()
-            .description(description)
-            .policy(policy)
-            // Each stated, so that the operator's IAM policy can require them (its CreateKey
-            // statement's conditions are made from the same `CREATE_KEY`).
-            .key_spec(KeySpec::from(CREATE_KEY.key_spec))
-            .key_usage(KeyUsageType::from(CREATE_KEY.key_usage))
-            .origin(OriginType::from(CREATE_KEY.origin))
-            .multi_region(CREATE_KEY.multi_region)
-            .bypass_policy_lockout_safety_check(false)
-            .customize()
-            .config_override(
-                aws_sdk_kms::config::Builder::default()
-                    .retry_classifier(super::ambiguous::NotRetriedWhenAmbiguous),
-            )
-            .send()
+            .send("CreateKey", |c| {
+                c.create_key()
+                    .description(description)
+                    .policy(policy)
+                    // Each stated, so that the operator's IAM policy can require them (its CreateKey
+                    // statement's conditions are made from the same `CREATE_KEY`).
+                    .key_spec(KeySpec::from(CREATE_KEY.key_spec))
+                    .key_usage(KeyUsageType::from(CREATE_KEY.key_usage))
+                    .origin(OriginType::from(CREATE_KEY.origin))
+                    .multi_region(CREATE_KEY.multi_region)
+                    .bypass_policy_lockout_safety_check(false)
+                    .customize()
+                    .config_override(
+                        aws_sdk_kms::config::Builder::default()
+                            .retry_classifier(super::ambiguous::NotRetriedWhenAmbiguous),
+                    )
+                    .send()
+            })
             .await
             .map_err(mapper("kms", "CreateKey"))?;
         out.key_metadata()
@@ -204,12 +206,12 @@ impl Kms {
     /// Points a new alias at a key.
     pub async fn create_alias(&self, alias: &str, key_id: &str) -> Result<(), AwsError> {
         self.client
-            .paced()
-            .await
-            .create_alias()
-            .alias_name(alias)
-            .target_key_id(key_id)
-            .send()
+            .send("CreateAlias", |c| {
+                c.create_alias()
+                    .alias_name(alias)
+                    .target_key_id(key_id)
+                    .send()
+            })
             .await
             .map_err(mapper("kms", "CreateAlias"))?;
         Ok(())
@@ -218,12 +220,12 @@ impl Kms {
     /// Points an existing alias at another key.
     pub async fn update_alias(&self, alias: &str, key_id: &str) -> Result<(), AwsError> {
         self.client
-            .paced()
-            .await
-            .update_alias()
-            .alias_name(alias)
-            .target_key_id(key_id)
-            .send()
+            .send("UpdateAlias", |c| {
+                c.update_alias()
+                    .alias_name(alias)
+                    .target_key_id(key_id)
+                    .send()
+            })
             .await
             .map_err(mapper("kms", "UpdateAlias"))?;
         Ok(())
@@ -232,11 +234,7 @@ impl Kms {
     /// Deletes an alias; the key stays.
     pub async fn delete_alias(&self, alias: &str) -> Result<(), AwsError> {
         self.client
-            .paced()
-            .await
-            .delete_alias()
-            .alias_name(alias)
-            .send()
+            .send("DeleteAlias", |c| c.delete_alias().alias_name(alias).send())
             .await
             .map_err(mapper("kms", "DeleteAlias"))?;
         Ok(())
@@ -245,12 +243,12 @@ impl Kms {
     /// Turns automatic rotation on with the given period.
     pub async fn enable_rotation(&self, key_id: &str, period_days: i32) -> Result<(), AwsError> {
         self.client
-            .paced()
-            .await
-            .enable_key_rotation()
-            .key_id(key_id)
-            .rotation_period_in_days(period_days)
-            .send()
+            .send("EnableKeyRotation", |c| {
+                c.enable_key_rotation()
+                    .key_id(key_id)
+                    .rotation_period_in_days(period_days)
+                    .send()
+            })
             .await
             .map_err(mapper("kms", "EnableKeyRotation"))?;
         Ok(())
@@ -259,13 +257,13 @@ impl Kms {
     /// Replaces the key policy.
     pub async fn put_policy(&self, key_id: &str, policy: &str) -> Result<(), AwsError> {
         self.client
-            .paced()
-            .await
-            .put_key_policy()
-            .key_id(key_id)
-            .policy_name(POLICY_NAME)
-            .policy(policy)
-            .send()
+            .send("PutKeyPolicy", |c| {
+                c.put_key_policy()
+                    .key_id(key_id)
+                    .policy_name(POLICY_NAME)
+                    .policy(policy)
+                    .send()
+            })
             .await
             .map_err(mapper("kms", "PutKeyPolicy"))?;
         Ok(())
@@ -274,12 +272,12 @@ impl Kms {
     /// Sets the given tags, leaving others alone.
     pub async fn tag(&self, key_id: &str, tags: &BTreeMap<String, String>) -> Result<(), AwsError> {
         self.client
-            .paced()
-            .await
-            .tag_resource()
-            .key_id(key_id)
-            .set_tags(Some(tag_list(tags)))
-            .send()
+            .send("TagResource", |c| {
+                c.tag_resource()
+                    .key_id(key_id)
+                    .set_tags(Some(tag_list(tags)))
+                    .send()
+            })
             .await
             .map_err(mapper("kms", "TagResource"))?;
         Ok(())
@@ -288,12 +286,12 @@ impl Kms {
     /// Removes the given tag keys.
     pub async fn untag(&self, key_id: &str, keys: &BTreeSet<String>) -> Result<(), AwsError> {
         self.client
-            .paced()
-            .await
-            .untag_resource()
-            .key_id(key_id)
-            .set_tag_keys(Some(keys.iter().cloned().collect()))
-            .send()
+            .send("UntagResource", |c| {
+                c.untag_resource()
+                    .key_id(key_id)
+                    .set_tag_keys(Some(keys.iter().cloned().collect()))
+                    .send()
+            })
             .await
             .map_err(mapper("kms", "UntagResource"))?;
         Ok(())
@@ -306,12 +304,12 @@ impl Kms {
         description: &str,
     ) -> Result<(), AwsError> {
         self.client
-            .paced()
-            .await
-            .update_key_description()
-            .key_id(key_id)
-            .description(description)
-            .send()
+            .send("UpdateKeyDescription", |c| {
+                c.update_key_description()
+                    .key_id(key_id)
+                    .description(description)
+                    .send()
+            })
             .await
             .map_err(mapper("kms", "UpdateKeyDescription"))?;
         Ok(())
@@ -320,11 +318,9 @@ impl Kms {
     /// Cancels a scheduled deletion; KMS leaves the key disabled.
     pub async fn cancel_deletion(&self, key_id: &str) -> Result<(), AwsError> {
         self.client
-            .paced()
-            .await
-            .cancel_key_deletion()
-            .key_id(key_id)
-            .send()
+            .send("CancelKeyDeletion", |c| {
+                c.cancel_key_deletion().key_id(key_id).send()
+            })
             .await
             .map_err(mapper("kms", "CancelKeyDeletion"))?;
         Ok(())
@@ -333,11 +329,7 @@ impl Kms {
     /// Enables a disabled key.
     pub async fn enable(&self, key_id: &str) -> Result<(), AwsError> {
         self.client
-            .paced()
-            .await
-            .enable_key()
-            .key_id(key_id)
-            .send()
+            .send("EnableKey", |c| c.enable_key().key_id(key_id).send())
             .await
             .map_err(mapper("kms", "EnableKey"))?;
         Ok(())
@@ -346,12 +338,12 @@ impl Kms {
     /// Schedules the key's deletion after `window_days`.
     pub async fn schedule_deletion(&self, key_id: &str, window_days: i32) -> Result<(), AwsError> {
         self.client
-            .paced()
-            .await
-            .schedule_key_deletion()
-            .key_id(key_id)
-            .pending_window_in_days(window_days)
-            .send()
+            .send("ScheduleKeyDeletion", |c| {
+                c.schedule_key_deletion()
+                    .key_id(key_id)
+                    .pending_window_in_days(window_days)
+                    .send()
+            })
             .await
             .map_err(mapper("kms", "ScheduleKeyDeletion"))?;
         Ok(())
@@ -361,43 +353,56 @@ impl Kms {
     pub async fn unaliased_key_ids(&self) -> Result<Vec<String>, AwsError> {
         let aliases = async {
             let mut targets = BTreeSet::new();
-            let mut pages = self
-                .client
-                .paced()
-                .await
-                .list_aliases()
-                .limit(100)
-                .into_paginator()
-                .send();
-            while let Some(page) = pages.next().await {
-                let page = page.map_err(mapper("kms", "ListAliases"))?;
+            let mut marker = None;
+            loop {
+                let page = self
+                    .client
+                    .send("ListAliases", |c| {
+                        c.list_aliases()
+                            .limit(100)
+                            .set_marker(marker.clone())
+                            .send()
+                    })
+                    .await
+                    .map_err(mapper("kms", "ListAliases"))?;
                 targets.extend(
                     page.aliases()
                         .iter()
                         .filter_map(|a| a.target_key_id().map(str::to_string)),
                 );
+                marker = page
+                    .next_marker()
+                    .filter(|_| page.truncated())
+                    .map(str::to_string);
+                if marker.is_none() {
+                    return Ok::<_, AwsError>(targets);
+                }
             }
-            Ok::<_, AwsError>(targets)
         };
         let keys = async {
             let mut ids = Vec::new();
-            let mut pages = self
-                .client
-                .paced()
-                .await
-                .list_keys()
-                .limit(1000)
-                .into_paginator()
-                .send();
-            while let Some(page) = pages.next().await {
-                let page = page.map_err(mapper("kms", "ListKeys"))?;
+            let mut marker = None;
+            loop {
+                let page = self
+                    .client
+                    .send("ListKeys", |c| {
+                        c.list_keys().limit(1000).set_marker(marker.clone()).send()
+                    })
+                    .await
+                    .map_err(mapper("kms", "ListKeys"))?;
                 ids.extend(
                     page.keys()
                         .iter()
                         .filter_map(|k| k.key_id().map(str::to_string)),
                 );
+                marker = page
+                    .next_marker()
+                    .filter(|_| page.truncated())
+                    .map(str::to_string);
+                if marker.is_none() {
+                    return Ok::<_, AwsError>(ids);
+                }
             }
-            Ok::<_, AwsError>(ids)
         };
         let (aliased, keys) = tokio::try_join!(aliases, keys)?;
         Ok(keys

@@ -4,22 +4,25 @@
 //! endpoint URL for emulators, bounded retries and timeouts) and hands out per-region
 //! [`Clients`].
 //!
-//! Each call is retried by the SDK (standard mode: exponential backoff with jitter, and a retry
-//! quota that stops retry storms while a service is failing). On top of that, each service and
-//! region has one [`pacing::Pacer`] shared by every pass of the process: once AWS throttles,
-//! every call to that service slows down together, so hundreds of SecureQueues converging at
-//! once back off as one instead of each retrying into the limit.
+//! Each call waits for its turn at its operation's [`budget::Budget`] in its region, shared by
+//! every pass of the process and set from AWS's documented request quotas before the first call
+//! ([`request_quota`]), so that hundreds of SecureQueues converging at once keep to AWS's limits
+//! instead of meeting them. The SDK retries failed attempts (standard mode: exponential backoff
+//! with jitter, and a retry quota that stops retry storms while a service is failing), except
+//! throttled ones, which wait for their turn at the budget again.
 //!
 //! Every client carries the [`calls::CallCounter`] interceptor; the adapters in [`kms`] and
 //! [`sqs`] speak the operator's vocabulary and turn SDK errors into [`AwsError`].
 
 pub mod ambiguous;
+pub mod budget;
 pub mod calls;
 pub mod error;
 pub mod identity;
 pub mod kms;
 pub mod latency;
-pub mod pacing;
+pub mod queued;
+pub mod request_quota;
 pub mod sqs;
 
 use std::collections::BTreeMap;
@@ -31,8 +34,9 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_kms::config::retry::RetryPartition;
 
+use budget::{BudgetSnapshot, Budgets, ThrottleWatch, ThrottledRequeued};
 pub use error::{AwsError, ErrorKind};
-use pacing::{Pacer, ThrottleWatch};
+use request_quota::{QuotaSettings, Service};
 
 /// How to reach AWS.
 #[derive(Clone, Debug, Default)]
@@ -46,6 +50,8 @@ pub struct ConnectOptions {
     /// How long one attempt of a call may take before it is abandoned and retried; 20 s when
     /// `None`.
     pub attempt_timeout: Option<Duration>,
+    /// The operator's share of each request quota, and the account's quotas where raised.
+    pub quotas: QuotaSettings,
 }
 
 /// Attempts per call, the first included: throttling, 5xx and timeouts are retried with
@@ -75,6 +81,7 @@ fn partition(service: &str, region: &str) -> RetryPartition {
 #[derive(Clone, Debug)]
 pub struct Aws {
     config: SdkConfig,
+    quotas: QuotaSettings,
     regional: Arc<Mutex<BTreeMap<String, Clients>>>,
 }
 
@@ -112,6 +119,7 @@ impl Aws {
         }
         Self {
             config,
+            quotas: options.quotas.clone(),
             regional: Arc::default(),
         }
     }
@@ -127,37 +135,47 @@ impl Aws {
         regional
             .entry(region.to_string())
             .or_insert_with(|| {
-                let (kms_pace, sqs_pace) = (Pacer::new("kms"), Pacer::new("sqs"));
+                let kms_budgets = Budgets::new(Service::Kms, &self.quotas);
+                let sqs_budgets = Budgets::new(Service::Sqs, &self.quotas);
                 let kms = aws_sdk_kms::config::Builder::from(&self.config)
                     .region(Region::new(region.to_string()))
                     .retry_partition(partition("kms", region))
+                    .retry_classifier(ThrottledRequeued)
                     .interceptor(calls::CallCounter)
-                    .interceptor(ThrottleWatch(kms_pace.clone()))
+                    .interceptor(ThrottleWatch(kms_budgets.clone()))
                     .build();
                 let sqs = aws_sdk_sqs::config::Builder::from(&self.config)
                     .region(Region::new(region.to_string()))
                     .retry_partition(partition("sqs", region))
+                    .retry_classifier(ThrottledRequeued)
                     .interceptor(calls::CallCounter)
-                    .interceptor(ThrottleWatch(sqs_pace.clone()))
+                    .interceptor(ThrottleWatch(sqs_budgets.clone()))
                     .build();
                 Clients {
-                    kms: kms::Kms::new(aws_sdk_kms::Client::from_conf(kms), kms_pace),
-                    sqs: sqs::Sqs::new(aws_sdk_sqs::Client::from_conf(sqs), sqs_pace),
+                    kms: kms::Kms::new(aws_sdk_kms::Client::from_conf(kms), kms_budgets),
+                    sqs: sqs::Sqs::new(aws_sdk_sqs::Client::from_conf(sqs), sqs_budgets),
                 }
             })
             .clone()
     }
 
-    /// What each service's pacer is doing, by region and service.
-    pub fn pacing(&self) -> Vec<(String, &'static str, pacing::PaceSnapshot)> {
+    /// The share and overrides the budgets are made from.
+    pub fn quotas(&self) -> &QuotaSettings {
+        &self.quotas
+    }
+
+    /// What every operation's budget is doing, by region.
+    pub fn budgets(&self) -> Vec<(String, BudgetSnapshot)> {
         let regional = self.regional.lock().expect("client cache");
         regional
             .iter()
             .flat_map(|(region, clients)| {
-                [
-                    (region.clone(), "kms", clients.kms.pace()),
-                    (region.clone(), "sqs", clients.sqs.pace()),
-                ]
+                clients
+                    .kms
+                    .budgets()
+                    .into_iter()
+                    .chain(clients.sqs.budgets())
+                    .map(|snapshot| (region.clone(), snapshot))
             })
             .collect()
     }

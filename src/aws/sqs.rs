@@ -6,8 +6,8 @@ use std::sync::Arc;
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::types::QueueAttributeName;
 
+use super::budget::{BudgetSnapshot, Budgets, Paced};
 use super::error::{AwsError, mapper};
-use super::pacing::{PaceSnapshot, Paced, Pacer};
 
 /// The SQS client, behind the operator's own vocabulary.
 #[derive(Clone, Debug)]
@@ -24,26 +24,22 @@ fn attribute_map(attributes: &BTreeMap<String, String>) -> HashMap<QueueAttribut
 
 impl Sqs {
     /// Wraps a configured client.
-    pub fn new(client: Client, pacer: Arc<Pacer>) -> Self {
+    pub fn new(client: Client, budgets: Arc<Budgets>) -> Self {
         Self {
-            client: Paced::new(client, pacer),
+            client: Paced::new(client, budgets),
         }
     }
 
-    /// What the service's pacer is doing.
-    pub fn pace(&self) -> PaceSnapshot {
-        self.client.pace()
+    /// What the budget of each operation is doing.
+    pub fn budgets(&self) -> Vec<BudgetSnapshot> {
+        self.client.snapshots()
     }
 
     /// The URL of the queue with this name, or `None` when there is none.
     pub async fn queue_url(&self, name: &str) -> Result<Option<String>, AwsError> {
         match self
             .client
-            .paced()
-            .await
-            .get_queue_url()
-            .queue_name(name)
-            .send()
+            .send("GetQueueUrl", |c| c.get_queue_url().queue_name(name).send())
             .await
         {
             Ok(out) => Ok(out.queue_url().map(str::to_string)),
@@ -66,12 +62,12 @@ impl Sqs {
     ) -> Result<Option<BTreeMap<String, String>>, AwsError> {
         let sent = self
             .client
-            .paced()
-            .await
-            .get_queue_attributes()
-            .queue_url(url)
-            .attribute_names(QueueAttributeName::All)
-            .send()
+            .send("GetQueueAttributes", |c| {
+                c.get_queue_attributes()
+                    .queue_url(url)
+                    .attribute_names(QueueAttributeName::All)
+                    .send()
+            })
             .await;
         match sent {
             Ok(out) => Ok(Some(
@@ -96,11 +92,9 @@ impl Sqs {
     pub async fn tags(&self, url: &str) -> Result<BTreeMap<String, String>, AwsError> {
         let out = self
             .client
-            .paced()
-            .await
-            .list_queue_tags()
-            .queue_url(url)
-            .send()
+            .send("ListQueueTags", |c| {
+                c.list_queue_tags().queue_url(url).send()
+            })
             .await
             .map_err(mapper("sqs", "ListQueueTags"))?;
         Ok(out
@@ -120,12 +114,12 @@ impl Sqs {
     ) -> Result<String, AwsError> {
         let out = self
             .client
-            .paced()
-            .await
-            .create_queue()
-            .queue_name(name)
-            .set_attributes(Some(attribute_map(attributes)))
-            .send()
+            .send("CreateQueue", |c| {
+                c.create_queue()
+                    .queue_name(name)
+                    .set_attributes(Some(attribute_map(attributes)))
+                    .send()
+            })
             .await
             .map_err(mapper("sqs", "CreateQueue"))?;
         out.queue_url()
@@ -140,12 +134,12 @@ impl Sqs {
         attributes: &BTreeMap<String, String>,
     ) -> Result<(), AwsError> {
         self.client
-            .paced()
-            .await
-            .set_queue_attributes()
-            .queue_url(url)
-            .set_attributes(Some(attribute_map(attributes)))
-            .send()
+            .send("SetQueueAttributes", |c| {
+                c.set_queue_attributes()
+                    .queue_url(url)
+                    .set_attributes(Some(attribute_map(attributes)))
+                    .send()
+            })
             .await
             .map_err(mapper("sqs", "SetQueueAttributes"))?;
         Ok(())
@@ -154,12 +148,12 @@ impl Sqs {
     /// Sets the given tags, leaving others alone.
     pub async fn tag(&self, url: &str, tags: &BTreeMap<String, String>) -> Result<(), AwsError> {
         self.client
-            .paced()
-            .await
-            .tag_queue()
-            .queue_url(url)
-            .set_tags(Some(tags.clone().into_iter().collect()))
-            .send()
+            .send("TagQueue", |c| {
+                c.tag_queue()
+                    .queue_url(url)
+                    .set_tags(Some(tags.clone().into_iter().collect()))
+                    .send()
+            })
             .await
             .map_err(mapper("sqs", "TagQueue"))?;
         Ok(())
@@ -168,12 +162,12 @@ impl Sqs {
     /// Removes the given tag keys.
     pub async fn untag(&self, url: &str, keys: &BTreeSet<String>) -> Result<(), AwsError> {
         self.client
-            .paced()
-            .await
-            .untag_queue()
-            .queue_url(url)
-            .set_tag_keys(Some(keys.iter().cloned().collect()))
-            .send()
+            .send("UntagQueue", |c| {
+                c.untag_queue()
+                    .queue_url(url)
+                    .set_tag_keys(Some(keys.iter().cloned().collect()))
+                    .send()
+            })
             .await
             .map_err(mapper("sqs", "UntagQueue"))?;
         Ok(())
@@ -182,11 +176,7 @@ impl Sqs {
     /// Deletes the queue and its messages.
     pub async fn delete(&self, url: &str) -> Result<(), AwsError> {
         self.client
-            .paced()
-            .await
-            .delete_queue()
-            .queue_url(url)
-            .send()
+            .send("DeleteQueue", |c| c.delete_queue().queue_url(url).send())
             .await
             .map_err(mapper("sqs", "DeleteQueue"))?;
         Ok(())

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use clap::Args;
 
+use crate::aws::request_quota::{self, QuotaOverride, QuotaSettings};
 use crate::aws::{Aws, ConnectOptions, identity};
 use crate::reconcile::Reconciler;
 use crate::resolve::Environment;
@@ -42,6 +43,20 @@ pub(super) struct OperatorArgs {
     #[arg(long, env = "SECUREQUEUE_AWS_ATTEMPT_TIMEOUT_SECONDS", default_value_t = 20,
           value_parser = clap::value_parser!(u64).range(1..=300))]
     aws_attempt_timeout_seconds: u64,
+
+    /// The share of each AWS request quota the operator uses, leaving the rest to the account's
+    /// other clients: 0.5 keeps to half of KMS's documented quota of every operation (2.5
+    /// CreateKey calls per second by default). 1 uses all of it.
+    #[arg(long, env = "SECUREQUEUE_AWS_QUOTA_SHARE", default_value = "0.5",
+          value_parser = request_quota::parse_share)]
+    aws_quota_share: f64,
+
+    /// The account's request quota of an operation where it is not AWS's default (raised
+    /// through Service Quotas), as `kms:CreateKey=20`; comma-separated or repeated. The share
+    /// applies to it too.
+    #[arg(long = "aws-quota", env = "SECUREQUEUE_AWS_QUOTAS", value_delimiter = ',',
+          value_parser = QuotaOverride::parse)]
+    aws_quotas: Vec<QuotaOverride>,
 }
 
 impl OperatorArgs {
@@ -55,6 +70,7 @@ impl OperatorArgs {
             region: self.region.clone(),
             added_latency,
             attempt_timeout: Some(Duration::from_secs(self.aws_attempt_timeout_seconds)),
+            quotas: QuotaSettings::new(self.aws_quota_share, self.aws_quotas.clone()),
         })
         .await;
         let operator_role_arn = match &self.operator_role_arn {

@@ -1,6 +1,6 @@
 //! Prometheus metrics, served on `/metrics`: reconciles by result, reconcile duration, AWS calls
 //! by service, operation and outcome, drift corrections, SecureQueues by Ready state, each
-//! dead-letter queue's depth, and each AWS service's throttles and pace.
+//! dead-letter queue's depth, and each AWS operation's budget, rate, waiting requests and throttles.
 
 use std::collections::HashMap;
 use std::sync::atomic::AtomicU64;
@@ -14,8 +14,8 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
+use crate::aws::budget::BudgetSnapshot;
 use crate::aws::calls::CallCounts;
-use crate::aws::pacing::PaceSnapshot;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ResultLabels {
@@ -30,9 +30,9 @@ struct CallLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct ServiceLabels {
+struct OperationLabels {
     region: String,
-    service: String,
+    operation: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -56,8 +56,10 @@ pub struct Metrics {
     drift_corrections: Counter,
     ready: Family<ReadyLabels, Gauge>,
     dead_letter_messages: Family<QueueLabels, Gauge>,
-    throttles: Family<ServiceLabels, Counter>,
-    pace: Family<ServiceLabels, Gauge<f64, AtomicU64>>,
+    throttles: Family<OperationLabels, Counter>,
+    budget: Family<OperationLabels, Gauge<f64, AtomicU64>>,
+    rate: Family<OperationLabels, Gauge<f64, AtomicU64>>,
+    waiting: Family<OperationLabels, Gauge>,
     states: Arc<Mutex<HashMap<String, &'static str>>>,
 }
 
@@ -106,17 +108,29 @@ impl Default for Metrics {
             "Messages waiting in each SecureQueue's dead-letter queue (ApproximateNumberOfMessages)",
             dead_letter_messages.clone(),
         );
-        let throttles = Family::<ServiceLabels, Counter>::default();
+        let throttles = Family::<OperationLabels, Counter>::default();
         registry.register(
             "aws_throttled_attempts",
-            "Attempts AWS answered with a throttling error, by region and service",
+            "Attempts AWS answered with a throttling error, by region and operation (kms:CreateKey)",
             throttles.clone(),
         );
-        let pace = Family::<ServiceLabels, Gauge<f64, AtomicU64>>::default();
+        let budget = Family::<OperationLabels, Gauge<f64, AtomicU64>>::default();
         registry.register(
-            "aws_pace_requests_per_second",
-            "The pace each AWS service is held to after throttling, by region and service; 0 while unpaced",
-            pace.clone(),
+            "aws_budget_requests_per_second",
+            "The operator's share of each operation's request quota, by region; 0 where AWS documents none",
+            budget.clone(),
+        );
+        let rate = Family::<OperationLabels, Gauge<f64, AtomicU64>>::default();
+        registry.register(
+            "aws_rate_requests_per_second",
+            "The rate each operation is held to now: its budget, less after throttles; 0 while unpaced",
+            rate.clone(),
+        );
+        let waiting = Family::<OperationLabels, Gauge>::default();
+        registry.register(
+            "aws_waiting_requests",
+            "Requests waiting for their turn at each operation's budget, by region",
+            waiting.clone(),
         );
         Self {
             registry: Arc::new(registry),
@@ -127,7 +141,9 @@ impl Default for Metrics {
             ready,
             dead_letter_messages,
             throttles,
-            pace,
+            budget,
+            rate,
+            waiting,
             states: Arc::default(),
         }
     }
@@ -193,18 +209,24 @@ impl Metrics {
         }
     }
 
-    /// Records what each service's pacer is doing.
-    pub fn pacing(&self, pacing: &[(String, &'static str, PaceSnapshot)]) {
-        for (region, service, pace) in pacing {
-            let labels = ServiceLabels {
+    /// Records what each operation's budget is doing, by region.
+    pub fn budgets(&self, budgets: &[(String, BudgetSnapshot)]) {
+        for (region, snapshot) in budgets {
+            let labels = OperationLabels {
                 region: region.clone(),
-                service: (*service).to_string(),
+                operation: snapshot.operation.clone(),
             };
             let throttles = self.throttles.get_or_create(&labels);
-            throttles.inc_by(pace.throttles.saturating_sub(throttles.get()));
-            self.pace
+            throttles.inc_by(snapshot.throttles.saturating_sub(throttles.get()));
+            self.budget
                 .get_or_create(&labels)
-                .set(pace.rate.unwrap_or(0.0));
+                .set(snapshot.budget.unwrap_or(0.0));
+            self.rate
+                .get_or_create(&labels)
+                .set(snapshot.rate.unwrap_or(0.0));
+            self.waiting
+                .get_or_create(&labels)
+                .set(i64::try_from(snapshot.waiting).unwrap_or(i64::MAX));
         }
     }
 
@@ -313,27 +335,28 @@ mod tests {
     }
 
     #[test]
-    fn throttles_count_up_and_the_pace_reads_zero_while_unpaced() {
+    fn budgets_are_exported_by_operation_and_read_zero_while_unpaced() {
         let metrics = Metrics::default();
-        let snapshot = |rate, throttles| PaceSnapshot {
+        let snapshot = |rate, throttles| BudgetSnapshot {
+            operation: "kms:CreateKey".into(),
+            budget: Some(2.5),
             rate,
+            waiting: 7,
+            requests: 40,
             throttles,
-            cuts: 0,
+            cuts: 1,
         };
-        metrics.pacing(&[("us-east-1".into(), "kms", snapshot(Some(12.5), 3))]);
-        metrics.pacing(&[("us-east-1".into(), "kms", snapshot(None, 5))]);
+        metrics.budgets(&[("us-east-1".into(), snapshot(Some(1.75), 3))]);
+        metrics.budgets(&[("us-east-1".into(), snapshot(None, 5))]);
         let text = metrics.encode();
-        assert!(
-            text.contains(
-                r#"securequeue_aws_throttled_attempts_total{region="us-east-1",service="kms"} 5"#
-            ),
-            "{text}"
-        );
-        assert!(
-            text.contains(
-                r#"securequeue_aws_pace_requests_per_second{region="us-east-1",service="kms"} 0.0"#
-            ),
-            "{text}"
-        );
+        let labels = r#"{region="us-east-1",operation="kms:CreateKey"}"#;
+        for line in [
+            format!("securequeue_aws_throttled_attempts_total{labels} 5"),
+            format!("securequeue_aws_budget_requests_per_second{labels} 2.5"),
+            format!("securequeue_aws_rate_requests_per_second{labels} 0.0"),
+            format!("securequeue_aws_waiting_requests{labels} 7"),
+        ] {
+            assert!(text.contains(&line), "{line} not in {text}");
+        }
     }
 }

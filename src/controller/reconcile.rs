@@ -120,7 +120,7 @@ async fn apply(
     };
     ctx.metrics
         .aws_calls(&report.calls, &log.failures(), &log.not_found());
-    ctx.metrics.pacing(&ctx.reconciler.pacing());
+    ctx.metrics.budgets(&ctx.reconciler.budgets());
     ctx.metrics.drift_corrected(report.corrections.len());
 
     let previous = queue.status.as_ref();

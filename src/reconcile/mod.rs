@@ -281,9 +281,14 @@ impl Reconciler {
         &self.env
     }
 
-    /// What each AWS service's pacer is doing, by region and service.
-    pub fn pacing(&self) -> Vec<(String, &'static str, crate::aws::pacing::PaceSnapshot)> {
-        self.aws.pacing()
+    /// What each AWS operation's budget is doing, by region.
+    pub fn budgets(&self) -> Vec<(String, crate::aws::budget::BudgetSnapshot)> {
+        self.aws.budgets()
+    }
+
+    /// The share and overrides the budgets are made from.
+    pub fn quotas(&self) -> &crate::aws::request_quota::QuotaSettings {
+        self.aws.quotas()
     }
 
     /// One converge pass, its calls counted in `log`.

@@ -1,6 +1,12 @@
 # Sourced by tests/run.sh and deploy/demo.sh: installs the moto AWS emulator into a virtualenv
 # under target/ (once), starts it on a free loopback port with tests/emulator/moto_server.py, and
 # points the AWS SDK at it with static test credentials. The caller's EXIT trap stops it.
+#
+# Quota mode: set SECUREQUEUE_EMULATOR_QUOTAS before emulator_start, e.g.
+# SECUREQUEUE_EMULATOR_QUOTAS=aws, and the emulator throttles calls beyond AWS's documented
+# default request quotas per region as AWS does; `aws,kms:CreateKey=20,sqs:CreateQueue=50` adds
+# overrides. Unset or empty: no quotas. See tests/emulator/moto_server.py, which also serves
+# per-region quotas at run time on /_securequeue/quotas.
 
 MOTO_VERSION="5.2.5"
 # The account the emulator plays, the one deploy/examples/ name.
@@ -17,7 +23,11 @@ emulator_start() {
         "$venv/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
     fi
     port="$("$venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-    MOTO_ACCOUNT_ID="$EMULATOR_ACCOUNT_ID" "$venv/bin/python" "$root/tests/emulator/moto_server.py" "$port" >"$root/target/moto.log" 2>&1 &
+    if [ -n "${SECUREQUEUE_EMULATOR_QUOTAS:-}" ]; then
+        echo "==> emulator quota mode: SECUREQUEUE_EMULATOR_QUOTAS=$SECUREQUEUE_EMULATOR_QUOTAS"
+    fi
+    MOTO_ACCOUNT_ID="$EMULATOR_ACCOUNT_ID" SECUREQUEUE_EMULATOR_QUOTAS="${SECUREQUEUE_EMULATOR_QUOTAS:-}" \
+        "$venv/bin/python" "$root/tests/emulator/moto_server.py" "$port" >"$root/target/moto.log" 2>&1 &
     EMULATOR_PID=$!
     EMULATOR_VENV="$venv"
     export AWS_ENDPOINT_URL="http://127.0.0.1:$port"

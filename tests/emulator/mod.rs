@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use aws_config::{BehaviorVersion, Region};
 use securequeue::api::SecureQueue;
 use securequeue::aws::calls::CallLog;
+use securequeue::aws::request_quota::QuotaSettings;
 use securequeue::aws::{Aws, ConnectOptions};
 use securequeue::reconcile::{Reconciler, Report};
 use securequeue::resolve::{Environment, TAG_NAMESPACE};
@@ -60,6 +61,23 @@ pub async fn reconciler_for(env: Environment) -> Reconciler {
     let aws = Aws::connect(&ConnectOptions {
         endpoint_url: Some(endpoint()),
         region: env.region.clone(),
+        ..ConnectOptions::default()
+    })
+    .await;
+    Reconciler::new(aws, env)
+}
+
+/// A reconciler for `region` that keeps to `quotas`, in a region of its own so that the
+/// emulator's quotas there count only its requests.
+pub async fn reconciler_in(region: &str, quotas: QuotaSettings) -> Reconciler {
+    let env = Environment {
+        region: Some(region.to_string()),
+        ..env()
+    };
+    let aws = Aws::connect(&ConnectOptions {
+        endpoint_url: Some(endpoint()),
+        region: env.region.clone(),
+        quotas,
         ..ConnectOptions::default()
     })
     .await;
@@ -139,41 +157,75 @@ pub fn inject_fault(operation: &str, code: &str, status: u16, count: u32, body_c
     }));
 }
 
-/// Adds a fault to the emulator's launcher, as `tests/emulator/moto_server.py` describes:
-/// errors, slow answers, dropped connections, rate limits.
-pub fn inject(fault: serde_json::Value) {
-    let body = fault.to_string();
+/// One request to the launcher's control endpoints; returns the answer's body.
+fn control(method: &str, path: &str, body: &str) -> String {
     let url = endpoint();
     let address = url.trim_start_matches("http://");
     let mut stream = TcpStream::connect(address).expect("the emulator listens");
     write!(
         stream,
-        "POST /_securequeue/faults HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     )
-    .expect("the fault request is sent");
+    .expect("the control request is sent");
     let mut response = String::new();
     stream
         .read_to_string(&mut response)
         .expect("the emulator answers");
-    assert!(response.contains(" 200 "), "fault not accepted: {response}");
+    assert!(
+        response.contains(" 200 "),
+        "{method} {path} refused: {response}"
+    );
+    response
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_string())
+        .unwrap_or_default()
+}
+
+/// Adds a fault to the emulator's launcher, as `tests/emulator/moto_server.py` describes:
+/// errors, slow answers, dropped connections, rate limits.
+pub fn inject(fault: serde_json::Value) {
+    control("POST", "/_securequeue/faults", &fault.to_string());
 }
 
 /// Clears the faults scoped to `body_contains`.
 pub fn clear_faults(body_contains: &str) {
-    let url = endpoint();
-    let address = url.trim_start_matches("http://");
-    let mut stream = TcpStream::connect(address).expect("the emulator listens");
-    write!(
-        stream,
-        "DELETE /_securequeue/faults?bodyContains={body_contains} HTTP/1.1\r\nHost: {address}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-    )
-    .expect("the request is sent");
-    let mut response = String::new();
-    stream
-        .read_to_string(&mut response)
-        .expect("the emulator answers");
-    assert!(response.contains(" 200 "), "faults not cleared: {response}");
+    control(
+        "DELETE",
+        &format!("/_securequeue/faults?bodyContains={body_contains}"),
+        "",
+    );
+}
+
+/// Makes the emulator enforce request quotas in `region` as AWS does: AWS's documented
+/// defaults, then `quotas` (`{"kms:CreateKey": 5}`), each counted per operation.
+pub fn enforce_quotas(region: &str, quotas: serde_json::Value) {
+    let body = serde_json::json!({"region": region, "defaults": true, "quotas": quotas});
+    control("POST", "/_securequeue/quotas", &body.to_string());
+}
+
+/// Stops enforcing request quotas in `region`.
+pub fn stop_enforcing_quotas(region: &str) {
+    control(
+        "DELETE",
+        &format!("/_securequeue/quotas?region={region}"),
+        "",
+    );
+}
+
+/// The requests the emulator allowed and throttled in `region`, by `service:Operation`.
+pub fn quota_counts(region: &str) -> BTreeMap<String, (u64, u64)> {
+    let answer: serde_json::Value =
+        serde_json::from_str(&control("GET", "/_securequeue/quotas", "")).expect("JSON");
+    answer["counts"][region]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(operation, counts)| {
+            let count = |name: &str| counts[name].as_u64().unwrap_or_default();
+            (operation.clone(), (count("allowed"), count("throttled")))
+        })
+        .collect()
 }
 
 /// Gives an example SecureQueue names of its own: a unique namespace, and any explicit queue

@@ -24,15 +24,37 @@ and does to each of the next "count" matching requests (default 1), in this orde
 With "ratePerSecond" instead of "count", the fault is a rate limit: requests within the rate
 pass, and only those beyond it (in any one-second window) suffer the fault, until cleared.
 
+Quota mode enforces AWS's default request quotas per (region, service, operation), answering
+calls beyond them as AWS does (KMS ThrottlingException, SQS RequestThrottled, both HTTP 400). The
+region is the one in the request's SigV4 credential scope; requests without one are not counted.
+Off by default. Switched on
+- at start-up by SECUREQUEUE_EMULATOR_QUOTAS: `aws` is the documented defaults (AWS_QUOTAS) in
+  every region, optionally followed by overrides, `aws,kms:CreateKey=20,sqs:CreateQueue=50`;
+  overrides alone, `sqs:CreateQueue=2`, are the only quotas;
+- at run time, per region, through `/_securequeue/quotas`, which takes precedence for that region:
+  - POST {"region": "eu-west-3", "defaults": true, "quotas": {"kms:CreateKey": 5}} sets that
+    region's quotas: the documented defaults if "defaults" is true (default false), then "quotas";
+    the region's buckets start full and its counts at zero;
+  - DELETE ?region=eu-west-3 drops that region's setting (and counts), so the start-up setting
+    applies to it again; DELETE without a region drops every region's setting and all counts;
+  - GET (and every answer) is {"quotas": {region or "*" for the start-up setting: {"kms:CreateKey":
+    5, ...}}, "counts": {region: {"kms:CreateKey": {"allowed": 12, "throttled": 3}}}}; a request
+    is counted when its operation has a quota in its region.
+A quota is a whole number of requests per second, >= 0 (0 throttles every call); a bad setting
+is answered 400 {"error": ...}. Quotas are checked before faults: a throttled call takes no fault.
+
 Usage: moto_server.py PORT
 """
 
 import io
 import json
+import os
+import re
 import socket
 import sys
 import threading
 import time
+import uuid
 
 from moto.kms import models as kms_models
 from moto.kms import responses as kms_responses
@@ -173,11 +195,167 @@ class Faults:
         return None
 
 
+# AWS KMS's default request quotas, in requests per second per account and region:
+# https://docs.aws.amazon.com/kms/latest/developerguide/requests-per-second.html
+# SQS publishes no per-operation quotas for its queue-management API, so SQS has no defaults.
+AWS_QUOTAS = {
+    f"kms:{operation}": rate
+    for operation, rate in {
+        "CancelKeyDeletion": 5,
+        "CreateAlias": 5,
+        "CreateKey": 5,
+        "DeleteAlias": 15,
+        "DescribeKey": 2000,
+        "DisableKey": 5,
+        "EnableKey": 5,
+        "EnableKeyRotation": 15,
+        "GetKeyPolicy": 1000,
+        "GetKeyRotationStatus": 1000,
+        "ListAliases": 500,
+        "ListKeys": 500,
+        "ListResourceTags": 2000,
+        "PutKeyPolicy": 15,
+        "ScheduleKeyDeletion": 15,
+        "TagResource": 10,
+        "UntagResource": 5,
+        "UpdateAlias": 5,
+        "UpdateKeyDescription": 5,
+    }.items()
+}
+
+QUOTA_NAME = re.compile(r"(kms|sqs):[A-Z][A-Za-z0-9]*")
+# Credential=AKID/20261202/us-east-1/kms/aws4_request: the region is the third part.
+CREDENTIAL = re.compile(r"Credential=[^/,\s]+/\d{8}/([^/,\s]+)/")
+# What AWS answers a throttled call: content type, error type, x-amzn-query-error.
+THROTTLED = {
+    "kms": ("application/x-amz-json-1.1", "ThrottlingException", None),
+    "sqs": ("application/x-amz-json-1.0", "com.amazonaws.sqs#RequestThrottled", "RequestThrottled;Sender"),
+}
+
+
+def checked(quotas) -> dict:
+    """The quotas, {"service:Operation": requests per second}, or ValueError saying what is wrong."""
+    if not isinstance(quotas, dict):
+        raise ValueError('quotas must be an object of "service:Operation": requests per second')
+    for name, rate in quotas.items():
+        if not QUOTA_NAME.fullmatch(name):
+            raise ValueError(f"{name!r} is not kms:Operation or sqs:Operation, such as kms:CreateKey")
+        if not isinstance(rate, int) or isinstance(rate, bool) or rate < 0:
+            raise ValueError(f"{name}: {rate!r} is not a whole number of requests per second >= 0")
+    return dict(quotas)
+
+
+def parse_quotas(setting: str) -> dict:
+    """SECUREQUEUE_EMULATOR_QUOTAS: empty for none, `aws` and/or overrides such as `kms:CreateKey=20`."""
+    items = [item.strip() for item in setting.split(",") if item.strip()]
+    quotas = {}
+    if items and items[0] == "aws":
+        quotas, items = dict(AWS_QUOTAS), items[1:]
+    for item in items:
+        override = re.fullmatch(r"([^=\s]+)\s*=\s*([0-9]+)", item)
+        if override is None:
+            raise ValueError(f"{item!r} is not service:Operation=rate, such as kms:CreateKey=20"
+                             " ('aws' may only come first)")
+        quotas.update(checked({override[1]: int(override[2])}))
+    return quotas
+
+
+class Quotas:
+    """AWS's request quotas, enforced before Faults or moto see the request.
+
+    AWS states KMS quotas as requests per second ("each one-second interval",
+    https://docs.aws.amazon.com/kms/latest/developerguide/requests-per-second.html). The emulator
+    models each quota as a token bucket per (region, service, operation) holding one second's
+    worth of requests and refilled continuously at the quota per second: a client pacing at the
+    quota is never throttled, while a burst above it is. A request takes one token; with less than
+    one left it is throttled and takes none.
+    """
+
+    def __init__(self, app, startup: dict):
+        self.app = app
+        self.lock = threading.Lock()
+        self.quotas = {"*": startup} if startup else {}  # region, or "*" for the rest: quotas
+        self.buckets = {}  # (region, "service:Operation"): (tokens, time.monotonic() they were counted)
+        self.counts = {}  # region: "service:Operation": {"allowed": n, "throttled": n}
+
+    def __call__(self, environ, start_response):
+        request = Request(environ)
+        if request.path == "/_securequeue/quotas":
+            return self.control(request)(environ, start_response)
+        prefix, _, operation = request.headers.get("X-Amz-Target", "").rpartition(".")
+        service = SERVICES.get(prefix)
+        scope = CREDENTIAL.search(request.headers.get("Authorization", ""))
+        if service is None or scope is None or self.take(scope[1], f"{service}:{operation}"):
+            return self.app(environ, start_response)
+        content_type, code, query_error = THROTTLED[service]
+        payload = json.dumps({"__type": code, "message": "Rate exceeded"})
+        response = Response(payload, status=400, content_type=content_type)
+        response.headers["x-amzn-RequestId"] = str(uuid.uuid4())
+        if query_error:
+            response.headers["x-amzn-query-error"] = query_error
+        return response(environ, start_response)
+
+    def control(self, request):
+        with self.lock:
+            try:
+                if request.method == "POST":
+                    setting = json.loads(request.get_data(as_text=True) or "{}")
+                    region = setting.get("region") if isinstance(setting, dict) else None
+                    if not isinstance(region, str) or not region or region == "*":
+                        raise ValueError('POST a JSON object with "region", such as "eu-west-3"')
+                    if not isinstance(setting.get("defaults", False), bool):
+                        raise ValueError('"defaults" must be true or false')
+                    quotas = dict(AWS_QUOTAS) if setting.get("defaults") else {}
+                    quotas.update(checked(setting.get("quotas", {})))
+                    self.reset(region)
+                    self.quotas[region] = quotas
+                elif request.method == "DELETE":
+                    region = request.args.get("region")
+                    if region == "*":
+                        raise ValueError("the start-up setting, SECUREQUEUE_EMULATOR_QUOTAS, stays")
+                    for each in [region] if region else [r for r in self.quotas if r != "*"]:
+                        self.quotas.pop(each, None)
+                    self.reset(region)
+            except ValueError as error:
+                payload = json.dumps({"error": str(error)})
+                return Response(payload, status=400, content_type="application/json")
+            state = {"quotas": self.quotas, "counts": self.counts}
+            return Response(json.dumps(state), content_type="application/json")
+
+    def reset(self, region=None):
+        """Fills the region's buckets and zeroes its counts; every region's without one."""
+        self.buckets = {key: b for key, b in self.buckets.items() if region not in (None, key[0])}
+        if region is None:
+            self.counts = {}
+        else:
+            self.counts.pop(region, None)
+
+    def take(self, region, name) -> bool:
+        """Whether the request passes; counted if its operation has a quota in its region."""
+        now = time.monotonic()
+        with self.lock:
+            rate = self.quotas.get(region, self.quotas.get("*", {})).get(name)
+            if rate is None:
+                return True
+            tokens, counted = self.buckets.get((region, name), (rate, now))
+            tokens = min(rate, tokens + (now - counted) * rate)
+            allowed = tokens >= 1
+            self.buckets[(region, name)] = (tokens - 1 if allowed else tokens, now)
+            count = self.counts.setdefault(region, {}).setdefault(name, {"allowed": 0, "throttled": 0})
+            count["allowed" if allowed else "throttled"] += 1
+            return allowed
+
+
 def main() -> None:
     port = int(sys.argv[1])
+    setting = os.environ.get("SECUREQUEUE_EMULATOR_QUOTAS", "")
+    try:
+        startup = parse_quotas(setting)
+    except ValueError as error:
+        sys.exit(f"moto_server.py: SECUREQUEUE_EMULATOR_QUOTAS={setting!r}: {error}")
     patch_sqs()
     patch_kms()
-    app = Faults(DomainDispatcherApplication(create_backend_app))
+    app = Quotas(Faults(DomainDispatcherApplication(create_backend_app)), startup)
     run_simple("127.0.0.1", port, app, threaded=True)
 
 

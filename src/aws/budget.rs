@@ -1,0 +1,561 @@
+//! Request budgets: each AWS operation in each region keeps to its own rate, known before the
+//! first call, as AWS counts its quotas (per operation, per account and region).
+//!
+//! A [`Budget`] spaces the requests of one operation evenly at its rate, and serves them in the
+//! order they asked (first come, first served), so a backlog of new SecureQueues waiting for
+//! `kms:CreateKey` is worked off in arrival order, while every other operation, the reads of
+//! steady-state passes included, keeps its own pace.
+//!
+//! The rate starts at the operator's share of AWS's documented quota
+//! ([`super::request_quota`]). Other clients of the account share that quota, so AWS may still
+//! throttle: a throttle cuts that one operation's rate by [`DECREASE`], and each second without
+//! one raises it again by [`INCREASE`] of its budget, up to the budget (AIMD). An operation with
+//! no known quota goes unpaced until AWS throttles it; then it is paced the same way from half
+//! the rate of its last second, and unpaced again after [`RELEASE_AFTER`] without a throttle.
+//!
+//! A throttled request is not retried by the SDK, whose retries would bypass the budget: it
+//! waits for its turn again ([`Paced::send`]), up to [`REQUEUES`] times. The wait for a turn
+//! happens before the SDK sends the request, outside its attempt timeout, so a long queue never
+//! looks like a hung request.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::interceptors::context::{
+    FinalizerInterceptorContextRef, InterceptorContext,
+};
+use aws_smithy_runtime_api::client::orchestrator::{HttpResponse, Metadata};
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_runtime_api::client::retries::classifiers::{
+    ClassifyRetry, RetryAction, RetryClassifierPriority,
+};
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use tokio::time::Instant;
+
+use super::error::is_throttling_code;
+use super::queued;
+use super::request_quota::{QuotaSettings, Service};
+
+/// A throttle cuts an operation's rate to this share of what it was.
+pub const DECREASE: f64 = 0.7;
+/// Each second without a throttle raises the rate by this share of the budget.
+pub const INCREASE: f64 = 0.05;
+/// The slowest rate a throttle can cut to, requests per second.
+pub const MIN_RATE: f64 = 0.5;
+/// Throttles this soon after a cut answer requests sent before it, and cut nothing more.
+pub const CUT_SPACING: Duration = Duration::from_secs(1);
+/// How long an operation with no known quota stays paced after its last throttle.
+pub const RELEASE_AFTER: Duration = Duration::from_secs(60);
+/// How many times a throttled request waits for its turn again before the throttle is reported.
+pub const REQUEUES: u32 = 8;
+
+/// The pace of one operation in one region.
+#[derive(Debug)]
+pub struct Budget {
+    operation: String,
+    /// The operator's share of the quota; `None` when AWS documents none.
+    budget: Option<f64>,
+    state: Mutex<State>,
+    /// Held by the request whose turn is next, so turns go in the order they were asked for.
+    turn: tokio::sync::Mutex<()>,
+    waiting: AtomicUsize,
+}
+
+#[derive(Debug)]
+struct State {
+    /// Requests per second allowed now; `None` while unpaced.
+    rate: Option<f64>,
+    /// When the next request may go.
+    next_free: Instant,
+    /// When the rate was last cut.
+    last_cut: Option<Instant>,
+    /// When the rate was last raised (or cut).
+    last_raise: Instant,
+    /// When the requests of about the last second went.
+    sent: VecDeque<Instant>,
+    throttles: u64,
+    cuts: u64,
+    requests: u64,
+}
+
+/// What a budget is doing, for metrics, the start-up log and tests.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BudgetSnapshot {
+    /// `service:Operation`.
+    pub operation: String,
+    /// The operator's share of the quota, requests per second; `None` when AWS documents none.
+    pub budget: Option<f64>,
+    /// The rate allowed now; `None` while unpaced.
+    pub rate: Option<f64>,
+    /// Requests waiting for their turn.
+    pub waiting: usize,
+    /// Requests sent since the process started.
+    pub requests: u64,
+    /// Attempts AWS throttled since the process started.
+    pub throttles: u64,
+    /// Times a throttle cut the rate since the process started.
+    pub cuts: u64,
+}
+
+/// Decrements the waiting count when a wait ends, however it ends.
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl Budget {
+    /// A budget for `operation` (`kms:CreateKey`) of `budget` requests per second, or unpaced
+    /// until throttled when `None`.
+    pub fn new(operation: String, budget: Option<f64>) -> Self {
+        let now = Instant::now();
+        Self {
+            operation,
+            budget,
+            state: Mutex::new(State {
+                rate: budget,
+                next_free: now,
+                last_cut: None,
+                last_raise: now,
+                sent: VecDeque::new(),
+                throttles: 0,
+                cuts: 0,
+                requests: 0,
+            }),
+            turn: tokio::sync::Mutex::new(()),
+            waiting: AtomicUsize::new(0),
+        }
+    }
+
+    /// Waits for this request's turn. While it waits, the pass's [`queued`] watch says what it
+    /// is queued for and behind how many others.
+    pub async fn wait(&self) {
+        let rate = self.state.lock().expect("budget").rate;
+        let Some(rate) = rate else {
+            self.reserve(Instant::now());
+            return;
+        };
+        let ahead = self.waiting.fetch_add(1, Ordering::SeqCst);
+        let _waiting = Waiting(&self.waiting);
+        queued::note(&self.operation, ahead, rate);
+        let _turn = self.turn.lock().await;
+        let delay = self.reserve(Instant::now());
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
+        queued::clear();
+    }
+
+    /// Takes the next turn at or after `now`; returns how long to wait for it.
+    fn reserve(&self, now: Instant) -> Duration {
+        let mut state = self.state.lock().expect("budget");
+        while state
+            .sent
+            .front()
+            .is_some_and(|t| now.saturating_duration_since(*t) >= Duration::from_secs(1))
+        {
+            state.sent.pop_front();
+        }
+        let slot = match state.rate {
+            None => now,
+            Some(rate) => {
+                let slot = state.next_free.max(now);
+                state.next_free = slot + Duration::from_secs_f64(1.0 / rate);
+                slot
+            }
+        };
+        state.sent.push_back(slot);
+        state.requests += 1;
+        slot - now
+    }
+
+    /// AWS throttled an attempt at `now`: cut the rate, unless a cut just happened.
+    pub fn throttled(&self, now: Instant) {
+        let mut state = self.state.lock().expect("budget");
+        state.throttles += 1;
+        if state
+            .last_cut
+            .is_some_and(|cut| now.saturating_duration_since(cut) < CUT_SPACING)
+        {
+            return;
+        }
+        let last_second = state
+            .sent
+            .iter()
+            .filter(|t| **t <= now && now.saturating_duration_since(**t) < Duration::from_secs(1))
+            .count() as f64;
+        let rate = state
+            .rate
+            .map_or(last_second * 0.5, |rate| rate * DECREASE)
+            .max(MIN_RATE);
+        tracing::warn!(
+            operation = %self.operation,
+            requests_per_second = rate,
+            "AWS throttled: this operation slows down"
+        );
+        state.rate = Some(rate);
+        state.cuts += 1;
+        state.last_cut = Some(now);
+        state.last_raise = now;
+    }
+
+    /// An attempt at `now` was not throttled: raise the rate once a second, up to the budget;
+    /// release an operation without a budget after a quiet [`RELEASE_AFTER`].
+    pub fn succeeded(&self, now: Instant) {
+        let mut state = self.state.lock().expect("budget");
+        let (Some(rate), Some(cut)) = (state.rate, state.last_cut) else {
+            return;
+        };
+        match self.budget {
+            Some(budget) if rate < budget => {
+                if now.saturating_duration_since(state.last_raise) >= Duration::from_secs(1) {
+                    state.rate = Some((rate + budget * INCREASE).min(budget));
+                    state.last_raise = now;
+                }
+            }
+            Some(_) => {}
+            None if now.saturating_duration_since(cut) >= RELEASE_AFTER => {
+                tracing::info!(operation = %self.operation, "no throttling for a while: unpaced");
+                state.rate = None;
+            }
+            None => {
+                if now.saturating_duration_since(state.last_raise) >= Duration::from_secs(1) {
+                    state.rate = Some(rate * (1.0 + INCREASE));
+                    state.last_raise = now;
+                }
+            }
+        }
+    }
+
+    /// What the budget is doing.
+    pub fn snapshot(&self) -> BudgetSnapshot {
+        let state = self.state.lock().expect("budget");
+        BudgetSnapshot {
+            operation: self.operation.clone(),
+            budget: self.budget,
+            rate: state.rate,
+            waiting: self.waiting.load(Ordering::SeqCst),
+            requests: state.requests,
+            throttles: state.throttles,
+            cuts: state.cuts,
+        }
+    }
+}
+
+/// The budgets of one service in one region, one per operation.
+#[derive(Debug)]
+pub struct Budgets {
+    service: Service,
+    by_operation: BTreeMap<&'static str, Arc<Budget>>,
+}
+
+impl Budgets {
+    /// A budget for every operation of `service` the operator calls.
+    pub fn new(service: Service, settings: &QuotaSettings) -> Arc<Self> {
+        let by_operation = service
+            .operations()
+            .into_iter()
+            .map(|op| {
+                let name = format!("{service}:{op}");
+                (
+                    op,
+                    Arc::new(Budget::new(name, settings.budget(service, op))),
+                )
+            })
+            .collect();
+        Arc::new(Self {
+            service,
+            by_operation,
+        })
+    }
+
+    /// The budget of `operation`.
+    ///
+    /// # Panics
+    /// When the operation is not one the operator calls: the adapters name only those, and a
+    /// unit test of [`super::request_quota`] checks the KMS ones.
+    pub fn of(&self, operation: &str) -> &Arc<Budget> {
+        self.by_operation
+            .get(operation)
+            .unwrap_or_else(|| panic!("{}:{operation} has no budget", self.service))
+    }
+
+    /// What every budget is doing.
+    pub fn snapshots(&self) -> Vec<BudgetSnapshot> {
+        self.by_operation.values().map(|b| b.snapshot()).collect()
+    }
+}
+
+/// An SDK client whose requests wait for their operation's turn.
+#[derive(Clone, Debug)]
+pub struct Paced<C> {
+    client: C,
+    budgets: Arc<Budgets>,
+}
+
+impl<C> Paced<C> {
+    /// Puts `client`'s requests under `budgets`.
+    pub fn new(client: C, budgets: Arc<Budgets>) -> Self {
+        Self { client, budgets }
+    }
+
+    /// Sends the request `request` makes of `operation`, each time its turn comes: first, and
+    /// again after each throttle, up to [`REQUEUES`] times.
+    pub async fn send<T, E, F, Fut>(
+        &self,
+        operation: &'static str,
+        request: F,
+    ) -> Result<T, SdkError<E, HttpResponse>>
+    where
+        F: Fn(&C) -> Fut,
+        Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+        E: ProvideErrorMetadata,
+    {
+        let budget = self.budgets.of(operation);
+        let mut requeued = 0;
+        loop {
+            budget.wait().await;
+            let result = request(&self.client).await;
+            match &result {
+                Err(SdkError::ServiceError(e))
+                    if requeued < REQUEUES && e.err().code().is_some_and(is_throttling_code) =>
+                {
+                    requeued += 1;
+                }
+                _ => return result,
+            }
+        }
+    }
+
+    /// What every budget of the client's service is doing.
+    pub fn snapshots(&self) -> Vec<BudgetSnapshot> {
+        self.budgets.snapshots()
+    }
+}
+
+/// Whether AWS's answer says the request was throttled: HTTP 429, or a throttling error code
+/// in the headers (query and JSON protocols) or the JSON body.
+fn is_throttled(response: &HttpResponse) -> bool {
+    let header_code = ["x-amzn-query-error", "x-amzn-errortype"]
+        .iter()
+        .find_map(|name| response.headers().get(*name))
+        .map(|value| {
+            value
+                .split([';', ':'])
+                .next()
+                .unwrap_or_default()
+                .to_string()
+        });
+    let body_code = response
+        .body()
+        .bytes()
+        .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(bytes).ok())
+        .and_then(|body| body.get("__type")?.as_str().map(str::to_string));
+    response.status().as_u16() == 429
+        || [header_code, body_code]
+            .iter()
+            .flatten()
+            .any(|code| is_throttling_code(code))
+}
+
+/// The interceptor telling each operation's [`Budget`] how each attempt went.
+#[derive(Debug)]
+pub struct ThrottleWatch(pub Arc<Budgets>);
+
+impl Intercept for ThrottleWatch {
+    fn name(&self) -> &'static str {
+        "securequeue::ThrottleWatch"
+    }
+
+    fn read_after_attempt(
+        &self,
+        context: &FinalizerInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let (Some(response), Some(metadata)) = (context.response(), cfg.load::<Metadata>()) else {
+            return Ok(());
+        };
+        let Some(budget) = self.0.by_operation.get(metadata.name()) else {
+            return Ok(());
+        };
+        let now = Instant::now();
+        if is_throttled(response) {
+            budget.throttled(now);
+        } else {
+            budget.succeeded(now);
+        }
+        Ok(())
+    }
+}
+
+/// Forbids the SDK's own retry of a throttled attempt: [`Paced::send`] sends it again when the
+/// operation's budget gives it a turn.
+#[derive(Debug, Default)]
+pub struct ThrottledRequeued;
+
+impl ClassifyRetry for ThrottledRequeued {
+    fn classify_retry(&self, ctx: &InterceptorContext) -> RetryAction {
+        match ctx.response() {
+            Some(response) if is_throttled(response) => RetryAction::RetryForbidden,
+            _ => RetryAction::NoActionIndicated,
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        "ThrottledRequeued"
+    }
+
+    fn priority(&self) -> RetryClassifierPriority {
+        RetryClassifierPriority::run_after(RetryClassifierPriority::transient_error_classifier())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    fn budget(rate: Option<f64>) -> Budget {
+        Budget::new("kms:CreateKey".into(), rate)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn requests_are_spaced_at_the_budget_before_the_first_call() {
+        let budget = budget(Some(5.0));
+        let start = Instant::now();
+        let mut sent = Vec::new();
+        for _ in 0..6 {
+            budget.wait().await;
+            sent.push(Instant::now() - start);
+        }
+        assert_eq!(sent, [ms(0), ms(200), ms(400), ms(600), ms(800), ms(1000)]);
+        assert_eq!(budget.snapshot().throttles, 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_idle_budget_lets_the_next_request_go_at_once() {
+        let budget = budget(Some(5.0));
+        budget.wait().await;
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let before = Instant::now();
+        budget.wait().await;
+        assert_eq!(Instant::now(), before);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn waiters_are_served_in_the_order_they_came() {
+        let budget = Arc::new(budget(Some(10.0)));
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let mut tasks = Vec::new();
+        for i in 0..20 {
+            let (budget, order) = (budget.clone(), order.clone());
+            tasks.push(tokio::spawn(async move {
+                budget.wait().await;
+                order.lock().unwrap().push(i);
+            }));
+            // Each asks a little after the one before.
+            tokio::time::sleep(ms(1)).await;
+        }
+        assert!(budget.snapshot().waiting > 10);
+        for task in tasks {
+            task.await.unwrap();
+        }
+        assert_eq!(*order.lock().unwrap(), (0..20).collect::<Vec<_>>());
+        assert_eq!(budget.snapshot().waiting, 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_throttle_cuts_the_rate_and_quiet_seconds_raise_it_back_to_the_budget() {
+        let budget = budget(Some(10.0));
+        let start = Instant::now();
+        budget.throttled(start);
+        assert_eq!(budget.snapshot().rate, Some(7.0));
+        // Answers to requests sent before the cut cut nothing more.
+        budget.throttled(start + ms(500));
+        assert_eq!(budget.snapshot().rate, Some(7.0));
+        assert_eq!(budget.snapshot().throttles, 2);
+        budget.succeeded(start + ms(999));
+        assert_eq!(budget.snapshot().rate, Some(7.0));
+        budget.succeeded(start + ms(1000));
+        assert_eq!(budget.snapshot().rate, Some(7.5));
+        for second in 2..=10 {
+            budget.succeeded(start + Duration::from_secs(second));
+        }
+        assert_eq!(budget.snapshot().rate, Some(10.0));
+        assert_eq!(budget.snapshot().cuts, 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_rate_never_drops_below_the_minimum() {
+        let budget = budget(Some(1.0));
+        let start = Instant::now();
+        for i in 0..5 {
+            budget.throttled(start + CUT_SPACING * i);
+        }
+        assert_eq!(budget.snapshot().rate, Some(MIN_RATE));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_operation_without_a_quota_is_paced_only_after_a_throttle_and_then_released() {
+        let budget = budget(None);
+        let start = Instant::now();
+        for _ in 0..40 {
+            budget.wait().await;
+        }
+        assert_eq!(Instant::now(), start, "no quota, no wait");
+        budget.throttled(start);
+        assert_eq!(budget.snapshot().rate, Some(20.0));
+        budget.succeeded(start + RELEASE_AFTER);
+        assert_eq!(budget.snapshot().rate, None);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_throttle_of_one_operation_leaves_the_others_alone() {
+        let budgets = Budgets::new(Service::Kms, &QuotaSettings::default());
+        budgets.of("CreateKey").throttled(Instant::now());
+        let rates: BTreeMap<String, Option<f64>> = budgets
+            .snapshots()
+            .into_iter()
+            .map(|s| (s.operation, s.rate))
+            .collect();
+        assert_eq!(rates["kms:CreateKey"], Some(2.5 * DECREASE));
+        assert_eq!(rates["kms:DescribeKey"], Some(1000.0));
+        assert_eq!(rates["kms:CreateAlias"], Some(2.5));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_waiting_request_does_not_hold_up_another_operation() {
+        let budgets = Budgets::new(Service::Kms, &QuotaSettings::new(1.0, []));
+        let create_key = budgets.of("CreateKey").clone();
+        let backlog: Vec<_> = (0..50)
+            .map(|_| {
+                let budget = create_key.clone();
+                tokio::spawn(async move { budget.wait().await })
+            })
+            .collect();
+        tokio::task::yield_now().await;
+        let before = Instant::now();
+        for _ in 0..100 {
+            budgets.of("DescribeKey").wait().await;
+        }
+        // 100 DescribeKeys at 2000/s while 50 CreateKeys wait ten seconds at 5/s.
+        assert!(Instant::now() - before < ms(60));
+        assert!(create_key.snapshot().waiting > 40);
+        for task in backlog {
+            task.await.unwrap();
+        }
+    }
+}
