@@ -6,6 +6,7 @@ pub mod http;
 pub mod leader;
 pub mod metrics;
 pub mod reconcile;
+pub mod spread;
 pub mod watching;
 
 use std::collections::HashMap;
@@ -82,6 +83,9 @@ pub struct Context {
     pub guardrails: Guardrails,
     /// The drift resync interval.
     pub resync: Duration,
+    /// Where in the resync window each SecureQueue's resync falls.
+    spread: spread::Spread,
+    started: tokio::time::Instant,
     failures: Mutex<HashMap<String, u32>>,
 }
 
@@ -102,6 +106,8 @@ impl Context {
             metrics,
             guardrails,
             resync,
+            spread: spread::Spread::new(resync),
+            started: tokio::time::Instant::now(),
             failures: Mutex::default(),
         }
     }
@@ -124,6 +130,22 @@ impl Context {
             hasher.finish()
         };
         reconcile::backoff(*count - 1, seed)
+    }
+
+    /// How long until a SecureQueue's next resync: at its place in the resync window.
+    pub fn resync_delay(&self, queue: &impl Resource) -> Duration {
+        let uid = queue.uid().unwrap_or_default();
+        let seed = {
+            let mut hasher = DefaultHasher::new();
+            (&uid, std::time::SystemTime::now()).hash(&mut hasher);
+            hasher.finish()
+        };
+        self.spread.delay(&uid, self.started.elapsed(), seed)
+    }
+
+    /// Forgets a SecureQueue that is gone: its place in the resync window goes to a newcomer.
+    pub fn forget(&self, queue: &impl Resource) {
+        self.spread.release(&queue.uid().unwrap_or_default());
     }
 
     /// A recorder for an Event that does not repeat (a creation, a deletion, a status change):

@@ -152,7 +152,7 @@ async fn apply(
     if ready {
         ctx.metrics.reconciled("ready");
         ctx.succeeded(queue);
-        Ok(Action::requeue(ctx.resync))
+        Ok(Action::requeue(ctx.resync_delay(queue)))
     } else if report.needs_a_person {
         ctx.metrics.reconciled("stalled");
         ctx.succeeded(queue);
@@ -165,7 +165,7 @@ async fn apply(
         Ok(if spec_problem {
             Action::await_change()
         } else {
-            Action::requeue(ctx.resync)
+            Action::requeue(ctx.resync_delay(queue))
         })
     } else {
         ctx.metrics.reconciled("not_ready");
@@ -208,6 +208,7 @@ async fn cleanup(
             &queue.name_any(),
             None,
         );
+        ctx.forget(queue);
         info!(securequeue = %display_name(queue), "cleaned up");
         return Ok(Action::await_change());
     }
