@@ -13,6 +13,7 @@ use kube::Client;
 use kube::client::Body;
 use kube::runtime::controller::Action;
 use securequeue::api::SecureQueue;
+use securequeue::aws::request_quota::{QuotaOverride, QuotaSettings};
 use securequeue::aws::{Aws, ConnectOptions};
 use securequeue::controller::reconcile::{self, FINALIZER};
 use securequeue::controller::{Context, metrics::Metrics};
@@ -292,5 +293,41 @@ async fn an_invalid_spec_is_stalled_and_waits_for_a_change() {
     ));
     let action = reconcile::reconcile(Arc::new(object), ctx).await.unwrap();
     assert_eq!(action, Action::await_change());
+    server.await.unwrap();
+}
+
+#[tokio::test]
+async fn a_pass_waiting_for_its_turn_at_a_budget_says_so_without_an_event_then_is_ready() {
+    const REGION: &str = "eu-north-1";
+    // One CreateKey every 2.5 s: a pass that comes right after another waits that long.
+    let raised = QuotaOverride::parse("kms:CreateKey=0.4").unwrap();
+    let reconciler = emulator::reconciler_in(REGION, QuotaSettings::new(1.0, [raised])).await;
+    let unique = emulator::unique_namespace("controller-waiting");
+    let mut ahead = emulator::secure_queue(&format!("{unique}-ahead"), "");
+    ahead.spec.region = Some(REGION.into());
+    emulator::converge(&reconciler, &ahead).await;
+    let (ctx, handle) = context_with(Guardrails::default(), reconciler);
+    let spec = format!("  queueName: {unique}\n  key: {{alias: alias/{unique}}}\n");
+    let mut object = queue(&spec, &with_finalizer());
+    object.spec.region = Some(REGION.into());
+    let server = tokio::spawn(serve(
+        handle,
+        vec![
+            status_patch(
+                vec![
+                    "WaitingForRequestQuota",
+                    "\"Reconciling\"",
+                    "queued behind 0 other requests for kms:CreateKey",
+                ],
+                &object,
+            ),
+            status_patch(vec!["\"Ready\"", "\"True\"", "Created"], &object),
+            event(vec!["Normal", "CreateKey"]),
+            event(vec!["Normal", "CreateDeadLetterQueue"]),
+            event(vec!["Normal", "CreateQueue"]),
+        ],
+    ));
+    let action = reconcile::reconcile(Arc::new(object), ctx).await.unwrap();
+    assert_ne!(action, Action::await_change());
     server.await.unwrap();
 }

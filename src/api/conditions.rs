@@ -47,6 +47,9 @@ pub mod reason {
     /// A queue was just created, and SQS has not yet applied the queue policy through which
     /// the operator tags it; the next pass tags it.
     pub const QUEUE_POLICY_PROPAGATING: &str = "QueuePolicyPropagating";
+    /// The pass waits for its turn at an AWS operation's request budget, behind other
+    /// SecureQueues' requests; it goes on by itself.
+    pub const WAITING_FOR_REQUEST_QUOTA: &str = "WaitingForRequestQuota";
     /// The key exists but is in a state the operator cannot repair.
     pub const KEY_UNUSABLE: &str = "KeyUnusable";
     /// A generated policy failed the intent table; nothing was changed in AWS.

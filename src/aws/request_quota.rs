@@ -208,6 +208,37 @@ impl QuotaSettings {
     }
 }
 
+impl QuotaSettings {
+    /// One line for the start-up log and the bench: the share, and each operation's budget.
+    pub fn summary(&self) -> String {
+        let kms: Vec<String> = Service::Kms
+            .operations()
+            .into_iter()
+            .filter_map(|op| {
+                let budget = self.budget(Service::Kms, op)?;
+                Some(format!("kms:{op} {budget}/s"))
+            })
+            .collect();
+        let sqs: Vec<String> = Service::Sqs
+            .operations()
+            .into_iter()
+            .filter_map(|op| {
+                let budget = self.budget(Service::Sqs, op)?;
+                Some(format!("sqs:{op} {budget}/s"))
+            })
+            .collect();
+        let sqs = if sqs.is_empty() {
+            "sqs: no documented quota, paced only after SQS throttles".to_string()
+        } else {
+            format!(
+                "{} (other sqs operations paced only after SQS throttles)",
+                sqs.join(", ")
+            )
+        };
+        format!("{} of each quota: {}; {sqs}", self.share, kms.join(", "))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -243,6 +274,17 @@ mod tests {
         assert!(error("kms:CreateKye=5").contains("not an operation the operator calls"));
         assert!(error("kms:CreateKey=0").contains("not a positive number"));
         assert!(error("kms:CreateKey=fast").contains("not a positive number"));
+    }
+
+    #[test]
+    fn the_summary_names_each_budget() {
+        let summary = QuotaSettings::default().summary();
+        assert!(
+            summary.starts_with("0.5 of each quota: kms:CancelKeyDeletion 2.5/s"),
+            "{summary}"
+        );
+        assert!(summary.contains("kms:DescribeKey 1000/s"), "{summary}");
+        assert!(summary.ends_with("sqs: no documented quota, paced only after SQS throttles"));
     }
 
     #[test]

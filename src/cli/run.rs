@@ -29,8 +29,10 @@ pub(super) struct RunArgs {
           value_parser = clap::value_parser!(u64).range(10..=86_400))]
     resync_seconds: u64,
 
-    /// SecureQueues reconciled at once.
-    #[arg(long, env = "SECUREQUEUE_CONCURRENCY", default_value_t = 4,
+    /// SecureQueues reconciled at once. A pass waiting for its turn at an AWS request budget
+    /// costs little, and enough passes in flight keep every budget busy during an onboarding
+    /// wave.
+    #[arg(long, env = "SECUREQUEUE_CONCURRENCY", default_value_t = 32,
           value_parser = clap::value_parser!(u16).range(1..=256))]
     concurrency: u16,
 
@@ -96,6 +98,7 @@ pub(super) async fn run(args: RunArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    tracing::info!(budgets = %reconciler.quotas().summary(), "AWS request budgets");
     let client = match kube::Client::try_default().await {
         Ok(client) => client,
         Err(e) => {

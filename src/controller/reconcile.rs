@@ -1,6 +1,7 @@
 //! One reconcile of one SecureQueue: the finalizer, guardrails, the AWS pass, the status (written
 //! only when it changed), Events and metrics, and when to come back.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,10 +14,11 @@ use serde_json::json;
 use tracing::{Instrument, debug, info, info_span, warn};
 
 use crate::api::conditions::{
-    DEAD_LETTER_QUEUE_READY, KEY_READY, QUEUE_READY, RECONCILING, STALLED, reason,
+    DEAD_LETTER_QUEUE_READY, KEY_READY, QUEUE_READY, READY, RECONCILING, STALLED, reason,
 };
 use crate::api::{SecureQueue, SecureQueueStatus};
 use crate::aws::calls::CallLog;
+use crate::aws::queued::QueueWatch;
 use crate::reconcile::{Report, StepReport, display_name, status};
 use crate::validation;
 
@@ -104,9 +106,12 @@ async fn apply(
     ctx: &Context,
 ) -> Result<Action, Error> {
     let log = CallLog::default();
+    let mut told_waiting = false;
     let report = match ctx.planned(queue) {
-        // Boxed: the AWS pass is a large future, too large for a worker's stack in debug builds.
-        Ok(planned) => Box::pin(ctx.reconciler.converge(&planned, &log)).await,
+        Ok(planned) => {
+            let pass = ctx.reconciler.converge(&planned, &log);
+            converge_telling_waits(queue, api, pass, &mut told_waiting).await?
+        }
         Err(violations) => Report::refused(
             display_name(queue),
             violations[0].reason,
@@ -125,7 +130,8 @@ async fn apply(
 
     let previous = queue.status.as_ref();
     let status = status_of(&report, queue.meta().generation, previous);
-    let changed = Some(&status) != previous;
+    // A status written while the pass waited is replaced, even by the one it replaced.
+    let changed = told_waiting || Some(&status) != previous;
     if changed {
         patch_status(api, queue, &status).await?;
     }
@@ -170,6 +176,49 @@ async fn apply(
     } else {
         ctx.metrics.reconciled("not_ready");
         Ok(Action::requeue(ctx.backoff(queue)))
+    }
+}
+
+/// A pass's expected wait for its turn at a budget from which its status says so.
+const TELL_WAITS_FROM: Duration = Duration::from_secs(2);
+
+/// Runs `pass`; if it waits long for its turn at an operation's budget, says so in the status
+/// (`WaitingForRequestQuota`) once, unless the SecureQueue is already Ready for this
+/// generation, and sets `told`.
+async fn converge_telling_waits(
+    queue: &SecureQueue,
+    api: &Api<SecureQueue>,
+    pass: impl Future<Output = Report>,
+    told: &mut bool,
+) -> Result<Report, Error> {
+    let (watch, mut waits) = QueueWatch::new();
+    // Boxed: the AWS pass is a large future, too large for a worker's stack in debug builds.
+    let mut pass = Box::pin(watch.scope(pass));
+    let generation = queue.meta().generation;
+    let ready_already = queue.status.as_ref().is_some_and(|s| {
+        s.conditions
+            .iter()
+            .any(|c| c.type_ == READY && c.status == "True" && c.observed_generation == generation)
+    });
+    let mut watching = !ready_already;
+    loop {
+        tokio::select! {
+            report = &mut pass => return Ok(report),
+            changed = waits.changed(), if watching && !*told => {
+                let queued = waits.borrow_and_update().clone();
+                match (changed, queued) {
+                    (Err(_), _) => watching = false,
+                    (Ok(()), Some(queued)) if queued.expected_wait() >= TELL_WAITS_FROM => {
+                        let now = jiff::Timestamp::now();
+                        let status =
+                            status::waiting_for_quota(queue.status.as_ref(), &queued, generation, now);
+                        patch_status(api, queue, &status).await?;
+                        *told = true;
+                    }
+                    (Ok(()), _) => {}
+                }
+            }
+        }
     }
 }
 

@@ -201,6 +201,9 @@ mod tests {
         // A fixed requeue after the window would start all 10,000 again in these seconds.
         let per_second = simulate(10_000, 10 * MINUTE, 3);
         assert_eq!(per_second[0], 10_000);
-        assert!(per_second[600] < 20 && per_second[1200] < 20, "{per_second:?}");
+        assert!(
+            per_second[600] < 20 && per_second[1200] < 20,
+            "{per_second:?}"
+        );
     }
 }

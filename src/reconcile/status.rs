@@ -6,7 +6,9 @@
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use serde::Serialize;
 
+use crate::api::SecureQueueStatus;
 use crate::api::conditions::{self, reason};
+use crate::aws::queued::Queued;
 
 /// One condition's worth of outcome.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -82,6 +84,52 @@ pub fn ready(steps: &[StepReport]) -> StepReport {
         reason,
         "the key, the dead-letter queue and the queue match the spec".to_string(),
     )
+}
+
+/// What a SecureQueue says while its pass waits for its turn at an operation's budget:
+/// `Ready` False and `Reconciling` True, reason `WaitingForRequestQuota`, with its place in the
+/// queue; every other condition and field stays as it was.
+pub fn waiting_for_quota(
+    previous: Option<&SecureQueueStatus>,
+    queued: &Queued,
+    generation: Option<i64>,
+    now: jiff::Timestamp,
+) -> SecureQueueStatus {
+    let mut status = previous.cloned().unwrap_or_default();
+    let message = format!(
+        "queued behind {} other requests for {}: about {:.0} s at {} requests per second, the operator's share of AWS's request quota",
+        queued.ahead,
+        queued.operation,
+        queued.expected_wait().as_secs_f64().max(1.0),
+        queued.rate,
+    );
+    let reason = reason::WAITING_FOR_REQUEST_QUOTA;
+    let reports = [
+        StepReport::failed(conditions::READY, reason, message.clone()),
+        StepReport {
+            condition: conditions::RECONCILING,
+            status: "True",
+            reason,
+            message,
+        },
+    ];
+    let before = std::mem::take(&mut status.conditions);
+    status.conditions = before
+        .iter()
+        .filter(|c| {
+            ![
+                conditions::READY,
+                conditions::RECONCILING,
+                conditions::STALLED,
+            ]
+            .contains(&c.type_.as_str())
+        })
+        .cloned()
+        .collect();
+    status
+        .conditions
+        .extend(to_conditions(&reports, generation, &before, now));
+    status
 }
 
 /// Kubernetes conditions for the reports, keeping each one's transition time from `previous`
@@ -162,5 +210,43 @@ mod tests {
         assert_eq!(changed[0].last_transition_time, Time(later));
         assert_eq!(changed[1].last_transition_time, Time(earlier));
         assert_eq!(changed[1].observed_generation, Some(2));
+    }
+
+    #[test]
+    fn a_pass_waiting_for_quota_says_so_and_keeps_the_step_conditions() {
+        let now = jiff::Timestamp::UNIX_EPOCH;
+        let mut previous = SecureQueueStatus {
+            conditions: to_conditions(&converged()[..1], Some(1), &[], now),
+            ..Default::default()
+        };
+        previous.conditions.extend(to_conditions(
+            &[StepReport::done(
+                conditions::STALLED,
+                reason::THROTTLED,
+                "old".into(),
+            )],
+            Some(1),
+            &[],
+            now,
+        ));
+        let queued = Queued {
+            operation: "kms:CreateKey".into(),
+            ahead: 41,
+            rate: 2.5,
+        };
+        let status = waiting_for_quota(Some(&previous), &queued, Some(2), now);
+        let types: Vec<_> = status.conditions.iter().map(|c| c.type_.as_str()).collect();
+        assert_eq!(
+            types,
+            [KEY_READY, conditions::READY, conditions::RECONCILING]
+        );
+        let ready = &status.conditions[1];
+        assert_eq!(ready.status, "False");
+        assert_eq!(ready.reason, reason::WAITING_FOR_REQUEST_QUOTA);
+        assert_eq!(
+            ready.message,
+            "queued behind 41 other requests for kms:CreateKey: about 17 s at 2.5 requests per second, the operator's share of AWS's request quota"
+        );
+        assert_eq!(ready.observed_generation, Some(2));
     }
 }
