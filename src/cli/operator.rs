@@ -60,6 +60,11 @@ pub(super) struct OperatorArgs {
 }
 
 impl OperatorArgs {
+    /// The endpoint URL given for every AWS service, if any.
+    pub(super) fn endpoint_url(&self) -> Option<&str> {
+        self.endpoint_url.as_deref()
+    }
+
     /// Connects to AWS and settles the operator's identity; errors name the flag to fix.
     pub(super) async fn reconciler(
         &self,

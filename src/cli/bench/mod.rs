@@ -1,0 +1,432 @@
+//! `securequeue bench`: converge N generated SecureQueues, then look at them twice more as the
+//! controller's resyncs would, and report for each pass its wall time, AWS calls per queue,
+//! its latency and quota bounds, throttled attempts by operation and peak memory. With
+//! `--simulate-steady-state`, the resync schedule of N SecureQueues over virtual time instead.
+
+mod bounds;
+mod rival;
+mod steady;
+
+use std::collections::BTreeMap;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use clap::Args;
+use futures::stream::{self, StreamExt};
+
+use crate::api::{SecureQueue, SecureQueueSpec};
+use crate::arn;
+use crate::aws::calls::{CallCounts, CallLog};
+use crate::reconcile::{Reconciler, Report};
+
+use super::operator::OperatorArgs;
+use bounds::{fresh_minimum, latency_bound, quota_bound};
+use rival::Rival;
+
+/// Dependent round trips of a fresh converge: lookups, orphan search, CreateKey, TagResource,
+/// alias and rotation, dead-letter queue and its tags, queue and its tags (see `plan::steps`).
+const FRESH_ROUND_TRIPS: u32 = 9;
+/// Dependent round trips of a later pass: DescribeKey, then every other read together.
+const LATER_ROUND_TRIPS: u32 = 2;
+/// The calls of a fresh converge when the region's aliases and keys fit on one listing page
+/// each (see `plan::steps`).
+const FRESH_CALLS: u64 = 13;
+/// The reads of a later pass (see `reconcile::memory`).
+const LATER_READS: u64 = 6;
+/// The operation the rival calls.
+const RIVAL_OPERATION: &str = "kms:CreateKey";
+
+#[derive(Args, Debug)]
+pub(super) struct BenchArgs {
+    /// How many SecureQueues to converge (or, with --simulate-steady-state, to simulate).
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    queues: u32,
+
+    /// How many converge at once.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1_000))]
+    concurrency: u32,
+
+    /// Latency added to every AWS request, in milliseconds, on the client side.
+    #[arg(long, default_value_t = 0)]
+    latency_ms: u64,
+
+    /// Another client of the account calling CreateKey this many times a second during the
+    /// fresh converge, as teams' own tools do; its keys are scheduled for deletion afterwards.
+    #[arg(long)]
+    rival_create_keys_per_second: Option<f64>,
+
+    /// Simulate the resyncs of --queues SecureQueues over virtual time with the controller's
+    /// scheduling, and the read rate they make (three real SecureQueues measure a later pass's
+    /// reads), instead of converging them all.
+    #[arg(long)]
+    simulate_steady_state: bool,
+
+    /// The resync interval the simulation uses, in seconds.
+    #[arg(long, default_value_t = 600)]
+    resync_seconds: u64,
+
+    /// Leave the generated keys and queues in place instead of deleting them afterwards.
+    #[arg(long)]
+    keep: bool,
+
+    #[command(flatten)]
+    operator: OperatorArgs,
+}
+
+/// What one round of passes over every queue measured.
+struct Round {
+    wall: Duration,
+    calls: CallCounts,
+    ready: usize,
+    /// The reasons of the passes that did not end Ready, with how many ended so.
+    not_ready: BTreeMap<&'static str, usize>,
+    /// Throttled attempts during the round, by operation.
+    throttles: BTreeMap<String, u64>,
+}
+
+fn throttles_so_far(reconciler: &Reconciler) -> BTreeMap<String, u64> {
+    reconciler
+        .budgets()
+        .into_iter()
+        .map(|(_, b)| (b.operation, b.throttles))
+        .collect()
+}
+
+async fn round(reconciler: &Reconciler, queues: &[SecureQueue], concurrency: u32) -> Round {
+    let throttled_before = throttles_so_far(reconciler);
+    let started = Instant::now();
+    let reports: Vec<Report> = stream::iter(queues)
+        .map(|queue| async move { reconciler.converge(queue, &CallLog::default()).await })
+        .buffer_unordered(concurrency as usize)
+        .collect()
+        .await;
+    let wall = started.elapsed();
+    let mut calls = CallCounts::default();
+    let mut not_ready = BTreeMap::new();
+    for report in &reports {
+        calls.add(&report.calls);
+        if let Some(ready) = report.ready().filter(|r| !r.holds()) {
+            *not_ready.entry(ready.reason).or_default() += 1;
+        }
+    }
+    let throttles = throttles_so_far(reconciler)
+        .into_iter()
+        .map(|(op, n)| {
+            let before = throttled_before.get(&op).copied().unwrap_or(0);
+            (op, n - before)
+        })
+        .filter(|(_, n)| *n > 0)
+        .collect();
+    Round {
+        wall,
+        calls,
+        ready: reports.iter().filter(|r| r.is_ready()).count(),
+        not_ready,
+        throttles,
+    }
+}
+
+fn generated(count: u32, account: &str, partition: &str) -> Vec<SecureQueue> {
+    let run = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let namespace = format!("bench-{run}");
+    (0..count)
+        .map(|i| {
+            let spec: SecureQueueSpec = serde_json::from_value(serde_json::json!({
+                "consumerRoleArns": [format!("arn:{partition}:iam::{account}:role/bench-consumer")],
+                "deletionPolicy": "Delete",
+            }))
+            .expect("the generated spec deserializes");
+            let mut queue = SecureQueue::new(&format!("q{i}"), spec);
+            queue.metadata.namespace = Some(namespace.clone());
+            queue
+        })
+        .collect()
+}
+
+fn print_fresh_minimum(calls: &CallCounts, queues: u32) {
+    let minimum = fresh_minimum(calls, queues, FRESH_CALLS);
+    let per = |n: u64| n as f64 / f64::from(queues);
+    let verdict = if calls.total() == minimum {
+        "equal".to_string()
+    } else {
+        format!("{} calls over", calls.total().abs_diff(minimum))
+    };
+    println!(
+        "  the design's minimum: {:.2} calls per queue ({FRESH_CALLS}, plus {:.2} listing pages beyond the first); measured {:.2}: {verdict}",
+        per(minimum),
+        per(minimum - FRESH_CALLS * u64::from(queues)),
+        per(calls.total()),
+    );
+}
+
+/// Peak resident set size of this process, from /proc (Linux).
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+fn print_peak_rss(when: &str) {
+    match peak_rss_kib() {
+        Some(kib) => println!("peak RSS {when}: {:.1} MiB", kib as f64 / 1024.0),
+        None => println!("peak RSS {when}: unknown (no /proc/self/status)"),
+    }
+}
+
+fn print_round(label: &str, round: &Round, args: &BenchArgs, trips: u32, reconciler: &Reconciler) {
+    let queues = args.queues;
+    let per = |n: u64| n as f64 / f64::from(queues);
+    println!(
+        "{label}: wall {:.3} s, ready {}/{queues}; per queue {:.2} AWS calls (reads {:.2}, writes {:.2})",
+        round.wall.as_secs_f64(),
+        round.ready,
+        per(round.calls.total()),
+        per(round.calls.reads()),
+        per(round.calls.writes()),
+    );
+    if !round.not_ready.is_empty() {
+        let reasons: Vec<String> = round
+            .not_ready
+            .iter()
+            .map(|(reason, n)| format!("{reason}={n}"))
+            .collect();
+        println!("  not Ready, by reason: {}", reasons.join(" "));
+    }
+    let latency = latency_bound(
+        queues,
+        args.concurrency,
+        trips,
+        Duration::from_millis(args.latency_ms),
+    );
+    if latency.is_zero() {
+        println!(
+            "  latency bound: needs --latency-ms (each queue takes {trips} dependent round trips)"
+        );
+    } else {
+        println!(
+            "  latency bound {:.3} s ({trips} dependent round trips per queue); ratio {:.2}",
+            latency.as_secs_f64(),
+            round.wall.as_secs_f64() / latency.as_secs_f64()
+        );
+    }
+    let rival = args
+        .rival_create_keys_per_second
+        .map(|rate| (RIVAL_OPERATION, rate));
+    match quota_bound(&round.calls, reconciler.quotas(), rival) {
+        Some(bound) => println!(
+            "  quota bound {:.3} s ({} calls of {} at {} per second{}); ratio {:.2}",
+            bound.bound.as_secs_f64(),
+            bound.calls,
+            bound.operation,
+            bound.rate,
+            if rival.is_some_and(|(op, _)| op == bound.operation) {
+                ", what the rival leaves"
+            } else {
+                ""
+            },
+            round.wall.as_secs_f64() / bound.bound.as_secs_f64().max(f64::MIN_POSITIVE)
+        ),
+        None => println!("  quota bound: none (no operation called has a budget)"),
+    }
+    let throttled: Vec<String> = round
+        .throttles
+        .iter()
+        .map(|(op, n)| format!("{op}={n}"))
+        .collect();
+    println!(
+        "  throttled attempts: {}",
+        if throttled.is_empty() {
+            "0".to_string()
+        } else {
+            throttled.join(" ")
+        }
+    );
+    let by_operation: Vec<String> = round
+        .calls
+        .0
+        .iter()
+        .map(|(op, n)| format!("{op}={n}"))
+        .collect();
+    println!("  calls: {}", by_operation.join(" "));
+}
+
+async fn clean_up(reconciler: &Reconciler, queues: &[SecureQueue], concurrency: u32) {
+    let deleted: Vec<bool> = stream::iter(queues)
+        .map(|queue| async {
+            reconciler
+                .delete(queue, &CallLog::default())
+                .await
+                .finished()
+        })
+        .buffer_unordered(concurrency as usize)
+        .collect()
+        .await;
+    let left = deleted.iter().filter(|done| !**done).count();
+    println!(
+        "cleanup: deleted {} of {} SecureQueues' resources",
+        deleted.len() - left,
+        deleted.len()
+    );
+}
+
+pub(super) async fn run(args: BenchArgs) -> ExitCode {
+    let latency = Duration::from_millis(args.latency_ms);
+    let reconciler = match args
+        .operator
+        .reconciler((!latency.is_zero()).then_some(latency))
+        .await
+    {
+        Ok(reconciler) => reconciler,
+        Err(errors) => {
+            for error in errors {
+                eprintln!("error: {error}");
+            }
+            return ExitCode::from(2);
+        }
+    };
+    println!("AWS request budgets: {}", reconciler.quotas().summary());
+    if args.simulate_steady_state {
+        simulate_steady_state(&args, &reconciler).await
+    } else {
+        converge(&args, &reconciler).await
+    }
+}
+
+fn generated_for(reconciler: &Reconciler, count: u32) -> Vec<SecureQueue> {
+    let env = reconciler.environment();
+    // The operator role was validated, so it parses; its partition is the queues' too.
+    let partition = arn::parse_role(&env.operator_role_arn)
+        .map(|role| role.arn.partition.to_string())
+        .unwrap_or_else(|_| "aws".to_string());
+    generated(count, &env.account_id, &partition)
+}
+
+async fn converge(args: &BenchArgs, reconciler: &Reconciler) -> ExitCode {
+    let queues = generated_for(reconciler, args.queues);
+    println!(
+        "bench: {} SecureQueues, concurrency {}, added latency {} ms per request{}",
+        args.queues,
+        args.concurrency,
+        args.latency_ms,
+        args.rival_create_keys_per_second
+            .map(|r| format!(", a rival calling CreateKey {r} times a second"))
+            .unwrap_or_default()
+    );
+    let region = reconciler.environment().region.clone().unwrap_or_default();
+    let rival = match args.rival_create_keys_per_second {
+        Some(rate) => Some(Rival::start(args.operator.endpoint_url(), &region, rate).await),
+        None => None,
+    };
+    let fresh = round(reconciler, &queues, args.concurrency).await;
+    if let Some(rival) = rival {
+        let done = rival.stop().await;
+        println!(
+            "rival: {} CreateKey requests, {} keys made (scheduled for deletion)",
+            done.attempted,
+            done.created.len()
+        );
+    }
+    print_round(
+        "fresh converge",
+        &fresh,
+        args,
+        FRESH_ROUND_TRIPS,
+        reconciler,
+    );
+    print_fresh_minimum(&fresh.calls, args.queues);
+    print_peak_rss("after the fresh converge");
+    let first_look = round(reconciler, &queues, args.concurrency).await;
+    print_round(
+        "first look after create",
+        &first_look,
+        args,
+        LATER_ROUND_TRIPS,
+        reconciler,
+    );
+    let later = round(reconciler, &queues, args.concurrency).await;
+    print_round("later pass", &later, args, LATER_ROUND_TRIPS, reconciler);
+    println!(
+        "  the design's later pass: {LATER_READS} reads and no writes per queue; measured {:.2} reads, {:.2} writes",
+        later.calls.reads() as f64 / f64::from(args.queues),
+        later.calls.writes() as f64 / f64::from(args.queues)
+    );
+    print_peak_rss("over the run");
+
+    if !args.keep {
+        clean_up(reconciler, &queues, args.concurrency).await;
+    }
+    let all_ready = [&fresh, &first_look, &later]
+        .iter()
+        .all(|r| r.ready == queues.len());
+    let quiet = first_look.calls.writes() == 0 && later.calls.writes() == 0;
+    if all_ready && quiet {
+        ExitCode::SUCCESS
+    } else {
+        eprintln!("not every SecureQueue converged, or a later pass wrote");
+        ExitCode::FAILURE
+    }
+}
+
+/// Measures a later pass's reads on a few real SecureQueues, then simulates the resyncs.
+async fn simulate_steady_state(args: &BenchArgs, reconciler: &Reconciler) -> ExitCode {
+    const SAMPLE: u32 = 3;
+    let sample = generated_for(reconciler, SAMPLE);
+    // A fresh converge and the first look; then two later passes, which read the tags of
+    // different resources in turn: each operation counts at its most.
+    let mut rounds = Vec::new();
+    for _ in 0..4 {
+        rounds.push(round(reconciler, &sample, SAMPLE).await);
+    }
+    if !args.keep {
+        clean_up(reconciler, &sample, SAMPLE).await;
+    }
+    if let Some(failed) = rounds.iter().find(|r| r.ready != sample.len()) {
+        eprintln!(
+            "the sample SecureQueues did not converge: {:?}",
+            failed.not_ready
+        );
+        return ExitCode::FAILURE;
+    }
+    let mut per_pass = CallCounts::default();
+    for later in &rounds[2..] {
+        for (op, n) in &later.calls.0 {
+            let per_queue = n.div_ceil(u64::from(SAMPLE));
+            let most = per_pass.0.entry(op.clone()).or_default();
+            *most = (*most).max(per_queue);
+        }
+    }
+    let window = Duration::from_secs(args.resync_seconds);
+    let count = args.queues as usize;
+    let measured = steady::simulate(count, window, &per_pass, reconciler.quotas());
+    if steady::report(&measured, count, window) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_queues_are_valid_and_distinct() {
+        let queues = generated(3, "111122223333", "aws");
+        let env = crate::resolve::Environment {
+            account_id: "111122223333".into(),
+            region: Some("us-east-1".into()),
+            operator_role_arn: "arn:aws:iam::111122223333:role/op".into(),
+            cluster_id: "bench".into(),
+            allow_cross_account: false,
+        };
+        let names: std::collections::BTreeSet<String> = queues
+            .iter()
+            .map(|q| crate::plan::build(q, &env).unwrap().queue.name)
+            .collect();
+        assert_eq!(names.len(), 3);
+    }
+}
