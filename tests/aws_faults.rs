@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use emulator::*;
 use securequeue::aws::ConnectOptions;
+use securequeue::aws::budget::REQUEUES;
 use securequeue::aws::calls::CallLog;
 use securequeue::reconcile::Report;
 use serde_json::json;
@@ -60,7 +61,7 @@ async fn access_denied_on_a_queue_is_reported_on_that_step() {
 }
 
 #[tokio::test]
-async fn a_brief_throttle_is_retried_by_the_sdk() {
+async fn a_brief_throttle_is_sent_again_at_its_turn_as_the_same_call() {
     let reconciler = reconciler().await;
     let namespace = unique_namespace("throttle-once");
     let queue = secure_queue(&namespace, "");
@@ -86,7 +87,8 @@ async fn persistent_throttling_becomes_a_condition_and_the_next_pass_continues()
     assert!(report.conditions[0].message.contains("next pass retries"));
     assert!(!report.needs_a_person);
     assert!(keys_of(&kms, &namespace).await.is_empty());
-    // Each pass spends four attempts of the ten faults; a later pass gets through.
+    // A pass spends nine attempts of the ten faults (the first and eight requeues); a later
+    // pass gets through.
     let mut last = converge(&reconciler, &queue).await;
     for _ in 0..3 {
         if last.is_ready() {
@@ -161,6 +163,17 @@ fn troubles() -> Vec<(&'static str, serde_json::Value, &'static str)> {
     ]
 }
 
+/// How many times a trouble must strike one call before the pass gives up on it: a throttled
+/// request waits for its turn at its budget again, up to `REQUEUES` times; other failures get
+/// the SDK's four attempts.
+fn attempts_until_given_up(reason: &str) -> u32 {
+    if reason == "Throttled" {
+        REQUEUES + 1
+    } else {
+        4
+    }
+}
+
 /// A reconciler that gives up on an attempt after two seconds, so a slow answer is one.
 async fn impatient() -> securequeue::reconcile::Reconciler {
     reconciler_with(ConnectOptions {
@@ -217,7 +230,7 @@ async fn assert_one_of_each(
 }
 
 /// Every step of a fresh converge that a fault can be aimed at, meeting every kind of trouble
-/// until the SDK gives up: the pass tells the truth (never Ready early), and once the trouble
+/// until the operator gives up on the call: the pass tells the truth (never Ready early), and once the trouble
 /// stops the SecureQueue converges with one key, one alias and two queues. A CreateKey whose
 /// answer is lost (slow, dropped, 5xx) is not retried by the SDK; the key it made late is
 /// adopted, or scheduled for deletion if the next pass had made another.
@@ -244,7 +257,8 @@ async fn every_step_of_a_converge_meeting_any_trouble_ends_with_one_of_each() {
             cases.push((operation, trouble, fault, reason, period));
         }
     }
-    // Each case has a process of its own: throttling one slows every call of a process.
+    // Each case has a process of its own: a throttle slows its operation for every pass of a
+    // process.
     let runs = cases
         .into_iter()
         .map(|(operation, trouble, mut fault, reason, period)| {
@@ -263,7 +277,7 @@ async fn every_step_of_a_converge_meeting_any_trouble_ends_with_one_of_each() {
                     _ => namespace.clone(),
                 };
                 fault["operation"] = json!(operation);
-                fault["count"] = json!(4);
+                fault["count"] = json!(attempts_until_given_up(reason));
                 fault["bodyContains"] = json!(aim);
                 inject(fault);
                 let failed = converge(reconciler, &queue).await;
@@ -305,71 +319,73 @@ async fn every_step_of_a_deletion_meeting_any_trouble_finishes_once_it_stops() {
     ];
     let mut cases = Vec::new();
     for (operation, service) in steps {
-        for (trouble, fault, _) in troubles() {
+        for (trouble, fault, reason) in troubles() {
             if service == "kms" && trouble == "RequestThrottled" {
                 continue;
             }
-            cases.push((operation, trouble, fault));
+            cases.push((operation, trouble, fault, reason));
         }
     }
-    let runs = cases.into_iter().map(|(operation, trouble, mut fault)| {
-        let (kms, sqs) = (&kms, &sqs);
-        async move {
-            let reconciler = &impatient().await;
-            let case = format!("{operation} {trouble}");
-            let namespace = unique_namespace("deltrouble");
-            let mut queue = secure_queue(&namespace, "  deletionPolicy: Delete\n");
-            queue.spec.deletion_policy = securequeue::api::DeletionPolicy::Delete;
-            let created = converge_until_ready(reconciler, &queue, 3).await;
-            assert!(created.is_ready(), "{case}: {created:#?}");
-            let key_id = created
-                .key_arn
-                .as_deref()
-                .and_then(|arn| arn.rsplit('/').next())
-                .unwrap()
-                .to_string();
-            let aim = match operation {
-                "ScheduleKeyDeletion" => key_id,
-                "GetQueueUrl" | "DeleteQueue" => format!("{namespace}-q-dlq"),
-                _ => namespace.clone(),
-            };
-            fault["operation"] = json!(operation);
-            fault["count"] = json!(4);
-            fault["bodyContains"] = json!(aim);
-            inject(fault);
-            let failed = reconciler.delete(&queue, &CallLog::default()).await;
-            assert!(
-                !failed.finished(),
-                "{case}: finished while failing: {failed:#?}"
-            );
-            let mut deletion = failed;
-            for _ in 0..4 {
-                if deletion.finished() {
-                    break;
+    let runs = cases
+        .into_iter()
+        .map(|(operation, trouble, mut fault, reason)| {
+            let (kms, sqs) = (&kms, &sqs);
+            async move {
+                let reconciler = &impatient().await;
+                let case = format!("{operation} {trouble}");
+                let namespace = unique_namespace("deltrouble");
+                let mut queue = secure_queue(&namespace, "  deletionPolicy: Delete\n");
+                queue.spec.deletion_policy = securequeue::api::DeletionPolicy::Delete;
+                let created = converge_until_ready(reconciler, &queue, 3).await;
+                assert!(created.is_ready(), "{case}: {created:#?}");
+                let key_id = created
+                    .key_arn
+                    .as_deref()
+                    .and_then(|arn| arn.rsplit('/').next())
+                    .unwrap()
+                    .to_string();
+                let aim = match operation {
+                    "ScheduleKeyDeletion" => key_id,
+                    "GetQueueUrl" | "DeleteQueue" => format!("{namespace}-q-dlq"),
+                    _ => namespace.clone(),
+                };
+                fault["operation"] = json!(operation);
+                fault["count"] = json!(attempts_until_given_up(reason));
+                fault["bodyContains"] = json!(aim);
+                inject(fault);
+                let failed = reconciler.delete(&queue, &CallLog::default()).await;
+                assert!(
+                    !failed.finished(),
+                    "{case}: finished while failing: {failed:#?}"
+                );
+                let mut deletion = failed;
+                for _ in 0..4 {
+                    if deletion.finished() {
+                        break;
+                    }
+                    deletion = reconciler.delete(&queue, &CallLog::default()).await;
                 }
-                deletion = reconciler.delete(&queue, &CallLog::default()).await;
+                assert!(deletion.finished(), "{case}: {deletion:#?}");
+                clear_faults(&aim);
+                tokio::time::sleep(Duration::from_millis(3_100)).await;
+                assert!(
+                    reconciler
+                        .delete(&queue, &CallLog::default())
+                        .await
+                        .finished(),
+                    "{case}: a later deletion pass fails"
+                );
+                let plan = securequeue::plan::build(&queue, &env()).unwrap();
+                for name in [&plan.dead_letter_queue.name, &plan.queue.name] {
+                    assert!(queue_url(sqs, name).await.is_none(), "{case}: {name} left");
+                }
+                assert_eq!(alias_target(kms, &plan.key.alias).await, None, "{case}");
+                let keys = keys_of(kms, &namespace).await;
+                assert!(
+                    !keys.is_empty() && keys.iter().all(|(_, state)| state == "PendingDeletion"),
+                    "{case}: {keys:?}"
+                );
             }
-            assert!(deletion.finished(), "{case}: {deletion:#?}");
-            clear_faults(&aim);
-            tokio::time::sleep(Duration::from_millis(3_100)).await;
-            assert!(
-                reconciler
-                    .delete(&queue, &CallLog::default())
-                    .await
-                    .finished(),
-                "{case}: a later deletion pass fails"
-            );
-            let plan = securequeue::plan::build(&queue, &env()).unwrap();
-            for name in [&plan.dead_letter_queue.name, &plan.queue.name] {
-                assert!(queue_url(sqs, name).await.is_none(), "{case}: {name} left");
-            }
-            assert_eq!(alias_target(kms, &plan.key.alias).await, None, "{case}");
-            let keys = keys_of(kms, &namespace).await;
-            assert!(
-                !keys.is_empty() && keys.iter().all(|(_, state)| state == "PendingDeletion"),
-                "{case}: {keys:?}"
-            );
-        }
-    });
+        });
     futures::future::join_all(runs).await;
 }

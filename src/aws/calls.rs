@@ -152,6 +152,17 @@ impl CallLog {
         }
     }
 
+    fn record_requeued(&self, name: &str) {
+        let mut state = self.inner.lock().expect("call log");
+        if let Some(failed) = state.failed.0.get_mut(name).filter(|n| **n > 0) {
+            *failed -= 1;
+        }
+        if let Some(count) = state.counts.0.get_mut(name).filter(|n| **n > 0) {
+            *count -= 1;
+            state.made -= 1;
+        }
+    }
+
     fn record_failure(&self, name: String) {
         let mut state = self.inner.lock().expect("call log");
         // A call refused by the limit was never made, so it is no failure of AWS's.
@@ -182,6 +193,12 @@ impl CallLog {
         *state.counts.0.entry(name).or_default() += 1;
         Ok(())
     }
+}
+
+/// Tells the current pass's log that the last call of `service:Operation`, throttled, is sent
+/// again: a retry, not a new call, and no failure unless the retry fails too.
+pub fn note_requeued(name: &str) {
+    let _ = CURRENT.try_with(|log| log.record_requeued(name));
 }
 
 /// Tells the current pass's log that the last failure of `service:Operation` was a lookup's
@@ -277,6 +294,22 @@ mod tests {
         assert!(log.record("kms:CreateAlias".into()).is_err());
         assert!(log.record("kms:EnableKeyRotation".into()).is_err());
         assert_eq!(log.counts().total(), 2);
+    }
+
+    #[test]
+    fn a_requeued_call_is_one_call_that_did_not_fail() {
+        let log = CallLog::default();
+        assert!(log.record("kms:CreateKey".into()).is_ok());
+        log.record_failure("kms:CreateKey".into());
+        log.record_requeued("kms:CreateKey");
+        assert!(log.record("kms:CreateKey".into()).is_ok());
+        assert_eq!(log.counts().0.get("kms:CreateKey"), Some(&1));
+        assert!(
+            log.failures()
+                .0
+                .get("kms:CreateKey")
+                .is_none_or(|n| *n == 0)
+        );
     }
 
     #[test]
