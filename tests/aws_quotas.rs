@@ -39,7 +39,8 @@ async fn converge_all(reconciler: &Reconciler, queues: &[SecureQueue]) -> Vec<(D
 async fn at_the_whole_quota_an_onboarding_wave_is_never_throttled_and_steady_passes_are_not_held_up()
  {
     const REGION: &str = "eu-west-3";
-    // Only CreateKey is limited, at AWS's default: 5 per second.
+    // AWS's default quotas, of which a wave of new SecureQueues meets only CreateKey's: 5 a
+    // second, against 2,000 for DescribeKey.
     enforce_quotas(REGION, json!({}));
     let reconciler = reconciler_in(REGION, QuotaSettings::new(1.0, [])).await;
     let prefix = unique_namespace("quota-wave");

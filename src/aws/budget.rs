@@ -109,6 +109,35 @@ pub struct BudgetSnapshot {
     pub cuts: u64,
 }
 
+/// A request's turn at its operation's budget, held until the request goes.
+#[must_use = "the turn is given up when dropped; call go() when the request is sent"]
+pub struct Turn<'a> {
+    budget: &'a Budget,
+    /// When the turn came.
+    at: Instant,
+    _held: Option<tokio::sync::MutexGuard<'a, ()>>,
+}
+
+/// A request that goes this much after its turn came went late (the timer's own granularity is
+/// a millisecond).
+const LATE: Duration = Duration::from_millis(10);
+
+impl Turn<'_> {
+    /// The request goes now: if late (it waited for a place in flight), the operation's next
+    /// turn comes no sooner than one spacing after now.
+    pub fn go(self) {
+        let now = Instant::now();
+        if now.saturating_duration_since(self.at) < LATE {
+            return;
+        }
+        let mut state = self.budget.state.lock().expect("budget");
+        if let Some(rate) = state.rate {
+            let earliest = now + Duration::from_secs_f64(1.0 / rate);
+            state.next_free = state.next_free.max(earliest);
+        }
+    }
+}
+
 /// Decrements the waiting count when a wait ends, however it ends.
 struct Waiting<'a>(&'a AtomicUsize);
 
@@ -142,22 +171,34 @@ impl Budget {
     }
 
     /// Waits for this request's turn. While it waits, the pass's [`queued`] watch says what it
-    /// is queued for and behind how many others.
-    pub async fn wait(&self) {
+    /// is queued for and behind how many others. The turn is held, and the next request of the
+    /// operation waits, until [`Turn::go`].
+    pub async fn wait(&self) -> Turn<'_> {
         let rate = self.state.lock().expect("budget").rate;
         let Some(rate) = rate else {
-            self.reserve(Instant::now());
-            return;
+            let now = Instant::now();
+            self.reserve(now);
+            return Turn {
+                budget: self,
+                at: now,
+                _held: None,
+            };
         };
         let ahead = self.waiting.fetch_add(1, Ordering::SeqCst);
         let _waiting = Waiting(&self.waiting);
         queued::note(&self.operation, ahead, rate);
-        let _turn = self.turn.lock().await;
-        let delay = self.reserve(Instant::now());
+        let held = self.turn.lock().await;
+        let now = Instant::now();
+        let delay = self.reserve(now);
         if !delay.is_zero() {
             tokio::time::sleep(delay).await;
         }
         queued::clear();
+        Turn {
+            budget: self,
+            at: now + delay,
+            _held: Some(held),
+        }
     }
 
     /// Takes the next turn at or after `now`; returns how long to wait for it.
@@ -331,8 +372,9 @@ impl<C> Paced<C> {
         let budget = self.budgets.of(operation);
         let mut requeued = 0;
         loop {
-            budget.wait().await;
+            let turn = budget.wait().await;
             let in_flight = self.budgets.in_flight.acquire().await;
+            turn.go();
             let result = request(&self.client).await;
             drop(in_flight);
             match &result {
@@ -449,7 +491,7 @@ mod tests {
         let start = Instant::now();
         let mut sent = Vec::new();
         for _ in 0..6 {
-            budget.wait().await;
+            budget.wait().await.go();
             sent.push(Instant::now() - start);
         }
         assert_eq!(sent, [ms(0), ms(200), ms(400), ms(600), ms(800), ms(1000)]);
@@ -459,10 +501,10 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn an_idle_budget_lets_the_next_request_go_at_once() {
         let budget = budget(Some(5.0));
-        budget.wait().await;
+        budget.wait().await.go();
         tokio::time::sleep(Duration::from_secs(3)).await;
         let before = Instant::now();
-        budget.wait().await;
+        budget.wait().await.go();
         assert_eq!(Instant::now(), before);
     }
 
@@ -474,7 +516,7 @@ mod tests {
         for i in 0..20 {
             let (budget, order) = (budget.clone(), order.clone());
             tasks.push(tokio::spawn(async move {
-                budget.wait().await;
+                budget.wait().await.go();
                 order.lock().unwrap().push(i);
             }));
             // Each asks a little after the one before.
@@ -524,7 +566,7 @@ mod tests {
         let budget = budget(None);
         let start = Instant::now();
         for _ in 0..40 {
-            budget.wait().await;
+            budget.wait().await.go();
         }
         assert_eq!(Instant::now(), start, "no quota, no wait");
         budget.throttled(start);
@@ -554,13 +596,13 @@ mod tests {
         let backlog: Vec<_> = (0..50)
             .map(|_| {
                 let budget = create_key.clone();
-                tokio::spawn(async move { budget.wait().await })
+                tokio::spawn(async move { budget.wait().await.go() })
             })
             .collect();
         tokio::task::yield_now().await;
         let before = Instant::now();
         for _ in 0..100 {
-            budgets.of("DescribeKey").wait().await;
+            budgets.of("DescribeKey").wait().await.go();
         }
         // 100 DescribeKeys at 2000/s while 50 CreateKeys wait ten seconds at 5/s.
         assert!(Instant::now() - before < ms(60));
@@ -603,5 +645,21 @@ mod tests {
             task.await.unwrap().unwrap();
         }
         assert_eq!(most.load(Ordering::SeqCst), MAX_IN_FLIGHT);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_request_that_goes_late_keeps_the_next_one_a_spacing_behind_it() {
+        let budget = budget(Some(5.0));
+        let turn = budget.wait().await;
+        // It waits 700 ms for a place in flight before it goes.
+        tokio::time::sleep(ms(700)).await;
+        let went = Instant::now();
+        turn.go();
+        budget.wait().await.go();
+        assert_eq!(
+            Instant::now() - went,
+            ms(200),
+            "not at once, as its slot of 200 ms said"
+        );
     }
 }
