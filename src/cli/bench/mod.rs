@@ -177,7 +177,16 @@ fn print_peak_rss(when: &str) {
     }
 }
 
-fn print_round(label: &str, round: &Round, args: &BenchArgs, trips: u32, reconciler: &Reconciler) {
+/// Prints what a round measured; `rival` is the CreateKeys per second another client of the
+/// account got through during it.
+fn print_round(
+    label: &str,
+    round: &Round,
+    args: &BenchArgs,
+    trips: u32,
+    reconciler: &Reconciler,
+    rival: Option<f64>,
+) {
     let queues = args.queues;
     let per = |n: u64| n as f64 / f64::from(queues);
     println!(
@@ -213,9 +222,7 @@ fn print_round(label: &str, round: &Round, args: &BenchArgs, trips: u32, reconci
             round.wall.as_secs_f64() / latency.as_secs_f64()
         );
     }
-    let rival = args
-        .rival_create_keys_per_second
-        .map(|rate| (RIVAL_OPERATION, rate));
+    let rival = rival.map(|rate| (RIVAL_OPERATION, rate));
     match quota_bound(&round.calls, reconciler.quotas(), rival) {
         Some(bound) => println!(
             "  quota bound {:.3} s ({} calls of {} at {} per second{}); ratio {:.2}",
@@ -224,7 +231,7 @@ fn print_round(label: &str, round: &Round, args: &BenchArgs, trips: u32, reconci
             bound.operation,
             bound.rate,
             if rival.is_some_and(|(op, _)| op == bound.operation) {
-                ", what the rival leaves"
+                ", what the rival left of the quota"
             } else {
                 ""
             },
@@ -322,13 +329,16 @@ async fn converge(args: &BenchArgs, reconciler: &Reconciler) -> ExitCode {
         None => None,
     };
     let fresh = round(reconciler, &queues, args.concurrency).await;
+    let mut rival_rate = None;
     if let Some(rival) = rival {
         let done = rival.stop().await;
+        let rate = done.created.len() as f64 / fresh.wall.as_secs_f64();
         println!(
-            "rival: {} CreateKey requests, {} keys made (scheduled for deletion)",
+            "rival: {} CreateKey requests, {} keys made ({rate:.2} a second; scheduled for deletion)",
             done.attempted,
             done.created.len()
         );
+        rival_rate = Some(rate);
     }
     print_round(
         "fresh converge",
@@ -336,6 +346,7 @@ async fn converge(args: &BenchArgs, reconciler: &Reconciler) -> ExitCode {
         args,
         FRESH_ROUND_TRIPS,
         reconciler,
+        rival_rate,
     );
     print_fresh_minimum(&fresh.calls, args.queues);
     print_peak_rss("after the fresh converge");
@@ -346,9 +357,17 @@ async fn converge(args: &BenchArgs, reconciler: &Reconciler) -> ExitCode {
         args,
         LATER_ROUND_TRIPS,
         reconciler,
+        None,
     );
     let later = round(reconciler, &queues, args.concurrency).await;
-    print_round("later pass", &later, args, LATER_ROUND_TRIPS, reconciler);
+    print_round(
+        "later pass",
+        &later,
+        args,
+        LATER_ROUND_TRIPS,
+        reconciler,
+        None,
+    );
     println!(
         "  the design's later pass: {LATER_READS} reads and no writes per queue; measured {:.2} reads, {:.2} writes",
         later.calls.reads() as f64 / f64::from(args.queues),
