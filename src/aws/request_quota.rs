@@ -211,22 +211,14 @@ impl QuotaSettings {
 impl QuotaSettings {
     /// One line for the start-up log and the bench: the share, and each operation's budget.
     pub fn summary(&self) -> String {
-        let kms: Vec<String> = Service::Kms
-            .operations()
-            .into_iter()
-            .filter_map(|op| {
-                let budget = self.budget(Service::Kms, op)?;
-                Some(format!("kms:{op} {budget}/s"))
-            })
-            .collect();
-        let sqs: Vec<String> = Service::Sqs
-            .operations()
-            .into_iter()
-            .filter_map(|op| {
-                let budget = self.budget(Service::Sqs, op)?;
-                Some(format!("sqs:{op} {budget}/s"))
-            })
-            .collect();
+        let budgets = |service: Service| -> Vec<String> {
+            service
+                .operations()
+                .into_iter()
+                .filter_map(|op| Some(format!("{service}:{op} {}/s", self.budget(service, op)?)))
+                .collect()
+        };
+        let (kms, sqs) = (budgets(Service::Kms), budgets(Service::Sqs));
         let sqs = if sqs.is_empty() {
             "sqs: no documented quota, paced only after SQS throttles".to_string()
         } else {
