@@ -76,10 +76,12 @@ async fn at_the_whole_quota_an_onboarding_wave_is_never_throttled_and_steady_pas
     );
     // The wave keeps to the quota: 25 CreateKeys at 5 per second take at least 4.8 s.
     assert!(wave_took >= Duration::from_millis(4_800), "{wave_took:?}");
-    // The steady passes read through other budgets: none waits behind the CreateKey backlog.
+    // The steady passes read through other budgets: none waits behind the CreateKey backlog,
+    // which would keep it until near the wave's end (the emulator's own speed varies with the
+    // machine's load, so the measure is the wave).
     let slowest = steady.iter().map(|(took, _)| *took).max().unwrap();
     assert!(
-        slowest < Duration::from_secs(2),
+        slowest < wave_took / 2,
         "a steady pass took {slowest:?} behind a wave of {wave_took:?}"
     );
     let budgets = reconciler.budgets();
