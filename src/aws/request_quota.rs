@@ -75,6 +75,15 @@ impl Service {
         }
     }
 
+    /// The service `name` names (`kms`, `sqs`, as in IAM actions), if the operator calls it.
+    pub fn named(name: &str) -> Option<Self> {
+        match name {
+            "kms" => Some(Service::Kms),
+            "sqs" => Some(Service::Sqs),
+            _ => None,
+        }
+    }
+
     /// Every operation of this service the operator calls.
     pub fn operations(self) -> Vec<&'static str> {
         match self {
@@ -121,15 +130,8 @@ impl QuotaOverride {
         let (service, operation) = name
             .split_once(':')
             .ok_or_else(|| format!("{name:?} names no service: write kms:{name} or sqs:{name}"))?;
-        let service = match service {
-            "kms" => Service::Kms,
-            "sqs" => Service::Sqs,
-            other => {
-                return Err(format!(
-                    "{other:?} is not a service the operator calls (kms, sqs)"
-                ));
-            }
-        };
+        let service = Service::named(service)
+            .ok_or_else(|| format!("{service:?} is not a service the operator calls (kms, sqs)"))?;
         let operation = service
             .operations()
             .into_iter()

@@ -45,11 +45,7 @@ pub(super) fn quota_bound(
         .iter()
         .filter_map(|(name, n)| {
             let (service, operation) = name.split_once(':')?;
-            let service = match service {
-                "kms" => Service::Kms,
-                "sqs" => Service::Sqs,
-                _ => return None,
-            };
+            let service = Service::named(service)?;
             let mut rate = settings.budget(service, operation)?;
             if let Some((_, per_second)) = rival.filter(|(op, _)| op == name) {
                 let quota = settings.quota(service, operation).unwrap_or(rate);

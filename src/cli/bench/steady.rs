@@ -40,12 +40,9 @@ pub(super) fn simulate(
         .iter()
         .filter_map(|(name, calls)| {
             let (service, operation) = name.split_once(':')?;
-            let service = match service {
-                "kms" => Service::Kms,
-                _ => Service::Sqs,
-            };
             let peak = f64::from(max) * *calls as f64;
-            Some((name.clone(), peak, settings.budget(service, operation)))
+            let budget = Service::named(service).and_then(|s| settings.budget(s, operation));
+            Some((name.clone(), peak, budget))
         })
         .collect();
     Steady {
