@@ -10,6 +10,7 @@ use crate::api::{
     ResourceIdentity, SecureQueue, SecureQueueSpec, SecureQueueStatus, limits, patterns,
 };
 use crate::arn::{self, Partition};
+use crate::guardrails::Guardrails;
 use crate::identity::Recorded;
 use crate::validation::{self, Problem, Scope};
 
@@ -76,6 +77,8 @@ pub struct Environment {
     pub cluster_id: String,
     /// Whether principals and sources of other accounts may be named in specs.
     pub allow_cross_account: bool,
+    /// The platform team's guardrails, applied to every SecureQueue before it is planned.
+    pub guardrails: Guardrails,
 }
 
 impl Environment {
@@ -99,6 +102,7 @@ impl Environment {
             operator_role_arn,
             cluster_id,
             allow_cross_account,
+            guardrails: Guardrails::default(),
         }
     }
 
@@ -465,6 +469,7 @@ mod tests {
             operator_role_arn: "arn:aws-cn:iam::111122223333:role/op".into(),
             cluster_id: "c".into(),
             allow_cross_account: false,
+            guardrails: Default::default(),
         };
         let resolved = resolve(&queue, &env).unwrap();
         assert_eq!(
@@ -526,6 +531,7 @@ mod tests {
             operator_role_arn: "arn:aws:iam::111122223333:role/op".into(),
             cluster_id: "prod".into(),
             allow_cross_account: false,
+            guardrails: Default::default(),
         };
         let mut queue = SecureQueue::new("orders", spec("tags: {team: a}\n"));
         queue.metadata.namespace = Some("shop".into());

@@ -76,6 +76,7 @@ fn example(file: &str) -> (Resolved, Plan) {
         operator_role_arn: OPERATOR.into(),
         cluster_id: CLUSTER.into(),
         allow_cross_account: false,
+        guardrails: Default::default(),
     };
     plan::build_resolved(&queue, &env).unwrap()
 }

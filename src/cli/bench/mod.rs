@@ -441,6 +441,7 @@ mod tests {
             operator_role_arn: "arn:aws:iam::111122223333:role/op".into(),
             cluster_id: "bench".into(),
             allow_cross_account: false,
+            guardrails: Default::default(),
         };
         let names: std::collections::BTreeSet<String> = queues
             .iter()
