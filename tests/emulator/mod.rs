@@ -37,6 +37,7 @@ pub fn env() -> Environment {
         operator_role_arn: OPERATOR_ROLE.to_string(),
         cluster_id: "test".to_string(),
         allow_cross_account: false,
+        guardrails: Default::default(),
     }
 }
 
