@@ -4,6 +4,7 @@
 //! operator will plan (or the guardrails it breaks) out.
 
 use crate::api::SecureQueue;
+use crate::api::conditions::Reason;
 use crate::arn::Arn;
 use crate::resolve;
 use crate::validation::Problem;
@@ -30,19 +31,10 @@ pub struct Guardrails {
 pub struct Violation {
     /// `GuardrailAllowedAccounts`, `GuardrailOrganization`, `GuardrailQueueNamePrefix` or
     /// `GuardrailKeyAliasPrefix`.
-    pub reason: &'static str,
+    pub reason: Reason,
     /// The field and what is wrong with it.
     pub problem: Problem,
 }
-
-/// Reason for a principal or source outside the allowed accounts.
-pub const ALLOWED_ACCOUNTS: &str = "GuardrailAllowedAccounts";
-/// Reason for a missing or different organizationId.
-pub const ORGANIZATION: &str = "GuardrailOrganization";
-/// Reason for a queue name without the required prefix.
-pub const QUEUE_NAME_PREFIX: &str = "GuardrailQueueNamePrefix";
-/// Reason for a key alias without the required prefix.
-pub const KEY_ALIAS_PREFIX: &str = "GuardrailKeyAliasPrefix";
 
 /// A key alias prefix, as the `--key-alias-prefix` flags take it: empty (any alias), or one
 /// naming aliases a SecureQueue may have, under `alias/` and outside `alias/aws/`, which AWS
@@ -96,7 +88,7 @@ impl Guardrails {
                         && !self.allowed_account_ids.iter().any(|a| a == arn.account)
                     {
                         violations.push(Violation {
-                            reason: ALLOWED_ACCOUNTS,
+                            reason: Reason::GuardrailAllowedAccounts,
                             problem: Problem::new(
                                 format!("{field}[{i}]"),
                                 format!(
@@ -114,7 +106,7 @@ impl Guardrails {
             && spec.organization_id.as_ref() != Some(required)
         {
             violations.push(Violation {
-                reason: ORGANIZATION,
+                reason: Reason::GuardrailOrganization,
                 problem: Problem::new(
                     "spec.organizationId",
                     format!("the operator's guardrail requires organizationId: {required}"),
@@ -133,7 +125,7 @@ impl Guardrails {
                 prefix,
                 field: "spec.queueName",
                 what: "queue name",
-                reason: QUEUE_NAME_PREFIX,
+                reason: Reason::GuardrailQueueNamePrefix,
             }
             .hold(&mut planned.spec.queue_name, default, &mut violations);
         }
@@ -147,7 +139,7 @@ impl Guardrails {
                 prefix,
                 field: "spec.key.alias",
                 what: "key alias",
-                reason: KEY_ALIAS_PREFIX,
+                reason: Reason::GuardrailKeyAliasPrefix,
             }
             .hold(&mut planned.spec.key.alias, default, &mut violations);
         }
@@ -170,7 +162,7 @@ struct Prefix<'a> {
     prefix: &'a str,
     field: &'static str,
     what: &'static str,
-    reason: &'static str,
+    reason: Reason,
 }
 
 impl Prefix<'_> {
@@ -229,7 +221,7 @@ mod tests {
         );
         let violations = g.apply(&q, "111122223333").unwrap_err();
         assert_eq!(violations.len(), 1);
-        assert_eq!(violations[0].reason, ALLOWED_ACCOUNTS);
+        assert_eq!(violations[0].reason, Reason::GuardrailAllowedAccounts);
         assert_eq!(violations[0].problem.field, "spec.producers.roleArns[0]");
     }
 
@@ -241,7 +233,7 @@ mod tests {
         };
         assert_eq!(
             g.apply(&queue(""), "111122223333").unwrap_err()[0].reason,
-            ORGANIZATION
+            Reason::GuardrailOrganization
         );
         assert!(
             g.apply(&queue("  organizationId: o-abcdefghij\n"), "111122223333")
@@ -260,7 +252,7 @@ mod tests {
         let refused = g
             .apply(&queue("  queueName: orders\n"), "111122223333")
             .unwrap_err();
-        assert_eq!(refused[0].reason, QUEUE_NAME_PREFIX);
+        assert_eq!(refused[0].reason, Reason::GuardrailQueueNamePrefix);
         assert!(
             g.apply(&queue("  queueName: team-orders\n"), "111122223333")
                 .is_ok()
@@ -282,7 +274,7 @@ mod tests {
                 "111122223333",
             )
             .unwrap_err();
-        assert_eq!(refused[0].reason, KEY_ALIAS_PREFIX);
+        assert_eq!(refused[0].reason, Reason::GuardrailKeyAliasPrefix);
         assert_eq!(refused[0].problem.field, "spec.key.alias");
         let team = Guardrails {
             key_alias_prefix: Some("alias/team-a/".into()),

@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::api::conditions::Reason;
 use crate::api::{
     ResourceIdentity, SecureQueue, SecureQueueSpec, SecureQueueStatus, limits, patterns,
 };
@@ -103,6 +104,15 @@ impl Environment {
             cluster_id,
             allow_cross_account,
             guardrails: Guardrails::default(),
+        }
+    }
+
+    /// The same configuration without guardrails: what a SecureQueue refused by them was
+    /// planned with, which is where any resources of it can be.
+    pub fn without_guardrails(&self) -> Self {
+        Self {
+            guardrails: Guardrails::default(),
+            ..self.clone()
         }
     }
 
@@ -222,7 +232,11 @@ impl Resolved {
 
     /// Every recorded value of `status` this resolution would move (see [`crate::identity`]).
     pub fn moves_from(&self, status: Option<&SecureQueueStatus>) -> Vec<Problem> {
-        Recorded::of(status).moves(&self.identity())
+        Recorded::of(status)
+            .moves(&self.identity())
+            .into_iter()
+            .map(|p| p.refused_as(Reason::ImmutableFieldChanged))
+            .collect()
     }
 
     /// `<namespace>/<name>`.

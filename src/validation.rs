@@ -9,6 +9,7 @@ use std::fmt;
 
 use regex::Regex;
 
+use crate::api::conditions::Reason;
 use crate::api::{SecureQueueSpec, limits, patterns};
 use crate::arn::{self, Arn, Partition};
 
@@ -19,15 +20,24 @@ pub struct Problem {
     pub field: String,
     /// What is wrong and, where it helps, what to do.
     pub reason: String,
+    /// The condition reason of a SecureQueue refused for this problem: `InvalidSpec` unless
+    /// the problem is a broken guardrail or a field that cannot change.
+    pub refusal: Reason,
 }
 
 impl Problem {
-    /// A problem at `field`.
+    /// A problem at `field` that makes the spec invalid.
     pub fn new(field: impl Into<String>, reason: impl Into<String>) -> Self {
         Self {
             field: field.into(),
             reason: reason.into(),
+            refusal: Reason::InvalidSpec,
         }
+    }
+
+    /// The same problem, refused for `refusal` instead.
+    pub fn refused_as(self, refusal: Reason) -> Self {
+        Self { refusal, ..self }
     }
 }
 

@@ -179,7 +179,10 @@ async fn assert_drift_corrected_within<F, Fut>(
     }
     assert_ready(&corrected, "DriftCorrected");
     assert!(
-        corrected.corrections.iter().any(|c| c.contains(expected)),
+        corrected
+            .corrections
+            .iter()
+            .any(|c| c.to_string().contains(expected)),
         "expected a correction mentioning {expected:?}: {:?}",
         corrected.corrections
     );
@@ -222,7 +225,7 @@ async fn a_loosened_queue_policy_is_reported_as_access_drift_before_it_is_restor
     let report = converge(&reconciler, &queue).await;
     assert_ready(&report, "DriftCorrected");
     assert!(
-        report.access_findings.iter().any(|f| f.contains(
+        report.access_findings.iter().any(|f| f.note.contains(
             "Queue policy in AWS broke `another role of the account may not sqs:ReceiveMessage"
         )),
         "{:#?}",
@@ -472,7 +475,7 @@ async fn spec_changes_are_applied_in_place() {
         report
             .corrections
             .iter()
-            .any(|c| c.contains("restored the key policy"))
+            .any(|c| c.to_string().contains("restored the key policy"))
     );
     assert_eq!(report.calls.0.get("sqs:CreateQueue"), None);
 }
@@ -497,7 +500,7 @@ async fn a_queue_name_of_another_namespace_is_refused_and_nothing_changes() {
     );
     assert_eq!(condition(&report, "KeyReady").1, "Blocked");
     assert_eq!(condition(&report, "Ready").1, "NameConflict");
-    assert!(report.needs_a_person);
+    assert!(report.needs_a_person());
     assert_eq!(report.calls.writes(), 0, "{:?}", report.calls);
     assert!(keys_of(&kms, &thief_ns).await.is_empty());
     let message = &report.conditions[2].message;
@@ -545,7 +548,7 @@ async fn a_new_queue_whose_policy_sqs_has_not_applied_yet_is_tagged_by_the_next_
         condition(&first, "DeadLetterQueueReady"),
         ("False", "QueuePolicyPropagating")
     );
-    assert!(!first.needs_a_person, "{first:#?}");
+    assert!(!first.needs_a_person(), "{first:#?}");
     let url = queue_url(&sqs, &plan.dead_letter_queue.name).await.unwrap();
     assert!(queue_tags(&sqs, &url).await.is_empty());
     // The next pass knows the untagged queue as ours by its policy's Id, and tags it.
@@ -672,7 +675,7 @@ async fn messages_arriving_in_the_dead_letter_queue_are_reported() {
     let queue = secure_queue(&unique_namespace("dlq-depth"), "");
     let plan = plan::build(&queue, &env()).unwrap();
     let first = converge(&reconciler, &queue).await;
-    assert_eq!(first.dead_letter_queue_messages, Some(0));
+    assert_eq!(first.learned.dead_letter_queue_messages, Some(0));
     let url = queue_url(&sqs, &plan.dead_letter_queue.name).await.unwrap();
     for body in ["failed once", "failed twice"] {
         sqs.send_message()
@@ -684,7 +687,7 @@ async fn messages_arriving_in_the_dead_letter_queue_are_reported() {
     }
     let report = converge(&reconciler, &queue).await;
     assert_ready(&report, "Converged");
-    assert_eq!(report.dead_letter_queue_messages, Some(2));
+    assert_eq!(report.learned.dead_letter_queue_messages, Some(2));
     assert_eq!(
         condition(&report, "DeadLetterQueueReady"),
         ("True", "MessagesInDeadLetterQueue")
@@ -765,7 +768,7 @@ async fn tag_drift_on_any_resource_is_found_within_three_passes() {
     for _ in 0..3 {
         let report = converge(&reconciler, &queue).await;
         assert!(report.is_ready(), "{:?}", report.conditions);
-        corrected.extend(report.corrections);
+        corrected.extend(report.corrections.iter().map(ToString::to_string));
     }
     corrected.sort();
     assert_eq!(
@@ -828,4 +831,21 @@ async fn a_queue_replaced_by_a_strangers_is_not_taken_for_the_remembered_one() {
             .map(String::as_str),
         Some("someone-else")
     );
+}
+
+#[tokio::test]
+async fn a_fresh_converge_counts_its_empty_lookups_as_not_found_not_as_errors() {
+    let reconciler = reconciler().await;
+    let queue = secure_queue(&unique_namespace("lookups"), "");
+    let log = CallLog::default();
+    let report = reconciler.converge(&queue, &log).await;
+    assert_ready(&report, "Created");
+    let not_found = log.not_found();
+    for lookup in ["kms:DescribeKey", "sqs:GetQueueUrl"] {
+        assert!(
+            not_found.0.get(lookup).is_some_and(|n| *n > 0),
+            "{lookup} is not counted as not found: {not_found:?}"
+        );
+    }
+    assert_eq!(log.failures().total(), 0, "{:?}", log.failures());
 }

@@ -30,7 +30,7 @@ async fn access_denied_on_create_key_is_reported_and_nothing_is_created() {
         "{message}"
     );
     assert!(message.contains("IAM"), "{message}");
-    assert!(report.needs_a_person);
+    assert!(report.needs_a_person());
     assert!(keys_of(&kms, &namespace).await.is_empty());
     assert!(queue_url(&sqs, &format!("{namespace}-q")).await.is_none());
 
@@ -56,7 +56,7 @@ async fn access_denied_on_a_queue_is_reported_on_that_step() {
         ("True", "Created")
     );
     assert_eq!(condition(&report, "QueueReady"), ("False", "AccessDenied"));
-    assert!(report.key_arn.is_some() && report.dead_letter_queue_url.is_some());
+    assert!(report.learned.key_arn.is_some() && report.learned.dead_letter_queue_url.is_some());
     assert_ready(&converge(&reconciler, &queue).await, "Created");
 }
 
@@ -85,7 +85,7 @@ async fn persistent_throttling_becomes_a_condition_and_the_next_pass_continues()
     let report = converge(&reconciler, &queue).await;
     assert_eq!(condition(&report, "KeyReady"), ("False", "Throttled"));
     assert!(report.conditions[0].message.contains("next pass retries"));
-    assert!(!report.needs_a_person);
+    assert!(!report.needs_a_person());
     assert!(keys_of(&kms, &namespace).await.is_empty());
     // A pass spends nine attempts of the ten faults (the first and eight requeues); a later
     // pass gets through.
@@ -290,7 +290,7 @@ async fn every_step_of_a_converge_meeting_any_trouble_ends_with_one_of_each() {
                     "{case}: {:#?}",
                     failed.conditions
                 );
-                assert!(!failed.needs_a_person, "{case}: transient, yet Stalled");
+                assert!(!failed.needs_a_person(), "{case}: transient, yet Stalled");
                 let recovered = converge_until_ready(reconciler, &queue, 5).await;
                 assert!(recovered.is_ready(), "{case}: {recovered:#?}");
                 clear_faults(&aim);
@@ -339,6 +339,7 @@ async fn every_step_of_a_deletion_meeting_any_trouble_finishes_once_it_stops() {
                 let created = converge_until_ready(reconciler, &queue, 3).await;
                 assert!(created.is_ready(), "{case}: {created:#?}");
                 let key_id = created
+                    .learned
                     .key_arn
                     .as_deref()
                     .and_then(|arn| arn.rsplit('/').next())

@@ -7,7 +7,7 @@ mod emulator;
 use emulator::*;
 use securequeue::api::{DeletionPolicy, SecureQueue, SecureQueueStatus};
 use securequeue::aws::calls::CallLog;
-use securequeue::reconcile::Report;
+use securequeue::reconcile::{Report, status};
 use securequeue::resolve::Environment;
 
 const OTHER_REGION: &str = "eu-west-1";
@@ -21,7 +21,12 @@ fn regionless(namespace: &str) -> SecureQueue {
 
 /// The status the controller would write after `report`, over `queue`'s.
 fn recorded(queue: &SecureQueue, report: &Report) -> SecureQueueStatus {
-    report.status(Some(1), queue.status.as_ref(), jiff::Timestamp::now())
+    status::of_pass(
+        report,
+        Some(1),
+        queue.status.as_ref(),
+        jiff::Timestamp::now(),
+    )
 }
 
 fn operator_in(region: &str) -> Environment {
@@ -83,7 +88,7 @@ async fn a_pass_that_made_nothing_records_nothing() {
     let queue = secure_queue(&namespace, "");
     let report = converge(&reconciler, &queue).await;
     assert_eq!(condition(&report, "Ready"), ("False", "AccessDenied"));
-    assert_eq!(report.identity, None);
+    assert_eq!(report.learned.identity, None);
     clear_faults(&namespace);
 }
 
@@ -166,7 +171,7 @@ async fn without_spec_region_the_recorded_region_wins_over_a_new_operator_region
         "{message}"
     );
     assert_eq!(
-        kept.queue_arn.as_deref(),
+        kept.learned.queue_arn.as_deref(),
         Some(format!("arn:aws:sqs:{REGION}:{ACCOUNT}:{namespace}-q").as_str())
     );
     let (kms, _) = raw_in(OTHER_REGION).await;

@@ -18,7 +18,7 @@ use securequeue::aws::{Aws, ConnectOptions};
 use securequeue::controller::reconcile::{self, FINALIZER};
 use securequeue::controller::{Context, metrics::Metrics};
 use securequeue::guardrails::Guardrails;
-use securequeue::reconcile::{Reconciler, Report};
+use securequeue::reconcile::{Reconciler, Report, status};
 use securequeue::resolve::Environment;
 use serde_json::{Value, json};
 use tower_test::mock::{self, Handle};
@@ -58,18 +58,18 @@ async fn context(guardrails: Guardrails) -> (Arc<Context>, ApiHandle) {
         operator_role_arn: "arn:aws:iam::111122223333:role/op".into(),
         cluster_id: "test".into(),
         allow_cross_account: false,
+        guardrails,
     };
-    context_with(guardrails, Reconciler::new(aws, env))
+    context_with(Reconciler::new(aws, env))
 }
 
-fn context_with(guardrails: Guardrails, reconciler: Reconciler) -> (Arc<Context>, ApiHandle) {
+fn context_with(reconciler: Reconciler) -> (Arc<Context>, ApiHandle) {
     let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
     let client = Client::new(service, "default");
     let ctx = Context::new(
         client,
         reconciler,
         Metrics::default(),
-        guardrails,
         Duration::from_secs(600),
     );
     (Arc::new(ctx), handle)
@@ -202,7 +202,7 @@ async fn a_guardrail_violation_is_stalled_with_an_event_and_no_aws_call() {
 
 #[tokio::test]
 async fn a_new_queue_waiting_for_its_policy_is_reconciling_with_a_normal_event() {
-    let (ctx, handle) = context_with(Guardrails::default(), emulator::reconciler().await);
+    let (ctx, handle) = context_with(emulator::reconciler().await);
     let unique = emulator::unique_namespace("controller-propagating");
     let spec = format!("  queueName: {unique}\n  key: {{alias: alias/{unique}}}\n");
     let object = queue(&spec, &with_finalizer());
@@ -240,7 +240,8 @@ async fn an_unchanged_status_is_not_written_again() {
         violation.reason,
         violation.problem.to_string(),
     );
-    object.status = Some(reconcile::status_of(&report, Some(1), None));
+    let now = jiff::Timestamp::now();
+    object.status = Some(status::of_pass(&report, Some(1), None, now));
     let server = tokio::spawn(serve(handle, vec![]));
     reconcile::reconcile(Arc::new(object), ctx).await.unwrap();
     server.await.unwrap();
@@ -306,7 +307,7 @@ async fn a_pass_waiting_for_its_turn_at_a_budget_says_so_without_an_event_then_i
     let mut ahead = emulator::secure_queue(&format!("{unique}-ahead"), "");
     ahead.spec.region = Some(REGION.into());
     emulator::converge(&reconciler, &ahead).await;
-    let (ctx, handle) = context_with(Guardrails::default(), reconciler);
+    let (ctx, handle) = context_with(reconciler);
     let spec = format!("  queueName: {unique}\n  key: {{alias: alias/{unique}}}\n");
     let mut object = queue(&spec, &with_finalizer());
     object.spec.region = Some(REGION.into());

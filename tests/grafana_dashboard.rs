@@ -4,13 +4,13 @@ use std::collections::BTreeMap;
 
 use regex::Regex;
 use securequeue::aws::calls::CallCounts;
-use securequeue::controller::metrics::Metrics;
+use securequeue::controller::metrics::{Metrics, ReconcileResult};
 
 #[test]
 fn every_dashboard_query_names_an_exported_metric() {
     // Families without samples are not exported, so record one of each first.
     let metrics = Metrics::default();
-    metrics.reconciled("ready");
+    metrics.reconciled(ReconcileResult::Ready);
     let calls = CallCounts(BTreeMap::from([("kms:DescribeKey".to_string(), 1)]));
     metrics.aws_calls(&calls, &CallCounts::default(), &CallCounts::default());
     metrics.ready_state("uid", Some("True"));

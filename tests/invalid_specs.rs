@@ -58,7 +58,7 @@ fn assert_reconciler_refuses(yaml: &str, field: &str) {
     });
     let ready = report.ready().expect("a Ready condition");
     assert_eq!(
-        (ready.status, ready.reason),
+        (ready.status.as_str(), ready.reason.as_str()),
         ("False", "InvalidSpec"),
         "{report:#?}"
     );

@@ -104,6 +104,7 @@ impl Kms {
                 if e.as_service_error()
                     .is_some_and(|s| s.is_not_found_exception()) =>
             {
+                super::calls::note_not_found("kms:DescribeKey");
                 Ok(None)
             }
             Err(e) => Err(mapper("kms", "DescribeKey")(e)),

@@ -78,20 +78,27 @@ pub(super) async fn apply(args: ApplyArgs) -> ExitCode {
         if args.output == Format::Text {
             print_steps(&report.name, &report.conditions);
             for (label, value) in [
-                ("key", report.key_arn.clone()),
+                ("key", report.learned.key_arn.clone()),
                 (
                     "dead-letter queue",
-                    report.dead_letter_queue_arn.clone().map(|arn| {
+                    report.learned.dead_letter_queue_arn.clone().map(|arn| {
                         format!(
                             "{arn} {}",
-                            report.dead_letter_queue_url.clone().unwrap_or_default()
+                            report
+                                .learned
+                                .dead_letter_queue_url
+                                .clone()
+                                .unwrap_or_default()
                         )
                     }),
                 ),
                 (
                     "queue",
-                    report.queue_arn.clone().map(|arn| {
-                        format!("{arn} {}", report.queue_url.clone().unwrap_or_default())
+                    report.learned.queue_arn.clone().map(|arn| {
+                        format!(
+                            "{arn} {}",
+                            report.learned.queue_url.clone().unwrap_or_default()
+                        )
                     }),
                 ),
             ] {
@@ -141,7 +148,10 @@ fn print_steps(name: &str, steps: &[StepReport]) {
     for step in steps {
         println!(
             "  {:<22} {:<8} {:<16} {}",
-            step.condition, step.status, step.reason, step.message
+            step.condition,
+            step.status.as_str(),
+            step.reason.as_str(),
+            step.message
         );
     }
 }

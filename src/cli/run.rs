@@ -98,6 +98,13 @@ pub(super) async fn run(args: RunArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let reconciler = reconciler.with_guardrails(Guardrails {
+        allowed_account_ids: args.allowed_account_ids,
+        required_organization_id: args.required_organization_id,
+        admin_role_arns: args.admin_role_arns,
+        queue_name_prefix: args.queue_name_prefix,
+        key_alias_prefix: args.key_alias_prefix,
+    });
     tracing::info!(budgets = %reconciler.quotas().summary(), "AWS request budgets");
     let client = match kube::Client::try_default().await {
         Ok(client) => client,
@@ -114,13 +121,6 @@ pub(super) async fn run(args: RunArgs) -> ExitCode {
         label_selector: args.label_selector,
         resync: Duration::from_secs(args.resync_seconds),
         concurrency: args.concurrency,
-        guardrails: Guardrails {
-            allowed_account_ids: args.allowed_account_ids,
-            required_organization_id: args.required_organization_id,
-            admin_role_arns: args.admin_role_arns,
-            queue_name_prefix: args.queue_name_prefix,
-            key_alias_prefix: args.key_alias_prefix,
-        },
         http_address: args.http_address,
         leader_election: (!args.no_leader_election).then(|| LeaderElection {
             namespace: args.lease_namespace,

@@ -19,7 +19,48 @@ use crate::aws::calls::CallCounts;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ResultLabels {
-    result: String,
+    result: &'static str,
+}
+
+/// How one reconcile ended, as `securequeue_reconciles_total` counts it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReconcileResult {
+    /// The SecureQueue is Ready.
+    Ready,
+    /// Not Ready for a transient reason; retried with backoff.
+    NotReady,
+    /// Not Ready until a person acts (kstatus `Stalled`).
+    Stalled,
+    /// Its deletion finished and the finalizer was removed.
+    Deleted,
+    /// Its deletion did not finish; the finalizer stays and it is retried.
+    DeletionPending,
+    /// The Kubernetes API failed (reading it, writing its status, or the finalizer).
+    Error,
+}
+
+impl ReconcileResult {
+    /// Every result, in the order the metric's help text lists them.
+    pub const ALL: [ReconcileResult; 6] = [
+        ReconcileResult::Ready,
+        ReconcileResult::NotReady,
+        ReconcileResult::Stalled,
+        ReconcileResult::Deleted,
+        ReconcileResult::DeletionPending,
+        ReconcileResult::Error,
+    ];
+
+    /// The `result` label.
+    pub fn label(self) -> &'static str {
+        match self {
+            ReconcileResult::Ready => "ready",
+            ReconcileResult::NotReady => "not_ready",
+            ReconcileResult::Stalled => "stalled",
+            ReconcileResult::Deleted => "deleted",
+            ReconcileResult::DeletionPending => "deletion_pending",
+            ReconcileResult::Error => "error",
+        }
+    }
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -75,7 +116,10 @@ impl Default for Metrics {
         let reconciles = Family::<ResultLabels, Counter>::default();
         registry.register(
             "reconciles",
-            "Reconciles by result: ready, not_ready, deleted, deletion_pending, error",
+            format!(
+                "Reconciles by result: {}",
+                ReconcileResult::ALL.map(ReconcileResult::label).join(", ")
+            ),
             reconciles.clone(),
         );
         let duration = Histogram::new(exponential_buckets(0.01, 2.0, 14));
@@ -171,10 +215,10 @@ impl Metrics {
     }
 
     /// Counts a reconcile's result.
-    pub fn reconciled(&self, result: &str) {
+    pub fn reconciled(&self, result: ReconcileResult) {
         self.reconciles
             .get_or_create(&ResultLabels {
-                result: result.to_string(),
+                result: result.label(),
             })
             .inc();
     }
@@ -288,6 +332,36 @@ impl Metrics {
 mod tests {
     use super::*;
     use std::collections::BTreeMap;
+
+    #[test]
+    fn the_reconciles_help_lists_exactly_the_results_counted() {
+        let metrics = Metrics::default();
+        for result in ReconcileResult::ALL {
+            metrics.reconciled(result);
+        }
+        let text = metrics.encode();
+        let help = text
+            .lines()
+            .find(|l| l.starts_with("# HELP securequeue_reconciles "))
+            .expect("the reconciles metric has help");
+        let listed: Vec<&str> = help
+            .split_once(": ")
+            .expect("the help lists results")
+            .1
+            .trim_end_matches('.')
+            .split(", ")
+            .collect();
+        let counted: Vec<&str> = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("securequeue_reconciles_total{result=\""))
+            .filter_map(|l| l.split('"').next())
+            .collect();
+        let mut sorted = listed.clone();
+        sorted.sort_unstable();
+        let mut counted_sorted = counted.clone();
+        counted_sorted.sort_unstable();
+        assert_eq!(sorted, counted_sorted, "{text}");
+    }
 
     #[test]
     fn calls_are_split_by_outcome() {

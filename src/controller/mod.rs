@@ -26,7 +26,6 @@ use tokio::sync::watch;
 use tracing::{error, info, warn};
 
 use crate::api::SecureQueue;
-use crate::guardrails::{Guardrails, Violation};
 use crate::reconcile::Reconciler;
 
 use leader::{Leadership, LeaseLock};
@@ -43,8 +42,6 @@ pub struct Config {
     pub resync: Duration,
     /// How many SecureQueues are reconciled at once.
     pub concurrency: u16,
-    /// The platform team's guardrails.
-    pub guardrails: Guardrails,
     /// Where `/metrics`, `/healthz` and `/readyz` are served.
     pub http_address: SocketAddr,
     /// Leader election, when more than one replica may run.
@@ -79,8 +76,6 @@ pub struct Context {
     pub recorder: Recorder,
     /// The metrics.
     pub metrics: Metrics,
-    /// The guardrails.
-    pub guardrails: Guardrails,
     /// The drift resync interval.
     pub resync: Duration,
     /// Where in the resync window each SecureQueue's resync falls.
@@ -91,31 +86,18 @@ pub struct Context {
 
 impl Context {
     /// A context for reconciles.
-    pub fn new(
-        client: Client,
-        reconciler: Reconciler,
-        metrics: Metrics,
-        guardrails: Guardrails,
-        resync: Duration,
-    ) -> Self {
+    pub fn new(client: Client, reconciler: Reconciler, metrics: Metrics, resync: Duration) -> Self {
         let recorder = Recorder::new(client.clone(), Reporter::from(REPORTER));
         Self {
             client,
             reconciler,
             recorder,
             metrics,
-            guardrails,
             resync,
             spread: spread::Spread::new(resync),
             started: tokio::time::Instant::now(),
             failures: Mutex::default(),
         }
-    }
-
-    /// The SecureQueue as the guardrails make it, or the guardrails it breaks.
-    pub fn planned(&self, queue: &SecureQueue) -> Result<SecureQueue, Vec<Violation>> {
-        self.guardrails
-            .apply(queue, &self.reconciler.environment().account_id)
     }
 
     /// The next retry delay for a SecureQueue that failed again.
@@ -143,9 +125,17 @@ impl Context {
         self.spread.delay(&uid, self.started.elapsed(), seed)
     }
 
-    /// Forgets a SecureQueue that is gone: its place in the resync window goes to a newcomer.
+    /// Forgets a SecureQueue that is gone: its place in the resync window goes to a newcomer,
+    /// and its failure count is dropped.
     pub fn forget(&self, queue: &impl Resource) {
         self.spread.release(&queue.uid().unwrap_or_default());
+        self.succeeded(queue);
+    }
+
+    /// How many SecureQueues have a failure count: those failing now, which a fleet's churn
+    /// must not grow.
+    pub fn failing(&self) -> usize {
+        self.failures.lock().expect("failure counts").len()
     }
 
     /// A recorder for an Event that does not repeat (a creation, a deletion, a status change):
@@ -234,13 +224,7 @@ pub async fn run(client: Client, reconciler: Reconciler, config: Config) -> Resu
     .reflect(writer)
     .applied_objects()
     .predicate_filter(watching::change_marker, Default::default());
-    let ctx = Arc::new(Context::new(
-        client,
-        reconciler,
-        metrics,
-        config.guardrails.clone(),
-        config.resync,
-    ));
+    let ctx = Arc::new(Context::new(client, reconciler, metrics, config.resync));
     let mut stopped = stop_rx.clone();
     info!(namespace = ?config.namespace, "controller started");
     Controller::for_stream(changes, reader)

@@ -14,15 +14,15 @@ use serde_json::json;
 use tracing::{Instrument, debug, info, info_span, warn};
 
 use crate::api::conditions::{
-    DEAD_LETTER_QUEUE_READY, KEY_READY, QUEUE_READY, READY, RECONCILING, STALLED, reason,
+    DEAD_LETTER_QUEUE_READY, KEY_READY, QUEUE_READY, READY, Reason, Revisit,
 };
 use crate::api::{SecureQueue, SecureQueueStatus};
 use crate::aws::calls::CallLog;
 use crate::aws::queued::QueueWatch;
-use crate::reconcile::{Report, StepReport, display_name, status};
-use crate::validation;
+use crate::reconcile::{Report, display_name, status};
 
 use super::Context;
+use super::metrics::ReconcileResult;
 
 /// The finalizer that keeps a SecureQueue until its AWS resources are handled.
 pub const FINALIZER: &str = "securequeue.io/cleanup";
@@ -45,12 +45,18 @@ pub enum Error {
 }
 
 impl Error {
-    /// A fixed label for metrics and Events.
-    pub fn category(&self) -> &'static str {
+    /// The reconcile result it counts as: a deletion that did not finish, even through the
+    /// finalizer helper that wraps it; any other failure is the Kubernetes API's.
+    pub fn result(&self) -> ReconcileResult {
         match self {
-            Error::Kube(_) => "kube",
-            Error::Finalizer(_) => "finalizer",
-            Error::DeletionPending(_) => "deletion_pending",
+            Error::DeletionPending(_) => ReconcileResult::DeletionPending,
+            Error::Finalizer(wrapped) => match wrapped.as_ref() {
+                finalizer::Error::ApplyFailed(inner) | finalizer::Error::CleanupFailed(inner) => {
+                    inner.result()
+                }
+                _ => ReconcileResult::Error,
+            },
+            Error::Kube(_) => ReconcileResult::Error,
         }
     }
 }
@@ -96,7 +102,7 @@ pub async fn reconcile_latest(
 /// Requeues after a failure outside the AWS pass, with backoff.
 pub fn error_policy<K: Resource>(queue: Arc<K>, error: &Error, ctx: Arc<Context>) -> Action {
     warn!(securequeue = %queue.name_any(), namespace = ?queue.namespace(), %error, "reconcile failed");
-    ctx.metrics.reconciled(error.category());
+    ctx.metrics.reconciled(error.result());
     Action::requeue(ctx.backoff(queue.as_ref()))
 }
 
@@ -107,29 +113,16 @@ async fn apply(
 ) -> Result<Action, Error> {
     let log = CallLog::default();
     let mut told_waiting = false;
-    let report = match ctx.planned(queue) {
-        Ok(planned) => {
-            let pass = ctx.reconciler.converge(&planned, &log);
-            converge_telling_waits(queue, api, pass, &mut told_waiting).await?
-        }
-        Err(violations) => Report::refused(
-            display_name(queue),
-            violations[0].reason,
-            validation::describe(
-                &violations
-                    .iter()
-                    .map(|v| v.problem.clone())
-                    .collect::<Vec<_>>(),
-            ),
-        ),
-    };
+    let pass = ctx.reconciler.converge(queue, &log);
+    let report = converge_telling_waits(queue, api, pass, &mut told_waiting).await?;
     ctx.metrics
         .aws_calls(&report.calls, &log.failures(), &log.not_found());
     ctx.metrics.budgets(&ctx.reconciler.budgets());
     ctx.metrics.drift_corrected(report.corrections.len());
 
     let previous = queue.status.as_ref();
-    let status = status_of(&report, queue.meta().generation, previous);
+    let now = jiff::Timestamp::now();
+    let status = status::of_pass(&report, queue.meta().generation, previous, now);
     // A status written while the pass waited is replaced, even by the one it replaced.
     let changed = told_waiting || Some(&status) != previous;
     if changed {
@@ -138,45 +131,40 @@ async fn apply(
     publish_events(queue, &report, previous, changed, ctx).await;
     if let Some(outcome) = report.ready() {
         info!(
-            ready = outcome.status,
-            reason = outcome.reason,
+            ready = outcome.status.as_str(),
+            reason = outcome.reason.as_str(),
             status_written = changed,
             aws_calls = report.calls.total(),
             "reconciled"
         );
     }
 
-    let ready = report.is_ready();
     let uid = queue.uid().unwrap_or_default();
     ctx.metrics
-        .ready_state(&uid, report.ready().map(|r| r.status));
+        .ready_state(&uid, report.ready().map(|r| r.status.as_str()));
     ctx.metrics.dead_letter_messages(
         &queue.namespace().unwrap_or_default(),
         &queue.name_any(),
-        report.dead_letter_queue_messages,
+        report.learned.dead_letter_queue_messages,
     );
-    if ready {
-        ctx.metrics.reconciled("ready");
-        ctx.succeeded(queue);
-        Ok(Action::requeue(ctx.resync_delay(queue)))
-    } else if report.needs_a_person {
-        ctx.metrics.reconciled("stalled");
-        ctx.succeeded(queue);
-        // A spec problem waits for the spec to change; anything else a person fixes outside
-        // Kubernetes (IAM, a conflicting queue), so it is looked at again at the resync.
-        let spec_problem = report.ready().is_some_and(|r| {
-            [reason::INVALID_SPEC, reason::IMMUTABLE_FIELD_CHANGED].contains(&r.reason)
-                || r.reason.starts_with("Guardrail")
-        });
-        Ok(if spec_problem {
-            Action::await_change()
-        } else {
-            Action::requeue(ctx.resync_delay(queue))
-        })
+    ctx.metrics.reconciled(if report.is_ready() {
+        ReconcileResult::Ready
+    } else if report.needs_a_person() {
+        ReconcileResult::Stalled
     } else {
-        ctx.metrics.reconciled("not_ready");
-        Ok(Action::requeue(ctx.backoff(queue)))
-    }
+        ReconcileResult::NotReady
+    });
+    Ok(match report.revisit() {
+        Revisit::AtResync => {
+            ctx.succeeded(queue);
+            Action::requeue(ctx.resync_delay(queue))
+        }
+        Revisit::WhenTheSpecChanges => {
+            ctx.succeeded(queue);
+            Action::await_change()
+        }
+        Revisit::WithBackoff => Action::requeue(ctx.backoff(queue)),
+    })
 }
 
 /// A pass's expected wait for its turn at a budget from which its status says so.
@@ -228,11 +216,10 @@ async fn cleanup(
     ctx: &Context,
 ) -> Result<Action, Error> {
     let log = CallLog::default();
-    let planned = ctx.planned(queue).unwrap_or_else(|_| queue.clone());
-    let deletion = Box::pin(ctx.reconciler.delete(&planned, &log)).await;
+    let deletion = Box::pin(ctx.reconciler.delete(queue, &log)).await;
     ctx.metrics
         .aws_calls(&deletion.calls, &log.failures(), &log.not_found());
-    if deletion.finished() {
+    let Some(failure) = deletion.failure() else {
         for step in &deletion.steps {
             let action = match step.condition {
                 KEY_READY => "DeleteKey",
@@ -249,7 +236,7 @@ async fn cleanup(
             )
             .await;
         }
-        ctx.metrics.reconciled("deleted");
+        ctx.metrics.reconciled(ReconcileResult::Deleted);
         ctx.metrics
             .ready_state(&queue.uid().unwrap_or_default(), None);
         ctx.metrics.dead_letter_messages(
@@ -260,28 +247,17 @@ async fn cleanup(
         ctx.forget(queue);
         info!(securequeue = %display_name(queue), "cleaned up");
         return Ok(Action::await_change());
-    }
-    let failure = deletion
-        .failure()
-        .expect("an unfinished deletion has a failure")
-        .clone();
-    let summary = StepReport {
-        condition: crate::api::conditions::READY,
-        status: "False",
-        reason: failure.reason,
-        message: format!("deleting: {}: {}", failure.condition, failure.message),
     };
-    let mut status = queue.status.clone().unwrap_or_default();
-    let previous = status.conditions.clone();
     let now = jiff::Timestamp::now();
-    status.conditions.retain(|c| c.type_ != summary.condition);
-    status.conditions.extend(status::to_conditions(
-        std::slice::from_ref(&summary),
-        queue.meta().generation,
-        &previous,
-        now,
-    ));
-    if Some(&status) != queue.status.as_ref() {
+    let previous = queue.status.as_ref();
+    let status = status::deleting(previous, failure, queue.meta().generation, now);
+    let message = status
+        .conditions
+        .iter()
+        .find(|c| c.type_ == READY)
+        .map(|c| c.message.clone())
+        .unwrap_or_default();
+    if Some(&status) != previous {
         patch_status(api, queue, &status).await?;
         publish(
             ctx,
@@ -289,42 +265,11 @@ async fn cleanup(
             EventType::Warning,
             failure.reason,
             "Delete",
-            &summary.message,
+            &message,
         )
         .await;
     }
-    Err(Error::DeletionPending(summary.message))
-}
-
-/// The status a report leads to, with the kstatus conditions: `Reconciling` while a transient
-/// failure is being retried, `Stalled` when a person must act; neither once Ready.
-pub fn status_of(
-    report: &Report,
-    generation: Option<i64>,
-    previous: Option<&SecureQueueStatus>,
-) -> SecureQueueStatus {
-    let now = jiff::Timestamp::now();
-    let mut status = report.status(generation, previous, now);
-    if let Some(ready) = report.ready().filter(|r| !r.holds()) {
-        let kind = if report.needs_a_person {
-            STALLED
-        } else {
-            RECONCILING
-        };
-        let extra = StepReport {
-            condition: kind,
-            status: "True",
-            reason: ready.reason,
-            message: ready.message.clone(),
-        };
-        let before = previous
-            .map(|p| p.conditions.as_slice())
-            .unwrap_or_default();
-        status
-            .conditions
-            .extend(status::to_conditions(&[extra], generation, before, now));
-    }
-    status
+    Err(Error::DeletionPending(message))
 }
 
 /// The field manager of everything the operator writes, as `kubectl get -o yaml
@@ -364,7 +309,7 @@ async fn publish_events(
     for step in report
         .conditions
         .iter()
-        .filter(|s| s.reason == reason::CREATED)
+        .filter(|s| s.reason == Reason::Created)
     {
         let action = match step.condition {
             KEY_READY => "CreateKey",
@@ -376,32 +321,34 @@ async fn publish_events(
             ctx,
             queue,
             EventType::Normal,
-            reason::CREATED,
+            Reason::Created,
             action,
             &step.message,
         )
         .await;
     }
-    publish_lines(
-        ctx,
-        queue,
-        EventType::Normal,
-        reason::DRIFT_CORRECTED,
-        &report.corrections,
-    )
-    .await;
-    publish_lines(
-        ctx,
-        queue,
-        EventType::Warning,
-        reason::ACCESS_DRIFT_FOUND,
-        &report.access_findings,
-    )
-    .await;
+    for correction in &report.corrections {
+        let note = correction.to_string();
+        let (reason, action) = (Reason::DriftCorrected, correction.repair.action);
+        publish(ctx, queue, EventType::Normal, reason, action, &note).await;
+    }
+    for finding in &report.access_findings {
+        let (reason, action) = (Reason::AccessDriftFound, finding.action());
+        publish(
+            ctx,
+            queue,
+            EventType::Warning,
+            reason,
+            action,
+            &finding.note,
+        )
+        .await;
+    }
     let waiting_before = previous
         .and_then(|p| p.dead_letter_queue_messages)
         .unwrap_or(0);
     if let Some(waiting) = report
+        .learned
         .dead_letter_queue_messages
         .filter(|n| *n > 0 && waiting_before == 0)
     {
@@ -412,7 +359,7 @@ async fn publish_events(
             ctx,
             queue,
             EventType::Warning,
-            reason::MESSAGES_IN_DEAD_LETTER_QUEUE,
+            Reason::MessagesInDeadLetterQueue,
             "Observe",
             &note,
         )
@@ -420,7 +367,7 @@ async fn publish_events(
     }
     if changed && let Some(ready) = report.ready().filter(|r| !r.holds()) {
         // A new queue waiting for SQS to apply its policy is no failure.
-        let type_ = if ready.reason == reason::QUEUE_POLICY_PROPAGATING {
+        let type_ = if ready.reason == Reason::QueuePolicyPropagating {
             EventType::Normal
         } else {
             EventType::Warning
@@ -429,26 +376,11 @@ async fn publish_events(
     }
 }
 
-/// One Event per line, the line being the action too: the Recorder folds repeats of one action
-/// into a series, so each kind of drift keeps an Event of its own.
-async fn publish_lines(
-    ctx: &Context,
-    queue: &SecureQueue,
-    type_: EventType,
-    reason: &str,
-    lines: &[String],
-) {
-    for line in lines {
-        let action: String = line.chars().take(128).collect();
-        publish(ctx, queue, type_, reason, &action, line).await;
-    }
-}
-
 async fn publish(
     ctx: &Context,
     queue: &SecureQueue,
     type_: EventType,
-    reason: &str,
+    reason: Reason,
     action: &str,
     note: &str,
 ) {
@@ -460,11 +392,7 @@ async fn publish(
         action: action.to_string(),
         secondary: None,
     };
-    let repeats = [
-        reason::DRIFT_CORRECTED,
-        reason::MESSAGES_IN_DEAD_LETTER_QUEUE,
-    ]
-    .contains(&reason);
+    let repeats = [Reason::DriftCorrected, Reason::MessagesInDeadLetterQueue].contains(&reason);
     let published = if repeats {
         ctx.recorder.publish(&event, &queue.object_ref(&())).await
     } else {
@@ -489,6 +417,16 @@ pub fn backoff(failures: u32, jitter_seed: u64) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unfinished_deletion_counts_as_pending_through_the_finalizer() {
+        let pending = || Error::DeletionPending("the key".into());
+        let wrapped = Error::Finalizer(Box::new(finalizer::Error::CleanupFailed(pending())));
+        assert_eq!(wrapped.result(), ReconcileResult::DeletionPending);
+        assert_eq!(pending().result(), ReconcileResult::DeletionPending);
+        let unnamed = Error::Finalizer(Box::new(finalizer::Error::UnnamedObject));
+        assert_eq!(unnamed.result(), ReconcileResult::Error);
+    }
 
     #[test]
     fn backoff_doubles_to_five_minutes_with_bounded_jitter() {

@@ -91,12 +91,22 @@ pub fn build_in_place(queue: &SecureQueue, env: &Environment) -> Result<Plan, Ve
 }
 
 /// Builds the plan together with the resolved values it was made from, which the intent table
-/// checks the plan's policies against.
+/// checks the plan's policies against. The SecureQueue is first held to the environment's
+/// guardrails, so every subcommand refuses what the controller refuses.
 pub fn build_resolved(
     queue: &SecureQueue,
     env: &Environment,
 ) -> Result<(Resolved, Plan), Vec<Problem>> {
-    let q = resolve::resolve(queue, env)?;
+    let queue = env
+        .guardrails
+        .apply(queue, &env.account_id)
+        .map_err(|violations| {
+            violations
+                .into_iter()
+                .map(|v| v.problem.refused_as(v.reason))
+                .collect::<Vec<_>>()
+        })?;
+    let q = resolve::resolve(&queue, env)?;
     let mut problems = Vec::new();
     let mut fit = |kind, what: &str, doc| {
         quota::fit(kind, doc).map_err(|violations| {

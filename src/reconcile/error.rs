@@ -1,6 +1,6 @@
 //! Why a step failed, and the condition reason that says so.
 
-use crate::api::conditions::reason;
+use crate::api::conditions::Reason;
 use crate::aws::{AwsError, ErrorKind};
 use crate::policy::statements::OPERATOR_QUEUE_ACTIONS;
 
@@ -34,20 +34,20 @@ fn is_queue_write(operation: &str) -> bool {
 
 impl StepError {
     /// The condition reason.
-    pub fn reason(&self) -> &'static str {
+    pub fn reason(&self) -> Reason {
         match self {
             StepError::Aws(e) => match e.kind {
-                ErrorKind::AccessDenied => reason::ACCESS_DENIED,
-                ErrorKind::Throttled => reason::THROTTLED,
-                ErrorKind::PolicyRejected => reason::POLICY_REJECTED,
-                ErrorKind::Rejected => reason::AWS_REJECTED,
-                ErrorKind::Unavailable => reason::AWS_UNAVAILABLE,
-                ErrorKind::Interrupted => reason::INTERRUPTED,
+                ErrorKind::AccessDenied => Reason::AccessDenied,
+                ErrorKind::Throttled => Reason::Throttled,
+                ErrorKind::PolicyRejected => Reason::PolicyRejected,
+                ErrorKind::Rejected => Reason::AwsRejected,
+                ErrorKind::Unavailable => Reason::AwsUnavailable,
+                ErrorKind::Interrupted => Reason::Interrupted,
             },
-            StepError::NameConflict(_) => reason::NAME_CONFLICT,
-            StepError::KeyUnusable(_) => reason::KEY_UNUSABLE,
-            StepError::Immutable(_) => reason::IMMUTABLE_FIELD_CHANGED,
-            StepError::QueuePolicyPropagating(_) => reason::QUEUE_POLICY_PROPAGATING,
+            StepError::NameConflict(_) => Reason::NameConflict,
+            StepError::KeyUnusable(_) => Reason::KeyUnusable,
+            StepError::Immutable(_) => Reason::ImmutableFieldChanged,
+            StepError::QueuePolicyPropagating(_) => Reason::QueuePolicyPropagating,
         }
     }
 
@@ -56,19 +56,6 @@ impl StepError {
     /// key was made, and a CreateKey whose answer was lost may have made one.
     pub fn created_no_key(&self) -> bool {
         matches!(self, StepError::Aws(e) if e.operation == "CreateKey" && e.kind != ErrorKind::Unavailable)
-    }
-
-    /// Whether a person must act before another pass can succeed (as opposed to a transient
-    /// failure the next pass may get past).
-    pub fn needs_a_person(&self) -> bool {
-        match self {
-            StepError::Aws(e) => matches!(
-                e.kind,
-                ErrorKind::AccessDenied | ErrorKind::PolicyRejected | ErrorKind::Rejected
-            ),
-            StepError::QueuePolicyPropagating(_) => false,
-            _ => true,
-        }
     }
 
     /// The message for people: what failed and what to do.
@@ -136,7 +123,7 @@ mod tests {
     #[test]
     fn waiting_for_a_queue_policy_needs_no_person() {
         let waiting = StepError::QueuePolicyPropagating("created the queue `q`".into());
-        assert!(!waiting.needs_a_person());
-        assert_eq!(waiting.reason(), reason::QUEUE_POLICY_PROPAGATING);
+        assert!(!waiting.reason().needs_a_person());
+        assert_eq!(waiting.reason(), Reason::QueuePolicyPropagating);
     }
 }

@@ -22,10 +22,11 @@ use crate::aws::{AwsError, ErrorKind};
 use crate::plan::KeyPlan;
 use crate::policy::normalize;
 
-use super::diff;
 use super::error::StepError;
 use super::memory::Recall;
 use super::ownership::{Owner, Ownership};
+use super::report::Repair;
+use super::tags;
 
 /// How long after a lost CreateKey its owner's passes keep looking for the key it may have made.
 const LOST_CREATE_WATCH: Duration = Duration::from_secs(600);
@@ -166,7 +167,7 @@ enum AliasState {
 pub(super) struct KeyDone {
     pub info: KeyInfo,
     pub created: bool,
-    pub corrections: Vec<String>,
+    pub corrections: Vec<Repair>,
     /// Whether its tags were read (or written whole) in this pass.
     pub tags_read: bool,
 }
@@ -295,43 +296,16 @@ async fn adopt_orphan(
     }))
 }
 
-/// Creates the key, or puts back whatever drifted.
+/// Creates the key, or puts back whatever drifted: its state, alias, policy and rotation,
+/// tags and description, then schedules the deletion of surplus keys.
 pub(super) async fn ensure(
     kms: &Kms,
     plan: &KeyPlan,
     keys: &KeyRecords,
     found: KeyFound,
 ) -> Result<KeyDone, StepError> {
-    let policy = plan.policy.to_compact_json();
-    let period = i32::try_from(plan.rotation_period_days).expect("validated bounds");
     let existing = match found {
-        KeyFound::Absent => {
-            let owner = Owner::from_tags(&plan.tags);
-            let info = match kms.create_key(&plan.description, &policy).await {
-                Ok(info) => info,
-                Err(e) => {
-                    if e.kind == ErrorKind::Unavailable {
-                        keys.lost_create(&owner);
-                    }
-                    return Err(e.into());
-                }
-            };
-            keys.record(&info.key_id, &owner);
-            // Through the key policy just written, which makes the operator an administrator:
-            // before the alias, so that a key found by its alias always carries its tags.
-            kms.tag(&info.key_id, &plan.tags).await?;
-            // Together: each is put right by the next pass if the other fails.
-            tokio::try_join!(
-                kms.create_alias(&plan.alias, &info.key_id),
-                kms.enable_rotation(&info.key_id, period)
-            )?;
-            return Ok(KeyDone {
-                info,
-                created: true,
-                corrections: Vec::new(),
-                tags_read: true,
-            });
-        }
+        KeyFound::Absent => return create(kms, plan, keys).await,
         KeyFound::Present(existing) => *existing,
     };
     let ExistingKey {
@@ -342,86 +316,183 @@ pub(super) async fn ensure(
         details,
         tags_read,
     } = existing;
+    let mut corrections: Vec<Repair> = repair_state(kms, &mut info).await?.into_iter().collect();
     let id = info.key_id.clone();
-    let mut corrections = Vec::new();
-    if !info.customer_managed {
-        return Err(StepError::KeyUnusable(format!(
-            "key {} is managed by AWS, not by the customer; securequeue needs a customer-managed key",
-            info.arn
-        )));
-    }
-    if info.pending_deletion() {
-        kms.cancel_deletion(&id).await?;
-        kms.enable(&id).await?;
-        corrections.push("cancelled the key's scheduled deletion and re-enabled it".to_string());
-    } else if info.state == "Disabled" {
-        kms.enable(&id).await?;
-        corrections.push("re-enabled the disabled key".to_string());
-    } else if info.state != "Enabled" {
-        return Err(StepError::KeyUnusable(format!(
-            "key {} is in state {}, which securequeue cannot repair; fix or delete the key",
-            info.arn, info.state
-        )));
-    }
-    info.state = "Enabled".to_string();
-    match alias {
-        AliasState::Ours => {}
-        AliasState::Missing => {
-            kms.create_alias(&plan.alias, &id).await?;
-            corrections.push(format!("recreated the alias {}", plan.alias));
-        }
-        AliasState::Elsewhere => {
-            kms.update_alias(&plan.alias, &id).await?;
-            corrections.push(format!("pointed the alias {} back at the key", plan.alias));
-        }
-    }
-    let (current_policy, rotation) = match details {
-        Some(details) => details,
-        None => tokio::try_join!(kms.policy(&id), kms.rotation(&id))?,
-    };
-    if !current_policy.is_some_and(|p| normalize::same_policy(&policy, &p)) {
-        kms.put_policy(&id, &policy).await?;
-        corrections.push("restored the key policy".to_string());
-    }
-    let wanted = Rotation {
-        enabled: true,
-        period_days: Some(period),
-    };
-    if rotation != wanted {
-        kms.enable_rotation(&id, period).await?;
-        corrections.push(format!("restored rotation every {period} days"));
-    }
-    let tag_changes = diff::tag_changes(&plan.tags, &tags);
-    if !tag_changes.set.is_empty() {
-        kms.tag(&id, &tag_changes.set).await?;
-    }
-    if !tag_changes.remove.is_empty() {
-        kms.untag(&id, &tag_changes.remove).await?;
-    }
+    corrections.extend(repair_alias(kms, plan, alias, &id).await?);
+    corrections.extend(repair_policy_and_rotation(kms, plan, &id, details).await?);
+    let tag_changes = tags::restore(kms, &id, &plan.tags, &tags).await?;
     if !tag_changes.is_empty() {
-        corrections.push(format!(
-            "restored the tags {}",
-            tag_changes.keys().join(", ")
+        let restored = tag_changes.keys().join(", ");
+        corrections.push(Repair::new(
+            "RestoreTags",
+            format!("restored the tags {restored}"),
         ));
     }
     if info.description != plan.description {
         kms.update_description(&id, &plan.description).await?;
-        corrections.push("restored the description".to_string());
-    }
-    let window = i32::try_from(plan.deletion_window_days).expect("validated bounds");
-    for extra in surplus.iter().filter(|k| !k.pending_deletion()) {
-        kms.schedule_deletion(&extra.key_id, window).await?;
-        corrections.push(format!(
-            "scheduled the deletion of key {}, an unaliased key of this SecureQueue that a CreateKey whose answer was lost made, in {window} days",
-            extra.arn
+        corrections.push(Repair::new(
+            "RestoreDescription",
+            "restored the description",
         ));
     }
+    corrections.extend(delete_surplus(kms, plan, &surplus).await?);
     Ok(KeyDone {
         info,
         created: false,
         corrections,
         tags_read,
     })
+}
+
+fn rotation_period(plan: &KeyPlan) -> i32 {
+    i32::try_from(plan.rotation_period_days).expect("validated bounds")
+}
+
+fn deletion_window(plan: &KeyPlan) -> i32 {
+    i32::try_from(plan.deletion_window_days).expect("validated bounds")
+}
+
+/// Makes the key: CreateKey, then its tags, then its alias and rotation.
+async fn create(kms: &Kms, plan: &KeyPlan, keys: &KeyRecords) -> Result<KeyDone, StepError> {
+    let owner = Owner::from_tags(&plan.tags);
+    let policy = plan.policy.to_compact_json();
+    let info = match kms.create_key(&plan.description, &policy).await {
+        Ok(info) => info,
+        Err(e) => {
+            if e.kind == ErrorKind::Unavailable {
+                keys.lost_create(&owner);
+            }
+            return Err(e.into());
+        }
+    };
+    keys.record(&info.key_id, &owner);
+    // Through the key policy just written, which makes the operator an administrator:
+    // before the alias, so that a key found by its alias always carries its tags.
+    kms.tag(&info.key_id, &plan.tags).await?;
+    // Together: each is put right by the next pass if the other fails.
+    tokio::try_join!(
+        kms.create_alias(&plan.alias, &info.key_id),
+        kms.enable_rotation(&info.key_id, rotation_period(plan))
+    )?;
+    Ok(KeyDone {
+        info,
+        created: true,
+        corrections: Vec::new(),
+        tags_read: true,
+    })
+}
+
+/// Brings a customer-managed key back to `Enabled` (cancelling a scheduled deletion), or says
+/// why it cannot be.
+async fn repair_state(kms: &Kms, info: &mut KeyInfo) -> Result<Option<Repair>, StepError> {
+    if !info.customer_managed {
+        return Err(StepError::KeyUnusable(format!(
+            "key {} is managed by AWS, not by the customer; securequeue needs a customer-managed key",
+            info.arn
+        )));
+    }
+    let id = &info.key_id;
+    let repair = if info.pending_deletion() {
+        kms.cancel_deletion(id).await?;
+        kms.enable(id).await?;
+        Some(Repair::new(
+            "CancelKeyDeletion",
+            "cancelled the key's scheduled deletion and re-enabled it",
+        ))
+    } else if info.state == "Disabled" {
+        kms.enable(id).await?;
+        Some(Repair::new("EnableKey", "re-enabled the disabled key"))
+    } else if info.state != "Enabled" {
+        return Err(StepError::KeyUnusable(format!(
+            "key {} is in state {}, which securequeue cannot repair; fix or delete the key",
+            info.arn, info.state
+        )));
+    } else {
+        None
+    };
+    info.state = "Enabled".to_string();
+    Ok(repair)
+}
+
+/// Points the alias at the key, making it if it is missing.
+async fn repair_alias(
+    kms: &Kms,
+    plan: &KeyPlan,
+    alias: AliasState,
+    id: &str,
+) -> Result<Option<Repair>, StepError> {
+    Ok(match alias {
+        AliasState::Ours => None,
+        AliasState::Missing => {
+            kms.create_alias(&plan.alias, id).await?;
+            Some(Repair::new(
+                "RecreateAlias",
+                format!("recreated the alias {}", plan.alias),
+            ))
+        }
+        AliasState::Elsewhere => {
+            kms.update_alias(&plan.alias, id).await?;
+            Some(Repair::new(
+                "RepointAlias",
+                format!("pointed the alias {} back at the key", plan.alias),
+            ))
+        }
+    })
+}
+
+/// Puts back the key policy (compared by meaning) and the rotation, reading them unless the
+/// lookup already did.
+async fn repair_policy_and_rotation(
+    kms: &Kms,
+    plan: &KeyPlan,
+    id: &str,
+    details: Option<(Option<String>, Rotation)>,
+) -> Result<Vec<Repair>, StepError> {
+    let (current_policy, rotation) = match details {
+        Some(details) => details,
+        None => tokio::try_join!(kms.policy(id), kms.rotation(id))?,
+    };
+    let mut repairs = Vec::new();
+    let policy = plan.policy.to_compact_json();
+    if !current_policy.is_some_and(|p| normalize::same_policy(&policy, &p)) {
+        kms.put_policy(id, &policy).await?;
+        repairs.push(Repair::new("RestoreKeyPolicy", "restored the key policy"));
+    }
+    let period = rotation_period(plan);
+    let wanted = Rotation {
+        enabled: true,
+        period_days: Some(period),
+    };
+    if rotation != wanted {
+        kms.enable_rotation(id, period).await?;
+        repairs.push(Repair::new(
+            "RestoreRotation",
+            format!("restored rotation every {period} days"),
+        ));
+    }
+    Ok(repairs)
+}
+
+/// Schedules the deletion of the unaliased keys of ours that CreateKey calls whose answers
+/// were lost made.
+async fn delete_surplus(
+    kms: &Kms,
+    plan: &KeyPlan,
+    surplus: &[KeyInfo],
+) -> Result<Vec<Repair>, StepError> {
+    let window = deletion_window(plan);
+    let mut repairs = Vec::new();
+    for extra in surplus.iter().filter(|k| !k.pending_deletion()) {
+        kms.schedule_deletion(&extra.key_id, window).await?;
+        repairs.push(Repair::new(
+            "DeleteSurplusKey",
+            format!(
+                "scheduled the deletion of key {}, an unaliased key of this SecureQueue that a CreateKey whose answer was lost made, in {window} days",
+                extra.arn
+            ),
+        ));
+    }
+    Ok(repairs)
 }
 
 /// Deletes the alias, then schedules the deletion of the key, and of any unaliased key of ours
@@ -453,7 +524,7 @@ pub(super) async fn delete(
     if ours.is_empty() {
         return Ok("no key of this SecureQueue exists".to_string());
     }
-    let window = i32::try_from(plan.deletion_window_days).expect("validated bounds");
+    let window = deletion_window(plan);
     for key in &ours {
         if key.pending_deletion() {
             done.push(format!("key {} is already scheduled for deletion", key.arn));

@@ -12,6 +12,8 @@ use super::diff;
 use super::error::StepError;
 use super::memory::{Created, Identity, Recall};
 use super::ownership::Owner;
+use super::report::Repair;
+use super::tags;
 
 /// Our queue as it is in AWS.
 #[derive(Debug)]
@@ -36,7 +38,7 @@ pub(super) struct QueueDone {
     /// Messages waiting (ApproximateNumberOfMessages), as read before this pass's writes.
     pub messages: Option<u64>,
     pub created: bool,
-    pub corrections: Vec<String>,
+    pub corrections: Vec<Repair>,
     /// Which queue this is, when SQS said when it was created.
     pub identity: Option<Identity>,
     /// Whether its tags were read in this pass.
@@ -158,30 +160,27 @@ pub(super) async fn ensure(
     }
     if !changes.is_empty() {
         sqs.set_attributes(&existing.url, &changes).await?;
-        corrections.push(format!(
-            "restored the attributes {}",
-            changes
-                .keys()
-                .map(String::as_str)
-                .collect::<Vec<_>>()
-                .join(", ")
+        let restored = changes
+            .keys()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .join(", ");
+        corrections.push(Repair::new(
+            "RestoreQueueAttributes",
+            format!("restored the attributes {restored}"),
         ));
     }
-    let tag_changes = diff::tag_changes(&plan.tags, &existing.tags);
-    if !tag_changes.set.is_empty() {
-        sqs.tag(&existing.url, &tag_changes.set).await?;
-    }
-    if !tag_changes.remove.is_empty() {
-        sqs.untag(&existing.url, &tag_changes.remove).await?;
-    }
+    let tag_changes = tags::restore(sqs, &existing.url, &plan.tags, &existing.tags).await?;
     if !existing.tags.contains_key(TAG_CLUSTER) {
-        corrections.push(
-            "tagged it, which the pass that created it could not finish (SQS had not yet applied its policy, or the pass was cut short)".to_string(),
-        );
+        corrections.push(Repair::new(
+            "FinishTagging",
+            "tagged it, which the pass that created it could not finish (SQS had not yet applied its policy, or the pass was cut short)",
+        ));
     } else if !tag_changes.is_empty() {
-        corrections.push(format!(
-            "restored the tags {}",
-            tag_changes.keys().join(", ")
+        let restored = tag_changes.keys().join(", ");
+        corrections.push(Repair::new(
+            "RestoreTags",
+            format!("restored the tags {restored}"),
         ));
     }
     let messages = existing

@@ -1,4 +1,6 @@
-//! From a pass's outcome to `status.conditions`: one condition per step, then `Ready`.
+//! The one owner of a SecureQueue's status: every condition and field the operator writes is
+//! built here, from a converge pass's [`Report`], a deletion's failure, or a pass waiting for
+//! its turn at a request budget.
 //!
 //! A condition keeps its `lastTransitionTime` while its status stays the same, so a pass that
 //! changes nothing writes an identical status.
@@ -7,8 +9,10 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use serde::Serialize;
 
 use crate::api::SecureQueueStatus;
-use crate::api::conditions::{self, reason};
+use crate::api::conditions::{self, ConditionStatus, Reason, Revisit};
 use crate::aws::queued::Queued;
+
+use super::Report;
 
 /// One condition's worth of outcome.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -16,30 +20,30 @@ pub struct StepReport {
     /// The condition type.
     #[serde(rename = "type")]
     pub condition: &'static str,
-    /// `True`, `False` or `Unknown`.
-    pub status: &'static str,
-    /// One CamelCase word.
-    pub reason: &'static str,
+    /// Whether it holds.
+    pub status: ConditionStatus,
+    /// Why, in one word.
+    pub reason: Reason,
     /// What happened and what to do.
     pub message: String,
 }
 
 impl StepReport {
     /// A step that holds.
-    pub fn done(condition: &'static str, reason: &'static str, message: String) -> Self {
+    pub fn done(condition: &'static str, reason: Reason, message: String) -> Self {
         Self {
             condition,
-            status: "True",
+            status: ConditionStatus::True,
             reason,
             message,
         }
     }
 
     /// A step that failed.
-    pub fn failed(condition: &'static str, reason: &'static str, message: String) -> Self {
+    pub fn failed(condition: &'static str, reason: Reason, message: String) -> Self {
         Self {
             condition,
-            status: "False",
+            status: ConditionStatus::False,
             reason,
             message,
         }
@@ -49,41 +53,186 @@ impl StepReport {
     pub fn blocked(condition: &'static str, cause: &StepReport) -> Self {
         Self {
             condition,
-            status: "Unknown",
-            reason: reason::BLOCKED,
+            status: ConditionStatus::Unknown,
+            reason: Reason::Blocked,
             message: format!(
                 "not attempted: {} is {} ({})",
-                cause.condition, cause.status, cause.reason
+                cause.condition,
+                cause.status.as_str(),
+                cause.reason
             ),
         }
     }
 
     /// Whether the condition holds.
     pub fn holds(&self) -> bool {
-        self.status == "True"
+        self.status == ConditionStatus::True
+    }
+
+    /// Whether the step failed (rather than holding or not being attempted).
+    pub fn failed_here(&self) -> bool {
+        self.status == ConditionStatus::False
     }
 }
 
 /// The `Ready` condition summarising the step conditions.
 pub fn ready(steps: &[StepReport]) -> StepReport {
     if let Some(failed) = steps.iter().find(|s| !s.holds()) {
-        let failed = steps.iter().find(|s| s.status == "False").unwrap_or(failed);
-        return StepReport {
-            condition: conditions::READY,
-            status: "False",
-            reason: failed.reason,
-            message: format!("{}: {}", failed.condition, failed.message),
-        };
+        let failed = steps.iter().find(|s| s.failed_here()).unwrap_or(failed);
+        return StepReport::failed(
+            conditions::READY,
+            failed.reason,
+            format!("{}: {}", failed.condition, failed.message),
+        );
     }
-    let reason = [reason::DRIFT_CORRECTED, reason::CREATED]
+    let reason = [Reason::DriftCorrected, Reason::Created]
         .into_iter()
         .find(|r| steps.iter().any(|s| s.reason == *r))
-        .unwrap_or(reason::CONVERGED);
+        .unwrap_or(Reason::Converged);
     StepReport::done(
         conditions::READY,
         reason,
         "the key, the dead-letter queue and the queue match the spec".to_string(),
     )
+}
+
+/// When a SecureQueue is looked at again after a pass that left these step conditions (the
+/// last one `Ready`): at the resync once Ready; if a failed step needs a person, when the spec
+/// changes (a spec problem) or at the resync (anything fixed outside Kubernetes); otherwise with
+/// backoff.
+pub fn revisit(conditions: &[StepReport]) -> Revisit {
+    let Some(ready) = conditions.last() else {
+        return Revisit::WithBackoff;
+    };
+    if ready.holds() {
+        Revisit::AtResync
+    } else if !stalled(conditions) {
+        Revisit::WithBackoff
+    } else if ready.reason.revisit() == Revisit::WhenTheSpecChanges {
+        Revisit::WhenTheSpecChanges
+    } else {
+        Revisit::AtResync
+    }
+}
+
+/// Whether a step failed for a reason only a person can remove.
+pub fn stalled(conditions: &[StepReport]) -> bool {
+    conditions
+        .iter()
+        .any(|c| c.failed_here() && c.reason.needs_a_person())
+}
+
+/// The SecureQueue status a converge pass leads to: `PoliciesVerified`, the step conditions,
+/// `Ready`, and the kstatus conditions (`Reconciling` while a transient failure is retried,
+/// `Stalled` when a person must act; neither once Ready). Values this pass could not learn are
+/// kept from `previous`, so a failed pass does not blank the ARNs.
+pub fn of_pass(
+    report: &Report,
+    generation: Option<i64>,
+    previous: Option<&SecureQueueStatus>,
+    now: jiff::Timestamp,
+) -> SecureQueueStatus {
+    let previous = previous.cloned().unwrap_or_default();
+    let mut reports = vec![policies_verified(report)];
+    reports.extend(report.conditions.iter().cloned());
+    if let Some(ready) = report.ready().filter(|r| !r.holds()) {
+        let kind = if report.needs_a_person() {
+            conditions::STALLED
+        } else {
+            conditions::RECONCILING
+        };
+        reports.push(StepReport::done(kind, ready.reason, ready.message.clone()));
+    }
+    SecureQueueStatus {
+        observed_generation: generation,
+        conditions: to_conditions(&reports, generation, &previous.conditions, now),
+        ..learned_or(&report.learned, previous)
+    }
+}
+
+/// `PoliciesVerified`: the rows of the intent table the generated policies passed, or why
+/// they were not checked.
+fn policies_verified(report: &Report) -> StepReport {
+    let condition = conditions::POLICIES_VERIFIED;
+    match (report.policies_verified, report.ready()) {
+        (Some(rows), _) => StepReport::done(
+            condition,
+            Reason::Verified,
+            format!("all {rows} checks of the intent table hold (securequeue verify)"),
+        ),
+        (None, Some(ready)) if ready.reason == Reason::PolicyVerificationFailed => {
+            StepReport::failed(condition, ready.reason, ready.message.clone())
+        }
+        (None, _) => StepReport {
+            condition,
+            status: ConditionStatus::Unknown,
+            reason: Reason::Blocked,
+            message: "the policies were not checked: the spec was refused first".to_string(),
+        },
+    }
+}
+
+/// The fields a pass learned, each falling back to `previous`'s.
+fn learned_or(learned: &SecureQueueStatus, previous: SecureQueueStatus) -> SecureQueueStatus {
+    let learned = learned.clone();
+    SecureQueueStatus {
+        key_arn: learned.key_arn.or(previous.key_arn),
+        dead_letter_queue_arn: learned
+            .dead_letter_queue_arn
+            .or(previous.dead_letter_queue_arn),
+        dead_letter_queue_url: learned
+            .dead_letter_queue_url
+            .or(previous.dead_letter_queue_url),
+        dead_letter_queue_messages: learned
+            .dead_letter_queue_messages
+            .or(previous.dead_letter_queue_messages),
+        queue_name: learned.queue_name.or(previous.queue_name),
+        queue_arn: learned.queue_arn.or(previous.queue_arn),
+        queue_url: learned.queue_url.or(previous.queue_url),
+        kms_estimated_requests_per_30_days: learned
+            .kms_estimated_requests_per_30_days
+            .or(previous.kms_estimated_requests_per_30_days),
+        identity: learned.identity.or(previous.identity),
+        observed_generation: previous.observed_generation,
+        conditions: previous.conditions,
+    }
+}
+
+/// What a SecureQueue says while its deletion cannot finish: `Ready` False with the failed
+/// step's reason, every other condition and field as it was.
+pub fn deleting(
+    previous: Option<&SecureQueueStatus>,
+    failure: &StepReport,
+    generation: Option<i64>,
+    now: jiff::Timestamp,
+) -> SecureQueueStatus {
+    let summary = StepReport::failed(
+        conditions::READY,
+        failure.reason,
+        format!("deleting: {}: {}", failure.condition, failure.message),
+    );
+    replacing(previous, &[summary], &[conditions::READY], generation, now)
+}
+
+/// `previous` with the conditions of the types in `dropped` replaced by `reports`.
+fn replacing(
+    previous: Option<&SecureQueueStatus>,
+    reports: &[StepReport],
+    dropped: &[&str],
+    generation: Option<i64>,
+    now: jiff::Timestamp,
+) -> SecureQueueStatus {
+    let mut status = previous.cloned().unwrap_or_default();
+    let before = std::mem::take(&mut status.conditions);
+    status.conditions = before
+        .iter()
+        .filter(|c| !dropped.contains(&c.type_.as_str()))
+        .cloned()
+        .collect();
+    status
+        .conditions
+        .extend(to_conditions(reports, generation, &before, now));
+    status
 }
 
 /// What a SecureQueue says while its pass waits for its turn at an operation's budget:
@@ -95,7 +244,6 @@ pub fn waiting_for_quota(
     generation: Option<i64>,
     now: jiff::Timestamp,
 ) -> SecureQueueStatus {
-    let mut status = previous.cloned().unwrap_or_default();
     let message = format!(
         "queued behind {} other requests for {}: about {:.0} s at {} requests per second, the operator's share of AWS's request quota",
         queued.ahead,
@@ -103,38 +251,22 @@ pub fn waiting_for_quota(
         queued.expected_wait().as_secs_f64().max(1.0),
         queued.rate,
     );
-    let reason = reason::WAITING_FOR_REQUEST_QUOTA;
+    let reason = Reason::WaitingForRequestQuota;
     let reports = [
         StepReport::failed(conditions::READY, reason, message.clone()),
-        StepReport {
-            condition: conditions::RECONCILING,
-            status: "True",
-            reason,
-            message,
-        },
+        StepReport::done(conditions::RECONCILING, reason, message),
     ];
-    let before = std::mem::take(&mut status.conditions);
-    status.conditions = before
-        .iter()
-        .filter(|c| {
-            ![
-                conditions::READY,
-                conditions::RECONCILING,
-                conditions::STALLED,
-            ]
-            .contains(&c.type_.as_str())
-        })
-        .cloned()
-        .collect();
-    status
-        .conditions
-        .extend(to_conditions(&reports, generation, &before, now));
-    status
+    let dropped = [
+        conditions::READY,
+        conditions::RECONCILING,
+        conditions::STALLED,
+    ];
+    replacing(previous, &reports, &dropped, generation, now)
 }
 
 /// Kubernetes conditions for the reports, keeping each one's transition time from `previous`
 /// while its status is unchanged.
-pub fn to_conditions(
+fn to_conditions(
     reports: &[StepReport],
     generation: Option<i64>,
     previous: &[Condition],
@@ -145,11 +277,11 @@ pub fn to_conditions(
         .map(|r| {
             let last_transition_time = previous
                 .iter()
-                .find(|c| c.type_ == r.condition && c.status == r.status)
+                .find(|c| c.type_ == r.condition && c.status == r.status.as_str())
                 .map_or(Time(now), |c| c.last_transition_time.clone());
             Condition {
                 type_: r.condition.to_string(),
-                status: r.status.to_string(),
+                status: r.status.as_str().to_string(),
                 reason: r.reason.to_string(),
                 message: r.message.clone(),
                 observed_generation: generation,
@@ -167,34 +299,34 @@ mod tests {
     fn converged() -> Vec<StepReport> {
         [KEY_READY, DEAD_LETTER_QUEUE_READY, QUEUE_READY]
             .into_iter()
-            .map(|c| StepReport::done(c, reason::CONVERGED, "ok".into()))
+            .map(|c| StepReport::done(c, Reason::Converged, "ok".into()))
             .collect()
     }
 
     #[test]
     fn ready_holds_only_when_every_step_holds() {
         assert!(ready(&converged()).holds());
-        assert_eq!(ready(&converged()).reason, reason::CONVERGED);
+        assert_eq!(ready(&converged()).reason, Reason::Converged);
         let mut steps = converged();
         steps[1] = StepReport::failed(
             DEAD_LETTER_QUEUE_READY,
-            reason::NAME_CONFLICT,
+            Reason::NameConflict,
             "taken".into(),
         );
         steps[2] = StepReport::blocked(QUEUE_READY, &steps[1]);
         let summary = ready(&steps);
-        assert_eq!(summary.status, "False");
-        assert_eq!(summary.reason, reason::NAME_CONFLICT);
+        assert_eq!(summary.status, ConditionStatus::False);
+        assert_eq!(summary.reason, Reason::NameConflict);
         assert!(summary.message.starts_with("DeadLetterQueueReady: taken"));
     }
 
     #[test]
     fn ready_says_what_the_pass_did() {
         let mut steps = converged();
-        steps[0].reason = reason::CREATED;
-        assert_eq!(ready(&steps).reason, reason::CREATED);
-        steps[2].reason = reason::DRIFT_CORRECTED;
-        assert_eq!(ready(&steps).reason, reason::DRIFT_CORRECTED);
+        steps[0].reason = Reason::Created;
+        assert_eq!(ready(&steps).reason, Reason::Created);
+        steps[2].reason = Reason::DriftCorrected;
+        assert_eq!(ready(&steps).reason, Reason::DriftCorrected);
     }
 
     #[test]
@@ -205,7 +337,7 @@ mod tests {
         let again = to_conditions(&converged(), Some(1), &first, later);
         assert_eq!(first, again);
         let mut steps = converged();
-        steps[0] = StepReport::failed(KEY_READY, reason::ACCESS_DENIED, "denied".into());
+        steps[0] = StepReport::failed(KEY_READY, Reason::AccessDenied, "denied".into());
         let changed = to_conditions(&steps, Some(2), &first, later);
         assert_eq!(changed[0].last_transition_time, Time(later));
         assert_eq!(changed[1].last_transition_time, Time(earlier));
@@ -222,7 +354,7 @@ mod tests {
         previous.conditions.extend(to_conditions(
             &[StepReport::done(
                 conditions::STALLED,
-                reason::THROTTLED,
+                Reason::Throttled,
                 "old".into(),
             )],
             Some(1),
@@ -242,7 +374,7 @@ mod tests {
         );
         let ready = &status.conditions[1];
         assert_eq!(ready.status, "False");
-        assert_eq!(ready.reason, reason::WAITING_FOR_REQUEST_QUOTA);
+        assert_eq!(ready.reason, Reason::WaitingForRequestQuota.as_str());
         assert_eq!(
             ready.message,
             "queued behind 41 other requests for kms:CreateKey: about 17 s at 2.5 requests per second, the operator's share of AWS's request quota"

@@ -137,7 +137,7 @@ pub fn condition<'a>(report: &'a Report, condition: &str) -> (&'a str, &'a str) 
         .iter()
         .find(|c| c.condition == condition)
         .unwrap_or_else(|| panic!("no {condition} in {report:#?}"));
-    (c.status, c.reason)
+    (c.status.as_str(), c.reason.as_str())
 }
 
 /// Asserts that a pass left the SecureQueue Ready with the given reason.

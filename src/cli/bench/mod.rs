@@ -106,7 +106,7 @@ async fn round(reconciler: &Reconciler, queues: &[SecureQueue], concurrency: u32
     for report in &reports {
         calls.add(&report.calls);
         if let Some(ready) = report.ready().filter(|r| !r.holds()) {
-            *not_ready.entry(ready.reason).or_default() += 1;
+            *not_ready.entry(ready.reason.as_str()).or_default() += 1;
         }
     }
     let throttles = throttles_so_far(reconciler)

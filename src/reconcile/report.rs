@@ -1,0 +1,177 @@
+//! What a pass tells: the step conditions, the status fields it learned, the drift it put back
+//! and the access drift it found, and its AWS calls.
+
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::api::SecureQueueStatus;
+use crate::api::conditions::{Reason, Revisit};
+use crate::aws::calls::CallCounts;
+use crate::evaluate::intent::Target;
+
+use super::status::{self, StepReport};
+
+/// What one converge pass found and did.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    /// `<namespace>/<name>`.
+    pub name: String,
+    /// `KeyReady`, `DeadLetterQueueReady`, `QueueReady`, then `Ready`.
+    pub conditions: Vec<StepReport>,
+    /// The status fields this pass learned (ARNs, URLs, identity, estimates); the ones it
+    /// could not learn are `None`, and the status keeps its earlier values of them.
+    #[serde(flatten)]
+    pub learned: SecureQueueStatus,
+    /// The rows of the intent table the generated policies passed, before any AWS call.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policies_verified: Option<usize>,
+    /// Rows of the intent table that the policies read back from AWS broke: drift that opened
+    /// (or closed) access, found before this pass corrected it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub access_findings: Vec<Finding>,
+    /// Drift found and corrected in this pass.
+    pub corrections: Vec<Correction>,
+    /// The AWS calls of this pass.
+    pub calls: CallCounts,
+}
+
+impl Report {
+    /// An empty report of `name`.
+    pub(super) fn new(name: String) -> Self {
+        Self {
+            name,
+            conditions: Vec::new(),
+            learned: SecureQueueStatus::default(),
+            policies_verified: None,
+            access_findings: Vec::new(),
+            corrections: Vec::new(),
+            calls: CallCounts::default(),
+        }
+    }
+
+    /// A report for a SecureQueue refused before any AWS call: `KeyReady` and `Ready` carry
+    /// `why` and `message`, the other steps are blocked.
+    pub fn refused(name: String, why: Reason, message: String) -> Self {
+        let mut report = Self::new(name);
+        let first = StepReport::failed(crate::api::conditions::KEY_READY, why, message);
+        report.finish(super::pass::blocked_after(
+            first,
+            &super::pass::CONVERGE_ORDER[1..],
+        ));
+        report
+    }
+
+    /// Sets the step conditions, then `Ready` after them.
+    pub(super) fn finish(&mut self, steps: Vec<StepReport>) {
+        self.conditions = steps;
+        self.conditions.push(status::ready(&self.conditions));
+    }
+
+    /// Whether the `Ready` condition holds.
+    pub fn is_ready(&self) -> bool {
+        self.conditions.last().is_some_and(StepReport::holds)
+    }
+
+    /// The `Ready` condition.
+    pub fn ready(&self) -> Option<&StepReport> {
+        self.conditions.last()
+    }
+
+    /// Whether a person must change something before a pass can succeed (kstatus `Stalled`).
+    pub fn needs_a_person(&self) -> bool {
+        status::stalled(&self.conditions)
+    }
+
+    /// When the SecureQueue is looked at again.
+    pub fn revisit(&self) -> Revisit {
+        status::revisit(&self.conditions)
+    }
+}
+
+/// What one deletion pass did.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Deletion {
+    /// `<namespace>/<name>`.
+    pub name: String,
+    /// The queue, the dead-letter queue and the key, in deletion order.
+    pub steps: Vec<StepReport>,
+    /// The AWS calls of this pass.
+    pub calls: CallCounts,
+}
+
+impl Deletion {
+    /// Whether nothing is left to do: everything deleted, or retained by policy.
+    pub fn finished(&self) -> bool {
+        self.steps.iter().all(StepReport::holds)
+    }
+
+    /// The first step that did not finish.
+    pub fn failure(&self) -> Option<&StepReport> {
+        self.steps.iter().find(|s| !s.holds())
+    }
+}
+
+/// One kind of drift a step put back.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Repair {
+    /// A fixed verb naming the kind of correction, such as `RestoreKeyPolicy`: the Event's
+    /// action, so repeats of one kind fold into one series.
+    pub action: &'static str,
+    /// What was found and done, for people.
+    pub note: String,
+}
+
+impl Repair {
+    /// A repair of kind `action`.
+    pub(super) fn new(action: &'static str, note: impl Into<String>) -> Self {
+        Self {
+            action,
+            note: note.into(),
+        }
+    }
+}
+
+/// Drift found and put back by one step.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Correction {
+    /// The condition of the step that made it.
+    pub step: &'static str,
+    /// What was put back.
+    #[serde(flatten)]
+    pub repair: Repair,
+}
+
+impl fmt::Display for Correction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.step, self.repair.note)
+    }
+}
+
+/// A row of the intent table that a policy read back from AWS broke.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// The policy.
+    pub target: Target,
+    /// Which row it broke and how, for people.
+    pub note: String,
+}
+
+impl Finding {
+    /// A fixed verb naming the policy checked: the Event's action.
+    pub fn action(&self) -> &'static str {
+        match self.target {
+            Target::Key => "VerifyKeyPolicy",
+            Target::DeadLetterQueue => "VerifyDeadLetterQueuePolicy",
+            Target::Queue => "VerifyQueuePolicy",
+        }
+    }
+}
+
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.note)
+    }
+}
