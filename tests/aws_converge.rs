@@ -186,6 +186,14 @@ async fn assert_drift_corrected_within<F, Fut>(
         "expected a correction mentioning {expected:?}: {:?}",
         corrected.corrections
     );
+    // The Event action is a fixed verb; the details (ARNs, names) are in the note.
+    for correction in &corrected.corrections {
+        let action = correction.repair.action;
+        assert!(
+            action.len() <= 32 && action.chars().all(|c| c.is_ascii_alphabetic()),
+            "{correction:?}"
+        );
+    }
     let settled = converge(&reconciler, &queue).await;
     assert_ready(&settled, "Converged");
     assert_eq!(settled.calls.writes(), 0, "{:?}", settled.calls);
