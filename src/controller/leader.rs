@@ -8,7 +8,87 @@ use std::time::Duration;
 
 use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime;
+use kube::Client;
 use kube::api::{Api, ObjectMeta, PostParams};
+use tokio::sync::watch;
+use tracing::{error, info, warn};
+
+use super::Stop;
+
+/// Where the Lease lives and who this replica is.
+#[derive(Clone, Debug)]
+pub struct LeaderElection {
+    /// The Lease's namespace.
+    pub namespace: String,
+    /// The Lease's name.
+    pub name: String,
+    /// This replica's identity (the pod name).
+    pub holder: String,
+    /// How long a Lease holds without renewal.
+    pub duration: Duration,
+}
+
+impl LeaderElection {
+    /// Waits until this replica holds the Lease, then keeps renewing it in the background,
+    /// sending [`Stop::LeadershipLost`] on `stop` if it is lost. `None` when a stop came first.
+    pub async fn lead(
+        &self,
+        client: Client,
+        stop: watch::Sender<Option<Stop>>,
+    ) -> Option<LeaseLock> {
+        let api = Api::<Lease>::namespaced(client, &self.namespace);
+        let lock = LeaseLock::new(api, &self.name, &self.holder, self.duration);
+        if !become_leader(&lock, stop.subscribe()).await {
+            return None;
+        }
+        tokio::spawn(keep_leading(lock.clone(), stop));
+        Some(lock)
+    }
+}
+
+/// Waits until this replica holds the Lease, or a stop is requested (then `false`).
+async fn become_leader(lock: &LeaseLock, mut stop: watch::Receiver<Option<Stop>>) -> bool {
+    loop {
+        match lock.try_acquire_or_renew().await {
+            Ok(Leadership::Leading) => {
+                info!("acquired the leader Lease");
+                return true;
+            }
+            Ok(Leadership::Following(holder)) => {
+                info!(%holder, "standing by: another replica leads")
+            }
+            Err(e) => warn!(error = %e, "leader election failed; retrying"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(lock.renew_interval()) => {}
+            _ = stop.wait_for(Option::is_some) => return false,
+        }
+    }
+}
+
+/// Renews the Lease; when it is lost, or cannot be renewed within its duration, asks the
+/// controller to stop.
+async fn keep_leading(lock: LeaseLock, stop: watch::Sender<Option<Stop>>) {
+    let mut last_renewed = tokio::time::Instant::now();
+    loop {
+        tokio::time::sleep(lock.renew_interval()).await;
+        match lock.try_acquire_or_renew().await {
+            Ok(Leadership::Leading) => last_renewed = tokio::time::Instant::now(),
+            Ok(Leadership::Following(holder)) => {
+                error!(%holder, "lost the leader Lease");
+                let _ = stop.send(Some(Stop::LeadershipLost(holder)));
+                return;
+            }
+            Err(e) if last_renewed.elapsed() > lock.renew_interval() * 3 => {
+                error!(error = %e, "could not renew the leader Lease in time");
+                let lost = Stop::LeadershipLost("unknown (renewal failed)".to_string());
+                let _ = stop.send(Some(lost));
+                return;
+            }
+            Err(e) => warn!(error = %e, "renewing the leader Lease failed; retrying"),
+        }
+    }
+}
 
 /// One replica's claim on the Lease.
 #[derive(Clone, Debug)]
@@ -96,8 +176,16 @@ impl LeaseLock {
         }
     }
 
-    /// Gives the Lease up on shutdown, so another replica takes over at once.
-    pub async fn release(&self) -> Result<(), kube::Error> {
+    /// Gives the Lease up on shutdown, so another replica takes over at once. A failure is
+    /// only logged: the Lease then expires after its duration.
+    pub async fn step_down(&self) {
+        if let Err(e) = self.release().await {
+            warn!(error = %e, "could not release the leader Lease");
+        }
+    }
+
+    /// Clears the Lease's holder, if it is still this replica.
+    async fn release(&self) -> Result<(), kube::Error> {
         let Some(mut lease) = self.api.get_opt(&self.name).await? else {
             return Ok(());
         };

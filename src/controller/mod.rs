@@ -17,18 +17,17 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::StreamExt;
-use k8s_openapi::api::coordination::v1::Lease;
 use kube::api::PartialObjectMeta;
 use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::{Controller, WatchStreamExt, controller, reflector, watcher};
 use kube::{Api, Client, Resource, ResourceExt};
 use tokio::sync::watch;
-use tracing::{error, info, warn};
+use tracing::{info, warn};
 
 use crate::api::SecureQueue;
 use crate::reconcile::Reconciler;
 
-use leader::{Leadership, LeaseLock};
+pub use leader::LeaderElection;
 use metrics::Metrics;
 
 /// How the controller runs.
@@ -46,19 +45,6 @@ pub struct Config {
     pub http_address: SocketAddr,
     /// Leader election, when more than one replica may run.
     pub leader_election: Option<LeaderElection>,
-}
-
-/// Where the Lease lives and who this replica is.
-#[derive(Clone, Debug)]
-pub struct LeaderElection {
-    /// The Lease's namespace.
-    pub namespace: String,
-    /// The Lease's name.
-    pub name: String,
-    /// This replica's identity (the pod name).
-    pub holder: String,
-    /// How long a Lease holds without renewal.
-    pub duration: Duration,
 }
 
 /// The controller's name in its Events.
@@ -183,30 +169,24 @@ pub async fn run(client: Client, reconciler: Reconciler, config: Config) -> Resu
         .map_err(RunError::Unreachable)?;
     ready.store(true, Ordering::Relaxed);
 
-    let (stop_tx, stop_rx) = watch::channel(None::<String>);
+    let (stop_tx, stop_rx) = watch::channel(None::<Stop>);
     let shutdown = {
         let stop_tx = stop_tx.clone();
         tokio::spawn(async move {
             wait_for_signal(terminate).await;
-            let _ = stop_tx.send(Some("signal".to_string()));
+            let _ = stop_tx.send(Some(Stop::Signal));
         })
     };
-
-    let lock = config.leader_election.as_ref().map(|le| {
-        LeaseLock::new(
-            Api::<Lease>::namespaced(client.clone(), &le.namespace),
-            &le.name,
-            &le.holder,
-            le.duration,
-        )
-    });
-    if let Some(lock) = &lock {
-        if !become_leader(lock, stop_rx.clone()).await {
-            server.abort();
-            return Ok(());
-        }
-        tokio::spawn(keep_leading(lock.clone(), stop_tx.clone()));
-    }
+    let lock = match &config.leader_election {
+        Some(election) => match election.lead(client.clone(), stop_tx.clone()).await {
+            Some(lock) => Some(lock),
+            None => {
+                server.abort();
+                return Ok(());
+            }
+        },
+        None => None,
+    };
 
     let api: Api<PartialObjectMeta<SecureQueue>> = match &config.namespace {
         Some(namespace) => Api::namespaced(client.clone(), namespace),
@@ -241,65 +221,30 @@ pub async fn run(client: Client, reconciler: Reconciler, config: Config) -> Resu
         .await;
     shutdown.abort();
     server.abort();
-    let why = stop_rx.borrow().clone().unwrap_or_default();
-    if let Some(lock) = &lock
-        && let Err(e) = lock.release().await
-    {
-        warn!(error = %e, "could not release the leader Lease");
+    if let Some(lock) = &lock {
+        lock.step_down().await;
     }
-    info!(reason = %why, "controller stopped after in-flight reconciles finished");
-    match why.strip_prefix("lost:") {
-        Some(holder) => Err(RunError::LeadershipLost(holder.to_string())),
-        None => Ok(()),
+    let why = stop_rx.borrow().clone().unwrap_or(Stop::Signal);
+    info!(reason = ?why, "controller stopped after in-flight reconciles finished");
+    match why {
+        Stop::LeadershipLost(holder) => Err(RunError::LeadershipLost(holder)),
+        Stop::Signal => Ok(()),
     }
+}
+
+/// Why the controller stops.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Stop {
+    /// SIGTERM or SIGINT.
+    Signal,
+    /// Another replica holds the Lease now (the text names it), or it could not be renewed in
+    /// time.
+    LeadershipLost(String),
 }
 
 async fn wait_for_signal(mut terminate: tokio::signal::unix::Signal) {
     tokio::select! {
         _ = terminate.recv() => {}
         _ = tokio::signal::ctrl_c() => {}
-    }
-}
-
-/// Waits until this replica holds the Lease, or a stop is requested (then `false`).
-async fn become_leader(lock: &LeaseLock, mut stop: watch::Receiver<Option<String>>) -> bool {
-    loop {
-        match lock.try_acquire_or_renew().await {
-            Ok(Leadership::Leading) => {
-                info!("acquired the leader Lease");
-                return true;
-            }
-            Ok(Leadership::Following(holder)) => {
-                info!(%holder, "standing by: another replica leads")
-            }
-            Err(e) => warn!(error = %e, "leader election failed; retrying"),
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(lock.renew_interval()) => {}
-            _ = stop.wait_for(Option::is_some) => return false,
-        }
-    }
-}
-
-/// Renews the Lease; when it is lost, or cannot be renewed within its duration, asks the
-/// controller to stop.
-async fn keep_leading(lock: LeaseLock, stop: watch::Sender<Option<String>>) {
-    let mut last_renewed = tokio::time::Instant::now();
-    loop {
-        tokio::time::sleep(lock.renew_interval()).await;
-        match lock.try_acquire_or_renew().await {
-            Ok(Leadership::Leading) => last_renewed = tokio::time::Instant::now(),
-            Ok(Leadership::Following(holder)) => {
-                error!(%holder, "lost the leader Lease");
-                let _ = stop.send(Some(format!("lost:{holder}")));
-                return;
-            }
-            Err(e) if last_renewed.elapsed() > lock.renew_interval() * 3 => {
-                error!(error = %e, "could not renew the leader Lease in time");
-                let _ = stop.send(Some("lost:unknown (renewal failed)".to_string()));
-                return;
-            }
-            Err(e) => warn!(error = %e, "renewing the leader Lease failed; retrying"),
-        }
     }
 }
