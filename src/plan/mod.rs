@@ -233,3 +233,52 @@ fn main_queue_attributes(q: &Resolved, policy: &PolicyDocument) -> BTreeMap<Stri
     ]);
     attributes
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::conditions::Reason;
+    use crate::guardrails::Guardrails;
+
+    fn queue() -> SecureQueue {
+        serde_saphyr::from_str(
+            "apiVersion: securequeue.io/v1alpha1\nkind: SecureQueue\nmetadata: {name: orders, namespace: shop}\nspec:\n  region: eu-west-1\n  consumerRoleArns: [arn:aws:iam::111122223333:role/c]\n",
+        )
+        .unwrap()
+    }
+
+    fn env(guardrails: Guardrails) -> Environment {
+        Environment {
+            guardrails,
+            ..Environment::for_operator(
+                "arn:aws:iam::111122223333:role/op".into(),
+                None,
+                None,
+                "c".into(),
+                false,
+            )
+        }
+    }
+
+    #[test]
+    fn planning_refuses_what_the_guardrails_refuse_and_names_the_guardrail() {
+        let guarded = env(Guardrails {
+            required_organization_id: Some("o-abc123defg".into()),
+            ..Guardrails::default()
+        });
+        let problems = build(&queue(), &guarded).unwrap_err();
+        assert_eq!(problems[0].refusal, Reason::GuardrailOrganization);
+        assert_eq!(problems[0].field, "spec.organizationId");
+        assert!(build(&queue(), &guarded.without_guardrails()).is_ok());
+    }
+
+    #[test]
+    fn planning_applies_what_the_guardrails_add() {
+        let prefixed = env(Guardrails {
+            queue_name_prefix: Some("team-".into()),
+            ..Guardrails::default()
+        });
+        let plan = build(&queue(), &prefixed).unwrap();
+        assert!(plan.queue.name.starts_with("team-"), "{}", plan.queue.name);
+    }
+}
