@@ -22,7 +22,7 @@ use super::memory::{self, Outcome, Recall};
 use super::ownership::Owner;
 use super::queue::{self, ExistingQueue};
 use super::report::{Correction, Finding, Repair, Report};
-use super::status::StepReport;
+use super::status::{self, StepReport};
 
 /// The converge steps' conditions, in order.
 pub(super) const CONVERGE_ORDER: [&str; 3] = [KEY_READY, DEAD_LETTER_QUEUE_READY, QUEUE_READY];
@@ -184,38 +184,13 @@ fn fold(stepped: Vec<Stepped>, report: &mut Report) -> Option<[Outcome; 3]> {
                 step: condition,
                 repair,
             }));
-        report.learned = learned(std::mem::take(&mut report.learned), step.learned);
+        report.learned = status::newer(std::mem::take(&mut report.learned), step.learned);
         outcomes.extend(step.outcome);
         reports.push(step.report);
     }
     report.finish(reports);
     let outcomes: [Outcome; 3] = outcomes.try_into().ok()?;
     report.is_ready().then_some(outcomes)
-}
-
-/// `earlier`, with every field `later` learned.
-fn learned(earlier: SecureQueueStatus, later: SecureQueueStatus) -> SecureQueueStatus {
-    SecureQueueStatus {
-        key_arn: later.key_arn.or(earlier.key_arn),
-        dead_letter_queue_arn: later
-            .dead_letter_queue_arn
-            .or(earlier.dead_letter_queue_arn),
-        dead_letter_queue_url: later
-            .dead_letter_queue_url
-            .or(earlier.dead_letter_queue_url),
-        dead_letter_queue_messages: later
-            .dead_letter_queue_messages
-            .or(earlier.dead_letter_queue_messages),
-        queue_name: later.queue_name.or(earlier.queue_name),
-        queue_arn: later.queue_arn.or(earlier.queue_arn),
-        queue_url: later.queue_url.or(earlier.queue_url),
-        kms_estimated_requests_per_30_days: later
-            .kms_estimated_requests_per_30_days
-            .or(earlier.kms_estimated_requests_per_30_days),
-        identity: later.identity.or(earlier.identity),
-        observed_generation: None,
-        conditions: Vec::new(),
-    }
 }
 
 /// The reason and message of a step that held.

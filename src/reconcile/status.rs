@@ -146,7 +146,7 @@ pub fn of_pass(
     SecureQueueStatus {
         observed_generation: generation,
         conditions: to_conditions(&reports, generation, &previous.conditions, now),
-        ..learned_or(&report.learned, previous)
+        ..newer(previous, report.learned.clone())
     }
 }
 
@@ -172,29 +172,29 @@ fn policies_verified(report: &Report) -> StepReport {
     }
 }
 
-/// The fields a pass learned, each falling back to `previous`'s.
-fn learned_or(learned: &SecureQueueStatus, previous: SecureQueueStatus) -> SecureQueueStatus {
-    let learned = learned.clone();
+/// `earlier` with every field `later` learned: the ARNs, URLs, estimate and identity of
+/// `later` where it has them, else `earlier`'s; the conditions and generation stay `earlier`'s.
+pub(super) fn newer(earlier: SecureQueueStatus, later: SecureQueueStatus) -> SecureQueueStatus {
     SecureQueueStatus {
-        key_arn: learned.key_arn.or(previous.key_arn),
-        dead_letter_queue_arn: learned
+        key_arn: later.key_arn.or(earlier.key_arn),
+        dead_letter_queue_arn: later
             .dead_letter_queue_arn
-            .or(previous.dead_letter_queue_arn),
-        dead_letter_queue_url: learned
+            .or(earlier.dead_letter_queue_arn),
+        dead_letter_queue_url: later
             .dead_letter_queue_url
-            .or(previous.dead_letter_queue_url),
-        dead_letter_queue_messages: learned
+            .or(earlier.dead_letter_queue_url),
+        dead_letter_queue_messages: later
             .dead_letter_queue_messages
-            .or(previous.dead_letter_queue_messages),
-        queue_name: learned.queue_name.or(previous.queue_name),
-        queue_arn: learned.queue_arn.or(previous.queue_arn),
-        queue_url: learned.queue_url.or(previous.queue_url),
-        kms_estimated_requests_per_30_days: learned
+            .or(earlier.dead_letter_queue_messages),
+        queue_name: later.queue_name.or(earlier.queue_name),
+        queue_arn: later.queue_arn.or(earlier.queue_arn),
+        queue_url: later.queue_url.or(earlier.queue_url),
+        kms_estimated_requests_per_30_days: later
             .kms_estimated_requests_per_30_days
-            .or(previous.kms_estimated_requests_per_30_days),
-        identity: learned.identity.or(previous.identity),
-        observed_generation: previous.observed_generation,
-        conditions: previous.conditions,
+            .or(earlier.kms_estimated_requests_per_30_days),
+        identity: later.identity.or(earlier.identity),
+        observed_generation: earlier.observed_generation,
+        conditions: earlier.conditions,
     }
 }
 
