@@ -81,11 +81,10 @@ pub struct Policies {
 impl Policies {
     /// The plan's generated policies.
     pub fn of(plan: &Plan) -> Self {
-        let parse = |text: &str| serde_json::from_str(text).expect("generated policies are JSON");
         Self {
-            key: serde_json::to_value(&plan.key.policy).expect("policies serialize"),
-            dead_letter_queue: parse(&plan.dead_letter_queue.attributes["Policy"]),
-            queue: parse(&plan.queue.attributes["Policy"]),
+            key: plan.key.policy.to_value(),
+            dead_letter_queue: plan.dead_letter_queue.attributes.policy.to_value(),
+            queue: plan.queue.attributes.policy.to_value(),
         }
     }
 }
