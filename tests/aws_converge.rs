@@ -68,7 +68,7 @@ async fn every_example_converges_and_a_second_pass_makes_no_writes() {
             let attributes = queue_attributes(&sqs, &url).await;
             assert_eq!(attributes["KmsMasterKeyId"], plan.key.alias_arn);
             assert!(normalize::same_redrive(
-                &plan.queue.attributes["RedrivePolicy"],
+                &plan.queue.attributes.redrive.to_compact_json(),
                 &attributes["RedrivePolicy"]
             ));
         }
@@ -122,11 +122,11 @@ async fn the_queues_carry_the_planned_encryption_redrive_and_tags() {
     let dead_letter = queue_attributes(&sqs, &dead_letter_url).await;
     assert_eq!(dead_letter["KmsMasterKeyId"], plan.key.alias_arn);
     assert!(normalize::same_redrive(
-        &plan.dead_letter_queue.attributes["RedriveAllowPolicy"],
+        &plan.dead_letter_queue.attributes.redrive.to_compact_json(),
         &dead_letter["RedriveAllowPolicy"]
     ));
     assert!(normalize::same_policy(
-        &plan.dead_letter_queue.attributes["Policy"],
+        &plan.dead_letter_queue.attributes.policy.to_compact_json(),
         &dead_letter["Policy"]
     ));
 
@@ -576,9 +576,9 @@ async fn an_untagged_queue_whose_policy_names_another_secure_queue_is_refused() 
     let namespace = unique_namespace("marked");
     let queue = secure_queue(&namespace, "");
     let plan = plan::build(&queue, &env()).unwrap();
-    let theirs = plan.dead_letter_queue.attributes["Policy"]
-        .replace(&format!("/{namespace}/"), &format!("/{namespace}-other/"));
-    assert_ne!(theirs, plan.dead_letter_queue.attributes["Policy"]);
+    let ours = plan.dead_letter_queue.attributes.policy.to_compact_json();
+    let theirs = ours.replace(&format!("/{namespace}/"), &format!("/{namespace}-other/"));
+    assert_ne!(theirs, ours);
     sqs.create_queue()
         .queue_name(&plan.dead_letter_queue.name)
         .attributes(QueueAttributeName::Policy, theirs)

@@ -139,7 +139,7 @@ fn find<'a>(policy: &'a Value, sid: &str) -> &'a Value {
 }
 
 fn attribute_policy(queue: &securequeue::plan::QueuePlan) -> Value {
-    serde_json::from_str(&queue.attributes["Policy"]).unwrap()
+    queue.attributes.policy.to_value()
 }
 
 #[test]

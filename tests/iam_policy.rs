@@ -286,7 +286,7 @@ fn tagging_a_foreign_queue_then_setting_its_policy_is_refused() {
 fn a_queue_policy_of_ours_grants_the_operator_that_queue_alone() {
     let iam = operator_policy(&scope());
     let (_, plan) = example("deploy/examples/sns-producer.yaml");
-    let policy: Value = serde_json::from_str(&plan.queue.attributes["Policy"]).unwrap();
+    let policy = plan.queue.attributes.policy.to_value();
     let own = request("sqs:SetQueueAttributes", &plan.queue.arn, false);
     assert!(allowed(&iam, ResourcePolicy::Queue(Some(&policy)), &own));
     // The same policy, evaluated for another queue (its statements name our queue's ARN only).

@@ -597,7 +597,7 @@ fn identical_consumers_and_producers_are_merged_to_fit_the_principal_quota() {
         "  consumerRoleArns: [{roles}]\n  producers: {{roleArns: [{roles}]}}\n"
     ));
     let plan = plan(&yaml).expect("merging makes it fit");
-    let policy: serde_json::Value = serde_json::from_str(&plan.queue.attributes["Policy"]).unwrap();
+    let policy = plan.queue.attributes.policy.to_value();
     let merged = policy["Statement"]
         .as_array()
         .unwrap()

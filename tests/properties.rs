@@ -67,7 +67,7 @@ fn queue(spec: SecureQueueSpec) -> SecureQueue {
 }
 
 fn policies(plan: &Plan) -> Vec<(PolicyKind, PolicyDocument)> {
-    let parse = |q: &plan::QueuePlan| serde_json::from_str(&q.attributes["Policy"]).unwrap();
+    let parse = |q: &plan::QueuePlan| q.attributes.policy.clone();
     vec![
         (PolicyKind::Key, plan.key.policy.clone()),
         (PolicyKind::Queue, parse(&plan.dead_letter_queue)),

@@ -6,6 +6,8 @@ use std::sync::Arc;
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::types::QueueAttributeName;
 
+use crate::plan::QueueAttributes;
+
 use super::budget::{BudgetSnapshot, Budgets, Paced};
 use super::error::{AwsError, mapper};
 
@@ -105,19 +107,21 @@ impl Sqs {
             .collect())
     }
 
-    /// Creates a queue with its attributes, returning its URL. No tags: on CreateQueue they
-    /// would need `sqs:TagQueue` in the operator's IAM policy (see `policy::operator`).
+    /// Creates a queue with its attributes, its documents as JSON, returning its URL. No tags:
+    /// on CreateQueue they would need `sqs:TagQueue` in the operator's IAM policy (see
+    /// `policy::operator`).
     pub async fn create(
         &self,
         name: &str,
-        attributes: &BTreeMap<String, String>,
+        attributes: &QueueAttributes,
     ) -> Result<String, AwsError> {
+        let attributes = attribute_map(&attributes.to_sqs());
         let out = self
             .client
             .send("CreateQueue", |c| {
                 c.create_queue()
                     .queue_name(name)
-                    .set_attributes(Some(attribute_map(attributes)))
+                    .set_attributes(Some(attributes.clone()))
                     .send()
             })
             .await

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::{Args, ValueEnum};
 
 use crate::evaluate::intent::{Policies, Target, verify};
-use crate::evaluate::{Principal, Request, evaluate};
+use crate::evaluate::{Request, evaluate};
 use crate::plan;
 
 use super::input;
@@ -212,32 +212,7 @@ pub(super) fn explain_command(args: ExplainArgs) -> ExitCode {
             plan.dead_letter_queue.arn.clone(),
         ),
     };
-    let principal = if args.principal.starts_with("arn:") {
-        Principal::Aws(args.principal.clone())
-    } else {
-        Principal::Service(args.principal.clone())
-    };
-    let mut request = Request::new(principal, &args.action, &resource).with(
-        "aws:SecureTransport",
-        if args.no_tls { "false" } else { "true" },
-    );
-    if args.principal.starts_with("arn:") {
-        request = request.with("aws:PrincipalArn", &args.principal).with(
-            "aws:PrincipalAccount",
-            args.principal.split(':').nth(4).unwrap_or_default(),
-        );
-    }
-    for (key, value) in [
-        ("aws:SourceArn", &args.source_arn),
-        ("aws:SourceAccount", &args.source_account),
-        ("aws:PrincipalOrgID", &args.org),
-        ("aws:SourceVpce", &args.vpce),
-        ("kms:ViaService", &args.via_service),
-    ] {
-        if let Some(value) = value {
-            request = request.with(key, value);
-        }
-    }
+    let request = explained_request(&args, &resource);
     match evaluate(policy, &request) {
         Ok(decision) => {
             println!(
@@ -260,4 +235,33 @@ pub(super) fn explain_command(args: ExplainArgs) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The request `explain` is asked about, built with the intent table's request helpers: an IAM
+/// principal (an ARN) signs it, a service principal sends it, over TLS unless `--no-tls`.
+fn explained_request(args: &ExplainArgs, resource: &str) -> Request {
+    let mut request = if args.principal.starts_with("arn:") {
+        Request::signed(&args.principal, &args.action, resource)
+    } else {
+        Request::from_service(&args.principal, &args.action, resource)
+    };
+    if args.no_tls {
+        request = request.over_plain_http();
+    }
+    if let Some(arn) = &args.source_arn {
+        request = request.for_source_arn(arn);
+    }
+    if let Some(account) = &args.source_account {
+        request = request.for_source_account(account);
+    }
+    if let Some(organization) = &args.org {
+        request = request.in_organization(organization);
+    }
+    if let Some(endpoint) = &args.vpce {
+        request = request.through_endpoint(endpoint);
+    }
+    if let Some(service) = &args.via_service {
+        request = request.via_service(service);
+    }
+    request
 }

@@ -224,9 +224,6 @@ pub fn table(iam: &Value, plan: &Plan, q: &Resolved) -> Result<Vec<Row>, String>
 
 impl<'a> Subjects<'a> {
     fn of(iam: &'a Value, plan: &'a Plan, q: &'a Resolved) -> Result<Self, String> {
-        let parse = |what: &str, text: &str| {
-            serde_json::from_str(text).map_err(|e| format!("the plan's {what} policy: {e}"))
-        };
         let key_prefix = format!("arn:{}:kms:{}:{}", q.partition, q.region, q.account_id);
         let account_root = format!("arn:{}:iam::{}:root", q.partition, q.account_id);
         Ok(Self {
@@ -241,15 +238,12 @@ impl<'a> Subjects<'a> {
                 (
                     Resource::Queue,
                     plan.queue.arn.clone(),
-                    parse("queue", &plan.queue.attributes["Policy"])?,
+                    plan.queue.attributes.policy.to_value(),
                 ),
                 (
                     Resource::DeadLetterQueue,
                     plan.dead_letter_queue.arn.clone(),
-                    parse(
-                        "dead-letter queue",
-                        &plan.dead_letter_queue.attributes["Policy"],
-                    )?,
+                    plan.dead_letter_queue.attributes.policy.to_value(),
                 ),
             ],
             foreign_key_arn: format!("{key_prefix}:key/{FOREIGN_KEY_ID}"),

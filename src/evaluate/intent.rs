@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use crate::arn;
 use crate::plan::Plan;
-use crate::policy::statements::{OPERATOR_QUEUE_ACTIONS, service_sources};
+use crate::policy::statements::{OPERATOR_QUEUE_ACTIONS, SourceService, service_sources};
 use crate::resolve::Resolved;
 
 use super::{Decision, Effect, Principal, Request, evaluate};
@@ -81,11 +81,10 @@ pub struct Policies {
 impl Policies {
     /// The plan's generated policies.
     pub fn of(plan: &Plan) -> Self {
-        let parse = |text: &str| serde_json::from_str(text).expect("generated policies are JSON");
         Self {
-            key: serde_json::to_value(&plan.key.policy).expect("policies serialize"),
-            dead_letter_queue: parse(&plan.dead_letter_queue.attributes["Policy"]),
-            queue: parse(&plan.queue.attributes["Policy"]),
+            key: plan.key.policy.to_value(),
+            dead_letter_queue: plan.dead_letter_queue.attributes.policy.to_value(),
+            queue: plan.queue.attributes.policy.to_value(),
         }
     }
 }
@@ -140,370 +139,479 @@ fn allow_statements(policy: &Value) -> Value {
     grants
 }
 
-/// A role of another account with the same name.
-fn elsewhere(role: &str) -> String {
-    let mut parts: Vec<&str> = role.splitn(6, ':').collect();
-    if parts.len() == 6 {
-        parts[4] = "999999999999";
-    }
-    parts.join(":")
-}
+/// An account that is not the SecureQueue's, for the same names elsewhere.
+const OTHER_ACCOUNT: &str = "999999999999";
+/// An organization that is not the SecureQueue's.
+const OTHER_ORGANIZATION: &str = "o-otherorganization";
+/// A VPC endpoint that is not the SecureQueue's.
+const OTHER_ENDPOINT: &str = "vpce-00000000000000000";
 
-/// Every row for a resolved SecureQueue.
-pub fn checks(q: &Resolved) -> Vec<Check> {
-    let mut rows = Vec::new();
-    let spec = &q.spec;
-    let sqs_endpoint = q.sqs_service_endpoint();
-    let stranger = format!(
-        "arn:{}:iam::{}:role/securequeue-verify-stranger",
-        q.partition, q.account_id
-    );
-    // A request of a role of the account (or organization), over TLS, through the endpoint.
-    let signed = |role: &str, action: &str, resource: &str| {
-        let mut request = Request::new(Principal::Aws(role.to_string()), action, resource)
+/// The requests of the table, built from who makes them and how. `securequeue explain` builds
+/// its request with the same helpers.
+impl Request {
+    /// A request an IAM principal signs, over TLS, with the `aws:PrincipalArn` and
+    /// `aws:PrincipalAccount` AWS sets for it.
+    pub fn signed(principal_arn: &str, action: &str, resource: &str) -> Self {
+        Request::new(Principal::Aws(principal_arn.to_string()), action, resource)
             .with("aws:SecureTransport", "true")
-            .with("aws:PrincipalArn", role)
+            .with("aws:PrincipalArn", principal_arn)
             .with(
                 "aws:PrincipalAccount",
-                role.split(':').nth(4).unwrap_or_default(),
-            );
-        if let Some(org) = &spec.organization_id {
-            request = request.with("aws:PrincipalOrgID", org);
-        }
-        if let Some(vpce) = &spec.vpc_endpoint_id {
-            request = request.with("aws:SourceVpce", vpce);
-        }
-        request
-    };
-    let through_sqs = |role: &str, action: &str| {
-        signed(role, action, "*")
-            .with("kms:ViaService", &sqs_endpoint)
-            .with("kms:CallerAccount", &q.account_id)
-    };
-    let check = |target, description: String, request, expect| Check {
+                principal_arn.split(':').nth(4).unwrap_or_default(),
+            )
+    }
+
+    /// A request an AWS service principal (such as `sns.amazonaws.com`) makes, over TLS.
+    pub fn from_service(service: &str, action: &str, resource: &str) -> Self {
+        Request::new(Principal::Service(service.to_string()), action, resource)
+            .with("aws:SecureTransport", "true")
+    }
+
+    /// On behalf of the source with this ARN (`aws:SourceArn`).
+    pub fn for_source_arn(self, arn: &str) -> Self {
+        self.set("aws:SourceArn", arn)
+    }
+
+    /// On behalf of a source of this account (`aws:SourceAccount`).
+    pub fn for_source_account(self, account: &str) -> Self {
+        self.set("aws:SourceAccount", account)
+    }
+
+    /// On behalf of this source, of this account.
+    pub fn for_source(self, arn: &str, account: &str) -> Self {
+        self.for_source_arn(arn).for_source_account(account)
+    }
+
+    /// From a principal of this organization (`aws:PrincipalOrgID`).
+    pub fn in_organization(self, organization: &str) -> Self {
+        self.set("aws:PrincipalOrgID", organization)
+    }
+
+    /// From a principal of another organization.
+    pub fn outside_organization(self) -> Self {
+        self.in_organization(OTHER_ORGANIZATION)
+    }
+
+    /// Through this VPC endpoint (`aws:SourceVpce`).
+    pub fn through_endpoint(self, endpoint: &str) -> Self {
+        self.set("aws:SourceVpce", endpoint)
+    }
+
+    /// Through another VPC endpoint than the SecureQueue's.
+    pub fn outside_endpoint(self) -> Self {
+        self.through_endpoint(OTHER_ENDPOINT)
+    }
+
+    /// A KMS call this service (`kms:ViaService`, e.g. `sqs.eu-west-1.amazonaws.com`) makes for
+    /// the principal.
+    pub fn via_service(self, endpoint: &str) -> Self {
+        self.set("kms:ViaService", endpoint)
+    }
+
+    /// Over plain HTTP (`aws:SecureTransport` false).
+    pub fn over_plain_http(self) -> Self {
+        self.set("aws:SecureTransport", "false")
+    }
+
+    /// With this one value of the context key, whatever it had before.
+    fn set(self, key: &str, value: &str) -> Self {
+        self.without(key).with(key, value)
+    }
+}
+
+/// A request of a role of the SecureQueue's account (or organization), over TLS, through its
+/// VPC endpoint: as a legitimate caller makes it.
+fn member(q: &Resolved, role: &str, action: &str, resource: &str) -> Request {
+    let mut request = Request::signed(role, action, resource);
+    if let Some(organization) = &q.spec.organization_id {
+        request = request.in_organization(organization);
+    }
+    if let Some(endpoint) = &q.spec.vpc_endpoint_id {
+        request = request.through_endpoint(endpoint);
+    }
+    request
+}
+
+/// The KMS call SQS makes with the key for a member's request.
+fn through_sqs(q: &Resolved, role: &str, action: &str) -> Request {
+    member(q, role, action, "*")
+        .via_service(&q.sqs_service_endpoint())
+        .with("kms:CallerAccount", &q.account_id)
+}
+
+/// A row about a principal the spec names.
+fn check(target: Target, description: String, request: Request, expect: Expect) -> Check {
+    Check {
         target,
         description,
         request,
         expect,
         not_granted: false,
-    };
+    }
+}
 
+/// A role of another account with the same name.
+fn elsewhere(role: &str) -> String {
+    let mut parts: Vec<&str> = role.splitn(6, ':').collect();
+    if parts.len() == 6 {
+        parts[4] = OTHER_ACCOUNT;
+    }
+    parts.join(":")
+}
+
+/// A role of the account that the spec does not name.
+fn stranger(q: &Resolved) -> String {
+    format!(
+        "arn:{}:iam::{}:role/securequeue-verify-stranger",
+        q.partition, q.account_id
+    )
+}
+
+/// Both queues, with the policy that decides for each.
+fn queues(q: &Resolved) -> [(Target, &str); 2] {
+    [
+        (Target::Queue, q.queue_arn.as_str()),
+        (Target::DeadLetterQueue, q.dead_letter_queue_arn.as_str()),
+    ]
+}
+
+/// Every row for a resolved SecureQueue: the principals the spec names, then the operator,
+/// strangers and the redrive.
+pub fn checks(q: &Resolved) -> Vec<Check> {
+    let mut rows = Vec::new();
     for consumer in &q.consumers {
-        for action in [
-            "sqs:ReceiveMessage",
-            "sqs:DeleteMessage",
-            "sqs:ChangeMessageVisibility",
-        ] {
-            rows.push(check(
-                Target::Queue,
-                format!("consumer {consumer} may {action}"),
-                signed(consumer, action, &q.queue_arn),
-                Expect::Allowed,
-            ));
-        }
-        rows.push(check(
-            Target::Key,
-            format!("consumer {consumer} may decrypt through SQS"),
-            through_sqs(consumer, "kms:Decrypt"),
-            Expect::Allowed,
-        ));
-        rows.push(check(
-            Target::Key,
-            format!("consumer {consumer} may not decrypt outside SQS"),
-            signed(consumer, "kms:Decrypt", "*"),
-            Expect::Denied,
-        ));
-        rows.push(check(
-            Target::Queue,
-            format!("consumer {consumer} may not receive over plain HTTP"),
-            signed(consumer, "sqs:ReceiveMessage", &q.queue_arn)
-                .without("aws:SecureTransport")
-                .with("aws:SecureTransport", "false"),
-            Expect::ExplicitlyDenied,
-        ));
-        let twin = elsewhere(consumer);
-        rows.push(
-            check(
-                Target::Queue,
-                format!("another account's role of the same name ({twin}) may not receive"),
-                signed(&twin, "sqs:ReceiveMessage", &q.queue_arn),
-                Expect::Denied,
-            )
-            .unnamed(),
-        );
-        rows.push(
-            check(
-                Target::Key,
-                format!("another account's role of the same name ({twin}) may not read the key"),
-                signed(&twin, "kms:DescribeKey", "*"),
-                Expect::Denied,
-            )
-            .unnamed(),
-        );
-        if spec.vpc_endpoint_id.is_some() {
-            rows.push(check(
-                Target::Queue,
-                format!("consumer {consumer} may not receive outside the VPC endpoint"),
-                signed(consumer, "sqs:ReceiveMessage", &q.queue_arn)
-                    .without("aws:SourceVpce")
-                    .with("aws:SourceVpce", "vpce-00000000000000000"),
-                Expect::ExplicitlyDenied,
-            ));
-        }
-        if spec.organization_id.is_some() {
-            rows.push(check(
-                Target::Queue,
-                format!("consumer {consumer} may not receive from outside the organization"),
-                signed(consumer, "sqs:ReceiveMessage", &q.queue_arn)
-                    .without("aws:PrincipalOrgID")
-                    .with("aws:PrincipalOrgID", "o-otherorganization"),
-                Expect::ExplicitlyDenied,
-            ));
-        }
+        rows.extend(consumer_rows(q, consumer));
     }
     for consumer in &q.dead_letter_queue_consumers {
+        rows.extend(dead_letter_consumer_rows(q, consumer));
+    }
+    for (service, sources) in service_sources(&q.spec.producers) {
+        for source in sources {
+            rows.extend(service_source_rows(q, service, source));
+            rows.extend(source_impostor_rows(q, source));
+        }
+    }
+    for producer in &q.spec.producers.role_arns {
+        rows.extend(producer_rows(q, producer));
+    }
+    for admin in &q.administrators {
+        rows.extend(administrator_rows(q, admin));
+    }
+    for (target, arn) in queues(q) {
+        rows.extend(operator_rows(q, target, arn));
+    }
+    rows.extend(stranger_rows(q));
+    rows.extend(redrive_rows(q));
+    rows
+}
+
+/// A consumer of the main queue receives and decrypts through SQS, and only over TLS, through
+/// the endpoint and from the organization; its namesake in another account gets nothing.
+fn consumer_rows(q: &Resolved, consumer: &str) -> Vec<Check> {
+    let receive = |role: &str| member(q, role, "sqs:ReceiveMessage", &q.queue_arn);
+    let mut rows: Vec<Check> = [
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
+        "sqs:ChangeMessageVisibility",
+    ]
+    .into_iter()
+    .map(|action| {
+        check(
+            Target::Queue,
+            format!("consumer {consumer} may {action}"),
+            member(q, consumer, action, &q.queue_arn),
+            Expect::Allowed,
+        )
+    })
+    .collect();
+    let twin = elsewhere(consumer);
+    rows.extend([
+        check(
+            Target::Key,
+            format!("consumer {consumer} may decrypt through SQS"),
+            through_sqs(q, consumer, "kms:Decrypt"),
+            Expect::Allowed,
+        ),
+        check(
+            Target::Key,
+            format!("consumer {consumer} may not decrypt outside SQS"),
+            member(q, consumer, "kms:Decrypt", "*"),
+            Expect::Denied,
+        ),
+        check(
+            Target::Queue,
+            format!("consumer {consumer} may not receive over plain HTTP"),
+            receive(consumer).over_plain_http(),
+            Expect::ExplicitlyDenied,
+        ),
+        check(
+            Target::Queue,
+            format!("another account's role of the same name ({twin}) may not receive"),
+            receive(&twin),
+            Expect::Denied,
+        )
+        .unnamed(),
+        check(
+            Target::Key,
+            format!("another account's role of the same name ({twin}) may not read the key"),
+            member(q, &twin, "kms:DescribeKey", "*"),
+            Expect::Denied,
+        )
+        .unnamed(),
+    ]);
+    if q.spec.vpc_endpoint_id.is_some() {
         rows.push(check(
+            Target::Queue,
+            format!("consumer {consumer} may not receive outside the VPC endpoint"),
+            receive(consumer).outside_endpoint(),
+            Expect::ExplicitlyDenied,
+        ));
+    }
+    if q.spec.organization_id.is_some() {
+        rows.push(check(
+            Target::Queue,
+            format!("consumer {consumer} may not receive from outside the organization"),
+            receive(consumer).outside_organization(),
+            Expect::ExplicitlyDenied,
+        ));
+    }
+    rows
+}
+
+/// A consumer of the dead-letter queue receives from it, only over TLS and from the
+/// organization.
+fn dead_letter_consumer_rows(q: &Resolved, consumer: &str) -> Vec<Check> {
+    let receive = || member(q, consumer, "sqs:ReceiveMessage", &q.dead_letter_queue_arn);
+    let mut rows = vec![
+        check(
             Target::DeadLetterQueue,
             format!("dead-letter consumer {consumer} may receive"),
-            signed(consumer, "sqs:ReceiveMessage", &q.dead_letter_queue_arn),
+            receive(),
             Expect::Allowed,
-        ));
-        rows.push(check(
+        ),
+        check(
             Target::DeadLetterQueue,
             format!("dead-letter consumer {consumer} may not receive over plain HTTP"),
-            signed(consumer, "sqs:ReceiveMessage", &q.dead_letter_queue_arn)
-                .without("aws:SecureTransport")
-                .with("aws:SecureTransport", "false"),
+            receive().over_plain_http(),
+            Expect::ExplicitlyDenied,
+        ),
+    ];
+    if q.spec.organization_id.is_some() {
+        rows.push(check(
+            Target::DeadLetterQueue,
+            format!(
+                "dead-letter consumer {consumer} may not receive from outside the organization"
+            ),
+            receive().outside_organization(),
             Expect::ExplicitlyDenied,
         ));
-        if spec.organization_id.is_some() {
-            rows.push(check(
-                Target::DeadLetterQueue,
-                format!(
-                    "dead-letter consumer {consumer} may not receive from outside the organization"
-                ),
-                signed(consumer, "sqs:ReceiveMessage", &q.dead_letter_queue_arn)
-                    .without("aws:PrincipalOrgID")
-                    .with("aws:PrincipalOrgID", "o-otherorganization"),
-                Expect::ExplicitlyDenied,
-            ));
-        }
     }
+    rows
+}
 
-    for (service, sources) in service_sources(&spec.producers) {
-        let principal = service.principal();
-        for source in sources {
-            let account = arn::Arn::parse(source)
-                .ok()
-                .filter(|a| !a.account.is_empty())
-                .map_or(q.account_id.clone(), |a| a.account.to_string());
-            let from = |source: &str, account: &str, action: &str, resource: &str| {
-                Request::new(Principal::Service(principal.to_string()), action, resource)
-                    .with("aws:SecureTransport", "true")
-                    .with("aws:SourceArn", source)
-                    .with("aws:SourceAccount", account)
-            };
-            rows.push(check(
+/// The account a source belongs to: the one its ARN names, or (S3 buckets) the SecureQueue's.
+fn source_account(q: &Resolved, source: &str) -> String {
+    arn::Arn::parse(source)
+        .ok()
+        .filter(|a| !a.account.is_empty())
+        .map_or(q.account_id.clone(), |a| a.account.to_string())
+}
+
+/// A service sends and encrypts for a declared source, and for no other source of the account,
+/// nor for a source of that name in another account.
+fn service_source_rows(q: &Resolved, service: SourceService, source: &str) -> Vec<Check> {
+    let principal = service.principal();
+    let account = source_account(q, source);
+    let from = |source: &str, account: &str, action: &str, resource: &str| {
+        Request::from_service(principal, action, resource).for_source(source, account)
+    };
+    let (prefix, _) = source.rsplit_once([':', '/']).unwrap_or((source, ""));
+    let sibling = format!(
+        "{prefix}{}securequeue-verify-other",
+        if source.contains('/') { "/" } else { ":" }
+    );
+    let mut rows = vec![
+        check(
+            Target::Queue,
+            format!("{principal} may send for {source}"),
+            from(source, &account, "sqs:SendMessage", &q.queue_arn),
+            Expect::Allowed,
+        ),
+        check(
+            Target::Key,
+            format!("{principal} may encrypt for {source}"),
+            from(source, &account, "kms:GenerateDataKey", "*"),
+            Expect::Allowed,
+        ),
+        check(
+            Target::Queue,
+            format!("another source ({sibling}) may not send through {principal}"),
+            from(&sibling, &account, "sqs:SendMessage", &q.queue_arn),
+            Expect::Denied,
+        )
+        .unnamed(),
+        check(
+            Target::Key,
+            format!("another source ({sibling}) may not encrypt through {principal}"),
+            from(&sibling, &account, "kms:GenerateDataKey", "*"),
+            Expect::Denied,
+        )
+        .unnamed(),
+        check(
+            Target::Key,
+            format!("another account may not encrypt through {principal} naming {source}"),
+            from(source, OTHER_ACCOUNT, "kms:GenerateDataKey", "*"),
+            Expect::Denied,
+        )
+        .unnamed(),
+    ];
+    if service == SourceService::S3 {
+        rows.push(
+            check(
                 Target::Queue,
-                format!("{principal} may send for {source}"),
-                from(source, &account, "sqs:SendMessage", &q.queue_arn),
-                Expect::Allowed,
-            ));
-            rows.push(check(
-                Target::Key,
-                format!("{principal} may encrypt for {source}"),
-                from(source, &account, "kms:GenerateDataKey", "*"),
-                Expect::Allowed,
-            ));
-            let (prefix, _) = source.rsplit_once([':', '/']).unwrap_or((source, ""));
-            let sibling = format!(
-                "{prefix}{}securequeue-verify-other",
-                if source.contains('/') { "/" } else { ":" }
-            );
-            rows.push(
-                check(
-                    Target::Queue,
-                    format!("another source ({sibling}) may not send through {principal}"),
-                    from(&sibling, &account, "sqs:SendMessage", &q.queue_arn),
-                    Expect::Denied,
-                )
-                .unnamed(),
-            );
-            rows.push(
-                check(
-                    Target::Key,
-                    format!("another source ({sibling}) may not encrypt through {principal}"),
-                    from(&sibling, &account, "kms:GenerateDataKey", "*"),
-                    Expect::Denied,
-                )
-                .unnamed(),
-            );
-            rows.push(
-                check(
-                    Target::Key,
-                    format!("another account may not encrypt through {principal} naming {source}"),
-                    from(source, "999999999999", "kms:GenerateDataKey", "*"),
-                    Expect::Denied,
-                )
-                .unnamed(),
-            );
-            if service.principal() == "s3.amazonaws.com" {
-                rows.push(
-                    check(
-                        Target::Queue,
-                        format!("another account may not send through {principal} naming {source}"),
-                        from(source, "999999999999", "sqs:SendMessage", &q.queue_arn),
-                        Expect::Denied,
-                    )
-                    .unnamed(),
-                );
-            }
-            if source.split(':').nth(4).is_some_and(|a| !a.is_empty()) {
-                let twin = elsewhere(source);
-                rows.push(check(
-                    Target::Queue,
-                    format!(
-                        "another account's {twin}, the same source name, may not send through {principal}"
-                    ),
-                    from(&twin, "999999999999", "sqs:SendMessage", &q.queue_arn),
-                    Expect::Denied,
-                ));
-            }
-            let impostor = |action: &str, resource: &str| {
-                signed(&stranger, action, resource)
-                    .with("aws:SourceArn", source)
-                    .with("aws:SourceAccount", &account)
-            };
-            // Only services set aws:SourceArn, so this request cannot really be made; the row
-            // proves that no Allow grants it, whatever the Deny behind it.
-            rows.push(
-                check(
-                    Target::Queue,
-                    format!(
-                        "another role of the account may not send claiming {source} as its source"
-                    ),
-                    impostor("sqs:SendMessage", &q.queue_arn),
-                    Expect::Denied,
-                )
-                .unnamed(),
-            );
-            rows.push(check(
-                Target::Key,
-                format!(
-                    "another role of the account may not encrypt claiming {source} as its source"
-                ),
-                impostor("kms:GenerateDataKey", "*"),
+                format!("another account may not send through {principal} naming {source}"),
+                from(source, OTHER_ACCOUNT, "sqs:SendMessage", &q.queue_arn),
                 Expect::Denied,
-            ));
-        }
+            )
+            .unnamed(),
+        );
     }
-    for producer in &spec.producers.role_arns {
+    if source.split(':').nth(4).is_some_and(|a| !a.is_empty()) {
+        let twin = elsewhere(source);
         rows.push(check(
             Target::Queue,
-            format!("producer {producer} may send"),
-            signed(producer, "sqs:SendMessage", &q.queue_arn),
-            Expect::Allowed,
-        ));
-        rows.push(check(
-            Target::Key,
-            format!("producer {producer} may encrypt through SQS"),
-            through_sqs(producer, "kms:GenerateDataKey"),
-            Expect::Allowed,
-        ));
-        rows.push(check(
-            Target::Key,
-            format!("producer {producer} may not use the key outside SQS"),
-            signed(producer, "kms:GenerateDataKey", "*"),
+            format!(
+                "another account's {twin}, the same source name, may not send through {principal}"
+            ),
+            from(&twin, OTHER_ACCOUNT, "sqs:SendMessage", &q.queue_arn),
             Expect::Denied,
         ));
-        rows.push(check(
+    }
+    rows
+}
+
+/// A role of the account claiming a declared source as its own gets nothing. Only services
+/// set `aws:SourceArn`, so this request cannot really be made; the rows prove that no Allow
+/// grants it, whatever the Deny behind it.
+fn source_impostor_rows(q: &Resolved, source: &str) -> Vec<Check> {
+    let stranger = stranger(q);
+    let account = source_account(q, source);
+    let impostor = |action: &str, resource: &str| {
+        member(q, &stranger, action, resource).for_source(source, &account)
+    };
+    vec![
+        check(
+            Target::Queue,
+            format!("another role of the account may not send claiming {source} as its source"),
+            impostor("sqs:SendMessage", &q.queue_arn),
+            Expect::Denied,
+        )
+        .unnamed(),
+        check(
+            Target::Key,
+            format!("another role of the account may not encrypt claiming {source} as its source"),
+            impostor("kms:GenerateDataKey", "*"),
+            Expect::Denied,
+        ),
+    ]
+}
+
+/// A producer role sends and encrypts through SQS, only over TLS.
+fn producer_rows(q: &Resolved, producer: &str) -> Vec<Check> {
+    vec![
+        check(
+            Target::Queue,
+            format!("producer {producer} may send"),
+            member(q, producer, "sqs:SendMessage", &q.queue_arn),
+            Expect::Allowed,
+        ),
+        check(
+            Target::Key,
+            format!("producer {producer} may encrypt through SQS"),
+            through_sqs(q, producer, "kms:GenerateDataKey"),
+            Expect::Allowed,
+        ),
+        check(
+            Target::Key,
+            format!("producer {producer} may not use the key outside SQS"),
+            member(q, producer, "kms:GenerateDataKey", "*"),
+            Expect::Denied,
+        ),
+        check(
             Target::Queue,
             format!("producer {producer} may not send over plain HTTP"),
-            signed(producer, "sqs:SendMessage", &q.queue_arn)
-                .without("aws:SecureTransport")
-                .with("aws:SecureTransport", "false"),
+            member(q, producer, "sqs:SendMessage", &q.queue_arn).over_plain_http(),
             Expect::ExplicitlyDenied,
-        ));
-    }
+        ),
+    ]
+}
 
-    for admin in &q.administrators {
+/// An administrator keeps the key policy (no lockout) and is not denied changing either queue.
+fn administrator_rows(q: &Resolved, admin: &str) -> Vec<Check> {
+    let mut rows = vec![check(
+        Target::Key,
+        format!("administrator {admin} may change the key policy (no lockout)"),
+        member(q, admin, "kms:PutKeyPolicy", "*"),
+        Expect::Allowed,
+    )];
+    for (target, arn) in queues(q) {
         rows.push(check(
-            Target::Key,
-            format!("administrator {admin} may change the key policy (no lockout)"),
-            signed(admin, "kms:PutKeyPolicy", "*"),
-            Expect::Allowed,
+            target,
+            format!("administrator {admin} is not denied SetQueueAttributes on {arn}"),
+            member(q, admin, "sqs:SetQueueAttributes", arn),
+            Expect::NotDenied,
         ));
-        for (target, arn) in [
-            (Target::Queue, &q.queue_arn),
-            (Target::DeadLetterQueue, &q.dead_letter_queue_arn),
-        ] {
-            rows.push(check(
-                target,
-                format!("administrator {admin} is not denied SetQueueAttributes on {arn}"),
-                signed(admin, "sqs:SetQueueAttributes", arn),
-                Expect::NotDenied,
-            ));
-        }
     }
+    rows
+}
 
-    for (target, arn) in [
-        (Target::Queue, &q.queue_arn),
-        (Target::DeadLetterQueue, &q.dead_letter_queue_arn),
-    ] {
-        for action in OPERATOR_QUEUE_ACTIONS {
-            rows.push(check(
+/// The operator manages the queue through its policy alone, and the tagging it is granted there
+/// is granted to nobody else.
+fn operator_rows(q: &Resolved, target: Target, arn: &str) -> Vec<Check> {
+    let stranger = stranger(q);
+    let operator = OPERATOR_QUEUE_ACTIONS.into_iter().map(|action| {
+        check(
+            target,
+            format!("the operator's role may {action} on {arn}, through this policy alone"),
+            member(q, &q.operator_role_arn, action, arn),
+            Expect::Allowed,
+        )
+    });
+    let others = ["sqs:TagQueue", "sqs:UntagQueue"]
+        .into_iter()
+        .map(|action| {
+            check(
                 target,
-                format!("the operator's role may {action} on {arn}, through this policy alone"),
-                signed(&q.operator_role_arn, action, arn),
-                Expect::Allowed,
-            ));
-        }
-        for action in ["sqs:TagQueue", "sqs:UntagQueue"] {
+                format!("another role of the account is granted no {action} on {arn}"),
+                member(q, &stranger, action, arn),
+                Expect::Denied,
+            )
+            .unnamed()
+        });
+    operator.chain(others).collect()
+}
+
+/// A role of the account the spec does not name may not use or change either queue, and gets
+/// nothing of the key even through SQS.
+fn stranger_rows(q: &Resolved) -> Vec<Check> {
+    let stranger = stranger(q);
+    let mut rows = Vec::new();
+    for (target, resource) in queues(q) {
+        for action in [
+            "sqs:ReceiveMessage",
+            "sqs:SendMessage",
+            "sqs:SetQueueAttributes",
+        ] {
             rows.push(
                 check(
                     target,
-                    format!("another role of the account is granted no {action} on {arn}"),
-                    signed(&stranger, action, arn),
-                    Expect::Denied,
+                    format!("another role of the account may not {action} on {resource}"),
+                    member(q, &stranger, action, resource),
+                    Expect::ExplicitlyDenied,
                 )
                 .unnamed(),
             );
         }
-    }
-
-    for (action, target, resource) in [
-        ("sqs:ReceiveMessage", Target::Queue, q.queue_arn.as_str()),
-        ("sqs:SendMessage", Target::Queue, q.queue_arn.as_str()),
-        (
-            "sqs:SetQueueAttributes",
-            Target::Queue,
-            q.queue_arn.as_str(),
-        ),
-        (
-            "sqs:ReceiveMessage",
-            Target::DeadLetterQueue,
-            q.dead_letter_queue_arn.as_str(),
-        ),
-        (
-            "sqs:SendMessage",
-            Target::DeadLetterQueue,
-            q.dead_letter_queue_arn.as_str(),
-        ),
-        (
-            "sqs:SetQueueAttributes",
-            Target::DeadLetterQueue,
-            q.dead_letter_queue_arn.as_str(),
-        ),
-    ] {
-        rows.push(
-            check(
-                target,
-                format!("another role of the account may not {action} on {resource}"),
-                signed(&stranger, action, resource),
-                Expect::ExplicitlyDenied,
-            )
-            .unnamed(),
-        );
     }
     for action in [
         "kms:Decrypt",
@@ -515,34 +623,36 @@ pub fn checks(q: &Resolved) -> Vec<Check> {
             check(
                 Target::Key,
                 format!("another role of the account may not {action}"),
-                through_sqs(&stranger, action),
+                through_sqs(q, &stranger, action),
                 Expect::Denied,
             )
             .unnamed(),
         );
     }
+    rows
+}
 
+/// The main queue's redrive reaches the dead-letter queue, and no other queue's does.
+fn redrive_rows(q: &Resolved) -> Vec<Check> {
     let redrive = |source: &str| {
-        Request::new(
-            Principal::Service("sqs.amazonaws.com".into()),
+        Request::from_service(
+            "sqs.amazonaws.com",
             "sqs:SendMessage",
             &q.dead_letter_queue_arn,
         )
-        .with("aws:SecureTransport", "true")
-        .with("aws:SourceArn", source)
-        .with("aws:SourceAccount", &q.account_id)
+        .for_source(source, &q.account_id)
     };
-    rows.push(check(
-        Target::DeadLetterQueue,
-        "the main queue's redrive reaches the dead-letter queue".to_string(),
-        redrive(&q.queue_arn),
-        Expect::NotDenied,
-    ));
     let other_queue = format!(
         "arn:{}:sqs:{}:{}:securequeue-verify-other",
         q.partition, q.region, q.account_id
     );
-    rows.push(
+    vec![
+        check(
+            Target::DeadLetterQueue,
+            "the main queue's redrive reaches the dead-letter queue".to_string(),
+            redrive(&q.queue_arn),
+            Expect::NotDenied,
+        ),
         check(
             Target::DeadLetterQueue,
             format!("another queue ({other_queue}) may not feed the dead-letter queue"),
@@ -550,6 +660,37 @@ pub fn checks(q: &Resolved) -> Vec<Check> {
             Expect::ExplicitlyDenied,
         )
         .unnamed(),
-    );
-    rows
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_helper_replaces_the_context_key_it_sets() {
+        let request = Request::signed("arn:aws:iam::111122223333:role/r", "sqs:SendMessage", "q")
+            .in_organization("o-a1b2c3d4e5")
+            .over_plain_http()
+            .outside_organization();
+        assert_eq!(request.context["aws:securetransport"], ["false"]);
+        assert_eq!(request.context["aws:principalorgid"], [OTHER_ORGANIZATION]);
+        assert_eq!(request.context["aws:principalaccount"], ["111122223333"]);
+    }
+
+    #[test]
+    fn a_service_request_carries_no_principal_keys() {
+        let request = Request::from_service("sns.amazonaws.com", "sqs:SendMessage", "q")
+            .for_source("arn:aws:sns:eu-west-1:111122223333:t", "111122223333");
+        assert_eq!(
+            request.principal,
+            Principal::Service("sns.amazonaws.com".into())
+        );
+        let keys: Vec<&str> = request.context.keys().map(String::as_str).collect();
+        assert_eq!(
+            keys,
+            ["aws:secureTransport", "aws:sourceAccount", "aws:sourceArn"]
+                .map(|k| k.to_ascii_lowercase())
+        );
+    }
 }

@@ -67,10 +67,71 @@ pub struct QueuePlan {
     pub name: String,
     /// The queue ARN.
     pub arn: String,
-    /// The exact SQS attribute map: string values, documents as JSON strings.
-    pub attributes: BTreeMap<String, String>,
+    /// The queue's attributes, its documents typed.
+    pub attributes: QueueAttributes,
     /// Ownership and user tags.
     pub tags: BTreeMap<String, String>,
+}
+
+/// A queue's attributes: its policy and redrive document as typed values, every other setting
+/// as the string SQS takes. SQS's attribute map, documents as compact JSON, is made only where
+/// it is needed, by [`QueueAttributes::to_sqs`]; the plan serializes as that map.
+#[derive(Clone, Debug, PartialEq)]
+pub struct QueueAttributes {
+    /// The plain settings (encryption, FIFO-ness, timings), by SQS attribute name.
+    pub settings: BTreeMap<String, String>,
+    /// The queue policy (`Policy`).
+    pub policy: PolicyDocument,
+    /// The queue's redrive document.
+    pub redrive: Redrive,
+}
+
+/// The redrive document of a queue: each of the two queues has one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Redrive {
+    /// The main queue's `RedrivePolicy`: where its failing messages go.
+    Policy(redrive::RedrivePolicy),
+    /// The dead-letter queue's `RedriveAllowPolicy`: which queues may send it theirs.
+    Allow(redrive::RedriveAllowPolicy),
+}
+
+impl Redrive {
+    /// The SQS attribute this document is the value of.
+    pub fn attribute_name(&self) -> &'static str {
+        match self {
+            Redrive::Policy(_) => "RedrivePolicy",
+            Redrive::Allow(_) => "RedriveAllowPolicy",
+        }
+    }
+
+    /// The document as SQS takes it: compact JSON.
+    pub fn to_compact_json(&self) -> String {
+        match self {
+            Redrive::Policy(policy) => serde_json::to_string(policy),
+            Redrive::Allow(allow) => serde_json::to_string(allow),
+        }
+        .expect("a redrive document always serializes")
+    }
+}
+
+impl QueueAttributes {
+    /// The exact SQS attribute map: string values, documents as compact JSON.
+    pub fn to_sqs(&self) -> BTreeMap<String, String> {
+        let mut attributes = self.settings.clone();
+        attributes.insert("Policy".to_string(), self.policy.to_compact_json());
+        attributes.insert(
+            self.redrive.attribute_name().to_string(),
+            self.redrive.to_compact_json(),
+        );
+        attributes
+    }
+}
+
+/// As the attribute map SQS is sent, so that `securequeue plan` shows exactly that.
+impl Serialize for QueueAttributes {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.to_sqs().serialize(serializer)
+    }
 }
 
 /// Builds the plan of one SecureQueue, or says everything that is wrong with it.
@@ -156,13 +217,13 @@ pub fn build_resolved(
         dead_letter_queue: QueuePlan {
             name: q.dead_letter_queue_name.clone(),
             arn: q.dead_letter_queue_arn.clone(),
-            attributes: dead_letter_queue_attributes(&q, &dead_letter_policy),
+            attributes: dead_letter_queue_attributes(&q, dead_letter_policy),
             tags: q.tags.clone(),
         },
         queue: QueuePlan {
             name: q.queue_name.clone(),
             arn: q.queue_arn.clone(),
-            attributes: main_queue_attributes(&q, &main_policy),
+            attributes: main_queue_attributes(&q, main_policy),
             tags: q.tags.clone(),
         },
         steps: steps::fresh_converge(&q),
@@ -171,9 +232,9 @@ pub fn build_resolved(
     Ok((q, plan))
 }
 
-/// Attributes both queues carry: encryption with the key, FIFO-ness.
-fn common_attributes(q: &Resolved) -> BTreeMap<String, String> {
-    let mut attributes = BTreeMap::from([
+/// Settings both queues carry: encryption with the key, FIFO-ness.
+fn common_settings(q: &Resolved) -> BTreeMap<String, String> {
+    let mut settings = BTreeMap::from([
         ("KmsMasterKeyId".to_string(), q.key_alias_arn.clone()),
         (
             "KmsDataKeyReusePeriodSeconds".to_string(),
@@ -181,57 +242,54 @@ fn common_attributes(q: &Resolved) -> BTreeMap<String, String> {
         ),
     ]);
     if q.spec.fifo {
-        attributes.insert("FifoQueue".to_string(), "true".to_string());
+        settings.insert("FifoQueue".to_string(), "true".to_string());
     }
-    attributes
+    settings
 }
 
-fn dead_letter_queue_attributes(q: &Resolved, policy: &PolicyDocument) -> BTreeMap<String, String> {
-    let mut attributes = common_attributes(q);
-    let allow = serde_json::to_string(&redrive::redrive_allow_policy(q)).expect("serializes");
-    attributes.extend([
-        (
-            "MessageRetentionPeriod".to_string(),
-            q.spec
-                .dead_letter_queue
-                .message_retention_seconds
-                .to_string(),
-        ),
-        ("Policy".to_string(), policy.to_compact_json()),
-        ("RedriveAllowPolicy".to_string(), allow),
-    ]);
-    attributes
+fn dead_letter_queue_attributes(q: &Resolved, policy: PolicyDocument) -> QueueAttributes {
+    let mut settings = common_settings(q);
+    settings.insert(
+        "MessageRetentionPeriod".to_string(),
+        q.spec
+            .dead_letter_queue
+            .message_retention_seconds
+            .to_string(),
+    );
+    QueueAttributes {
+        settings,
+        policy,
+        redrive: Redrive::Allow(redrive::redrive_allow_policy(q)),
+    }
 }
 
-fn main_queue_attributes(q: &Resolved, policy: &PolicyDocument) -> BTreeMap<String, String> {
-    let settings = &q.spec.queue;
-    let mut attributes = common_attributes(q);
-    let redrive = serde_json::to_string(&redrive::redrive_policy(q)).expect("serializes");
-    attributes.extend([
-        (
-            "DelaySeconds".to_string(),
-            settings.delay_seconds.to_string(),
-        ),
+fn main_queue_attributes(q: &Resolved, policy: PolicyDocument) -> QueueAttributes {
+    let queue = &q.spec.queue;
+    let mut settings = common_settings(q);
+    settings.extend([
+        ("DelaySeconds".to_string(), queue.delay_seconds.to_string()),
         (
             "MaximumMessageSize".to_string(),
-            settings.maximum_message_size_bytes.to_string(),
+            queue.maximum_message_size_bytes.to_string(),
         ),
         (
             "MessageRetentionPeriod".to_string(),
-            settings.message_retention_seconds.to_string(),
+            queue.message_retention_seconds.to_string(),
         ),
-        ("Policy".to_string(), policy.to_compact_json()),
         (
             "ReceiveMessageWaitTimeSeconds".to_string(),
-            settings.receive_wait_time_seconds.to_string(),
+            queue.receive_wait_time_seconds.to_string(),
         ),
-        ("RedrivePolicy".to_string(), redrive),
         (
             "VisibilityTimeout".to_string(),
-            settings.visibility_timeout_seconds.to_string(),
+            queue.visibility_timeout_seconds.to_string(),
         ),
     ]);
-    attributes
+    QueueAttributes {
+        settings,
+        policy,
+        redrive: Redrive::Policy(redrive::redrive_policy(q)),
+    }
 }
 
 #[cfg(test)]

@@ -49,6 +49,11 @@ impl PolicyDocument {
         serde_json::to_string(self).expect("a policy document always serializes")
     }
 
+    /// The document as a JSON value, as the evaluator reads policies.
+    pub fn to_value(&self) -> serde_json::Value {
+        serde_json::to_value(self).expect("a policy document always serializes")
+    }
+
     /// The statement with this Sid, if any.
     pub fn statement(&self, sid: &str) -> Option<&Statement> {
         self.statement.iter().find(|s| s.sid == sid)

@@ -145,7 +145,7 @@ pub(super) async fn ensure(
         });
     };
     let mut corrections = Vec::new();
-    let mut changes = diff::attribute_changes(&plan.attributes, &existing.attributes);
+    let mut changes = diff::attribute_changes(&plan.attributes.to_sqs(), &existing.attributes);
     for name in diff::CREATE_ONLY_ATTRIBUTES {
         if changes.remove(name).is_some() {
             return Err(StepError::Immutable(format!(
