@@ -273,3 +273,36 @@ fn plan_holds_a_manifest_to_its_status_and_keeps_the_recorded_region() {
         "{stderr}"
     );
 }
+
+#[test]
+fn plan_and_verify_refuse_what_the_controllers_guardrails_refuse() {
+    let guardrail = ["--required-organization-id", "o-abc123defg"];
+    let out = plan(&["deploy/examples/sns-producer.yaml"], &guardrail, None);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("spec.organizationId") && stderr.contains("guardrail"),
+        "{stderr}"
+    );
+    let mut args = vec![
+        "verify",
+        "--operator-role-arn",
+        OPERATOR,
+        "--region",
+        "eu-west-1",
+    ];
+    args.extend(["-f", "deploy/examples/sns-producer.yaml"]);
+    args.extend(guardrail);
+    let out = securequeue(&args, None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("spec.organizationId"));
+}
+
+#[test]
+fn plan_adds_the_queue_name_prefix_the_controller_adds() {
+    let prefix = ["--queue-name-prefix", "team-"];
+    let out = plan(&["deploy/examples/sns-producer.yaml"], &prefix, None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(plan["queue"]["name"], "team-shop-orders");
+}

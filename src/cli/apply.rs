@@ -4,14 +4,15 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 
 use crate::aws::calls::{CallCounts, CallLog};
 use crate::plan;
 use crate::reconcile::{Reconciler, StepReport};
 
 use super::input;
-use super::operator::OperatorArgs;
+use super::operator::{AwsArgs, OperatorArgs};
+use super::output::Format;
 
 #[derive(Args, Debug)]
 pub(super) struct ApplyArgs {
@@ -22,16 +23,12 @@ pub(super) struct ApplyArgs {
     #[command(flatten)]
     operator: OperatorArgs,
 
+    #[command(flatten)]
+    aws: AwsArgs,
+
     /// Output format.
     #[arg(short = 'o', long, value_enum, default_value_t = Format::Text)]
     output: Format,
-}
-
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-enum Format {
-    Text,
-    Json,
-    Yaml,
 }
 
 /// Reads and checks every document, then connects: nothing reaches AWS unless every document
@@ -45,12 +42,16 @@ async fn prepare(args: &ApplyArgs) -> Result<(Reconciler, input::Inputs), ExitCo
         eprintln!("nothing was changed in AWS");
         return Err(ExitCode::FAILURE);
     }
-    let reconciler = args.operator.reconciler(None).await.map_err(|errors| {
-        for error in errors {
-            eprintln!("error: {error}");
-        }
-        ExitCode::from(2)
-    })?;
+    let reconciler = args
+        .aws
+        .reconciler(&args.operator, None)
+        .await
+        .map_err(|errors| {
+            for error in errors {
+                eprintln!("error: {error}");
+            }
+            ExitCode::from(2)
+        })?;
     let mut invalid = false;
     for (source, queue) in &inputs.queues {
         if let Err(problems) = plan::build_in_place(queue, reconciler.environment()) {
@@ -168,15 +169,7 @@ fn print_calls(calls: &CallCounts) {
 }
 
 fn print_structured<T: serde::Serialize>(format: Format, values: &T) {
-    match format {
-        Format::Text => {}
-        Format::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(values).expect("reports serialize")
-        ),
-        Format::Yaml => print!(
-            "{}",
-            serde_saphyr::to_string(values).expect("reports serialize")
-        ),
+    if let Some(document) = format.document(values) {
+        println!("{}", document.trim_end());
     }
 }

@@ -6,7 +6,6 @@ use std::process::ExitCode;
 
 use crate::api::SecureQueue;
 use crate::evaluate::containment::{Row, table};
-use crate::guardrails::Guardrails;
 use crate::manifest;
 use crate::plan;
 use crate::policy::operator::{OperatorScope, operator_policy};
@@ -46,12 +45,9 @@ spec:
 
 /// The operator whose containment is checked.
 pub(super) struct Operator {
-    /// Its configuration.
+    /// Its configuration, with the guardrails its IAM policy is scoped to (the queue name and
+    /// key alias prefixes).
     pub env: Environment,
-    /// Its `--queue-name-prefix`.
-    pub queue_name_prefix: String,
-    /// Its `--key-alias-prefix`.
-    pub key_alias_prefix: String,
     /// The IAM policy to check, when not the generated one.
     pub iam_policy: Option<PathBuf>,
 }
@@ -60,11 +56,12 @@ impl Operator {
     /// The IAM policy document given, or the generated one for the SecureQueue's account.
     fn policy(&self, resolved: &Resolved) -> Result<Value, String> {
         let Some(path) = &self.iam_policy else {
+            let guardrails = &self.env.guardrails;
             return Ok(operator_policy(&OperatorScope {
                 partition: resolved.partition.to_string(),
                 account_id: resolved.account_id.clone(),
-                queue_name_prefix: self.queue_name_prefix.clone(),
-                key_alias_prefix: self.key_alias_prefix.clone(),
+                queue_name_prefix: guardrails.queue_name_prefix.clone().unwrap_or_default(),
+                key_alias_prefix: guardrails.key_alias_prefix.clone().unwrap_or_default(),
             }));
         };
         let shown = path.display();
@@ -120,29 +117,8 @@ pub(super) fn run(files: &[PathBuf], operator: &Operator, json: bool) -> ExitCod
     }
 }
 
-impl Operator {
-    /// The SecureQueue as the operator plans it: with the prefixes its guardrails add.
-    fn held(&self, queue: &SecureQueue) -> Result<SecureQueue, String> {
-        let guardrails = Guardrails {
-            queue_name_prefix: Some(self.queue_name_prefix.clone()).filter(|p| !p.is_empty()),
-            key_alias_prefix: Some(self.key_alias_prefix.clone()).filter(|p| !p.is_empty()),
-            ..Guardrails::default()
-        };
-        guardrails
-            .apply(queue, &self.env.account_id)
-            .map_err(|violations| {
-                violations
-                    .iter()
-                    .map(|v| v.problem.to_string())
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            })
-    }
-}
-
 fn rows(queue: &SecureQueue, operator: &Operator) -> Result<Vec<Row>, String> {
-    let queue = operator.held(queue)?;
-    let (resolved, plan) = plan::build_resolved(&queue, &operator.env).map_err(|problems| {
+    let (resolved, plan) = plan::build_resolved(queue, &operator.env).map_err(|problems| {
         problems
             .iter()
             .map(ToString::to_string)

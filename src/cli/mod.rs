@@ -8,6 +8,7 @@ mod crd;
 mod iam_policy;
 mod input;
 mod operator;
+mod output;
 mod plan;
 mod run;
 mod verify;

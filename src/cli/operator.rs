@@ -1,28 +1,29 @@
-//! The flags of the subcommands that talk to AWS, and the reconciler they configure.
+//! The flags every planning subcommand shares: who the operator is and the platform team's
+//! guardrails ([`OperatorArgs`]); and, for the subcommands that call AWS, how to reach it
+//! ([`AwsArgs`]). `plan`, `verify` and `explain` thus plan exactly as `apply` and `run` do.
 
+use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Args;
 
 use crate::aws::request_quota::{self, QuotaOverride, QuotaSettings};
 use crate::aws::{Aws, ConnectOptions, identity};
+use crate::guardrails::{self, Guardrails};
 use crate::reconcile::Reconciler;
 use crate::resolve::Environment;
 
-/// How to reach AWS and who the operator is.
+/// Who the operator is, and the guardrails it holds every SecureQueue to.
 #[derive(Args, Debug, Clone)]
 pub(super) struct OperatorArgs {
-    /// Endpoint URL for every AWS service, for local emulators such as moto.
-    #[arg(long, env = "AWS_ENDPOINT_URL")]
-    endpoint_url: Option<String>,
-
     /// The operator's region, for specs that name none; otherwise the AWS SDK's chain.
     #[arg(long, env = "AWS_REGION")]
     region: Option<String>,
 
     /// The IAM role the operator runs as; it administers every key and queue it makes.
-    /// Defaults to the role behind the AWS credentials (STS GetCallerIdentity). A session ARN
-    /// does not carry the role's path, so a role with a path (`role/platform/x`) must be named.
+    /// Required by the subcommands that do not call AWS; the others default to the role behind
+    /// the AWS credentials (STS GetCallerIdentity). A session ARN does not carry the role's
+    /// path, so a role with a path (`role/platform/x`) must be named.
     #[arg(long, env = "SECUREQUEUE_OPERATOR_ROLE_ARN")]
     operator_role_arn: Option<String>,
 
@@ -37,6 +38,102 @@ pub(super) struct OperatorArgs {
     /// Allow principals and sources of accounts other than the operator's.
     #[arg(long, env = "SECUREQUEUE_ALLOW_CROSS_ACCOUNT")]
     allow_cross_account: bool,
+
+    #[command(flatten)]
+    guardrails: GuardrailArgs,
+}
+
+/// The platform team's guardrails, the same flags for every subcommand.
+#[derive(Args, Debug, Clone)]
+struct GuardrailArgs {
+    /// Guardrail: accounts (comma-separated) whose principals and sources SecureQueues may
+    /// name besides the operator's own.
+    #[arg(long, env = "SECUREQUEUE_ALLOWED_ACCOUNT_IDS", value_delimiter = ',')]
+    allowed_account_ids: Vec<String>,
+
+    /// Guardrail: the organizationId every SecureQueue must set.
+    #[arg(long, env = "SECUREQUEUE_REQUIRED_ORGANIZATION_ID")]
+    required_organization_id: Option<String>,
+
+    /// Guardrail: roles (comma-separated) added to every key's and queue's administrators.
+    #[arg(long, env = "SECUREQUEUE_ADMIN_ROLE_ARNS", value_delimiter = ',')]
+    admin_role_arns: Vec<String>,
+
+    /// Guardrail: a prefix every queue name must start with; default names get it. The
+    /// operator's IAM policy (`securequeue iam-policy`) is scoped to it.
+    #[arg(long, env = "SECUREQUEUE_QUEUE_NAME_PREFIX")]
+    queue_name_prefix: Option<String>,
+
+    /// Guardrail: a prefix every key alias must start with (`alias/...`); default aliases
+    /// outside it get it. Give `securequeue iam-policy` the same prefix.
+    #[arg(long, env = "SECUREQUEUE_KEY_ALIAS_PREFIX", value_parser = guardrails::key_alias_prefix)]
+    key_alias_prefix: Option<String>,
+}
+
+impl GuardrailArgs {
+    fn guardrails(&self) -> Guardrails {
+        let given = |prefix: &Option<String>| prefix.clone().filter(|p| !p.is_empty());
+        Guardrails {
+            allowed_account_ids: self.allowed_account_ids.clone(),
+            required_organization_id: self.required_organization_id.clone(),
+            admin_role_arns: self.admin_role_arns.clone(),
+            queue_name_prefix: given(&self.queue_name_prefix),
+            key_alias_prefix: given(&self.key_alias_prefix),
+        }
+    }
+}
+
+impl OperatorArgs {
+    /// The configuration of an operator running as `operator_role_arn` in `region`, or every
+    /// problem with the flags.
+    fn environment_as(
+        &self,
+        operator_role_arn: String,
+        region: Option<String>,
+    ) -> Result<Environment, Vec<String>> {
+        let env = Environment {
+            guardrails: self.guardrails.guardrails(),
+            ..Environment::for_operator(
+                operator_role_arn,
+                self.account_id.clone(),
+                region,
+                self.cluster_id.clone(),
+                self.allow_cross_account,
+            )
+        };
+        let problems = env.validate();
+        if problems.is_empty() {
+            Ok(env)
+        } else {
+            Err(problems.iter().map(ToString::to_string).collect())
+        }
+    }
+
+    /// The configuration for a subcommand that does not call AWS, or exit code 2 after
+    /// printing what is wrong with the flags.
+    pub(super) fn offline_environment(&self) -> Result<Environment, ExitCode> {
+        let Some(role) = self.operator_role_arn.clone() else {
+            eprintln!(
+                "error: --operator-role-arn is required: without AWS credentials to ask, name the IAM role the operator runs as"
+            );
+            return Err(ExitCode::from(2));
+        };
+        self.environment_as(role, self.region.clone())
+            .map_err(|problems| {
+                for problem in problems {
+                    eprintln!("error: {problem}");
+                }
+                ExitCode::from(2)
+            })
+    }
+}
+
+/// How to reach AWS, for the subcommands that call it.
+#[derive(Args, Debug, Clone)]
+pub(super) struct AwsArgs {
+    /// Endpoint URL for every AWS service, for local emulators such as moto.
+    #[arg(long, env = "AWS_ENDPOINT_URL")]
+    endpoint_url: Option<String>,
 
     /// Seconds one attempt of an AWS call may take before it is abandoned and retried (up to 4
     /// attempts per call).
@@ -59,7 +156,7 @@ pub(super) struct OperatorArgs {
     aws_quotas: Vec<QuotaOverride>,
 }
 
-impl OperatorArgs {
+impl AwsArgs {
     /// The endpoint URL given for every AWS service, if any.
     pub(super) fn endpoint_url(&self) -> Option<&str> {
         self.endpoint_url.as_deref()
@@ -68,17 +165,18 @@ impl OperatorArgs {
     /// Connects to AWS and settles the operator's identity; errors name the flag to fix.
     pub(super) async fn reconciler(
         &self,
+        operator: &OperatorArgs,
         added_latency: Option<Duration>,
     ) -> Result<Reconciler, Vec<String>> {
         let aws = Aws::connect(&ConnectOptions {
             endpoint_url: self.endpoint_url.clone(),
-            region: self.region.clone(),
+            region: operator.region.clone(),
             added_latency,
             attempt_timeout: Some(Duration::from_secs(self.aws_attempt_timeout_seconds)),
             quotas: QuotaSettings::new(self.aws_quota_share, self.aws_quotas.clone()),
         })
         .await;
-        let operator_role_arn = match &self.operator_role_arn {
+        let operator_role_arn = match &operator.operator_role_arn {
             Some(arn) => arn.clone(),
             None => {
                 let caller = aws.caller().await.map_err(|e| {
@@ -89,17 +187,8 @@ impl OperatorArgs {
                 identity::role_arn(&caller.arn).map_err(|e| vec![e])?
             }
         };
-        let env = Environment::for_operator(
-            operator_role_arn,
-            self.account_id.clone(),
-            self.region.clone().or_else(|| aws.region()),
-            self.cluster_id.clone(),
-            self.allow_cross_account,
-        );
-        let problems = env.validate();
-        if !problems.is_empty() {
-            return Err(problems.iter().map(ToString::to_string).collect());
-        }
+        let region = operator.region.clone().or_else(|| aws.region());
+        let env = operator.environment_as(operator_role_arn, region)?;
         Ok(Reconciler::new(aws, env))
     }
 }

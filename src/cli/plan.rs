@@ -3,11 +3,12 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 
 use super::input;
+use super::operator::OperatorArgs;
+use super::output::Format;
 use crate::plan::{self, Plan};
-use crate::resolve::Environment;
 
 #[derive(Args, Debug)]
 pub(super) struct PlanArgs {
@@ -16,69 +17,22 @@ pub(super) struct PlanArgs {
     files: Vec<PathBuf>,
 
     #[command(flatten)]
-    offline: OfflineArgs,
+    operator: OperatorArgs,
 
     /// Output format.
     #[arg(short = 'o', long, value_enum, default_value_t = Format::Json)]
     output: Format,
 }
 
-/// The operator's configuration for the offline commands (`plan`, `verify`, `explain`).
-#[derive(Args, Debug)]
-pub(super) struct OfflineArgs {
-    /// AWS account the key and queues are created in. Defaults to the operator role's account.
-    #[arg(long, env = "SECUREQUEUE_ACCOUNT_ID")]
-    account_id: Option<String>,
-
-    /// The operator's region, for specs that name none.
-    #[arg(long, env = "AWS_REGION")]
-    region: Option<String>,
-
-    /// The IAM role the operator runs as; it administers every key and queue it makes.
-    #[arg(long, env = "SECUREQUEUE_OPERATOR_ROLE_ARN")]
-    operator_role_arn: String,
-
-    /// Identifies this cluster in the ownership tags.
-    #[arg(long, env = "SECUREQUEUE_CLUSTER_ID", default_value = "default")]
-    cluster_id: String,
-
-    /// Allow principals and sources of accounts other than --account-id.
-    #[arg(long, env = "SECUREQUEUE_ALLOW_CROSS_ACCOUNT")]
-    allow_cross_account: bool,
-}
-
-impl OfflineArgs {
-    /// The configuration, or exit code 2 after printing what is wrong with the flags.
-    pub(super) fn environment(&self) -> Result<Environment, ExitCode> {
-        let env = Environment::for_operator(
-            self.operator_role_arn.clone(),
-            self.account_id.clone(),
-            self.region.clone(),
-            self.cluster_id.clone(),
-            self.allow_cross_account,
-        );
-        let problems = env.validate();
-        if problems.is_empty() {
-            return Ok(env);
-        }
-        for problem in problems {
-            eprintln!("error: {problem}");
-        }
-        Err(ExitCode::from(2))
-    }
-}
-
-#[derive(ValueEnum, Clone, Copy, Debug)]
-enum Format {
-    Json,
-    Yaml,
-}
-
 pub(super) fn run(args: PlanArgs) -> ExitCode {
-    let env = match args.offline.environment() {
+    let env = match args.operator.offline_environment() {
         Ok(env) => env,
         Err(code) => return code,
     };
+    if args.output == Format::Text {
+        eprintln!("error: -o text: a plan is printed as a document; use -o json or -o yaml");
+        return ExitCode::from(2);
+    }
 
     let inputs = input::read(&args.files);
     let mut failed = !inputs.errors.is_empty();
@@ -102,13 +56,11 @@ pub(super) fn run(args: PlanArgs) -> ExitCode {
         return ExitCode::FAILURE;
     }
 
-    let output = match (documents, args.output) {
-        (1, Format::Json) => plans.first().map(pretty_json),
-        (1, Format::Yaml) => plans
-            .first()
-            .map(|p| serde_saphyr::to_string(p).expect("plans serialize")),
-        (_, Format::Json) => Some(pretty_json(&plans)),
-        (_, Format::Yaml) => Some(serde_saphyr::to_string(&plans).expect("plans serialize")),
+    // One document prints as itself, several as a list.
+    let output = match (documents, plans.first()) {
+        (1, Some(plan)) => args.output.document(plan),
+        (1, None) => None,
+        _ => args.output.document(&plans),
     };
     if let Some(output) = output.filter(|_| !(plans.is_empty() && failed)) {
         println!("{}", output.trim_end());
@@ -118,8 +70,4 @@ pub(super) fn run(args: PlanArgs) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
-}
-
-fn pretty_json<T: serde::Serialize>(value: &T) -> String {
-    serde_json::to_string_pretty(value).expect("plans serialize")
 }

@@ -7,14 +7,16 @@ use std::time::Duration;
 use clap::Args;
 
 use crate::controller::{self, Config, LeaderElection};
-use crate::guardrails::{self, Guardrails};
 
-use super::operator::OperatorArgs;
+use super::operator::{AwsArgs, OperatorArgs};
 
 #[derive(Args, Debug)]
 pub(super) struct RunArgs {
     #[command(flatten)]
     operator: OperatorArgs,
+
+    #[command(flatten)]
+    aws: AwsArgs,
 
     /// Watch only this namespace (default: all namespaces).
     #[arg(long, env = "SECUREQUEUE_NAMESPACE")]
@@ -64,32 +66,10 @@ pub(super) struct RunArgs {
     #[arg(long, env = "SECUREQUEUE_LEASE_SECONDS", default_value_t = 15,
           value_parser = clap::value_parser!(u64).range(3..=300))]
     lease_seconds: u64,
-
-    /// Guardrail: accounts (comma-separated) whose principals and sources SecureQueues may
-    /// name besides the operator's own.
-    #[arg(long, env = "SECUREQUEUE_ALLOWED_ACCOUNT_IDS", value_delimiter = ',')]
-    allowed_account_ids: Vec<String>,
-
-    /// Guardrail: the organizationId every SecureQueue must set.
-    #[arg(long, env = "SECUREQUEUE_REQUIRED_ORGANIZATION_ID")]
-    required_organization_id: Option<String>,
-
-    /// Guardrail: roles (comma-separated) added to every key's and queue's administrators.
-    #[arg(long, env = "SECUREQUEUE_ADMIN_ROLE_ARNS", value_delimiter = ',')]
-    admin_role_arns: Vec<String>,
-
-    /// Guardrail: a prefix every queue name must start with; default names get it.
-    #[arg(long, env = "SECUREQUEUE_QUEUE_NAME_PREFIX")]
-    queue_name_prefix: Option<String>,
-
-    /// Guardrail: a prefix every key alias must start with (`alias/...`); default aliases
-    /// outside it get it. Give `securequeue iam-policy` the same prefix.
-    #[arg(long, env = "SECUREQUEUE_KEY_ALIAS_PREFIX", value_parser = guardrails::key_alias_prefix)]
-    key_alias_prefix: Option<String>,
 }
 
 pub(super) async fn run(args: RunArgs) -> ExitCode {
-    let reconciler = match args.operator.reconciler(None).await {
+    let reconciler = match args.aws.reconciler(&args.operator, None).await {
         Ok(reconciler) => reconciler,
         Err(errors) => {
             for error in errors {
@@ -98,13 +78,6 @@ pub(super) async fn run(args: RunArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let reconciler = reconciler.with_guardrails(Guardrails {
-        allowed_account_ids: args.allowed_account_ids,
-        required_organization_id: args.required_organization_id,
-        admin_role_arns: args.admin_role_arns,
-        queue_name_prefix: args.queue_name_prefix,
-        key_alias_prefix: args.key_alias_prefix,
-    });
     tracing::info!(budgets = %reconciler.quotas().summary(), "AWS request budgets");
     let client = match kube::Client::try_default().await {
         Ok(client) => client,

@@ -11,7 +11,7 @@ use crate::evaluate::{Request, evaluate};
 use crate::plan;
 
 use super::input;
-use super::plan::OfflineArgs;
+use super::operator::OperatorArgs;
 
 #[derive(Args, Debug)]
 pub(super) struct VerifyArgs {
@@ -20,21 +20,13 @@ pub(super) struct VerifyArgs {
     files: Vec<PathBuf>,
 
     #[command(flatten)]
-    offline: OfflineArgs,
+    operator_args: OperatorArgs,
 
     /// Check the operator's own IAM policy instead: every call it makes on its own key, alias
     /// and queues is allowed, and nothing that would change, tag, use or delete another's is
     /// (with the policies of the -f SecureQueues, or of a probe without -f).
     #[arg(long)]
     operator: bool,
-
-    /// With --operator: the operator's --queue-name-prefix, which its IAM policy is scoped to.
-    #[arg(long, env = "SECUREQUEUE_QUEUE_NAME_PREFIX", default_value = "")]
-    queue_name_prefix: String,
-
-    /// With --operator: the operator's --key-alias-prefix, which its IAM policy is scoped to.
-    #[arg(long, env = "SECUREQUEUE_KEY_ALIAS_PREFIX", default_value = "", value_parser = crate::guardrails::key_alias_prefix)]
-    key_alias_prefix: String,
 
     /// With --operator: check this IAM policy document (as attached to the operator's role)
     /// instead of the one `securequeue iam-policy` generates.
@@ -60,7 +52,7 @@ pub(super) struct ExplainArgs {
     file: PathBuf,
 
     #[command(flatten)]
-    offline: OfflineArgs,
+    operator_args: OperatorArgs,
 
     /// Who asks: an IAM ARN, or a service principal such as `sns.amazonaws.com`.
     #[arg(long)]
@@ -100,15 +92,13 @@ pub(super) struct ExplainArgs {
 }
 
 pub(super) fn verify_command(args: VerifyArgs) -> ExitCode {
-    let env = match args.offline.environment() {
+    let env = match args.operator_args.offline_environment() {
         Ok(env) => env,
         Err(code) => return code,
     };
     if args.operator {
         let operator = super::containment::Operator {
             env,
-            queue_name_prefix: args.queue_name_prefix,
-            key_alias_prefix: args.key_alias_prefix,
             iam_policy: args.iam_policy,
         };
         return super::containment::run(&args.files, &operator, args.json);
@@ -181,7 +171,7 @@ pub(super) fn verify_command(args: VerifyArgs) -> ExitCode {
 }
 
 pub(super) fn explain_command(args: ExplainArgs) -> ExitCode {
-    let env = match args.offline.environment() {
+    let env = match args.operator_args.offline_environment() {
         Ok(env) => env,
         Err(code) => return code,
     };

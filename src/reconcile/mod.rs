@@ -52,12 +52,6 @@ impl Reconciler {
         }
     }
 
-    /// The same reconciler, holding every SecureQueue to `guardrails`.
-    pub fn with_guardrails(mut self, guardrails: crate::guardrails::Guardrails) -> Self {
-        self.env.guardrails = guardrails;
-        self
-    }
-
     /// The operator's configuration.
     pub fn environment(&self) -> &Environment {
         &self.env

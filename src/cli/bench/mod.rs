@@ -19,7 +19,7 @@ use crate::arn;
 use crate::aws::calls::{CallCounts, CallLog};
 use crate::reconcile::{Reconciler, Report};
 
-use super::operator::OperatorArgs;
+use super::operator::{AwsArgs, OperatorArgs};
 use bounds::{fresh_minimum, latency_bound, quota_bound};
 use rival::Rival;
 
@@ -71,6 +71,9 @@ pub(super) struct BenchArgs {
 
     #[command(flatten)]
     operator: OperatorArgs,
+
+    #[command(flatten)]
+    aws: AwsArgs,
 }
 
 /// What one round of passes over every queue measured.
@@ -283,8 +286,8 @@ async fn clean_up(reconciler: &Reconciler, queues: &[SecureQueue], concurrency: 
 pub(super) async fn run(args: BenchArgs) -> ExitCode {
     let latency = Duration::from_millis(args.latency_ms);
     let reconciler = match args
-        .operator
-        .reconciler((!latency.is_zero()).then_some(latency))
+        .aws
+        .reconciler(&args.operator, (!latency.is_zero()).then_some(latency))
         .await
     {
         Ok(reconciler) => reconciler,
@@ -325,7 +328,7 @@ async fn converge(args: &BenchArgs, reconciler: &Reconciler) -> ExitCode {
     );
     let region = reconciler.environment().region.clone().unwrap_or_default();
     let rival = match args.rival_create_keys_per_second {
-        Some(rate) => Some(Rival::start(args.operator.endpoint_url(), &region, rate).await),
+        Some(rate) => Some(Rival::start(args.aws.endpoint_url(), &region, rate).await),
         None => None,
     };
     let fresh = round(reconciler, &queues, args.concurrency).await;

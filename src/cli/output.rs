@@ -1,0 +1,30 @@
+//! The `-o` formats of the subcommands that print what they planned or did.
+
+use clap::ValueEnum;
+use serde::Serialize;
+
+/// How a subcommand prints its result on standard output.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Format {
+    /// Lines for people.
+    Text,
+    /// One JSON document.
+    Json,
+    /// One YAML document.
+    Yaml,
+}
+
+impl Format {
+    /// `value` as a JSON or YAML document; `None` for text, which each subcommand writes itself.
+    pub(super) fn document<T: Serialize>(self, value: &T) -> Option<String> {
+        match self {
+            Format::Text => None,
+            Format::Json => {
+                Some(serde_json::to_string_pretty(value).expect("results serialize to JSON"))
+            }
+            Format::Yaml => {
+                Some(serde_saphyr::to_string(value).expect("results serialize to YAML"))
+            }
+        }
+    }
+}
