@@ -23,7 +23,7 @@ const TOP_LEVEL_FIELDS: [&str; 5] = ["apiVersion", "kind", "metadata", "spec", "
 /// Splits YAML text into its documents and reads each as a SecureQueue. Empty documents (a
 /// trailing `---`) are skipped. A YAML syntax error fails the whole input.
 pub fn parse(text: &str) -> Result<Vec<Document>, String> {
-    let values: Vec<Value> = serde_saphyr::from_multiple(text).map_err(|e| e.to_string())?;
+    let values: Vec<Value> = serde_saphyr::from_multiple(text).map_err(|e| syntax_error(&e))?;
     Ok(values
         .into_iter()
         .filter(|v| !v.is_null())
@@ -49,44 +49,203 @@ fn label(value: &Value) -> String {
     )
 }
 
+/// A YAML syntax error on one line, where it is and what is wrong, for people: no source
+/// snippet, and none of the parser's hints for programmers.
+fn syntax_error(error: &serde_saphyr::Error) -> String {
+    let mut options = serde_saphyr::RenderOptions::new(&serde_saphyr::UserMessageFormatter);
+    options.snippets = serde_saphyr::SnippetMode::Off;
+    let message = error.without_snippet().render_with_options(options);
+    // The plain rendering ends with the location; the location leads here instead.
+    let message = message
+        .split_once(" at line ")
+        .map_or(message.as_str(), |(message, _)| message)
+        .trim();
+    match error.location() {
+        Some(at) => format!("line {}, column {}: {message}", at.line(), at.column()),
+        None => message.to_string(),
+    }
+}
+
+/// A top-level field that must hold one exact string.
+fn exact(object: &serde_json::Map<String, Value>, field: &str, expected: &str) -> Option<Problem> {
+    let reason = match object.get(field) {
+        Some(Value::String(given)) if given == expected => return None,
+        None | Some(Value::Null) => format!("is missing; expected `{expected}`"),
+        Some(Value::String(given)) => format!("is `{given}`; expected `{expected}`"),
+        Some(other) => format!("is {}; expected `{expected}`", unexpected_value(other)),
+    };
+    Some(Problem::new(field, reason))
+}
+
+/// A JSON value as a sentence names it.
+fn unexpected_value(value: &Value) -> String {
+    match value {
+        Value::Null => "empty".to_string(),
+        Value::Bool(b) => format!("`{b}`"),
+        Value::Number(n) => format!("the number {n}"),
+        Value::String(s) => format!("`{s}`"),
+        Value::Array(_) => "a list".to_string(),
+        Value::Object(_) => "a mapping".to_string(),
+    }
+}
+
 fn read(value: Value) -> Result<SecureQueue, Vec<Problem>> {
     let Some(object) = value.as_object() else {
-        return Err(vec![Problem::new("<document>", "is not a YAML mapping")]);
+        return Err(vec![Problem::new(
+            "<document>",
+            format!(
+                "is {}; expected a mapping with apiVersion, kind, metadata and spec",
+                unexpected_value(&value)
+            ),
+        )]);
     };
     let mut problems = Vec::new();
-    let expected_api_version = format!("{GROUP}/{VERSION}");
-    match object.get("apiVersion").and_then(Value::as_str) {
-        Some(v) if v == expected_api_version => {}
-        other => problems.push(Problem::new(
-            "apiVersion",
-            format!("is {other:?}; expected \"{expected_api_version}\""),
-        )),
-    }
-    match object.get("kind").and_then(Value::as_str) {
-        Some(KIND) => {}
-        other => problems.push(Problem::new(
-            "kind",
-            format!("is {other:?}; expected \"{KIND}\""),
-        )),
-    }
+    problems.extend(exact(object, "apiVersion", &format!("{GROUP}/{VERSION}")));
+    problems.extend(exact(object, "kind", KIND));
     for key in object
         .keys()
         .filter(|k| !TOP_LEVEL_FIELDS.contains(&k.as_str()))
     {
-        problems.push(Problem::new(key.clone(), "unknown field"));
+        problems.push(Problem::new(
+            key.clone(),
+            "unknown field; a SecureQueue has only apiVersion, kind, metadata, spec and status",
+        ));
     }
     if !problems.is_empty() {
         return Err(problems);
     }
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
-        let field = if path == "." {
+        vec![field_problem(&path, &e.inner().to_string())]
+    })
+}
+
+/// The problem serde found at `path`, in words for the person who wrote the manifest: serde's
+/// messages name Rust types (`expected u32`, `expected struct QueueSettings`).
+fn field_problem(path: &str, message: &str) -> Problem {
+    let field = |path: &str| {
+        if path == "." || path.is_empty() {
             "<document>".to_string()
         } else {
-            path
+            path.to_string()
+        }
+    };
+    // serde's own wording (`serde::de::Error`'s provided methods); anything else, such as a
+    // timestamp's parse error, is already about the value.
+    if let Some(name) = backticked(message, "missing field `") {
+        let parent = field(path);
+        let path = if parent == "<document>" {
+            name.to_string()
+        } else {
+            format!("{parent}.{name}")
         };
-        vec![Problem::new(field, e.inner().to_string())]
-    })
+        return Problem::new(path, "is required");
+    }
+    if let Some(rest) = message.strip_prefix("unknown field `") {
+        let (name, allowed) = rest.split_once('`').unwrap_or((rest, ""));
+        let allowed = allowed
+            .trim_start_matches(", expected ")
+            .trim_start_matches("one of ");
+        let reason = if allowed.is_empty() || allowed.starts_with("there are no") {
+            format!("unknown field `{name}`; nothing may be set here")
+        } else {
+            format!("unknown field `{name}`; the fields here are {allowed}")
+        };
+        return Problem::new(field(path), reason);
+    }
+    if let Some(rest) = message.strip_prefix("unknown variant `") {
+        let (name, allowed) = rest.split_once('`').unwrap_or((rest, ""));
+        let allowed = allowed
+            .trim_start_matches(", expected ")
+            .trim_start_matches("one of ");
+        return Problem::new(field(path), format!("is `{name}`; expected {allowed}"));
+    }
+    if let Some(name) = backticked(message, "duplicate field `") {
+        return Problem::new(field(path), format!("`{name}` is given twice"));
+    }
+    for prefix in ["invalid type: ", "invalid value: "] {
+        if let Some((given, expected)) = message
+            .strip_prefix(prefix)
+            .and_then(|rest| rest.split_once(", expected "))
+        {
+            return Problem::new(
+                field(path),
+                format!(
+                    "is {}; expected {}",
+                    given_words(given),
+                    expected_words(expected)
+                ),
+            );
+        }
+    }
+    if let Some((length, expected)) = message
+        .strip_prefix("invalid length ")
+        .and_then(|rest| rest.split_once(", expected "))
+    {
+        return Problem::new(
+            field(path),
+            format!("has {length} items; expected {}", expected_words(expected)),
+        );
+    }
+    Problem::new(field(path), message)
+}
+
+/// The name in `` prefix`name` ``.
+fn backticked<'a>(message: &'a str, prefix: &str) -> Option<&'a str> {
+    message
+        .strip_prefix(prefix)?
+        .split_once('`')
+        .map(|(name, _)| name)
+}
+
+/// serde's `Unexpected` (`integer `5``, `string "a"`, `null`, `map`) as a sentence names it.
+fn given_words(given: &str) -> String {
+    let quoted = |s: &str| s.trim_matches('`').trim_matches('"').to_string();
+    if let Some(n) = ["integer ", "floating point "]
+        .iter()
+        .find_map(|p| given.strip_prefix(p))
+    {
+        return format!("the number {}", quoted(n));
+    }
+    if let Some(s) = given.strip_prefix("string ") {
+        return format!("`{}`", quoted(s));
+    }
+    if let Some(b) = given.strip_prefix("boolean ") {
+        return format!("`{}`", quoted(b));
+    }
+    match given {
+        "null" | "unit value" => "empty".to_string(),
+        "sequence" => "a list".to_string(),
+        "map" => "a mapping".to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// serde's `Expected` (`u32`, `a sequence`, `struct QueueSettings`, `ObjectMeta`) as a sentence
+/// names it.
+fn expected_words(expected: &str) -> String {
+    let whole = |max: u64| format!("a whole number from 0 to {max}");
+    match expected {
+        "u8" => whole(u8::MAX.into()),
+        "u16" => whole(u16::MAX.into()),
+        "u32" => whole(u32::MAX.into()),
+        "u64" | "usize" => whole(u64::MAX),
+        "i8" | "i16" | "i32" | "i64" | "isize" => "a whole number".to_string(),
+        "f32" | "f64" => "a number".to_string(),
+        "a boolean" => "`true` or `false`".to_string(),
+        "a sequence" => "a list".to_string(),
+        "a map" => "a mapping".to_string(),
+        "a string" | "a borrowed string" | "a character" => "a string".to_string(),
+        other if other.starts_with("struct ") || other.starts_with("tuple struct ") => {
+            "a mapping".to_string()
+        }
+        other if other.starts_with("enum ") => "one of the values listed for it".to_string(),
+        // A hand-written visitor's type name, such as k8s-openapi's `ObjectMeta`.
+        other if !other.is_empty() && other.chars().all(|c| c.is_ascii_alphanumeric()) => {
+            "a mapping".to_string()
+        }
+        other => other.to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -141,5 +300,161 @@ mod tests {
     #[test]
     fn yaml_syntax_errors_fail_the_input() {
         assert!(parse("a: [1, 2\n").is_err());
+    }
+
+    /// The problems of the one document of `yaml`, as printed.
+    fn problems(yaml: &str) -> Vec<String> {
+        let docs = parse(yaml).unwrap();
+        docs[0]
+            .parsed
+            .as_ref()
+            .unwrap_err()
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    }
+
+    /// No Rust in a message: no `Some(..)`, `None`, `Option<..>`, Rust type names or serde's
+    /// hints for programmers.
+    fn assert_reads_as_a_sentence(message: &str) {
+        for rust in [
+            "Some(",
+            "None",
+            "Option<",
+            "u32",
+            "u16",
+            "struct ",
+            "ObjectMeta",
+            "serde",
+            "DuplicateKeyPolicy",
+            "\n",
+        ] {
+            assert!(!message.contains(rust), "`{rust}` in: {message}");
+        }
+    }
+
+    #[test]
+    fn a_wrong_api_version_is_quoted_not_debug_printed() {
+        let problems = problems(&VALID.replace("securequeue.io/v1alpha1", "v1"));
+        assert_eq!(
+            problems,
+            ["apiVersion: is `v1`; expected `securequeue.io/v1alpha1`"]
+        );
+    }
+
+    #[test]
+    fn a_missing_kind_says_it_is_missing() {
+        let problems = problems(&VALID.replace("kind: SecureQueue\n", ""));
+        assert_eq!(problems, ["kind: is missing; expected `SecureQueue`"]);
+        let problems = problems_of_kind("5");
+        assert_eq!(problems, ["kind: is the number 5; expected `SecureQueue`"]);
+    }
+
+    fn problems_of_kind(kind: &str) -> Vec<String> {
+        problems(&VALID.replace("kind: SecureQueue", &format!("kind: {kind}")))
+    }
+
+    #[test]
+    fn wrong_types_name_what_is_expected_in_words() {
+        for (spec, expected) in [
+            (
+                "  queue: {delaySeconds: soon}\n",
+                "spec.queue.delaySeconds: is `soon`; expected a whole number from 0 to 4294967295",
+            ),
+            (
+                "  queue: {delaySeconds: -1}\n",
+                "spec.queue.delaySeconds: is the number -1; expected a whole number from 0 to 4294967295",
+            ),
+            (
+                "  queue: {delaySeconds: 1.5}\n",
+                "spec.queue.delaySeconds: is the number 1.5; expected a whole number from 0 to 4294967295",
+            ),
+            (
+                "  queue: 5\n",
+                "spec.queue: is the number 5; expected a mapping",
+            ),
+            (
+                "  key: {deletionWindowDays: null}\n",
+                "spec.key.deletionWindowDays: is empty; expected a whole number from 0 to 4294967295",
+            ),
+            (
+                "  deletionPolicy: Maybe\n",
+                "spec.deletionPolicy: is `Maybe`; expected `Retain` or `Delete`",
+            ),
+            (
+                "  fifo: maybe\n",
+                "spec.fifo: is `maybe`; expected `true` or `false`",
+            ),
+        ] {
+            let problems = problems(&format!("{VALID}{spec}"));
+            assert_eq!(problems, [expected]);
+            assert_reads_as_a_sentence(&problems[0]);
+        }
+        let list = VALID.replace("[arn:aws:iam::111122223333:role/c]", "[null]");
+        assert_eq!(
+            problems(&list),
+            ["spec.consumerRoleArns[0]: is empty; expected a string"]
+        );
+        let scalar = VALID.replace("[arn:aws:iam::111122223333:role/c]", "arn");
+        assert_eq!(
+            problems(&scalar),
+            ["spec.consumerRoleArns: is `arn`; expected a list"]
+        );
+    }
+
+    #[test]
+    fn missing_and_null_sections_read_as_sentences() {
+        let head = "apiVersion: securequeue.io/v1alpha1\nkind: SecureQueue\n";
+        assert_eq!(
+            problems(&format!("{head}metadata: {{name: a}}\n")),
+            ["spec: is required"]
+        );
+        assert_eq!(
+            problems(&format!("{head}metadata: {{name: a}}\nspec: {{}}\n")),
+            ["spec.consumerRoleArns: is required"]
+        );
+        assert_eq!(
+            problems(&format!("{head}metadata: {{name: a}}\nspec: null\n")),
+            ["spec: is empty; expected a mapping"]
+        );
+        let metadata = problems(&format!(
+            "{head}metadata: null\nspec: {{consumerRoleArns: [a]}}\n"
+        ));
+        assert_eq!(metadata, ["metadata: is empty; expected a mapping"]);
+        assert_eq!(
+            problems("- a\n- b\n"),
+            ["<document>: is a list; expected a mapping with apiVersion, kind, metadata and spec"]
+        );
+    }
+
+    #[test]
+    fn unknown_fields_name_the_fields_there_are() {
+        let problems = problems(&format!("{VALID}  queue: {{visibilityTimeout: 30}}\n"));
+        assert_eq!(
+            problems,
+            [
+                "spec.queue.visibilityTimeout: unknown field `visibilityTimeout`; the fields here \
+                 are `visibilityTimeoutSeconds`, `messageRetentionSeconds`, `delaySeconds`, \
+                 `receiveWaitTimeSeconds`, `maximumMessageSizeBytes`"
+            ]
+        );
+        let top = parse(&format!("{VALID}data: {{}}\n")).unwrap();
+        let top = top[0].parsed.as_ref().unwrap_err()[0].to_string();
+        assert_eq!(
+            top,
+            "data: unknown field; a SecureQueue has only apiVersion, kind, metadata, spec and status"
+        );
+    }
+
+    #[test]
+    fn yaml_syntax_errors_are_one_line_with_where_they_are() {
+        let error = parse("apiVersion: securequeue.io/v1alpha1\nmetadata: {name: a\nspec: [\n")
+            .unwrap_err();
+        assert!(error.starts_with("line 3, column 5: "), "{error}");
+        assert_reads_as_a_sentence(&error);
+        let duplicate = parse(&format!("{VALID}  consumerRoleArns: null\n")).unwrap_err();
+        assert!(duplicate.starts_with("line 6, column 3: "), "{duplicate}");
+        assert!(duplicate.contains("consumerRoleArns"), "{duplicate}");
+        assert_reads_as_a_sentence(&duplicate);
     }
 }

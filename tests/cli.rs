@@ -306,3 +306,36 @@ fn plan_adds_the_queue_name_prefix_the_controller_adds() {
     let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(plan["queue"]["name"], "team-shop-orders");
 }
+
+#[test]
+fn manifest_problems_read_as_sentences() {
+    let head = "apiVersion: securequeue.io/v1alpha1\nkind: SecureQueue\n";
+    for (manifest, expected) in [
+        (
+            "apiVersion: v1\nkind: SecureQueue\nmetadata: {name: a}\nspec: {consumerRoleArns: []}\n"
+                .to_string(),
+            "-: document 1 (default/a): apiVersion: is `v1`; expected `securequeue.io/v1alpha1`",
+        ),
+        (
+            format!("{head}metadata: {{name: null}}\nspec: {{consumerRoleArns: ['arn:aws:iam::111122223333:role/c']}}\n"),
+            "-: document 1 (default/<unnamed>): metadata.name: is required",
+        ),
+        (
+            format!("{head}metadata: {{name: a}}\nspec: {{consumerRoleArns: [c], queue: {{delaySeconds: soon}}}}\n"),
+            "-: document 1 (default/a): spec.queue.delaySeconds: is `soon`; expected a whole number from 0 to 4294967295",
+        ),
+        (
+            format!("{head}metadata: {{name: a\nspec: [\n"),
+            "-: not valid YAML: line 4, column 5: ",
+        ),
+    ] {
+        let out = plan(&["-"], &[], Some(&manifest));
+        assert_eq!(out.status.code(), Some(1));
+        let stderr = text(&out.stderr);
+        assert!(stderr.starts_with(expected), "{stderr}");
+        assert_eq!(stderr.lines().count(), 1, "one problem, one line: {stderr}");
+        for rust in ["Some(", "None", "Option<", "u32", "DuplicateKeyPolicy"] {
+            assert!(!stderr.contains(rust), "{stderr}");
+        }
+    }
+}

@@ -3,9 +3,12 @@
 //!
 //! The SecureQueues are ones the operator's guardrail refuses (they lack the organization id it
 //! requires), so the run needs no AWS: each is reconciled once (finalizer added, status written
-//! with reason `GuardrailOrganizationRequired`), then watched. The operator runs as a child
-//! process (`securequeue run`, JSON logs), so its memory is its own.
+//! with reason `GuardrailOrganization`), then watched. The operator runs as a child
+//! process (`securequeue run`), so its memory is its own. Its progress is read where a user
+//! would read it, not from its logs: its `/readyz` endpoint, and the SecureQueues' finalizers
+//! and `Ready` conditions as the API server serves them.
 
+use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::process::{ExitCode, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -15,15 +18,21 @@ use futures::stream::{self, StreamExt};
 use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{DeleteParams, ListParams, PartialObjectMeta, Patch, PatchParams, PostParams};
-use kube::{Api, Client, CustomResourceExt};
-use tokio::io::{AsyncBufReadExt, BufReader};
+use kube::runtime::watcher;
+use kube::{Api, Client, CustomResourceExt, ResourceExt};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 
 use crate::api::SecureQueue;
+use crate::api::conditions::{self, Reason};
 
 /// The organization id the child operator requires, which no generated SecureQueue sets.
 const REQUIRED_ORGANIZATION: &str = "o-benchwatch0";
 /// SecureQueues per namespace.
 const PER_NAMESPACE: u32 = 1_000;
+/// The label on the bench's SecureQueues, whose value names the run.
+const RUN_LABEL: &str = "securequeue.io/bench-watch";
+/// The operator's last log lines kept, to say why it exited.
+const LOG_TAIL: usize = 20;
 
 #[derive(Args, Debug)]
 pub(super) struct BenchWatchArgs {
@@ -77,13 +86,14 @@ async fn install_crd(client: &Client) -> Result<(), kube::Error> {
     queues.list(&Default::default()).await.map(|_| ())
 }
 
-fn secure_queue(namespace: &str, index: u32) -> SecureQueue {
+fn secure_queue(namespace: &str, index: u32, run: &str) -> SecureQueue {
     let spec = serde_json::from_value(serde_json::json!({
         "consumerRoleArns": ["arn:aws:iam::111122223333:role/bench-consumer"],
     }))
     .expect("the generated spec deserializes");
     let mut queue = SecureQueue::new(&format!("q{index}"), spec);
     queue.metadata.namespace = Some(namespace.to_string());
+    queue.metadata.labels = Some(BTreeMap::from([(RUN_LABEL.to_string(), run.to_string())]));
     queue
 }
 
@@ -142,6 +152,7 @@ async fn create_all(
     namespaces: &[String],
     count: u32,
     with_namespaces: bool,
+    run: &str,
 ) -> Result<(), String> {
     let nss: Api<Namespace> = Api::all(client.clone());
     for name in namespaces.iter().filter(|_| with_namespaces) {
@@ -156,7 +167,7 @@ async fn create_all(
             let namespace = &namespaces[(i / PER_NAMESPACE) as usize];
             let api: Api<SecureQueue> = Api::namespaced(client.clone(), namespace);
             async move {
-                api.create(&PostParams::default(), &secure_queue(namespace, i))
+                api.create(&PostParams::default(), &secure_queue(namespace, i, run))
                     .await
                     .err()
                     .map(|e| format!("{namespace}/q{i}: {e}"))
@@ -175,40 +186,129 @@ async fn create_all(
     }
 }
 
-/// What the child operator did, read from its JSON log lines.
+/// What the child operator did, as the API server and its own endpoint show it.
 #[derive(Default)]
 struct Progress {
-    /// When it logged "controller started".
-    controller_started: Option<Duration>,
-    /// When it began its first reconcile.
-    first_reconcile: Option<Duration>,
-    /// When it finished its first reconcile that wrote a status.
-    first_status: Option<Duration>,
-    reconciled: u64,
-    exited: bool,
+    /// When its `/readyz` first answered 200: it had reached the API server.
+    ready: Option<Instant>,
+    /// When a SecureQueue first carried a finalizer, the first write of a reconcile.
+    first_reconcile: Option<Instant>,
+    /// When a SecureQueue first carried the status the guardrail's refusal writes.
+    first_status: Option<Instant>,
+    /// The SecureQueues (`namespace/name`) with that status.
+    reconciled: HashSet<String>,
 }
 
-/// Reads the operator's log lines as they come, so it never blocks writing them, and counts
-/// its reconciles.
-fn follow(stderr: tokio::process::ChildStderr, started: Instant) -> Arc<Mutex<Progress>> {
-    let progress = Arc::new(Mutex::new(Progress::default()));
-    let shared = progress.clone();
+impl Progress {
+    /// Takes in one SecureQueue as the API server now serves it.
+    fn observe(&mut self, queue: &SecureQueue, at: Instant) {
+        if !queue.finalizers().is_empty() {
+            self.first_reconcile.get_or_insert(at);
+        }
+        let refused = queue.status.as_ref().is_some_and(|status| {
+            status.conditions.iter().any(|c| {
+                c.type_ == conditions::READY && c.reason == Reason::GuardrailOrganization.as_str()
+            })
+        });
+        if refused {
+            self.first_status.get_or_insert(at);
+            let name = format!(
+                "{}/{}",
+                queue.namespace().unwrap_or_default(),
+                queue.name_any()
+            );
+            self.reconciled.insert(name);
+        }
+    }
+}
+
+/// Watches the run's SecureQueues and records what the operator did to them. Returns once the
+/// initial list is in, so that the operator's own list does not meet this one.
+async fn follow_secure_queues(
+    client: &Client,
+    run: &str,
+    progress: Arc<Mutex<Progress>>,
+) -> Result<(), String> {
+    let api: Api<SecureQueue> = Api::all(client.clone());
+    let config = watcher::Config::default().labels(&format!("{RUN_LABEL}={run}"));
+    let mut events = watcher(api, config).boxed();
+    loop {
+        match events.next().await {
+            Some(Ok(watcher::Event::InitDone)) => break,
+            Some(Ok(_)) => {}
+            Some(Err(e)) => return Err(format!("watching the SecureQueues: {e}")),
+            None => return Err("the watch of the SecureQueues ended".to_string()),
+        }
+    }
+    tokio::spawn(async move {
+        while let Some(event) = events.next().await {
+            let (Ok(watcher::Event::Apply(queue)) | Ok(watcher::Event::InitApply(queue))) = event
+            else {
+                continue;
+            };
+            progress
+                .lock()
+                .expect("progress")
+                .observe(&queue, Instant::now());
+        }
+    });
+    Ok(())
+}
+
+/// Asks the operator's `/readyz` until it answers 200, and records when.
+fn follow_readiness(port: u16, progress: Arc<Mutex<Progress>>) {
+    tokio::spawn(async move {
+        loop {
+            if ready(port).await {
+                progress
+                    .lock()
+                    .expect("progress")
+                    .ready
+                    .get_or_insert(Instant::now());
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    });
+}
+
+async fn ready(port: u16) -> bool {
+    let Ok(mut stream) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await else {
+        return false;
+    };
+    let request = "GET /readyz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+    if stream.write_all(request.as_bytes()).await.is_err() {
+        return false;
+    }
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response).await;
+    response.starts_with(b"HTTP/1.1 200")
+}
+
+/// Reads the operator's log lines as they come, so it never blocks writing them, and keeps the
+/// last few to say why it exited.
+fn keep_log_tail(stderr: tokio::process::ChildStderr) -> Arc<Mutex<VecDeque<String>>> {
+    let tail = Arc::new(Mutex::new(VecDeque::new()));
+    let shared = tail.clone();
     tokio::spawn(async move {
         let mut lines = BufReader::new(stderr).lines();
         while let Ok(Some(line)) = lines.next_line().await {
-            let mut progress = shared.lock().expect("progress");
-            if line.contains("\"reconciled\"") {
-                progress.first_status.get_or_insert(started.elapsed());
-                progress.reconciled += 1;
-            } else if line.contains("\"reconcile started\"") {
-                progress.first_reconcile.get_or_insert(started.elapsed());
-            } else if line.contains("\"controller started\"") {
-                progress.controller_started.get_or_insert(started.elapsed());
+            let mut tail = shared.lock().expect("log tail");
+            if tail.len() == LOG_TAIL {
+                tail.pop_front();
             }
+            tail.push_back(line);
         }
-        shared.lock().expect("progress").exited = true;
     });
-    progress
+    tail
+}
+
+/// A loopback port free at the moment, for the operator's endpoints.
+fn free_port() -> Result<u16, String> {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.port())
+        .map_err(|e| format!("finding a free port: {e}"))
 }
 
 pub(super) async fn run(args: BenchWatchArgs) -> ExitCode {
@@ -236,7 +336,15 @@ async fn measure(args: &BenchWatchArgs) -> Result<(), String> {
         .collect();
     let with_namespaces = serves_namespaces(&client).await;
     let created = Instant::now();
-    create_all(&client, &namespaces, args.secure_queues, with_namespaces).await?;
+    let run = run.to_string();
+    create_all(
+        &client,
+        &namespaces,
+        args.secure_queues,
+        with_namespaces,
+        &run,
+    )
+    .await?;
     println!(
         "bench-watch: created {} SecureQueues in {} namespaces in {:.1} s",
         args.secure_queues,
@@ -259,6 +367,10 @@ async fn measure(args: &BenchWatchArgs) -> Result<(), String> {
     );
     drop(listed);
 
+    let progress = Arc::new(Mutex::new(Progress::default()));
+    follow_secure_queues(&client, &run, progress.clone()).await?;
+    let port = free_port()?;
+    let http_address = format!("127.0.0.1:{port}");
     let exe = std::env::current_exe().map_err(|e| format!("finding this binary: {e}"))?;
     let started = Instant::now();
     let mut child = tokio::process::Command::new(exe)
@@ -268,7 +380,7 @@ async fn measure(args: &BenchWatchArgs) -> Result<(), String> {
             "run",
             "--no-leader-election",
             "--http-address",
-            "127.0.0.1:0",
+            &http_address,
             "--required-organization-id",
             REQUIRED_ORGANIZATION,
             "--operator-role-arn",
@@ -277,22 +389,25 @@ async fn measure(args: &BenchWatchArgs) -> Result<(), String> {
             "us-east-1",
         ])
         .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env(
-            "RUST_LOG",
-            "warn,securequeue=info,securequeue::controller::reconcile=debug",
-        )
+        .env("RUST_LOG", "warn")
         .stderr(Stdio::piped())
         .kill_on_drop(true)
         .spawn()
         .map_err(|e| format!("starting the operator: {e}"))?;
     let pid = child.id().ok_or("the operator exited at once")?;
-    let progress = follow(child.stderr.take().expect("piped"), started);
-    let reconciled = || progress.lock().expect("progress").reconciled;
+    follow_readiness(port, progress.clone());
+    let log_tail = keep_log_tail(child.stderr.take().expect("piped"));
+    let reconciled = || progress.lock().expect("progress").reconciled.len() as u64;
     let mut peak_during_reconciles = 0;
     let deadline = started + Duration::from_secs(600);
     while reconciled() < u64::from(args.secure_queues) && Instant::now() < deadline {
-        if progress.lock().expect("progress").exited {
-            return Err("the operator exited".to_string());
+        if let Ok(Some(exit)) = child.try_wait() {
+            let tail = log_tail.lock().expect("log tail");
+            let tail: Vec<&str> = tail.iter().map(String::as_str).collect();
+            return Err(format!(
+                "the operator exited ({exit}); its last log lines:\n{}",
+                tail.join("\n")
+            ));
         }
         if let Some((_, peak)) = rss_kib(pid) {
             peak_during_reconciles = peak;
@@ -311,14 +426,19 @@ async fn measure(args: &BenchWatchArgs) -> Result<(), String> {
     }
     let (rss, peak) = rss_kib(pid).unwrap_or_default();
 
-    let seconds = |at: Option<Duration>| {
-        at.map_or("never".to_string(), |d| format!("{:.3} s", d.as_secs_f64()))
+    let seconds = |at: Option<Instant>| {
+        at.map_or("never".to_string(), |at| {
+            format!(
+                "{:.3} s",
+                at.saturating_duration_since(started).as_secs_f64()
+            )
+        })
     };
     {
         let progress = progress.lock().expect("progress");
         println!(
-            "  from the operator's start: controller started {}, first reconcile began {}, first status written {}",
-            seconds(progress.controller_started),
+            "  from the operator's start: ready (/readyz) {}, first finalizer added {}, first status written {}",
+            seconds(progress.ready),
             seconds(progress.first_reconcile),
             seconds(progress.first_status)
         );

@@ -14,10 +14,11 @@ use serde::{Deserialize, Serialize};
 /// The only policy language version; SQS can hang on a create whose policy lacks it.
 pub const POLICY_VERSION: &str = "2012-10-17";
 
-/// A resource-based policy: a KMS key policy or an SQS queue policy.
+/// A resource-based policy (a KMS key policy or an SQS queue policy), or with
+/// [`IdentityStatement`]s an IAM identity policy, such as the operator's own.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 #[serde(rename_all = "PascalCase")]
-pub struct PolicyDocument {
+pub struct PolicyDocument<S = Statement> {
     /// Always [`POLICY_VERSION`].
     pub version: String,
     /// The policy's identifier: on a queue policy, the owner's mark (see
@@ -25,12 +26,12 @@ pub struct PolicyDocument {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// The statements, in the order they were generated.
-    pub statement: Vec<Statement>,
+    pub statement: Vec<S>,
 }
 
-impl PolicyDocument {
+impl<S: Serialize> PolicyDocument<S> {
     /// A document holding these statements.
-    pub fn new(statement: Vec<Statement>) -> Self {
+    pub fn new(statement: Vec<S>) -> Self {
         Self {
             version: POLICY_VERSION.to_string(),
             id: None,
@@ -53,7 +54,9 @@ impl PolicyDocument {
     pub fn to_value(&self) -> serde_json::Value {
         serde_json::to_value(self).expect("a policy document always serializes")
     }
+}
 
+impl PolicyDocument {
     /// The statement with this Sid, if any.
     pub fn statement(&self, sid: &str) -> Option<&Statement> {
         self.statement.iter().find(|s| s.sid == sid)
@@ -106,6 +109,50 @@ impl Statement {
             effect,
             principal,
             action: Values::ordered(actions.iter().map(|a| a.to_string())),
+            resource: resource.to_string(),
+            condition: Conditions::new(),
+        }
+    }
+
+    /// Adds `operator: {key: values}`; values are sorted and de-duplicated.
+    pub fn when<I, S>(mut self, operator: &str, key: &str, values: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.condition
+            .entry(operator.to_string())
+            .or_default()
+            .insert(key.to_string(), Values::set(values));
+        self
+    }
+}
+
+/// One statement of an IAM identity policy: no Principal (the policy is attached to it), and
+/// the actions always a list.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "PascalCase")]
+pub struct IdentityStatement {
+    /// The statement's name.
+    pub sid: String,
+    /// Allow or Deny.
+    pub effect: Effect,
+    /// The actions, in the order given.
+    pub action: Vec<String>,
+    /// The resource ARN pattern, or `*`.
+    pub resource: String,
+    /// Conditions, all of which must hold for the statement to apply.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub condition: Conditions,
+}
+
+impl IdentityStatement {
+    /// An Allow statement without conditions.
+    pub fn allow(sid: &str, actions: &[&str], resource: &str) -> Self {
+        Self {
+            sid: sid.to_string(),
+            effect: Effect::Allow,
+            action: actions.iter().map(|a| a.to_string()).collect(),
             resource: resource.to_string(),
             condition: Conditions::new(),
         }

@@ -33,7 +33,9 @@
 //! on the operator's own resources by this policy and the operator's key and queue policies
 //! together, that nothing here goes unused, and that the attacks on foreign keys fail.
 
-use serde_json::{Value, json};
+use serde_json::Value;
+
+use super::document::{IdentityStatement, PolicyDocument};
 
 /// Where the operator may act.
 #[derive(Clone, Debug)]
@@ -86,8 +88,13 @@ pub const SQS_READ_ACTIONS: [&str; 3] = [
     "sqs:ListQueueTags",
 ];
 
-/// The policy document.
+/// The policy document, as JSON.
 pub fn operator_policy(scope: &OperatorScope) -> Value {
+    serde_json::to_value(operator_policy_document(scope)).expect("the policy serializes")
+}
+
+/// The policy document.
+pub fn operator_policy_document(scope: &OperatorScope) -> PolicyDocument<IdentityStatement> {
     let OperatorScope {
         partition,
         account_id,
@@ -96,54 +103,31 @@ pub fn operator_policy(scope: &OperatorScope) -> Value {
     } = scope;
     let aliases = key_alias_prefix.strip_prefix("alias/").unwrap_or_default();
     let queues = format!("arn:{partition}:sqs:*:{account_id}:{queue_name_prefix}*");
-    json!({
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "FindKeysNoAliasPointsAt",
-                "Effect": "Allow",
-                "Action": KMS_LIST_ACTIONS,
-                "Resource": "*"
-            },
-            {
-                "Sid": "CreateKeysWhoseKeyPolicyMakesTheOperatorTheirAdministrator",
-                "Effect": "Allow",
-                "Action": ["kms:CreateKey"],
-                "Resource": "*",
-                "Condition": create_key_conditions()
-            },
-            {
-                "Sid": "ReadWhoseKeysTheyAre",
-                "Effect": "Allow",
-                "Action": KMS_KEY_READ_ACTIONS,
-                "Resource": format!("arn:{partition}:kms:*:{account_id}:key/*")
-            },
-            {
-                "Sid": "ManageAliasesOfKeysTheOperatorAdministers",
-                "Effect": "Allow",
-                "Action": KMS_ALIAS_ACTIONS,
-                "Resource": format!("arn:{partition}:kms:*:{account_id}:alias/{aliases}*")
-            },
-            {
-                "Sid": "CreateQueuesWhoseQueuePolicyLetsTheOperatorManageThem",
-                "Effect": "Allow",
-                "Action": ["sqs:CreateQueue"],
-                "Resource": queues.clone()
-            },
-            {
-                "Sid": "ReadQueuesUnderThePrefix",
-                "Effect": "Allow",
-                "Action": SQS_READ_ACTIONS,
-                "Resource": queues
-            },
-            {
-                "Sid": "KnowWhoTheOperatorIs",
-                "Effect": "Allow",
-                "Action": ["sts:GetCallerIdentity"],
-                "Resource": "*"
-            }
-        ]
-    })
+    PolicyDocument::new(vec![
+        IdentityStatement::allow("FindKeysNoAliasPointsAt", &KMS_LIST_ACTIONS, "*"),
+        create_key(IdentityStatement::allow(
+            "CreateKeysWhoseKeyPolicyMakesTheOperatorTheirAdministrator",
+            &["kms:CreateKey"],
+            "*",
+        )),
+        IdentityStatement::allow(
+            "ReadWhoseKeysTheyAre",
+            &KMS_KEY_READ_ACTIONS,
+            &format!("arn:{partition}:kms:*:{account_id}:key/*"),
+        ),
+        IdentityStatement::allow(
+            "ManageAliasesOfKeysTheOperatorAdministers",
+            &KMS_ALIAS_ACTIONS,
+            &format!("arn:{partition}:kms:*:{account_id}:alias/{aliases}*"),
+        ),
+        IdentityStatement::allow(
+            "CreateQueuesWhoseQueuePolicyLetsTheOperatorManageThem",
+            &["sqs:CreateQueue"],
+            &queues,
+        ),
+        IdentityStatement::allow("ReadQueuesUnderThePrefix", &SQS_READ_ACTIONS, &queues),
+        IdentityStatement::allow("KnowWhoTheOperatorIs", &["sts:GetCallerIdentity"], "*"),
+    ])
 }
 
 /// CreateKey names no resource, so AWS lets no policy scope it to keys; these conditions narrow
@@ -152,16 +136,21 @@ pub fn operator_policy(scope: &OperatorScope) -> Value {
 /// `kms:KeySpec`, `kms:KeyUsage`, `kms:KeyOrigin`, `kms:MultiRegion`,
 /// `kms:BypassPolicyLockoutSafetyCheck`,
 /// <https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html>).
-fn create_key_conditions() -> Value {
-    json!({
-        "StringEquals": {
-            "kms:KeySpec": CREATE_KEY.key_spec,
-            "kms:KeyUsage": CREATE_KEY.key_usage,
-            "kms:KeyOrigin": CREATE_KEY.origin
-        },
-        "Bool": {"kms:MultiRegion": CREATE_KEY.multi_region.to_string()},
-        "BoolIfExists": {"kms:BypassPolicyLockoutSafetyCheck": "false"}
-    })
+fn create_key(statement: IdentityStatement) -> IdentityStatement {
+    statement
+        .when("StringEquals", "kms:KeySpec", [CREATE_KEY.key_spec])
+        .when("StringEquals", "kms:KeyUsage", [CREATE_KEY.key_usage])
+        .when("StringEquals", "kms:KeyOrigin", [CREATE_KEY.origin])
+        .when(
+            "Bool",
+            "kms:MultiRegion",
+            [CREATE_KEY.multi_region.to_string()],
+        )
+        .when(
+            "BoolIfExists",
+            "kms:BypassPolicyLockoutSafetyCheck",
+            ["false"],
+        )
 }
 
 /// Every action the policy allows.
@@ -207,6 +196,16 @@ mod tests {
             .filter_map(|a| a.as_str())
             .filter(|a| !a.contains(":Get") && !a.contains(":List") && !a.contains(":Describe"))
             .collect()
+    }
+
+    #[test]
+    fn single_actions_stay_lists_and_statements_name_no_principal() {
+        let policy = operator_policy(&scope());
+        assert_eq!(policy["Version"], super::super::document::POLICY_VERSION);
+        for statement in statements() {
+            assert!(statement["Action"].is_array(), "{statement}");
+            assert!(statement.get("Principal").is_none(), "{statement}");
+        }
     }
 
     #[test]
