@@ -1,6 +1,7 @@
 //! Converging SecureQueues in the moto emulator through the real SDK clients: fresh converges,
 //! steady state, drift of every kind, ownership and immutable changes.
 
+mod common;
 mod emulator;
 
 use aws_sdk_sqs::types::QueueAttributeName;

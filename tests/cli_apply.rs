@@ -1,10 +1,12 @@
 //! `securequeue apply` and `securequeue delete` as a pipeline runs them, against the emulator.
 
+mod common;
 mod emulator;
 
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
+use common::OPERATOR_ROLE;
 use emulator::*;
 
 const BIN: &str = env!("CARGO_BIN_EXE_securequeue");

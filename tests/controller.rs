@@ -3,6 +3,7 @@
 //! Most of these paths reach no AWS, and their AWS client points at a closed port; the one that
 //! does uses the moto emulator.
 
+mod common;
 mod emulator;
 
 use std::sync::Arc;
@@ -19,7 +20,6 @@ use securequeue::controller::reconcile::{self, FINALIZER};
 use securequeue::controller::{Context, metrics::Metrics};
 use securequeue::guardrails::Guardrails;
 use securequeue::reconcile::{Reconciler, Report};
-use securequeue::resolve::Environment;
 use serde_json::{Value, json};
 use tower_test::mock::{self, Handle};
 
@@ -52,14 +52,7 @@ async fn context(guardrails: Guardrails) -> (Arc<Context>, ApiHandle) {
         ..ConnectOptions::default()
     })
     .await;
-    let env = Environment {
-        account_id: "111122223333".into(),
-        region: Some("us-east-1".into()),
-        operator_role_arn: "arn:aws:iam::111122223333:role/op".into(),
-        cluster_id: "test".into(),
-        allow_cross_account: false,
-    };
-    context_with(guardrails, Reconciler::new(aws, env))
+    context_with(guardrails, Reconciler::new(aws, emulator::env()))
 }
 
 fn context_with(guardrails: Guardrails, reconciler: Reconciler) -> (Arc<Context>, ApiHandle) {

@@ -3,12 +3,14 @@
 //! Each test runs its own operator processes on its own namespaces or label, so tests run in
 //! parallel without acting on each other's SecureQueues.
 
+mod common;
 mod emulator;
 
 use std::collections::BTreeMap;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use common::OPERATOR_ROLE;
 use emulator::*;
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::Namespace;

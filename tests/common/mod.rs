@@ -15,9 +15,14 @@ pub const OPERATOR_ROLE: &str = "arn:aws:iam::111122223333:role/securequeue-oper
 
 /// The configuration every test plans with: account 111122223333, region eu-west-1.
 pub fn env() -> Environment {
+    env_in("eu-west-1")
+}
+
+/// The configuration the tests run with, in `region`.
+pub fn env_in(region: &str) -> Environment {
     Environment {
         account_id: ACCOUNT.to_string(),
-        region: Some("eu-west-1".to_string()),
+        region: Some(region.to_string()),
         operator_role_arn: OPERATOR_ROLE.to_string(),
         cluster_id: "test".to_string(),
         allow_cross_account: false,
