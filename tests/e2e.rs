@@ -24,7 +24,6 @@ use securequeue::plan;
 use serde_json::json;
 use tokio::sync::OnceCell;
 
-const BIN: &str = env!("CARGO_BIN_EXE_securequeue");
 const WAIT: Duration = Duration::from_secs(90);
 
 /// An operator process, killed when dropped; its log is kept under target/e2e/.
@@ -57,7 +56,7 @@ fn operator_on(kubeconfig: Option<&str>, name: &str, args: &[&str]) -> Operator 
     std::fs::create_dir_all("target/e2e").unwrap();
     let log = std::fs::File::create(format!("target/e2e/{name}.log")).unwrap();
     let http = free_port();
-    let mut command = Command::new(BIN);
+    let mut command = Command::new(common::cli::BIN);
     if let Some(kubeconfig) = kubeconfig {
         command.env("KUBECONFIG", kubeconfig);
     }
