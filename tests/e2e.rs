@@ -19,7 +19,6 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomRe
 use kube::api::{Api, DeleteParams, ListParams, ObjectMeta, Patch, PatchParams, PostParams};
 use kube::{Client, CustomResourceExt};
 use securequeue::api::SecureQueue;
-use securequeue::manifest;
 use securequeue::plan;
 use serde_json::json;
 use tokio::sync::OnceCell;
@@ -290,30 +289,26 @@ async fn every_example_becomes_ready_and_a_resync_writes_nothing() {
         ],
     );
     let mut created = Vec::new();
-    for entry in std::fs::read_dir("deploy/examples").unwrap() {
-        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
-        for doc in manifest::parse(&text).unwrap() {
-            let mut queue = doc.parsed.unwrap();
-            let prefix = queue.metadata.namespace.clone().unwrap();
-            let ns = isolate(&mut queue, &prefix);
-            let namespaces: Api<Namespace> = Api::all(client.clone());
-            namespaces
-                .create(
-                    &PostParams::default(),
-                    &Namespace {
-                        metadata: ObjectMeta {
-                            name: Some(ns.clone()),
-                            ..Default::default()
-                        },
+    for mut queue in common::examples::queues() {
+        let prefix = queue.metadata.namespace.clone().unwrap();
+        let ns = isolate(&mut queue, &prefix);
+        let namespaces: Api<Namespace> = Api::all(client.clone());
+        namespaces
+            .create(
+                &PostParams::default(),
+                &Namespace {
+                    metadata: ObjectMeta {
+                        name: Some(ns.clone()),
                         ..Default::default()
                     },
-                )
-                .await
-                .unwrap();
-            queue.metadata.labels = Some(BTreeMap::from([("e2e".to_string(), run.clone())]));
-            let api = create(&client, &queue).await;
-            created.push((api, queue));
-        }
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        queue.metadata.labels = Some(BTreeMap::from([("e2e".to_string(), run.clone())]));
+        let api = create(&client, &queue).await;
+        created.push((api, queue));
     }
     for (api, queue) in &created {
         let name = queue.metadata.name.as_deref().unwrap();

@@ -1,11 +1,12 @@
 //! Helpers shared by the integration tests: paths into the repository, the operator
-//! configuration the tests run with, a base manifest, the built `securequeue` binary, and the
-//! generated CRD schema as the API server would apply it.
+//! configuration the tests run with, a base manifest, the example manifests, the built
+//! `securequeue` binary, and the generated CRD schema as the API server would apply it.
 //!
 //! Every test binary that says `mod common;` compiles all of it, and uses only its own part.
 #![allow(dead_code)]
 
 pub mod cli;
+pub mod examples;
 
 use std::path::PathBuf;
 
