@@ -52,8 +52,9 @@ fn operator(name: &str, args: &[&str]) -> Operator {
 
 /// An operator on the cluster `kubeconfig` names, or on the one KUBECONFIG names.
 fn operator_on(kubeconfig: Option<&str>, name: &str, args: &[&str]) -> Operator {
-    std::fs::create_dir_all("target/e2e").unwrap();
-    let log = std::fs::File::create(format!("target/e2e/{name}.log")).unwrap();
+    let logs = common::repo_path("target/e2e");
+    std::fs::create_dir_all(&logs).unwrap();
+    let log = std::fs::File::create(logs.join(format!("{name}.log"))).unwrap();
     let http = free_port();
     let mut command = Command::new(common::cli::BIN);
     if let Some(kubeconfig) = kubeconfig {
@@ -923,7 +924,7 @@ async fn on_a_modern_server_the_operator_applies_status_and_streams_its_watch() 
         status_manager,
         Some((Some("securequeue".to_string()), Some("Apply".to_string())))
     );
-    let log = std::fs::read_to_string("target/e2e/modern.log").unwrap();
+    let log = std::fs::read_to_string(common::repo_path("target/e2e/modern.log")).unwrap();
     assert!(log.contains("streaming_lists=true"), "{log}");
 
     let ready_count = "securequeue_reconciles_total{result=\"ready\"}";
