@@ -1,6 +1,7 @@
 //! Converging SecureQueues in the moto emulator through the real SDK clients: fresh converges,
 //! steady state, drift of every kind, ownership and immutable changes.
 
+mod common;
 mod emulator;
 
 use aws_sdk_sqs::types::QueueAttributeName;
@@ -16,9 +17,7 @@ use securequeue::resolve::TAG_UID;
 async fn every_example_converges_and_a_second_pass_makes_no_writes() {
     let reconciler = reconciler().await;
     let (kms, sqs) = raw().await;
-    for entry in std::fs::read_dir("deploy/examples").unwrap() {
-        let path = entry.unwrap().path();
-        let text = std::fs::read_to_string(&path).unwrap();
+    for common::examples::Example { path, text, .. } in common::examples::all() {
         for doc in manifest::parse(&text).unwrap() {
             let mut queue = doc.parsed.unwrap();
             // Each run gets its own names, so the emulator may outlive one run.

@@ -2,6 +2,7 @@
 //! and KMS refusing a key policy each become a condition naming the step, the AWS error code and
 //! what to do, with nothing half-made.
 
+mod common;
 mod emulator;
 
 use std::time::Duration;

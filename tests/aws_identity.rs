@@ -2,8 +2,10 @@
 //! name or key alias that its status records, before any AWS call, and a SecureQueue without
 //! `spec.region` stays in its recorded region when the operator's region changes.
 
+mod common;
 mod emulator;
 
+use common::ACCOUNT;
 use emulator::*;
 use securequeue::api::{DeletionPolicy, SecureQueue, SecureQueueStatus};
 use securequeue::aws::calls::CallLog;

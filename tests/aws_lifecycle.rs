@@ -1,6 +1,7 @@
 //! Crash safety and deletion in the moto emulator: a pass cut off after any number of calls is
 //! finished by the next, never leaving a second key, an orphan or a half-made queue behind.
 
+mod common;
 mod emulator;
 
 use emulator::*;

@@ -2,6 +2,7 @@
 //! requests per region as AWS does and throttles those beyond the quota. Each test works in a
 //! region of its own, so the emulator's counts there are its own.
 
+mod common;
 mod emulator;
 
 use std::time::{Duration, Instant};

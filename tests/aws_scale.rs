@@ -3,6 +3,7 @@
 //! clients busy): the operations AWS throttles slow down, and every SecureQueue converges, none
 //! starved.
 
+mod common;
 mod emulator;
 
 use std::collections::BTreeMap;

@@ -1,41 +1,28 @@
 //! The `securequeue` binary as a user runs it.
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+mod common;
 
-const BIN: &str = env!("CARGO_BIN_EXE_securequeue");
-const ROOT: &str = env!("CARGO_MANIFEST_DIR");
-const OPERATOR: &str = "arn:aws:iam::111122223333:role/securequeue-operator";
+use std::process::Output;
 
+use common::OPERATOR_ROLE;
+use common::cli::{self, text};
+
+/// `securequeue args` run in the repository's root, so the files the tests name are found
+/// there, with no region from the environment.
 fn securequeue(args: &[&str], stdin: Option<&str>) -> Output {
-    let mut child = Command::new(BIN)
-        .args(args)
-        .current_dir(ROOT)
-        .env_remove("AWS_REGION")
-        .env_remove("SECUREQUEUE_OPERATOR_ROLE_ARN")
-        .env_remove("SECUREQUEUE_ACCOUNT_ID")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    if let Some(input) = stdin {
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
-    }
-    drop(child.stdin.take());
-    child.wait_with_output().unwrap()
+    cli::output(
+        cli::command(args)
+            .current_dir(common::ROOT)
+            .env_remove("AWS_REGION"),
+        stdin,
+    )
 }
 
 fn plan(files: &[&str], extra: &[&str], stdin: Option<&str>) -> Output {
     let mut args = vec![
         "plan",
         "--operator-role-arn",
-        OPERATOR,
+        OPERATOR_ROLE,
         "--region",
         "eu-west-1",
     ];
@@ -44,10 +31,6 @@ fn plan(files: &[&str], extra: &[&str], stdin: Option<&str>) -> Output {
     }
     args.extend(extra);
     securequeue(&args, stdin)
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 #[test]
@@ -83,9 +66,11 @@ fn plan_of_several_manifests_prints_an_array() {
 
 #[test]
 fn plan_reads_multi_document_yaml_from_stdin_and_prints_yaml() {
-    let a = std::fs::read_to_string(format!("{ROOT}/deploy/examples/s3-producer.yaml")).unwrap();
-    let b = std::fs::read_to_string(format!("{ROOT}/deploy/examples/eventbridge-producer.yaml"))
-        .unwrap();
+    let a = std::fs::read_to_string(common::repo_path("deploy/examples/s3-producer.yaml")).unwrap();
+    let b = std::fs::read_to_string(common::repo_path(
+        "deploy/examples/eventbridge-producer.yaml",
+    ))
+    .unwrap();
     let out = plan(&["-"], &["-o", "yaml"], Some(&format!("{a}---\n{b}")));
     assert!(out.status.success(), "{}", text(&out.stderr));
     let plans: Vec<serde_json::Value> = serde_saphyr::from_str(&text(&out.stdout)).unwrap();
@@ -95,7 +80,7 @@ fn plan_reads_multi_document_yaml_from_stdin_and_prints_yaml() {
 #[test]
 fn invalid_documents_are_reported_per_field_and_not_printed() {
     let good =
-        std::fs::read_to_string(format!("{ROOT}/deploy/examples/sns-producer.yaml")).unwrap();
+        std::fs::read_to_string(common::repo_path("deploy/examples/sns-producer.yaml")).unwrap();
     let bad = good
         .replace("name: orders", "name: broken")
         .replace("role/orders-worker", "user/alice")
@@ -198,7 +183,8 @@ fn crd_prints_the_committed_crd() {
     let out = securequeue(&["crd"], None);
     assert!(out.status.success());
     let committed =
-        std::fs::read_to_string(format!("{ROOT}/crds/securequeue.io_securequeues.yaml")).unwrap();
+        std::fs::read_to_string(common::repo_path("crds/securequeue.io_securequeues.yaml"))
+            .unwrap();
     assert_eq!(text(&out.stdout), committed);
 }
 
@@ -214,7 +200,7 @@ fn verify_proves_every_example_and_explain_names_the_deciding_statements() {
                 "-f",
                 example,
                 "--operator-role-arn",
-                OPERATOR,
+                OPERATOR_ROLE,
                 "--region",
                 "eu-west-1",
             ],
@@ -235,7 +221,7 @@ fn verify_proves_every_example_and_explain_names_the_deciding_statements() {
             "-f",
             "deploy/examples/sns-producer.yaml",
             "--operator-role-arn",
-            OPERATOR,
+            OPERATOR_ROLE,
             "--principal",
             "arn:aws:iam::111122223333:role/orders-worker",
             "--action",
@@ -287,7 +273,7 @@ fn plan_and_verify_refuse_what_the_controllers_guardrails_refuse() {
     let mut args = vec![
         "verify",
         "--operator-role-arn",
-        OPERATOR,
+        OPERATOR_ROLE,
         "--region",
         "eu-west-1",
     ];

@@ -1,33 +1,22 @@
 //! `securequeue apply` and `securequeue delete` as a pipeline runs them, against the emulator.
 
+mod common;
 mod emulator;
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
+use common::OPERATOR_ROLE;
+use common::cli::{self, text};
 use emulator::*;
 
-const BIN: &str = env!("CARGO_BIN_EXE_securequeue");
-
+/// `securequeue args` against the emulator, given `stdin`.
 fn securequeue(args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(BIN)
-        .args(args)
-        .env("AWS_ENDPOINT_URL", endpoint())
-        .env("AWS_REGION", REGION)
-        .env_remove("SECUREQUEUE_OPERATOR_ROLE_ARN")
-        .env_remove("SECUREQUEUE_ACCOUNT_ID")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
+    cli::output(
+        cli::command(args)
+            .env("AWS_ENDPOINT_URL", endpoint())
+            .env("AWS_REGION", REGION),
+        Some(stdin),
+    )
 }
 
 fn manifest(namespace: &str, extra: &str) -> String {
@@ -51,10 +40,6 @@ fn apply_json(input: &str) -> (Output, serde_json::Value) {
     );
     let reports = serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
     (out, reports)
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 #[test]

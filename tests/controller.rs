@@ -3,6 +3,7 @@
 //! Most of these paths reach no AWS, and their AWS client points at a closed port; the one that
 //! does uses the moto emulator.
 
+mod common;
 mod emulator;
 
 use std::sync::Arc;
@@ -53,12 +54,8 @@ async fn context(guardrails: Guardrails) -> (Arc<Context>, ApiHandle) {
     })
     .await;
     let env = Environment {
-        account_id: "111122223333".into(),
-        region: Some("us-east-1".into()),
-        operator_role_arn: "arn:aws:iam::111122223333:role/op".into(),
-        cluster_id: "test".into(),
-        allow_cross_account: false,
         guardrails,
+        ..emulator::env()
     };
     context_with(Reconciler::new(aws, env))
 }

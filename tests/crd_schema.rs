@@ -3,42 +3,26 @@
 
 mod common;
 
+use common::examples::{self, Example};
 use common::{api_server_errors, assert_api_server_refuses, manifest, plan};
-
-const CRD_FILE: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/crds/securequeue.io_securequeues.yaml"
-);
-const EXAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/examples");
 
 #[test]
 fn crd_file_is_exactly_the_generated_crd() {
-    let on_disk = std::fs::read_to_string(CRD_FILE).unwrap();
+    let crd_file = common::repo_path("crds/securequeue.io_securequeues.yaml");
+    let on_disk = std::fs::read_to_string(&crd_file).unwrap();
     assert!(
         on_disk == securequeue::api::crd_yaml(),
-        "crds/securequeue.io_securequeues.yaml is stale: run `cargo run -- crd > {CRD_FILE}`"
+        "crds/securequeue.io_securequeues.yaml is stale: run `cargo run -- crd > {}`",
+        crd_file.display()
     );
-}
-
-fn examples() -> Vec<(String, String)> {
-    let mut found: Vec<(String, String)> = std::fs::read_dir(EXAMPLES)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
-        .map(|p| {
-            (
-                p.file_name().unwrap().to_string_lossy().into_owned(),
-                std::fs::read_to_string(&p).unwrap(),
-            )
-        })
-        .collect();
-    found.sort();
-    found
 }
 
 #[test]
 fn the_required_examples_exist() {
-    let names: Vec<String> = examples().into_iter().map(|(name, _)| name).collect();
+    let names: Vec<String> = examples::all()
+        .into_iter()
+        .map(|example| example.name)
+        .collect();
     for required in [
         "sns-producer.yaml",
         "s3-producer.yaml",
@@ -55,16 +39,16 @@ fn the_required_examples_exist() {
 
 #[test]
 fn every_example_is_valid_for_the_api_server() {
-    for (name, yaml) in examples() {
-        let errors = api_server_errors(&yaml, None);
+    for Example { name, text, .. } in examples::all() {
+        let errors = api_server_errors(&text, None);
         assert!(errors.is_empty(), "{name}: {errors:#?}");
     }
 }
 
 #[test]
 fn every_example_plans() {
-    for (name, yaml) in examples() {
-        if let Err(problems) = plan(&yaml) {
+    for Example { name, text, .. } in examples::all() {
+        if let Err(problems) = plan(&text) {
             panic!("{name}: {problems:#?}");
         }
     }

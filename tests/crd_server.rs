@@ -329,7 +329,8 @@ async fn the_server_fills_in_the_defaults() {
 
 #[tokio::test]
 async fn the_crd_installs_by_server_side_apply_without_a_warning() {
-    let crd = std::fs::read_to_string("crds/securequeue.io_securequeues.yaml").unwrap();
+    let crd = std::fs::read_to_string(common::repo_path("crds/securequeue.io_securequeues.yaml"))
+        .unwrap();
     for server in servers() {
         let out = kubectl(
             &server,

@@ -3,12 +3,14 @@
 //! Each test runs its own operator processes on its own namespaces or label, so tests run in
 //! parallel without acting on each other's SecureQueues.
 
+mod common;
 mod emulator;
 
 use std::collections::BTreeMap;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use common::OPERATOR_ROLE;
 use emulator::*;
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::Namespace;
@@ -17,12 +19,10 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomRe
 use kube::api::{Api, DeleteParams, ListParams, ObjectMeta, Patch, PatchParams, PostParams};
 use kube::{Client, CustomResourceExt};
 use securequeue::api::SecureQueue;
-use securequeue::manifest;
 use securequeue::plan;
 use serde_json::json;
 use tokio::sync::OnceCell;
 
-const BIN: &str = env!("CARGO_BIN_EXE_securequeue");
 const WAIT: Duration = Duration::from_secs(90);
 
 /// An operator process, killed when dropped; its log is kept under target/e2e/.
@@ -52,10 +52,11 @@ fn operator(name: &str, args: &[&str]) -> Operator {
 
 /// An operator on the cluster `kubeconfig` names, or on the one KUBECONFIG names.
 fn operator_on(kubeconfig: Option<&str>, name: &str, args: &[&str]) -> Operator {
-    std::fs::create_dir_all("target/e2e").unwrap();
-    let log = std::fs::File::create(format!("target/e2e/{name}.log")).unwrap();
+    let logs = common::repo_path("target/e2e");
+    std::fs::create_dir_all(&logs).unwrap();
+    let log = std::fs::File::create(logs.join(format!("{name}.log"))).unwrap();
     let http = free_port();
-    let mut command = Command::new(BIN);
+    let mut command = Command::new(common::cli::BIN);
     if let Some(kubeconfig) = kubeconfig {
         command.env("KUBECONFIG", kubeconfig);
     }
@@ -289,30 +290,26 @@ async fn every_example_becomes_ready_and_a_resync_writes_nothing() {
         ],
     );
     let mut created = Vec::new();
-    for entry in std::fs::read_dir("deploy/examples").unwrap() {
-        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
-        for doc in manifest::parse(&text).unwrap() {
-            let mut queue = doc.parsed.unwrap();
-            let prefix = queue.metadata.namespace.clone().unwrap();
-            let ns = isolate(&mut queue, &prefix);
-            let namespaces: Api<Namespace> = Api::all(client.clone());
-            namespaces
-                .create(
-                    &PostParams::default(),
-                    &Namespace {
-                        metadata: ObjectMeta {
-                            name: Some(ns.clone()),
-                            ..Default::default()
-                        },
+    for mut queue in common::examples::queues() {
+        let prefix = queue.metadata.namespace.clone().unwrap();
+        let ns = isolate(&mut queue, &prefix);
+        let namespaces: Api<Namespace> = Api::all(client.clone());
+        namespaces
+            .create(
+                &PostParams::default(),
+                &Namespace {
+                    metadata: ObjectMeta {
+                        name: Some(ns.clone()),
                         ..Default::default()
                     },
-                )
-                .await
-                .unwrap();
-            queue.metadata.labels = Some(BTreeMap::from([("e2e".to_string(), run.clone())]));
-            let api = create(&client, &queue).await;
-            created.push((api, queue));
-        }
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        queue.metadata.labels = Some(BTreeMap::from([("e2e".to_string(), run.clone())]));
+        let api = create(&client, &queue).await;
+        created.push((api, queue));
     }
     for (api, queue) in &created {
         let name = queue.metadata.name.as_deref().unwrap();
@@ -927,7 +924,7 @@ async fn on_a_modern_server_the_operator_applies_status_and_streams_its_watch() 
         status_manager,
         Some((Some("securequeue".to_string()), Some("Apply".to_string())))
     );
-    let log = std::fs::read_to_string("target/e2e/modern.log").unwrap();
+    let log = std::fs::read_to_string(common::repo_path("target/e2e/modern.log")).unwrap();
     assert!(log.contains("streaming_lists=true"), "{log}");
 
     let ready_count = "securequeue_reconciles_total{result=\"ready\"}";

@@ -4,21 +4,20 @@
 
 mod common;
 
-use std::path::Path;
-
-const EXAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/examples");
-const GOLDEN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden");
-
 #[test]
 fn every_example_plans_exactly_as_recorded() {
     let update = std::env::var_os("UPDATE_GOLDEN").is_some();
     let mut checked = 0;
-    for entry in std::fs::read_dir(EXAMPLES).unwrap() {
-        let path = entry.unwrap().path();
-        let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
-        let plan = common::plan(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    for example in common::examples::all() {
+        let stem = example
+            .path
+            .file_stem()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        let plan = common::plan(&example.text).unwrap();
         let actual = serde_json::to_string_pretty(&plan).unwrap() + "\n";
-        let golden = Path::new(GOLDEN).join(format!("{stem}.json"));
+        let golden = common::repo_path("tests/golden").join(format!("{stem}.json"));
         if update {
             std::fs::write(&golden, &actual).unwrap();
         }

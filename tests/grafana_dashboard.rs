@@ -1,5 +1,7 @@
 //! The Grafana dashboard queries only metrics the operator exports.
 
+mod common;
+
 use std::collections::BTreeMap;
 
 use regex::Regex;
@@ -28,7 +30,10 @@ fn every_dashboard_query_names_an_exported_metric() {
     drop(metrics.timer());
     let exported = metrics.encode();
     let dashboard: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string("deploy/grafana/securequeue-dashboard.json").unwrap(),
+        &std::fs::read_to_string(common::repo_path(
+            "deploy/grafana/securequeue-dashboard.json",
+        ))
+        .unwrap(),
     )
     .unwrap();
     let name = Regex::new(r"securequeue_[a-z_]+").unwrap();

@@ -4,9 +4,12 @@
 //! as AWS judges same-account requests; and it refuses the takeover of keys and queues the
 //! operator did not make (the containment table, and the attacks step by step).
 
-use std::collections::BTreeSet;
-use std::process::Command;
+mod common;
 
+use std::collections::BTreeSet;
+
+use common::cli::{self, text};
+use common::{OPERATOR_ROLE, repo_path};
 use regex::Regex;
 use securequeue::evaluate::containment::{
     ACCOUNT_OPERATIONS, ALIAS_OPERATIONS, FOREIGN_KEY_ATTACKS, FOREIGN_QUEUE_ATTACKS,
@@ -29,12 +32,12 @@ fn operations_in_code() -> BTreeSet<String> {
     let sts = Regex::new(r"sts\s*\.\s*([a-z_]+)\(\)").unwrap();
     let mut found = BTreeSet::new();
     for (file, service) in [("src/aws/kms.rs", "kms"), ("src/aws/sqs.rs", "sqs")] {
-        let text = std::fs::read_to_string(file).unwrap();
+        let text = std::fs::read_to_string(repo_path(file)).unwrap();
         for capture in paced.captures_iter(&text) {
             found.insert(format!("{service}:{}", &capture[1]));
         }
     }
-    let text = std::fs::read_to_string("src/aws/identity.rs").unwrap();
+    let text = std::fs::read_to_string(repo_path("src/aws/identity.rs")).unwrap();
     for capture in sts.captures_iter(&text) {
         let operation: String = capture[1]
             .split('_')
@@ -61,33 +64,28 @@ fn scope() -> OperatorScope {
 }
 
 const CLUSTER: &str = "default";
-const OPERATOR: &str = "arn:aws:iam::111122223333:role/securequeue-operator";
 const FOREIGN_KEY: &str =
     "arn:aws:kms:eu-west-1:111122223333:key/0000ffff-12ab-34cd-56ef-1234567890ab";
 const FOREIGN_QUEUE: &str = "arn:aws:sqs:eu-west-1:111122223333:payments";
 
-/// The plan of an example SecureQueue, as the operator makes it.
+/// The plan of an example SecureQueue (its path in the repository), as the operator makes it.
 fn example(file: &str) -> (Resolved, Plan) {
-    let text = std::fs::read_to_string(file).unwrap();
+    let text = std::fs::read_to_string(repo_path(file)).unwrap();
     let queue = manifest::parse(&text).unwrap().remove(0).parsed.unwrap();
     let env = Environment {
-        account_id: "111122223333".into(),
         region: None,
-        operator_role_arn: OPERATOR.into(),
         cluster_id: CLUSTER.into(),
-        allow_cross_account: false,
-        guardrails: Default::default(),
+        ..common::env()
     };
     plan::build_resolved(&queue, &env).unwrap()
 }
 
+/// The example manifests, by their paths in the repository.
 fn examples() -> Vec<String> {
-    let mut files: Vec<String> = std::fs::read_dir("deploy/examples")
-        .unwrap()
-        .map(|e| e.unwrap().path().display().to_string())
-        .filter(|p| p.ends_with(".yaml"))
+    let files: Vec<String> = common::examples::all()
+        .into_iter()
+        .map(|example| format!("deploy/examples/{}", example.name))
         .collect();
-    files.sort();
     assert!(files.len() >= 5, "{files:?}");
     files
 }
@@ -102,9 +100,9 @@ fn default_key_policy() -> Value {
 /// A request of the operator over TLS, carrying this cluster's tag as a request tag and, when
 /// `tagged`, as the resource's tag: the second step of an attack, as if the first had worked.
 fn request(action: &str, resource: &str, tagged: bool) -> Request {
-    let request = Request::new(Principal::Aws(OPERATOR.into()), action, resource)
+    let request = Request::new(Principal::Aws(OPERATOR_ROLE.into()), action, resource)
         .with("aws:SecureTransport", "true")
-        .with("aws:PrincipalArn", OPERATOR)
+        .with("aws:PrincipalArn", OPERATOR_ROLE)
         .with(&format!("aws:RequestTag/{TAG_CLUSTER}"), CLUSTER);
     if tagged {
         request.with(&format!("aws:ResourceTag/{TAG_CLUSTER}"), CLUSTER)
@@ -207,7 +205,7 @@ fn only_the_kind_of_key_the_operator_makes_can_be_created() {
     let iam = operator_policy(&scope());
     let create = || {
         create_key_request(Request::new(
-            Principal::Aws(OPERATOR.into()),
+            Principal::Aws(OPERATOR_ROLE.into()),
             "kms:CreateKey",
             "*",
         ))
@@ -295,21 +293,19 @@ fn a_queue_policy_of_ours_grants_the_operator_that_queue_alone() {
 }
 
 fn verify_operator(extra: &[&str]) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_securequeue"))
-        .args([
+    let out = cli::output(
+        cli::command(&[
             "verify",
             "--operator",
             "--account-id",
             "111122223333",
             "--operator-role-arn",
-            OPERATOR,
+            OPERATOR_ROLE,
         ])
-        .args(extra)
-        .output()
-        .unwrap();
-    let text =
-        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
-    (out.status.success(), text)
+        .args(extra),
+        None,
+    );
+    (out.status.success(), text(&out.stdout) + &text(&out.stderr))
 }
 
 #[test]
@@ -341,13 +337,13 @@ fn verify_operator_fails_on_an_attached_policy_that_lets_a_tag_unlock_a_queue() 
 
 #[test]
 fn the_shipped_policy_is_the_generated_one() {
-    let out = Command::new(env!("CARGO_BIN_EXE_securequeue"))
-        .args(["iam-policy", "--account-id", "111122223333"])
-        .args(["--key-alias-prefix", "alias/securequeue/"])
-        .output()
-        .unwrap();
+    let out = cli::output(
+        cli::command(&["iam-policy", "--account-id", "111122223333"])
+            .args(["--key-alias-prefix", "alias/securequeue/"]),
+        None,
+    );
     assert!(out.status.success());
-    let shipped = std::fs::read_to_string("deploy/iam/operator-policy.json").unwrap();
+    let shipped = std::fs::read_to_string(repo_path("deploy/iam/operator-policy.json")).unwrap();
     assert_eq!(
         String::from_utf8(out.stdout).unwrap(),
         shipped,
@@ -369,16 +365,9 @@ fn bad_flags_are_refused_naming_the_flag() {
             "--key-alias-prefix",
         ),
     ] {
-        let out = Command::new(env!("CARGO_BIN_EXE_securequeue"))
-            .arg("iam-policy")
-            .args(args)
-            .output()
-            .unwrap();
+        let out = cli::output(cli::command(&["iam-policy"]).args(args), None);
         assert_eq!(out.status.code(), Some(2));
-        assert!(
-            String::from_utf8_lossy(&out.stderr).contains(flag),
-            "{args:?}"
-        );
+        assert!(text(&out.stderr).contains(flag), "{args:?}");
     }
     let (ok, out) = verify_operator(&["--key-alias-prefix", "keys/"]);
     assert!(

@@ -2,6 +2,8 @@
 //! mode: read from the source (each Kubernetes API call of the controller, by the Api it is made
 //! on) and from the chart as `helm template` renders it, as `tests/iam_policy.rs` does for AWS.
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::process::Command;
 
@@ -35,7 +37,7 @@ fn verb(method: &str) -> Option<&'static str> {
 fn grants_in_code() -> BTreeSet<Grant> {
     let call = Regex::new(r"\bapi\s*\.\s*([a-z_]+)\(").unwrap();
     let mut found = BTreeSet::new();
-    for entry in std::fs::read_dir("src/controller").unwrap() {
+    for entry in std::fs::read_dir(common::repo_path("src/controller")).unwrap() {
         let path = entry.unwrap().path();
         let text = std::fs::read_to_string(&path).unwrap();
         let (group, resource) = if path.ends_with("leader.rs") {
@@ -76,7 +78,9 @@ fn rendered(values: &[&str]) -> Vec<Value> {
     let helm = std::env::var("SECUREQUEUE_HELM").expect(
         "SECUREQUEUE_HELM is not set: run the tests with tests/run.sh, which installs helm",
     );
+    // The chart is named by its path from the repository's root.
     let out = Command::new(helm)
+        .current_dir(common::ROOT)
         .args([
             "template",
             "securequeue",

@@ -3,24 +3,12 @@
 mod common;
 
 use securequeue::evaluate::intent::{Policies, verify};
-use securequeue::manifest;
 use securequeue::plan;
 use serde_json::Value;
 
-fn examples() -> Vec<securequeue::api::SecureQueue> {
-    let mut queues = Vec::new();
-    for entry in std::fs::read_dir("deploy/examples").unwrap() {
-        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
-        for doc in manifest::parse(&text).unwrap() {
-            queues.push(doc.parsed.unwrap());
-        }
-    }
-    queues
-}
-
 #[test]
 fn every_example_passes_its_intent_table() {
-    for queue in examples() {
+    for queue in common::examples::queues() {
         let env = common::env();
         let (q, plan) = plan::build_resolved(&queue, &env).unwrap();
         let rows = verify(&Policies::of(&plan), &q).unwrap();
@@ -75,7 +63,7 @@ fn mutations(policy: &Value) -> Vec<(String, Value)> {
 
 #[test]
 fn weakening_any_statement_of_any_policy_fails_verification() {
-    for queue in examples() {
+    for queue in common::examples::queues() {
         let env = common::env();
         let (q, plan) = plan::build_resolved(&queue, &env).unwrap();
         let policies = Policies::of(&plan);

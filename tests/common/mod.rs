@@ -1,6 +1,14 @@
-//! Helpers shared by the integration tests: the operator configuration the tests run with, a
-//! base manifest, and the generated CRD schema as the API server would apply it.
-#![allow(dead_code)] // each test binary uses its own subset
+//! Helpers shared by the integration tests: paths into the repository, the operator
+//! configuration the tests run with, a base manifest, the example manifests, the built
+//! `securequeue` binary, and the generated CRD schema as the API server would apply it.
+//!
+//! Every test binary that says `mod common;` compiles all of it, and uses only its own part.
+#![allow(dead_code)]
+
+pub mod cli;
+pub mod examples;
+
+use std::path::PathBuf;
 
 use kube::CustomResourceExt;
 use securequeue::api::SecureQueue;
@@ -13,11 +21,24 @@ use serde_json::Value;
 pub const ACCOUNT: &str = "111122223333";
 pub const OPERATOR_ROLE: &str = "arn:aws:iam::111122223333:role/securequeue-operator";
 
+/// The repository's root, whatever directory the test runs in.
+pub const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+/// A file or directory of the repository, by its path from the root (`deploy/examples`).
+pub fn repo_path(relative: &str) -> PathBuf {
+    PathBuf::from(ROOT).join(relative)
+}
+
 /// The configuration every test plans with: account 111122223333, region eu-west-1.
 pub fn env() -> Environment {
+    env_in("eu-west-1")
+}
+
+/// The configuration the tests run with, in `region`.
+pub fn env_in(region: &str) -> Environment {
     Environment {
         account_id: ACCOUNT.to_string(),
-        region: Some("eu-west-1".to_string()),
+        region: Some(region.to_string()),
         operator_role_arn: OPERATOR_ROLE.to_string(),
         cluster_id: "test".to_string(),
         allow_cross_account: false,

@@ -1,7 +1,8 @@
 //! The Rust side of the emulator harness: the operator and raw SDK clients pointed at the moto
 //! server that `tests/run.sh` starts, unique namespaces so tests can run in parallel against one
 //! emulator, AWS faults scripted through the launcher's `/_securequeue/faults` endpoint, and
-//! readers that look at what is really in the emulator.
+//! readers that look at what is really in the emulator. It builds on `common`: a test binary
+//! that says `mod emulator;` says `mod common;` too.
 #![allow(dead_code)] // each test binary uses its own subset
 
 use std::collections::BTreeMap;
@@ -17,9 +18,7 @@ use securequeue::aws::{Aws, ConnectOptions};
 use securequeue::reconcile::{Reconciler, Report};
 use securequeue::resolve::{Environment, TAG_NAMESPACE};
 
-pub const ACCOUNT: &str = "111122223333";
 pub const REGION: &str = "us-east-1";
-pub const OPERATOR_ROLE: &str = "arn:aws:iam::111122223333:role/securequeue-operator";
 pub const CONSUMER_ROLE: &str = "arn:aws:iam::111122223333:role/consumer";
 
 /// The emulator's URL, as `tests/run.sh` exports it.
@@ -29,16 +28,9 @@ pub fn endpoint() -> String {
     )
 }
 
-/// The operator's configuration in the tests.
+/// The operator's configuration in the tests, in the emulator's [`REGION`].
 pub fn env() -> Environment {
-    Environment {
-        account_id: ACCOUNT.to_string(),
-        region: Some(REGION.to_string()),
-        operator_role_arn: OPERATOR_ROLE.to_string(),
-        cluster_id: "test".to_string(),
-        allow_cross_account: false,
-        guardrails: Default::default(),
-    }
+    crate::common::env_in(REGION)
 }
 
 /// The reconciler, with the real SDK clients pointed at the emulator.
