@@ -86,6 +86,18 @@ pub struct Statement {
 /// ANDed; the values of one key are ORed.
 pub type Conditions = BTreeMap<String, BTreeMap<String, Values>>;
 
+/// Adds `operator: {key: values}` to `conditions`; values are sorted and de-duplicated.
+fn add_condition<I, S>(conditions: &mut Conditions, operator: &str, key: &str, values: I)
+where
+    I: IntoIterator<Item = S>,
+    S: Into<String>,
+{
+    conditions
+        .entry(operator.to_string())
+        .or_default()
+        .insert(key.to_string(), Values::set(values));
+}
+
 impl Statement {
     /// An Allow statement without conditions.
     pub fn allow(sid: &str, principal: Principal, actions: &[&str], resource: &str) -> Self {
@@ -120,10 +132,7 @@ impl Statement {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.condition
-            .entry(operator.to_string())
-            .or_default()
-            .insert(key.to_string(), Values::set(values));
+        add_condition(&mut self.condition, operator, key, values);
         self
     }
 }
@@ -164,10 +173,7 @@ impl IdentityStatement {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.condition
-            .entry(operator.to_string())
-            .or_default()
-            .insert(key.to_string(), Values::set(values));
+        add_condition(&mut self.condition, operator, key, values);
         self
     }
 }
