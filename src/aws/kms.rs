@@ -139,7 +139,7 @@ impl Kms {
         }
     }
 
-    /// The key policy, as KMS returns it.
+    /// The key policy as KMS returns it, or `None` when GetKeyPolicy answers without one.
     pub async fn policy(&self, key_id: &str) -> Result<Option<String>, AwsError> {
         let out = self
             .client
