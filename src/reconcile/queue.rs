@@ -166,7 +166,7 @@ pub(super) async fn ensure(
             .collect::<Vec<_>>()
             .join(", ");
         corrections.push(Repair::new(
-            "RestoreQueueAttributes",
+            restore_action(&changes),
             format!("restored the attributes {restored}"),
         ));
     }
@@ -198,6 +198,18 @@ pub(super) async fn ensure(
         corrections,
         tags_read: existing.tags_read,
     })
+}
+
+/// The Event action of restoring `changes`: the queue policy and the redrive documents, which
+/// decide who may do what, each keep Events of their own beside the other attributes'.
+fn restore_action(changes: &BTreeMap<String, String>) -> &'static str {
+    if changes.contains_key("Policy") {
+        "RestoreQueuePolicy"
+    } else if changes.contains_key("RedrivePolicy") || changes.contains_key("RedriveAllowPolicy") {
+        "RestoreRedrivePolicy"
+    } else {
+        "RestoreQueueAttributes"
+    }
 }
 
 /// Tags a queue made in this pass, through the queue policy CreateQueue set. SQS may take a
