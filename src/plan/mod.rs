@@ -142,10 +142,27 @@ pub fn build(queue: &SecureQueue, env: &Environment) -> Result<Plan, Vec<Problem
 /// Builds the plan and holds it to where the SecureQueue's status records its resources (see
 /// [`crate::identity`]): the problems of either, for the subcommands that report both alike.
 pub fn build_in_place(queue: &SecureQueue, env: &Environment) -> Result<Plan, Vec<Problem>> {
-    let (resolved, plan) = build_resolved(queue, env)?;
-    let moves = resolved.moves_from(queue.status.as_ref());
+    build_held(queue, env).map(|(_, plan)| plan)
+}
+
+/// [`build_resolved`], held to where the SecureQueue's status records its resources.
+pub fn build_held(
+    queue: &SecureQueue,
+    env: &Environment,
+) -> Result<(Resolved, Plan), Vec<Problem>> {
+    hold(queue, build_resolved(queue, env)?)
+}
+
+/// `built`, unless it would move a resource the SecureQueue's status records somewhere else:
+/// converging a moved spec would build anew and abandon the real resources, and deleting by it
+/// would delete nothing and release them.
+pub fn hold(
+    queue: &SecureQueue,
+    built: (Resolved, Plan),
+) -> Result<(Resolved, Plan), Vec<Problem>> {
+    let moves = built.0.moves_from(queue.status.as_ref());
     if moves.is_empty() {
-        Ok(plan)
+        Ok(built)
     } else {
         Err(moves)
     }

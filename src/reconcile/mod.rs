@@ -118,11 +118,7 @@ impl Reconciler {
         queue: &SecureQueue,
     ) -> Result<(resolve::Resolved, Plan, usize), (Reason, String)> {
         let refused = |problems: &[Problem]| (problems[0].refusal, validation::describe(problems));
-        let (resolved, plan) = plan::build_resolved(queue, &self.env).map_err(|p| refused(&p))?;
-        let moves = resolved.moves_from(queue.status.as_ref());
-        if !moves.is_empty() {
-            return Err(refused(&moves));
-        }
+        let (resolved, plan) = plan::build_held(queue, &self.env).map_err(|p| refused(&p))?;
         // Prove the policies before the first write: a failing row blocks the pass.
         let failing = |message| (Reason::PolicyVerificationFailed, message);
         let rows = intent::verify(&intent::Policies::of(&plan), &resolved).map_err(failing)?;
@@ -173,15 +169,10 @@ impl Reconciler {
                 ),
             ))
         };
-        let (resolved, plan) = match built {
-            Ok(built) => built,
+        let plan = match built.and_then(|built| plan::hold(queue, built)) {
+            Ok((_, plan)) => plan,
             Err(problems) => return refuse(&problems),
         };
-        // Deleting by a moved spec would delete nothing and release the real resources.
-        let moves = resolved.moves_from(queue.status.as_ref());
-        if !moves.is_empty() {
-            return refuse(&moves);
-        }
         let clients = self.aws.clients(&plan.region);
         let steps = log
             .scope(pass::delete(&clients, &self.key_records, &plan))
