@@ -239,6 +239,45 @@ fn verify_proves_every_example_and_explain_names_the_deciding_statements() {
     );
 }
 
+/// `verify`'s tables as one document on standard output, in each document format and for
+/// both tables; the summaries go to standard error.
+#[test]
+fn verify_prints_one_document_of_every_table() {
+    let example = "deploy/examples/sns-producer.yaml";
+    for table in [&[][..], &["--operator", "--account-id", "111122223333"][..]] {
+        for format in ["json", "yaml"] {
+            let mut args = vec!["verify", "-f", example, "-o", format];
+            args.extend([
+                "--operator-role-arn",
+                OPERATOR_ROLE,
+                "--region",
+                "eu-west-1",
+            ]);
+            args.extend(table);
+            let out = securequeue(&args, None);
+            let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+            assert!(out.status.success(), "{stdout}{stderr}");
+            let parsed = match format {
+                "json" => serde_json::from_str(&stdout).map_err(|e| e.to_string()),
+                _ => serde_saphyr::from_str(&stdout).map_err(|e| e.to_string()),
+            };
+            let document: serde_json::Value = parsed.unwrap_or_else(|e| {
+                panic!("verify -o {format} printed no {format} document ({e}):\n{stdout}")
+            });
+            let checked = document.as_array().expect("a list of tables");
+            assert_eq!(checked.len(), 1, "{stdout}");
+            let source = checked[0]["source"].as_str().expect("a source");
+            assert!(source.starts_with(example), "{stdout}");
+            assert_eq!(checked[0]["holds"], true);
+            assert!(!checked[0]["rows"].as_array().unwrap().is_empty());
+            assert!(
+                stderr.contains("hold"),
+                "the summary is on stderr: {stderr}"
+            );
+        }
+    }
+}
+
 #[test]
 fn plan_holds_a_manifest_to_its_status_and_keeps_the_recorded_region() {
     let manifest = |spec: &str| {

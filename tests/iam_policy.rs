@@ -316,6 +316,22 @@ fn verify_operator_holds_for_the_generated_policy() {
     assert!(!out.contains("FAIL"));
 }
 
+/// The probe that stands for every SecureQueue keeps to the guardrails, so a required
+/// organization does not make the check refuse its own probe.
+#[test]
+fn verify_operator_holds_under_every_guardrail() {
+    let (ok, out) = verify_operator(&[
+        "--required-organization-id",
+        "o-abc123defg",
+        "--queue-name-prefix",
+        "team-",
+        "--key-alias-prefix",
+        "alias/team-a/",
+    ]);
+    assert!(ok, "{out}");
+    assert!(out.contains("containment: 92 of 92 rows hold"), "{out}");
+}
+
 #[test]
 fn verify_operator_fails_on_an_attached_policy_that_lets_a_tag_unlock_a_queue() {
     let mut loose = operator_policy(&scope());

@@ -13,8 +13,10 @@ use crate::resolve::{Environment, Resolved};
 use serde_json::Value;
 
 use super::input;
+use super::output::{Checked, Format};
 
-/// A SecureQueue whose policies stand for any the operator writes, when no manifest is given.
+/// A SecureQueue whose policies stand for any the operator writes, when no manifest is given;
+/// it keeps to the guardrails (the organization they may require), as every SecureQueue must.
 fn probe(env: &Environment) -> SecureQueue {
     let region = env.region.as_deref().unwrap_or("us-east-1");
     let partition = env
@@ -33,8 +35,13 @@ spec:
   region: {region}
   consumerRoleArns:
     - arn:{partition}:iam::{account}:role/securequeue-verify-consumer
-",
-        account = env.account_id
+{organization}",
+        account = env.account_id,
+        organization = env
+            .guardrails
+            .required_organization_id
+            .as_ref()
+            .map_or_else(String::new, |id| format!("  organizationId: {id}\n")),
     );
     manifest::parse(&text)
         .ok()
@@ -79,7 +86,7 @@ impl Operator {
 }
 
 /// Prints the table for each SecureQueue (the probe without files); fails if any row fails.
-pub(super) fn run(files: &[PathBuf], operator: &Operator, json: bool) -> ExitCode {
+pub(super) fn run(files: &[PathBuf], operator: &Operator, format: Format) -> ExitCode {
     let queues = if files.is_empty() {
         let probe = probe(&operator.env);
         vec![("the probe".to_string(), probe)]
@@ -94,21 +101,32 @@ pub(super) fn run(files: &[PathBuf], operator: &Operator, json: bool) -> ExitCod
         inputs.queues
     };
     let mut failed = false;
+    let mut checked = Vec::new();
     for (source, queue) in &queues {
         match rows(queue, operator) {
             Ok(rows) => {
-                print(
-                    &rows,
-                    &format!("{source} ({})", crate::reconcile::display_name(queue)),
-                    json,
-                );
-                failed |= rows.iter().any(|r| !r.holds);
+                let name = crate::reconcile::display_name(queue);
+                if format == Format::Text {
+                    print(&rows, &format!("{source} ({name})"));
+                }
+                format.summary(&summary(&rows));
+                let holds = rows.iter().all(|r| r.holds);
+                failed |= !holds;
+                checked.push(Checked {
+                    source: source.clone(),
+                    name,
+                    holds,
+                    rows,
+                });
             }
             Err(e) => {
                 eprintln!("error: {source}: {e}");
                 failed = true;
             }
         }
+    }
+    if let Some(document) = format.document(&checked) {
+        println!("{document}");
     }
     if failed {
         ExitCode::FAILURE
@@ -128,37 +146,33 @@ fn rows(queue: &SecureQueue, operator: &Operator) -> Result<Vec<Row>, String> {
     table(&operator.policy(&resolved)?, &plan, &resolved)
 }
 
-fn print(rows: &[Row], subject: &str, json: bool) {
-    if json {
+fn print(rows: &[Row], subject: &str) {
+    println!("containment of the operator's IAM policy, with the policies of {subject}");
+    for row in rows {
+        let by = row.decision.statements();
         println!(
-            "{}",
-            serde_json::to_string_pretty(rows).expect("rows serialize")
+            "  {} {:<8} {:<31} {:<16} {:<24} {:<12} {}",
+            if row.holds { "ok  " } else { "FAIL" },
+            if row.must_be_allowed {
+                "allow"
+            } else {
+                "never"
+            },
+            row.owner.describe(),
+            format!("{:?}", row.resource),
+            row.action,
+            format!("{:?}", row.decision.effect),
+            by
         );
-    } else {
-        println!("containment of the operator's IAM policy, with the policies of {subject}");
-        for row in rows {
-            let by = row.decision.statements();
-            println!(
-                "  {} {:<8} {:<31} {:<16} {:<24} {:<12} {}",
-                if row.holds { "ok  " } else { "FAIL" },
-                if row.must_be_allowed {
-                    "allow"
-                } else {
-                    "never"
-                },
-                row.owner.describe(),
-                format!("{:?}", row.resource),
-                row.action,
-                format!("{:?}", row.decision.effect),
-                by
-            );
-        }
     }
+}
+
+fn summary(rows: &[Row]) -> String {
     let own = rows.iter().filter(|r| r.must_be_allowed).count();
     let holding = rows.iter().filter(|r| r.holds).count();
-    println!(
+    format!(
         "containment: {holding} of {} rows hold ({own} operations on the operator's own resources must be allowed, {} on another's never)",
         rows.len(),
         rows.len() - own
-    );
+    )
 }

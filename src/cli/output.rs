@@ -27,4 +27,27 @@ impl Format {
             }
         }
     }
+
+    /// Writes a summary line: to standard output for text, to standard error next to a
+    /// document, which stays the only thing on standard output.
+    pub(super) fn summary(self, line: &str) {
+        match self {
+            Format::Text => println!("{line}"),
+            Format::Json | Format::Yaml => eprintln!("{line}"),
+        }
+    }
+}
+
+/// The table `verify` checked for one SecureQueue, as a JSON or YAML document lists it.
+#[derive(Serialize, Debug)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct Checked<R: Serialize> {
+    /// The manifest the SecureQueue came from.
+    pub source: String,
+    /// `namespace/name`, or the name the plan gives it.
+    pub name: String,
+    /// Whether every row holds.
+    pub holds: bool,
+    /// The rows.
+    pub rows: Vec<R>,
 }

@@ -6,12 +6,13 @@ use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
 
-use crate::evaluate::intent::{Policies, Target, verify};
+use crate::evaluate::intent::{Policies, Row, Target, verify};
 use crate::evaluate::{Request, evaluate};
 use crate::plan;
 
 use super::input;
 use super::operator::OperatorArgs;
+use super::output::{Checked, Format};
 
 #[derive(Args, Debug)]
 pub(super) struct VerifyArgs {
@@ -33,9 +34,20 @@ pub(super) struct VerifyArgs {
     #[arg(long, requires = "operator")]
     iam_policy: Option<PathBuf>,
 
-    /// Print the rows as JSON.
-    #[arg(long)]
+    /// How to print the tables: lines for people, or one JSON or YAML document listing every
+    /// SecureQueue's rows (the summary lines then go to standard error).
+    #[arg(short = 'o', long, value_enum, default_value_t = Format::Text)]
+    output: Format,
+
+    /// The same as `-o json`, kept for scripts written before `-o`.
+    #[arg(long, hide = true, conflicts_with = "output")]
     json: bool,
+}
+
+impl VerifyArgs {
+    fn format(&self) -> Format {
+        if self.json { Format::Json } else { self.output }
+    }
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
@@ -96,12 +108,13 @@ pub(super) fn verify_command(args: VerifyArgs) -> ExitCode {
         Ok(env) => env,
         Err(code) => return code,
     };
+    let format = args.format();
     if args.operator {
         let operator = super::containment::Operator {
             env,
             iam_policy: args.iam_policy,
         };
-        return super::containment::run(&args.files, &operator, args.json);
+        return super::containment::run(&args.files, &operator, format);
     }
     let inputs = input::read(&args.files);
     if !inputs.errors.is_empty() {
@@ -111,6 +124,7 @@ pub(super) fn verify_command(args: VerifyArgs) -> ExitCode {
         return ExitCode::FAILURE;
     }
     let mut failed = false;
+    let mut checked = Vec::new();
     for (source, queue) in &inputs.queues {
         let (resolved, plan) = match plan::build_resolved(queue, &env) {
             Ok(built) => built,
@@ -130,43 +144,51 @@ pub(super) fn verify_command(args: VerifyArgs) -> ExitCode {
                 continue;
             }
         };
-        if args.json {
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&rows).expect("rows serialize")
-            );
-        } else {
-            println!("{}", plan.name);
-            for row in &rows {
-                let by = row.decision.statements();
-                println!(
-                    "  {} {:<15} {:<12} expected {:<16} {}— {}",
-                    if row.holds { "ok  " } else { "FAIL" },
-                    format!("{:?}", row.check.target),
-                    format!("{:?}", row.decision.effect),
-                    format!("{:?}", row.check.expect),
-                    if by.is_empty() {
-                        String::new()
-                    } else {
-                        format!("by {by} ")
-                    },
-                    row.check.description
-                );
-            }
+        if format == Format::Text {
+            print_rows(&plan.name, &rows);
         }
         let failing = rows.iter().filter(|r| !r.holds).count();
-        println!(
+        format.summary(&format!(
             "{}: {} of {} checks hold",
             plan.name,
             rows.len() - failing,
             rows.len()
-        );
+        ));
         failed |= failing > 0;
+        checked.push(Checked {
+            source: source.clone(),
+            name: plan.name,
+            holds: failing == 0,
+            rows,
+        });
+    }
+    if let Some(document) = format.document(&checked) {
+        println!("{document}");
     }
     if failed {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+fn print_rows(name: &str, rows: &[Row]) {
+    println!("{name}");
+    for row in rows {
+        let by = row.decision.statements();
+        println!(
+            "  {} {:<15} {:<12} expected {:<16} {}— {}",
+            if row.holds { "ok  " } else { "FAIL" },
+            format!("{:?}", row.check.target),
+            format!("{:?}", row.decision.effect),
+            format!("{:?}", row.check.expect),
+            if by.is_empty() {
+                String::new()
+            } else {
+                format!("by {by} ")
+            },
+            row.check.description
+        );
     }
 }
 
