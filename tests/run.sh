@@ -15,6 +15,8 @@ cargo fmt --all -- --check
 
 echo "== cargo clippy (warnings are errors)"
 cargo clippy --all-targets --locked -- -D warnings
+cargo clippy --lib --bins --locked -- -D warnings                    # the operator alone, no test hooks
+cargo clippy --all-targets --all-features --locked -- -D warnings    # with the benches
 
 echo "== crds/ is exactly what the code generates"
 cargo run --quiet --locked -- crd | diff -u crds/securequeue.io_securequeues.yaml - \

@@ -1,9 +1,9 @@
 //! Counting AWS calls, one pass at a time, with an SDK interceptor.
 //!
 //! Every SDK client carries [`CallCounter`]. A pass runs inside [`CallLog::scope`], which puts
-//! its log in a task-local, so concurrent passes sharing one client are counted apart. The same
-//! log can end a pass after a given number of calls, which is how the tests kill a converge
-//! between any two calls.
+//! its log in a task-local, so concurrent passes sharing one client are counted apart. With the
+//! `test-hooks` feature the same log can end a pass after a given number of calls, which is how
+//! the tests kill a converge between any two calls (`call_limit`).
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -82,48 +82,12 @@ struct LogState {
     counts: CallCounts,
     failed: CallCounts,
     not_found: CallCounts,
-    refused: CallCounts,
     made: u64,
-    stop: Option<Stop>,
-    stopped: bool,
-}
-
-/// Where a limited pass stops.
-#[derive(Debug)]
-enum Stop {
-    /// After this many calls.
-    AfterCalls(u64),
-    /// After the first call of this operation (`service:Operation`).
-    AfterOperation(String),
-}
-
-/// The error a call gets once the pass's limit is reached: the simulated crash.
-#[derive(Debug, thiserror::Error)]
-#[error("stopped before {operation}: the pass was limited to {made} AWS calls")]
-pub struct CallLimitReached {
-    /// The call that was not made.
-    pub operation: String,
-    /// The calls that were made.
-    pub made: u64,
+    #[cfg(feature = "test-hooks")]
+    limit: super::call_limit::Limit,
 }
 
 impl CallLog {
-    /// A log whose pass fails every call after the first `limit`, as if the process had died.
-    pub fn stopping_after(limit: u64) -> Self {
-        Self::stopping(Stop::AfterCalls(limit))
-    }
-
-    /// A log whose pass fails every call after the first `service:Operation` call.
-    pub fn stopping_after_operation(operation: &str) -> Self {
-        Self::stopping(Stop::AfterOperation(operation.to_string()))
-    }
-
-    fn stopping(stop: Stop) -> Self {
-        let log = Self::default();
-        log.inner.lock().expect("call log").stop = Some(stop);
-        log
-    }
-
     /// Runs `pass` with this log counting its calls.
     pub async fn scope<F: Future>(&self, pass: F) -> F::Output {
         CURRENT.scope(self.clone(), pass).await
@@ -165,33 +129,29 @@ impl CallLog {
 
     fn record_failure(&self, name: String) {
         let mut state = self.inner.lock().expect("call log");
-        // A call refused by the limit was never made, so it is no failure of AWS's.
-        if let Some(refused) = state.refused.0.get_mut(&name).filter(|n| **n > 0) {
-            *refused -= 1;
+        #[cfg(feature = "test-hooks")]
+        if state.limit.take_refusal(&name) {
             return;
         }
         *state.failed.0.entry(name).or_default() += 1;
     }
 
-    fn record(&self, name: String) -> Result<(), CallLimitReached> {
+    /// Counts the call `name`, or refuses it if the pass is limited and at its limit.
+    fn record(&self, name: String) -> Result<(), BoxError> {
         let mut state = self.inner.lock().expect("call log");
-        let exhausted = match &state.stop {
-            Some(Stop::AfterCalls(limit)) => state.made >= *limit,
-            _ => state.stopped,
-        };
-        if exhausted {
-            *state.refused.0.entry(name.clone()).or_default() += 1;
-            return Err(CallLimitReached {
-                operation: name,
-                made: state.made,
-            });
-        }
-        if matches!(&state.stop, Some(Stop::AfterOperation(op)) if *op == name) {
-            state.stopped = true;
+        #[cfg(feature = "test-hooks")]
+        {
+            let made = state.made;
+            state.limit.admit(&name, made)?;
         }
         state.made += 1;
         *state.counts.0.entry(name).or_default() += 1;
         Ok(())
+    }
+
+    #[cfg(feature = "test-hooks")]
+    pub(super) fn with_limit(&self, change: impl FnOnce(&mut super::call_limit::Limit)) {
+        change(&mut self.inner.lock().expect("call log").limit);
     }
 }
 
@@ -231,10 +191,7 @@ impl Intercept for CallCounter {
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         let name = operation_name(cfg);
-        match CURRENT.try_with(|log| log.record(name)) {
-            Ok(Err(stop)) => Err(Box::new(stop)),
-            Ok(Ok(())) | Err(_) => Ok(()),
-        }
+        CURRENT.try_with(|log| log.record(name)).unwrap_or(Ok(()))
     }
 
     fn read_after_execution(
@@ -277,26 +234,6 @@ mod tests {
     }
 
     #[test]
-    fn a_limited_log_refuses_the_call_after_the_limit() {
-        let log = CallLog::stopping_after(2);
-        assert!(log.record("kms:DescribeKey".into()).is_ok());
-        assert!(log.record("kms:CreateKey".into()).is_ok());
-        let stop = log.record("kms:CreateAlias".into()).unwrap_err();
-        assert_eq!(stop.operation, "kms:CreateAlias");
-        assert_eq!(log.counts().total(), 2);
-    }
-
-    #[test]
-    fn a_log_can_stop_right_after_one_operation() {
-        let log = CallLog::stopping_after_operation("kms:CreateKey");
-        assert!(log.record("kms:ListKeys".into()).is_ok());
-        assert!(log.record("kms:CreateKey".into()).is_ok());
-        assert!(log.record("kms:CreateAlias".into()).is_err());
-        assert!(log.record("kms:EnableKeyRotation".into()).is_err());
-        assert_eq!(log.counts().total(), 2);
-    }
-
-    #[test]
     fn a_requeued_call_is_one_call_that_did_not_fail() {
         let log = CallLog::default();
         assert!(log.record("kms:CreateKey".into()).is_ok());
@@ -310,15 +247,5 @@ mod tests {
                 .get("kms:CreateKey")
                 .is_none_or(|n| *n == 0)
         );
-    }
-
-    #[test]
-    fn refused_calls_are_not_failures_but_failed_calls_are() {
-        let log = CallLog::stopping_after(1);
-        assert!(log.record("kms:CreateKey".into()).is_ok());
-        log.record_failure("kms:CreateKey".into());
-        assert!(log.record("kms:CreateKey".into()).is_err());
-        log.record_failure("kms:CreateKey".into());
-        assert_eq!(log.failures().0.get("kms:CreateKey"), Some(&1));
     }
 }

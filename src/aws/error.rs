@@ -8,8 +8,6 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
-use super::calls::CallLimitReached;
-
 /// What kind of failure an AWS call ended in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ErrorKind {
@@ -23,7 +21,8 @@ pub enum ErrorKind {
     Rejected,
     /// Network failure, timeout or a 5xx that outlasted the SDK's retries.
     Unavailable,
-    /// The pass was stopped before the call (fault injection).
+    /// The pass was stopped before the call (fault injection, with the `test-hooks` feature).
+    #[cfg(feature = "test-hooks")]
     Interrupted,
 }
 
@@ -114,7 +113,8 @@ impl AwsError {
                 chain(&err),
                 ErrorKind::Unavailable,
             ),
-            _ if caused_by_call_limit(&err) => (
+            #[cfg(feature = "test-hooks")]
+            _ if super::call_limit::caused(&err) => (
                 "Interrupted".to_string(),
                 chain(&err),
                 ErrorKind::Interrupted,
@@ -161,17 +161,6 @@ fn classify_code(code: &str) -> ErrorKind {
     } else {
         ErrorKind::Rejected
     }
-}
-
-fn caused_by_call_limit(err: &(dyn StdError + 'static)) -> bool {
-    let mut source: Option<&(dyn StdError + 'static)> = Some(err);
-    while let Some(e) = source {
-        if e.is::<CallLimitReached>() {
-            return true;
-        }
-        source = e.source();
-    }
-    false
 }
 
 /// The error and its causes on one line: the SDK's top-level message alone says little.

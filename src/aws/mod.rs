@@ -16,10 +16,13 @@
 
 pub mod ambiguous;
 pub mod budget;
+#[cfg(feature = "test-hooks")]
+pub mod call_limit;
 pub mod calls;
 pub mod error;
 pub mod identity;
 pub mod kms;
+#[cfg(feature = "bench")]
 pub mod latency;
 pub mod queued;
 pub mod request_quota;
@@ -46,6 +49,7 @@ pub struct ConnectOptions {
     /// The operator's region; otherwise the SDK's chain (AWS_REGION, profile).
     pub region: Option<String>,
     /// Latency added to every request, for benchmarks.
+    #[cfg(feature = "bench")]
     pub added_latency: Option<Duration>,
     /// How long one attempt of a call may take before it is abandoned and retried; 20 s when
     /// `None`.
@@ -110,7 +114,9 @@ impl Aws {
         if let Some(url) = &options.endpoint_url {
             loader = loader.endpoint_url(url);
         }
+        #[cfg_attr(not(feature = "bench"), expect(unused_mut))]
         let mut config = loader.load().await;
+        #[cfg(feature = "bench")]
         if let (Some(delay), Some(http)) = (options.added_latency, config.http_client()) {
             config = config
                 .to_builder()

@@ -44,7 +44,7 @@ async fn prepare(args: &ApplyArgs) -> Result<(Reconciler, input::Inputs), ExitCo
     }
     let reconciler = args
         .aws
-        .reconciler(&args.operator, None)
+        .reconciler(&args.operator)
         .await
         .map_err(|errors| {
             for error in errors {

@@ -1,7 +1,9 @@
 //! The `securequeue` command line: one binary, one subcommand per task.
 
 mod apply;
+#[cfg(feature = "bench")]
 mod bench;
+#[cfg(feature = "bench")]
 mod bench_watch;
 mod containment;
 mod crd;
@@ -62,10 +64,12 @@ enum Command {
     Delete(apply::ApplyArgs),
     /// Converge N generated SecureQueues, then run one steady-state pass, and print wall time,
     /// AWS calls per queue, the latency-bound lower limit and peak memory; deletes them after.
+    #[cfg(feature = "bench")]
     Bench(bench::BenchArgs),
     /// Create N SecureQueues on the Kubernetes cluster KUBECONFIG names (ones the operator's
     /// guardrail refuses, so no AWS is needed), start `securequeue run` on them, and print the
     /// time from its start to its first reconcile and its memory while watching them.
+    #[cfg(feature = "bench")]
     BenchWatch(bench_watch::BenchWatchArgs),
     /// Check every generated policy against the SecureQueue's intent table: what it must allow
     /// and what must stay denied; with --operator, the operator's own IAM policy against the
@@ -87,7 +91,9 @@ impl Cli {
             Command::Plan(args) => plan::run(args),
             Command::Apply(args) => runtime().block_on(apply::apply(args)),
             Command::Delete(args) => runtime().block_on(apply::delete(args)),
+            #[cfg(feature = "bench")]
             Command::Bench(args) => runtime().block_on(bench::run(args)),
+            #[cfg(feature = "bench")]
             Command::BenchWatch(args) => runtime().block_on(bench_watch::run(args)),
             Command::IamPolicy(args) => iam_policy::run(args),
             Command::Verify(args) => verify::verify_command(args),

@@ -158,24 +158,39 @@ pub(super) struct AwsArgs {
 
 impl AwsArgs {
     /// The endpoint URL given for every AWS service, if any.
+    #[cfg(feature = "bench")]
     pub(super) fn endpoint_url(&self) -> Option<&str> {
         self.endpoint_url.as_deref()
+    }
+
+    /// How these flags and `operator`'s region reach AWS.
+    pub(super) fn connect_options(&self, operator: &OperatorArgs) -> ConnectOptions {
+        ConnectOptions {
+            endpoint_url: self.endpoint_url.clone(),
+            region: operator.region.clone(),
+            attempt_timeout: Some(Duration::from_secs(self.aws_attempt_timeout_seconds)),
+            quotas: QuotaSettings::new(self.aws_quota_share, self.aws_quotas.clone()),
+            #[cfg(feature = "bench")]
+            added_latency: None,
+        }
     }
 
     /// Connects to AWS and settles the operator's identity; errors name the flag to fix.
     pub(super) async fn reconciler(
         &self,
         operator: &OperatorArgs,
-        added_latency: Option<Duration>,
     ) -> Result<Reconciler, Vec<String>> {
-        let aws = Aws::connect(&ConnectOptions {
-            endpoint_url: self.endpoint_url.clone(),
-            region: operator.region.clone(),
-            added_latency,
-            attempt_timeout: Some(Duration::from_secs(self.aws_attempt_timeout_seconds)),
-            quotas: QuotaSettings::new(self.aws_quota_share, self.aws_quotas.clone()),
-        })
-        .await;
+        self.reconciler_over(operator, &self.connect_options(operator))
+            .await
+    }
+
+    /// [`Self::reconciler`], connecting with `options`.
+    pub(super) async fn reconciler_over(
+        &self,
+        operator: &OperatorArgs,
+        options: &ConnectOptions,
+    ) -> Result<Reconciler, Vec<String>> {
+        let aws = Aws::connect(options).await;
         let operator_role_arn = match &operator.operator_role_arn {
             Some(arn) => arn.clone(),
             None => {

@@ -69,7 +69,7 @@ pub(super) struct RunArgs {
 }
 
 pub(super) async fn run(args: RunArgs) -> ExitCode {
-    let reconciler = match args.aws.reconciler(&args.operator, None).await {
+    let reconciler = match args.aws.reconciler(&args.operator).await {
         Ok(reconciler) => reconciler,
         Err(errors) => {
             for error in errors {

@@ -9,7 +9,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
-cargo build --release --quiet
+cargo build --release --quiet --features bench
 # shellcheck source=tests/emulator/emulator.sh
 source tests/emulator/emulator.sh
 trap emulator_stop EXIT

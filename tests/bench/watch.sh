@@ -12,7 +12,7 @@ if [ "${1:-}" = "--server" ]; then
     server="$2"
     shift 2
 fi
-cargo build --release --quiet
+cargo build --release --quiet --features bench
 case "$server" in
     1.20)
         # shellcheck source=tests/kube/cluster.sh

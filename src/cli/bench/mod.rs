@@ -16,6 +16,7 @@ use futures::stream::{self, StreamExt};
 
 use crate::api::{SecureQueue, SecureQueueSpec};
 use crate::arn;
+use crate::aws::ConnectOptions;
 use crate::aws::calls::{CallCounts, CallLog};
 use crate::reconcile::{Reconciler, Report};
 
@@ -285,11 +286,11 @@ async fn clean_up(reconciler: &Reconciler, queues: &[SecureQueue], concurrency: 
 
 pub(super) async fn run(args: BenchArgs) -> ExitCode {
     let latency = Duration::from_millis(args.latency_ms);
-    let reconciler = match args
-        .aws
-        .reconciler(&args.operator, (!latency.is_zero()).then_some(latency))
-        .await
-    {
+    let options = ConnectOptions {
+        added_latency: (!latency.is_zero()).then_some(latency),
+        ..args.aws.connect_options(&args.operator)
+    };
+    let reconciler = match args.aws.reconciler_over(&args.operator, &options).await {
         Ok(reconciler) => reconciler,
         Err(errors) => {
             for error in errors {

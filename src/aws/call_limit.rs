@@ -1,0 +1,152 @@
+//! Ending a pass after a number of AWS calls, as if the process had died between two of them:
+//! how the tests kill a converge or a deletion at every point. Built only with the `test-hooks`
+//! feature, so the operator itself has no way to cut its own passes short.
+
+use std::error::Error as StdError;
+
+use super::calls::{CallCounts, CallLog};
+
+/// Where a limited pass stops.
+#[derive(Debug)]
+enum Stop {
+    /// After this many calls.
+    AfterCalls(u64),
+    /// After the first call of this operation (`service:Operation`).
+    AfterOperation(String),
+}
+
+/// The error a call gets once the pass's limit is reached: the simulated crash.
+#[derive(Debug, thiserror::Error)]
+#[error("stopped before {operation}: the pass was limited to {made} AWS calls")]
+pub struct CallLimitReached {
+    /// The call that was not made.
+    pub operation: String,
+    /// The calls that were made.
+    pub made: u64,
+}
+
+/// A pass's limit, kept in its [`CallLog`].
+#[derive(Debug, Default)]
+pub(super) struct Limit {
+    stop: Option<Stop>,
+    stopped: bool,
+    refused: CallCounts,
+}
+
+impl Limit {
+    /// Lets the call `name` through, the pass having made `made` calls, or refuses it.
+    pub(super) fn admit(&mut self, name: &str, made: u64) -> Result<(), CallLimitReached> {
+        let exhausted = match &self.stop {
+            Some(Stop::AfterCalls(limit)) => made >= *limit,
+            _ => self.stopped,
+        };
+        if exhausted {
+            *self.refused.0.entry(name.to_string()).or_default() += 1;
+            return Err(CallLimitReached {
+                operation: name.to_string(),
+                made,
+            });
+        }
+        if matches!(&self.stop, Some(Stop::AfterOperation(op)) if op == name) {
+            self.stopped = true;
+        }
+        Ok(())
+    }
+
+    /// Whether the failure of `name` being recorded is one of this limit's refusals, which was
+    /// never a call and so is no failure of AWS's; counts it off if so.
+    pub(super) fn take_refusal(&mut self, name: &str) -> bool {
+        match self.refused.0.get_mut(name).filter(|n| **n > 0) {
+            Some(refused) => {
+                *refused -= 1;
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+impl CallLog {
+    /// A log whose pass fails every call after the first `limit`, as if the process had died.
+    pub fn stopping_after(limit: u64) -> Self {
+        Self::limited(Stop::AfterCalls(limit))
+    }
+
+    /// A log whose pass fails every call after the first `service:Operation` call.
+    pub fn stopping_after_operation(operation: &str) -> Self {
+        Self::limited(Stop::AfterOperation(operation.to_string()))
+    }
+
+    fn limited(stop: Stop) -> Self {
+        let log = Self::default();
+        log.with_limit(|limit| limit.stop = Some(stop));
+        log
+    }
+}
+
+/// Whether `err`, or one of its causes, is a call this module refused.
+pub(super) fn caused(err: &(dyn StdError + 'static)) -> bool {
+    let mut source: Option<&(dyn StdError + 'static)> = Some(err);
+    while let Some(e) = source {
+        if e.is::<CallLimitReached>() {
+            return true;
+        }
+        source = e.source();
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_limited_pass_refuses_the_call_after_the_limit() {
+        let mut limit = Limit {
+            stop: Some(Stop::AfterCalls(2)),
+            ..Limit::default()
+        };
+        assert!(limit.admit("kms:DescribeKey", 0).is_ok());
+        assert!(limit.admit("kms:CreateKey", 1).is_ok());
+        let stop = limit.admit("kms:CreateAlias", 2).unwrap_err();
+        assert_eq!(stop.operation, "kms:CreateAlias");
+        assert_eq!(stop.made, 2);
+    }
+
+    #[test]
+    fn a_limited_pass_can_stop_right_after_one_operation() {
+        let mut limit = Limit {
+            stop: Some(Stop::AfterOperation("kms:CreateKey".into())),
+            ..Limit::default()
+        };
+        assert!(limit.admit("kms:ListKeys", 0).is_ok());
+        assert!(limit.admit("kms:CreateKey", 1).is_ok());
+        assert!(limit.admit("kms:CreateAlias", 2).is_err());
+        assert!(limit.admit("kms:EnableKeyRotation", 2).is_err());
+    }
+
+    #[test]
+    fn only_refused_calls_are_taken_back_as_refusals() {
+        let mut limit = Limit {
+            stop: Some(Stop::AfterCalls(0)),
+            ..Limit::default()
+        };
+        assert!(!limit.take_refusal("kms:CreateKey"));
+        assert!(limit.admit("kms:CreateKey", 0).is_err());
+        assert!(limit.take_refusal("kms:CreateKey"));
+        assert!(!limit.take_refusal("kms:CreateKey"));
+    }
+
+    #[test]
+    fn a_refusal_is_found_among_an_errors_causes() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("dispatch failed")]
+        struct Wrapper(#[source] CallLimitReached);
+        let refusal = CallLimitReached {
+            operation: "kms:CreateKey".into(),
+            made: 1,
+        };
+        assert!(caused(&Wrapper(refusal)));
+        assert!(!caused(&std::fmt::Error));
+    }
+}
