@@ -15,6 +15,8 @@ use crate::guardrails::Guardrails;
 use crate::identity::Recorded;
 use crate::validation::{self, Problem, Scope};
 
+/// The prefix of the operator's ownership tags, which users may not set.
+pub const TAG_PREFIX: &str = "securequeue.io/";
 /// Tag key naming the owning SecureQueue's namespace.
 pub const TAG_NAMESPACE: &str = "securequeue.io/namespace";
 /// Tag key naming the owning SecureQueue.
@@ -375,7 +377,8 @@ pub fn resolve(queue: &SecureQueue, env: &Environment) -> Result<Resolved, Vec<P
 }
 
 /// The main and dead-letter queue names: `spec.queueName` or `<namespace>-<name>` (dots, which
-/// SQS refuses, become dashes), the dead-letter queue adding `-dlq` before any `.fifo`.
+/// SQS refuses, become dashes), the dead-letter queue `spec.deadLetterQueue.queueName` or the
+/// main queue's name with `-dlq` before any `.fifo`.
 pub fn queue_names(
     namespace: &str,
     name: &str,
@@ -387,7 +390,10 @@ pub fn queue_names(
         None => format!("{namespace}-{name}").replace('.', "-"),
     };
     let main = format!("{base}{suffix}");
-    let dead_letter = format!("{base}-dlq{suffix}");
+    let dead_letter = match &spec.dead_letter_queue.queue_name {
+        Some(given) => return Ok((main, given.clone())),
+        None => format!("{base}-dlq{suffix}"),
+    };
     if dead_letter.len() > limits::SQS_QUEUE_NAME_MAX {
         return Err(Problem::new(
             "spec.queueName",

@@ -75,7 +75,18 @@ pub fn validate_spec(spec: &SecureQueueSpec, scope: &Scope<'_>) -> Vec<Problem> 
         scope,
         problems: Vec::new(),
     };
-    check.queue_name(spec);
+    if let Some(name) = spec.queue_name.as_deref() {
+        check.queue_name(
+            "spec.queueName",
+            name,
+            spec.fifo,
+            limits::QUEUE_NAME_MAX as usize,
+        );
+    }
+    if let Some(name) = spec.dead_letter_queue.queue_name.as_deref() {
+        let field = "spec.deadLetterQueue.queueName";
+        check.queue_name(field, name, spec.fifo, limits::SQS_QUEUE_NAME_MAX);
+    }
     check.pattern(
         "spec.organizationId",
         spec.organization_id.as_deref(),
@@ -115,6 +126,12 @@ pub fn validate_update(old: &SecureQueueSpec, new: &SecureQueueSpec) -> Vec<Prob
             "is immutable: it names queues that may hold messages, which are never replaced",
         ));
     }
+    if old.dead_letter_queue.queue_name != new.dead_letter_queue.queue_name {
+        problems.push(Problem::new(
+            "spec.deadLetterQueue.queueName",
+            "is immutable: it names a queue that may hold messages, which is never replaced",
+        ));
+    }
     if old.fifo != new.fifo {
         problems.push(Problem::new(
             "spec.fifo",
@@ -146,16 +163,25 @@ impl Checker<'_> {
         self.problems.push(Problem::new(field, reason));
     }
 
-    fn queue_name(&mut self, spec: &SecureQueueSpec) {
-        let Some(name) = spec.queue_name.as_deref() else {
-            return;
-        };
-        let field = "spec.queueName";
-        if name.is_empty() || name.len() > limits::QUEUE_NAME_MAX as usize {
-            self.problem(field, format!(
-                "`{name}` has {} characters; at most {} are allowed so that `<queueName>-dlq` fits SQS's {}",
-                name.len(), limits::QUEUE_NAME_MAX, limits::SQS_QUEUE_NAME_MAX
-            ));
+    /// A queue name: its length (at most `max`), its characters, and `.fifo` exactly when the
+    /// queues are FIFO.
+    fn queue_name(&mut self, field: &str, name: &str, fifo: bool, max: usize) {
+        if name.is_empty() || name.len() > max {
+            let why = if max < limits::SQS_QUEUE_NAME_MAX {
+                format!(
+                    " so that `<queueName>-dlq` fits SQS's {}",
+                    limits::SQS_QUEUE_NAME_MAX
+                )
+            } else {
+                String::new()
+            };
+            self.problem(
+                field,
+                format!(
+                    "`{name}` has {} characters; at most {max} are allowed{why}",
+                    name.len()
+                ),
+            );
         }
         if !matches(patterns::QUEUE_NAME, name) {
             self.problem(
@@ -165,7 +191,7 @@ impl Checker<'_> {
                 ),
             );
         }
-        match (spec.fifo, name.ends_with(".fifo")) {
+        match (fifo, name.ends_with(".fifo")) {
             (true, false) => self.problem(
                 field,
                 format!("`{name}` must end in `.fifo` because fifo is true"),

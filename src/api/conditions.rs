@@ -79,6 +79,18 @@ pub enum Reason {
     DriftCorrected,
     /// The name is taken by a resource of another owner, or of none; nothing was changed.
     NameConflict,
+    /// `spec.management: Adopt` found a resource without ownership tags, and waits for
+    /// `status.adoption` to record who loses access before its first write.
+    AdoptionPending,
+    /// The existing resource was taken over (`spec.management: Adopt`): tagged, and its
+    /// policies and attributes replaced by the generated ones.
+    Adopted,
+    /// Observed (`spec.management: Observe`): the resource differs from the spec, or is
+    /// missing; nothing was written.
+    Drifted,
+    /// Observed: a policy in AWS grants access the spec does not, or denies access it grants;
+    /// nothing was written.
+    AccessFindings,
     /// The operator's IAM identity may not make a call it needs.
     AccessDenied,
     /// AWS throttled the operator beyond its retries; the next pass continues.
@@ -138,6 +150,10 @@ impl Reason {
             Reason::Converged => "Converged",
             Reason::DriftCorrected => "DriftCorrected",
             Reason::NameConflict => "NameConflict",
+            Reason::AdoptionPending => "AdoptionPending",
+            Reason::Adopted => "Adopted",
+            Reason::Drifted => "Drifted",
+            Reason::AccessFindings => "AccessFindings",
             Reason::AccessDenied => "AccessDenied",
             Reason::Throttled => "Throttled",
             Reason::PolicyRejected => "PolicyRejected",
@@ -192,6 +208,7 @@ impl Reason {
             | Reason::AwsUnavailable
             | Reason::QueuePolicyPropagating
             | Reason::WaitingForRequestQuota
+            | Reason::AdoptionPending
             | Reason::Blocked => Revisit::WithBackoff,
             _ => Revisit::AtResync,
         }

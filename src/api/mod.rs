@@ -12,10 +12,10 @@ pub mod spec;
 pub mod status;
 
 pub use spec::{
-    DeadLetterQueueSettings, DeletionPolicy, KeySettings, Producers, QueueSettings, SecureQueue,
-    SecureQueueSpec,
+    DeadLetterQueueSettings, DeletionPolicy, KeySettings, Management, Producers, QueueSettings,
+    SecureQueue, SecureQueueSpec,
 };
-pub use status::{ResourceIdentity, SecureQueueStatus};
+pub use status::{AdoptionRecord, ResourceIdentity, SecureQueueStatus};
 
 /// API group of every securequeue resource.
 pub const GROUP: &str = "securequeue.io";

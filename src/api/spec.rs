@@ -59,6 +59,12 @@ use super::{limits, patterns};
     validation = Rule::new("has(self.key.alias) == has(oldSelf.key.alias)")
         .message("key.alias cannot be added or removed after creation: a new alias would mean a new key, and the key still decrypts the queues' messages")
         .field_path(".key.alias"),
+    validation = Rule::new("has(self.deadLetterQueue.queueName) == has(oldSelf.deadLetterQueue.queueName)")
+        .message("deadLetterQueue.queueName cannot be added or removed after creation: it names a queue that is never replaced")
+        .field_path(".deadLetterQueue.queueName"),
+    validation = Rule::new("!has(self.deadLetterQueue.queueName) || self.fifo == self.deadLetterQueue.queueName.endsWith('.fifo')")
+        .message("deadLetterQueue.queueName must end in '.fifo' exactly when fifo is true")
+        .field_path(".deadLetterQueue.queueName"),
     validation = Rule::new("!has(self.queueName) || self.fifo == self.queueName.endsWith('.fifo')")
         .message("queueName must end in '.fifo' exactly when fifo is true")
         .field_path(".queueName"),
@@ -144,6 +150,15 @@ pub struct SecureQueueSpec {
     /// The customer-managed KMS key that encrypts both queues.
     #[serde(default)]
     pub key: KeySettings,
+
+    /// How the operator treats the key and queues of this SecureQueue's names: `Manage` (the
+    /// default) creates them and keeps them as the spec says, refusing any it did not create;
+    /// `Observe` only reads them, whoever made them, and reports in the status how they differ
+    /// from the spec and who has access the spec does not grant, never writing to AWS; `Adopt`
+    /// takes over existing ones that no other SecureQueue owns (recording first, in
+    /// `status.adoption` and a Warning Event, who loses access), then manages them.
+    #[serde(default)]
+    pub management: Management,
 
     /// What happens in AWS when this resource is deleted: `Retain` keeps the key and both queues
     /// (with their messages); `Delete` deletes both queues and schedules the key's deletion.
@@ -237,6 +252,14 @@ pub struct QueueSettings {
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DeadLetterQueueSettings {
+    /// Name of the dead-letter queue, for an existing queue of another name (`Observe`,
+    /// `Adopt`); by default `<queueName>-dlq` (before `.fifo` for FIFO queues). Same rules as
+    /// `queueName`, at most 80 characters. Immutable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = limits::SQS_QUEUE_NAME_MAX), pattern(patterns::QUEUE_NAME))]
+    #[x_kube(validation = Rule::new("self == oldSelf").message("deadLetterQueue.queueName is immutable"))]
+    pub queue_name: Option<String>,
+
     /// Receives of one message from the main queue before SQS moves it to the dead-letter queue
     /// (1 to 1000).
     #[serde(default = "defaults::max_receive_count")]
@@ -291,6 +314,20 @@ pub struct KeySettings {
     pub deletion_window_days: u32,
 }
 
+/// How the operator treats the AWS resources of a SecureQueue's names.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Management {
+    /// Create what is missing and keep everything as the spec says; a resource of these names
+    /// that securequeue did not create is refused (`NameConflict`).
+    #[default]
+    Manage,
+    /// Read only: report differences and access findings, never write to AWS, never delete.
+    Observe,
+    /// Take over existing resources that carry no other SecureQueue's ownership tags, then
+    /// manage them as `Manage` does.
+    Adopt,
+}
+
 /// What happens to the AWS resources when the SecureQueue is deleted.
 #[derive(JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum DeletionPolicy {
@@ -316,6 +353,7 @@ impl Default for QueueSettings {
 impl Default for DeadLetterQueueSettings {
     fn default() -> Self {
         Self {
+            queue_name: None,
             max_receive_count: defaults::max_receive_count(),
             message_retention_seconds: defaults::dead_letter_queue_message_retention_seconds(),
             consumer_role_arns: Vec::new(),

@@ -59,6 +59,33 @@ pub struct SecureQueueStatus {
     /// move. A SecureQueue without `spec.region` stays in the region recorded here.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identity: Option<ResourceIdentity>,
+
+    /// The existing resources `spec.management: Adopt` takes over, and who loses access when
+    /// the generated policies replace theirs: recorded (with a Warning Event) before the
+    /// operator's first write to any of them, which waits for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adoption: Option<AdoptionRecord>,
+}
+
+/// What an adoption takes over and changes, as recorded before its first write.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct AdoptionRecord {
+    /// When it was recorded (RFC 3339).
+    pub recorded_at: String,
+    /// ARNs of the existing key and queues taken over.
+    pub resources: Vec<String>,
+    /// Each principal's loss, as `<principal> loses <action> on <ARN>`: what the policies in
+    /// AWS allowed and the generated ones do not.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub access_lost: Vec<String>,
+    /// Each principal's gain, as `<principal> gains <action> on <ARN>`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub access_gained: Vec<String>,
+    /// `<queue ARN>: <key>` for each queue moved to the SecureQueue's key. Keep each old key
+    /// enabled until the messages it encrypted are gone: SQS goes on decrypting them with it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub previous_keys: Vec<String>,
 }
 
 /// Which AWS resources a SecureQueue is: the values that decide where its key and queues live.

@@ -10,6 +10,7 @@ use crate::policy::operator::CREATE_KEY;
 
 use super::budget::{BudgetSnapshot, Budgets, Paced};
 use super::error::{AwsError, mapper};
+use super::held::{self, HeldWrites};
 
 /// KMS accepts one key policy per key, always named `default`.
 const POLICY_NAME: &str = "default";
@@ -39,7 +40,8 @@ impl KeyInfo {
 }
 
 /// A key's rotation settings.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Rotation {
     /// Whether automatic rotation is on.
     pub enabled: bool,
@@ -51,6 +53,8 @@ pub struct Rotation {
 #[derive(Clone, Debug)]
 pub struct Kms {
     client: Paced<Client>,
+    /// Where writes are held back instead of sent, in a dry run.
+    held: Option<HeldWrites>,
 }
 
 fn key_info(metadata: &aws_sdk_kms::types::KeyMetadata) -> KeyInfo {
@@ -84,7 +88,24 @@ impl Kms {
     pub fn new(client: Client, budgets: Arc<Budgets>) -> Self {
         Self {
             client: Paced::new(client, budgets),
+            held: None,
         }
+    }
+
+    /// This adapter, holding back every write into `held` (see [`super::held`]).
+    pub fn holding_writes(&self, held: &HeldWrites) -> Self {
+        Self {
+            held: Some(held.clone()),
+            ..self.clone()
+        }
+    }
+
+    /// Whether a write of `operation` to `target` is held back rather than sent.
+    fn held(&self, operation: &str, target: &str) -> bool {
+        self.held
+            .as_ref()
+            .map(|held| held.hold("kms", operation, target))
+            .is_some()
     }
 
     /// What the budget of each operation is doing.
@@ -177,6 +198,17 @@ impl Kms {
     /// which would let the operator tag, and so claim, keys it did not make. The key is tagged
     /// right after, through the key policy it is created with.
     pub async fn create_key(&self, description: &str, policy: &str) -> Result<KeyInfo, AwsError> {
+        let new_key = held::not_yet_made("key");
+        if self.held("CreateKey", &new_key) {
+            return Ok(KeyInfo {
+                key_id: new_key.clone(),
+                arn: new_key,
+                state: "Enabled".to_string(),
+                customer_managed: true,
+                description: description.to_string(),
+                created: None,
+            });
+        }
         let out = self
             .client
             .send("CreateKey", |c| {
@@ -206,6 +238,9 @@ impl Kms {
 
     /// Points a new alias at a key.
     pub async fn create_alias(&self, alias: &str, key_id: &str) -> Result<(), AwsError> {
+        if self.held("CreateAlias", alias) {
+            return Ok(());
+        }
         self.client
             .send("CreateAlias", |c| {
                 c.create_alias()
@@ -220,6 +255,9 @@ impl Kms {
 
     /// Points an existing alias at another key.
     pub async fn update_alias(&self, alias: &str, key_id: &str) -> Result<(), AwsError> {
+        if self.held("UpdateAlias", alias) {
+            return Ok(());
+        }
         self.client
             .send("UpdateAlias", |c| {
                 c.update_alias()
@@ -234,6 +272,9 @@ impl Kms {
 
     /// Deletes an alias; the key stays.
     pub async fn delete_alias(&self, alias: &str) -> Result<(), AwsError> {
+        if self.held("DeleteAlias", alias) {
+            return Ok(());
+        }
         self.client
             .send("DeleteAlias", |c| c.delete_alias().alias_name(alias).send())
             .await
@@ -243,6 +284,9 @@ impl Kms {
 
     /// Turns automatic rotation on with the given period.
     pub async fn enable_rotation(&self, key_id: &str, period_days: i32) -> Result<(), AwsError> {
+        if self.held("EnableKeyRotation", key_id) {
+            return Ok(());
+        }
         self.client
             .send("EnableKeyRotation", |c| {
                 c.enable_key_rotation()
@@ -257,6 +301,9 @@ impl Kms {
 
     /// Replaces the key policy.
     pub async fn put_policy(&self, key_id: &str, policy: &str) -> Result<(), AwsError> {
+        if self.held("PutKeyPolicy", key_id) {
+            return Ok(());
+        }
         self.client
             .send("PutKeyPolicy", |c| {
                 c.put_key_policy()
@@ -272,6 +319,9 @@ impl Kms {
 
     /// Sets the given tags, leaving others alone.
     pub async fn tag(&self, key_id: &str, tags: &BTreeMap<String, String>) -> Result<(), AwsError> {
+        if self.held("TagResource", key_id) {
+            return Ok(());
+        }
         self.client
             .send("TagResource", |c| {
                 c.tag_resource()
@@ -286,6 +336,9 @@ impl Kms {
 
     /// Removes the given tag keys.
     pub async fn untag(&self, key_id: &str, keys: &BTreeSet<String>) -> Result<(), AwsError> {
+        if self.held("UntagResource", key_id) {
+            return Ok(());
+        }
         self.client
             .send("UntagResource", |c| {
                 c.untag_resource()
@@ -304,6 +357,9 @@ impl Kms {
         key_id: &str,
         description: &str,
     ) -> Result<(), AwsError> {
+        if self.held("UpdateKeyDescription", key_id) {
+            return Ok(());
+        }
         self.client
             .send("UpdateKeyDescription", |c| {
                 c.update_key_description()
@@ -318,6 +374,9 @@ impl Kms {
 
     /// Cancels a scheduled deletion; KMS leaves the key disabled.
     pub async fn cancel_deletion(&self, key_id: &str) -> Result<(), AwsError> {
+        if self.held("CancelKeyDeletion", key_id) {
+            return Ok(());
+        }
         self.client
             .send("CancelKeyDeletion", |c| {
                 c.cancel_key_deletion().key_id(key_id).send()
@@ -329,6 +388,9 @@ impl Kms {
 
     /// Enables a disabled key.
     pub async fn enable(&self, key_id: &str) -> Result<(), AwsError> {
+        if self.held("EnableKey", key_id) {
+            return Ok(());
+        }
         self.client
             .send("EnableKey", |c| c.enable_key().key_id(key_id).send())
             .await
@@ -338,6 +400,9 @@ impl Kms {
 
     /// Schedules the key's deletion after `window_days`.
     pub async fn schedule_deletion(&self, key_id: &str, window_days: i32) -> Result<(), AwsError> {
+        if self.held("ScheduleKeyDeletion", key_id) {
+            return Ok(());
+        }
         self.client
             .send("ScheduleKeyDeletion", |c| {
                 c.schedule_key_deletion()

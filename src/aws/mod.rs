@@ -20,6 +20,7 @@ pub mod budget;
 pub mod call_limit;
 pub mod calls;
 pub mod error;
+pub mod held;
 pub mod identity;
 pub mod kms;
 #[cfg(feature = "bench")]
@@ -73,6 +74,16 @@ pub struct Clients {
     pub kms: kms::Kms,
     /// SQS.
     pub sqs: sqs::Sqs,
+}
+
+impl Clients {
+    /// The same adapters, reading as usual but holding back every write into `held`.
+    pub fn holding_writes(&self, held: &held::HeldWrites) -> Self {
+        Self {
+            kms: self.kms.holding_writes(held),
+            sqs: self.sqs.holding_writes(held),
+        }
+    }
 }
 
 /// A retry partition of its own for `service` in `region`: a retry quota that every client of

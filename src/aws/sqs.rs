@@ -10,11 +10,14 @@ use crate::plan::QueueAttributes;
 
 use super::budget::{BudgetSnapshot, Budgets, Paced};
 use super::error::{AwsError, mapper};
+use super::held::{self, HeldWrites};
 
 /// The SQS client, behind the operator's own vocabulary.
 #[derive(Clone, Debug)]
 pub struct Sqs {
     client: Paced<Client>,
+    /// Where writes are held back instead of sent, in a dry run.
+    held: Option<HeldWrites>,
 }
 
 fn attribute_map(attributes: &BTreeMap<String, String>) -> HashMap<QueueAttributeName, String> {
@@ -29,7 +32,24 @@ impl Sqs {
     pub fn new(client: Client, budgets: Arc<Budgets>) -> Self {
         Self {
             client: Paced::new(client, budgets),
+            held: None,
         }
+    }
+
+    /// This adapter, holding back every write into `held` (see [`super::held`]).
+    pub fn holding_writes(&self, held: &HeldWrites) -> Self {
+        Self {
+            held: Some(held.clone()),
+            ..self.clone()
+        }
+    }
+
+    /// Whether a write of `operation` to `target` is held back rather than sent.
+    fn held(&self, operation: &str, target: &str) -> bool {
+        self.held
+            .as_ref()
+            .map(|held| held.hold("sqs", operation, target))
+            .is_some()
     }
 
     /// What the budget of each operation is doing.
@@ -115,6 +135,9 @@ impl Sqs {
         name: &str,
         attributes: &QueueAttributes,
     ) -> Result<String, AwsError> {
+        if self.held("CreateQueue", name) {
+            return Ok(held::not_yet_made(&format!("queue {name}")));
+        }
         let attributes = attribute_map(&attributes.to_sqs());
         let out = self
             .client
@@ -137,6 +160,9 @@ impl Sqs {
         url: &str,
         attributes: &BTreeMap<String, String>,
     ) -> Result<(), AwsError> {
+        if self.held("SetQueueAttributes", url) {
+            return Ok(());
+        }
         self.client
             .send("SetQueueAttributes", |c| {
                 c.set_queue_attributes()
@@ -151,6 +177,9 @@ impl Sqs {
 
     /// Sets the given tags, leaving others alone.
     pub async fn tag(&self, url: &str, tags: &BTreeMap<String, String>) -> Result<(), AwsError> {
+        if self.held("TagQueue", url) {
+            return Ok(());
+        }
         self.client
             .send("TagQueue", |c| {
                 c.tag_queue()
@@ -165,6 +194,9 @@ impl Sqs {
 
     /// Removes the given tag keys.
     pub async fn untag(&self, url: &str, keys: &BTreeSet<String>) -> Result<(), AwsError> {
+        if self.held("UntagQueue", url) {
+            return Ok(());
+        }
         self.client
             .send("UntagQueue", |c| {
                 c.untag_queue()
@@ -179,6 +211,9 @@ impl Sqs {
 
     /// Deletes the queue and its messages.
     pub async fn delete(&self, url: &str) -> Result<(), AwsError> {
+        if self.held("DeleteQueue", url) {
+            return Ok(());
+        }
         self.client
             .send("DeleteQueue", |c| c.delete_queue().queue_url(url).send())
             .await

@@ -6,13 +6,26 @@ use std::process::ExitCode;
 
 use clap::Args;
 
+use crate::api::SecureQueue;
 use crate::aws::calls::{CallCounts, CallLog};
 use crate::plan;
-use crate::reconcile::{Reconciler, StepReport};
+use crate::reconcile::{Reconciler, Report, StepReport, status};
 
 use super::input;
 use super::operator::{AwsArgs, OperatorArgs};
 use super::output::Format;
+
+/// `apply`'s arguments: the shared ones, and whether to write at all.
+#[derive(Args, Debug)]
+pub(super) struct ApplyCommand {
+    #[command(flatten)]
+    args: ApplyArgs,
+
+    /// Write nothing: print the writes a pass would make, what each changes and who gains or
+    /// loses access, and exit 0 (no change), 2 (changes) or 1 (error); the same as `diff`.
+    #[arg(long)]
+    dry_run: bool,
+}
 
 #[derive(Args, Debug)]
 pub(super) struct ApplyArgs {
@@ -28,12 +41,12 @@ pub(super) struct ApplyArgs {
 
     /// Output format.
     #[arg(short = 'o', long, value_enum, default_value_t = Format::Text)]
-    output: Format,
+    pub(super) output: Format,
 }
 
 /// Reads and checks every document, then connects: nothing reaches AWS unless every document
 /// is valid.
-async fn prepare(args: &ApplyArgs) -> Result<(Reconciler, input::Inputs), ExitCode> {
+pub(super) async fn prepare(args: &ApplyArgs) -> Result<(Reconciler, input::Inputs), ExitCode> {
     let inputs = input::read(&args.files);
     if !inputs.errors.is_empty() {
         for error in &inputs.errors {
@@ -68,14 +81,18 @@ async fn prepare(args: &ApplyArgs) -> Result<(Reconciler, input::Inputs), ExitCo
     Ok((reconciler, inputs))
 }
 
-pub(super) async fn apply(args: ApplyArgs) -> ExitCode {
+pub(super) async fn apply(command: ApplyCommand) -> ExitCode {
+    if command.dry_run {
+        return super::diff::run(command.args).await;
+    }
+    let args = command.args;
     let (reconciler, inputs) = match prepare(&args).await {
         Ok(ready) => ready,
         Err(code) => return code,
     };
     let mut reports = Vec::new();
     for (_, queue) in &inputs.queues {
-        let report = reconciler.converge(queue, &CallLog::default()).await;
+        let report = converge_adopting(&reconciler, queue).await;
         if args.output == Format::Text {
             print_steps(&report.name, &report.conditions);
             for (label, value) in [
@@ -122,6 +139,23 @@ pub(super) async fn apply(args: ApplyArgs) -> ExitCode {
     }
 }
 
+/// Converges `queue`; when an adoption waits for its record, warns with the record on
+/// standard error (a pipeline's log is where the status would be) and converges again with it.
+async fn converge_adopting(reconciler: &Reconciler, queue: &SecureQueue) -> Report {
+    let report = reconciler.converge(queue, &CallLog::default()).await;
+    let Some(record) = reconciler.adoption_for(queue, &report).await else {
+        return report;
+    };
+    eprintln!(
+        "warning: {}: {}",
+        report.name,
+        status::adoption_note(&record)
+    );
+    let mut adopting = queue.clone();
+    adopting.status = Some(status::with_adoption(queue.status.as_ref(), record));
+    reconciler.converge(&adopting, &CallLog::default()).await
+}
+
 pub(super) async fn delete(args: ApplyArgs) -> ExitCode {
     let (reconciler, inputs) = match prepare(&args).await {
         Ok(ready) => ready,
@@ -144,7 +178,7 @@ pub(super) async fn delete(args: ApplyArgs) -> ExitCode {
     }
 }
 
-fn print_steps(name: &str, steps: &[StepReport]) {
+pub(super) fn print_steps(name: &str, steps: &[StepReport]) {
     println!("{name}");
     for step in steps {
         println!(

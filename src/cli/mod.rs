@@ -7,6 +7,7 @@ mod bench;
 mod bench_watch;
 mod containment;
 mod crd;
+mod diff;
 mod iam_policy;
 mod input;
 mod operator;
@@ -57,7 +58,12 @@ enum Command {
     /// changed, and a spec without `region` stays in the recorded region. Without a status,
     /// apply cannot know where the resources already are, and builds what the spec says where
     /// it says.
-    Apply(apply::ApplyArgs),
+    Apply(apply::ApplyCommand),
+    /// Read AWS and print, for each SecureQueue, the writes a pass would make in order, each
+    /// value they change (JSON paths, old and new) and who gains or loses which access; write
+    /// nothing. Exit 0 when nothing would change, 2 when something would, 1 on an error.
+    /// The same as `apply --dry-run`.
+    Diff(apply::ApplyArgs),
     /// Delete SecureQueue manifests' resources from AWS as their deletionPolicy says: `Delete`
     /// removes the queue, the dead-letter queue and the alias and schedules the key's
     /// deletion; `Retain` leaves everything. A manifest's status is held to as by apply.
@@ -90,6 +96,7 @@ impl Cli {
             Command::Crd => crd::run(),
             Command::Plan(args) => plan::run(args),
             Command::Apply(args) => runtime().block_on(apply::apply(args)),
+            Command::Diff(args) => runtime().block_on(diff::run(args)),
             Command::Delete(args) => runtime().block_on(apply::delete(args)),
             #[cfg(feature = "bench")]
             Command::Bench(args) => runtime().block_on(bench::run(args)),

@@ -16,7 +16,7 @@ use tracing::{Instrument, debug, info, info_span, warn};
 use crate::api::conditions::{
     DEAD_LETTER_QUEUE_READY, KEY_READY, QUEUE_READY, READY, Reason, Revisit,
 };
-use crate::api::{SecureQueue, SecureQueueStatus};
+use crate::api::{Management, SecureQueue, SecureQueueStatus};
 use crate::aws::calls::CallLog;
 use crate::aws::queued::QueueWatch;
 use crate::reconcile::{Report, display_name, status};
@@ -114,7 +114,17 @@ async fn apply(
     let log = CallLog::default();
     let mut told_waiting = false;
     let pass = ctx.reconciler.converge(queue, &log);
-    let report = converge_telling_waits(queue, api, pass, &mut told_waiting).await?;
+    let mut report = converge_telling_waits(queue, api, pass, &mut told_waiting).await?;
+    let adopted;
+    let queue = match record_adoption(queue, &report, api, ctx).await? {
+        Some(recorded) => {
+            adopted = recorded;
+            let pass = ctx.reconciler.converge(&adopted, &log);
+            report = converge_telling_waits(&adopted, api, pass, &mut told_waiting).await?;
+            &adopted
+        }
+        None => queue,
+    };
     ctx.metrics
         .aws_calls(&report.calls, &log.failures(), &log.not_found());
     ctx.metrics.budgets(&ctx.reconciler.budgets());
@@ -165,6 +175,36 @@ async fn apply(
         }
         Revisit::WithBackoff => Action::requeue(ctx.backoff(queue)),
     })
+}
+
+/// When a pass waits for an adoption record (`AdoptionPending`): finds with a dry run what the
+/// adoption takes over and who loses access, writes that to `status.adoption` and a Warning
+/// Event, and returns the SecureQueue with its new status for the pass that adopts. `None` when
+/// no record is needed, or the dry run found nothing to adopt.
+async fn record_adoption(
+    queue: &SecureQueue,
+    report: &Report,
+    api: &Api<SecureQueue>,
+    ctx: &Context,
+) -> Result<Option<SecureQueue>, Error> {
+    let Some(record) = ctx.reconciler.adoption_for(queue, report).await else {
+        return Ok(None);
+    };
+    let note = status::adoption_note(&record);
+    let recorded = status::with_adoption(queue.status.as_ref(), record);
+    patch_status(api, queue, &recorded).await?;
+    publish(
+        ctx,
+        queue,
+        EventType::Warning,
+        Reason::AdoptionPending,
+        "Adopt",
+        &note,
+    )
+    .await;
+    let mut adopted = queue.clone();
+    adopted.status = Some(recorded);
+    Ok(Some(adopted))
 }
 
 /// A pass's expected wait for its turn at a budget from which its status says so.
@@ -309,19 +349,22 @@ async fn publish_events(
     for step in report
         .conditions
         .iter()
-        .filter(|s| s.reason == Reason::Created)
+        .filter(|s| matches!(s.reason, Reason::Created | Reason::Adopted))
     {
-        let action = match step.condition {
-            KEY_READY => "CreateKey",
-            DEAD_LETTER_QUEUE_READY => "CreateDeadLetterQueue",
-            QUEUE_READY => "CreateQueue",
+        let action = match (step.reason, step.condition) {
+            (Reason::Created, KEY_READY) => "CreateKey",
+            (Reason::Created, DEAD_LETTER_QUEUE_READY) => "CreateDeadLetterQueue",
+            (Reason::Created, QUEUE_READY) => "CreateQueue",
+            (_, KEY_READY) => "AdoptKey",
+            (_, DEAD_LETTER_QUEUE_READY) => "AdoptDeadLetterQueue",
+            (_, QUEUE_READY) => "AdoptQueue",
             _ => continue,
         };
         publish(
             ctx,
             queue,
             EventType::Normal,
-            Reason::Created,
+            step.reason,
             action,
             &step.message,
         )
@@ -332,7 +375,9 @@ async fn publish_events(
         let (reason, action) = (Reason::DriftCorrected, correction.repair.action);
         publish(ctx, queue, EventType::Normal, reason, action, &note).await;
     }
-    for finding in &report.access_findings {
+    // What an observing pass finds stays as it is: its Ready condition says so, once.
+    let observed = queue.spec.management == Management::Observe;
+    for finding in report.access_findings.iter().filter(|_| !observed) {
         let (reason, action) = (Reason::AccessDriftFound, finding.action());
         publish(
             ctx,

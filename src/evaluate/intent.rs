@@ -221,7 +221,7 @@ impl Request {
 
 /// A request of a role of the SecureQueue's account (or organization), over TLS, through its
 /// VPC endpoint: as a legitimate caller makes it.
-fn member(q: &Resolved, role: &str, action: &str, resource: &str) -> Request {
+pub(super) fn member(q: &Resolved, role: &str, action: &str, resource: &str) -> Request {
     let mut request = Request::signed(role, action, resource);
     if let Some(organization) = &q.spec.organization_id {
         request = request.in_organization(organization);
@@ -233,7 +233,7 @@ fn member(q: &Resolved, role: &str, action: &str, resource: &str) -> Request {
 }
 
 /// The KMS call SQS makes with the key for a member's request.
-fn through_sqs(q: &Resolved, role: &str, action: &str) -> Request {
+pub(super) fn through_sqs(q: &Resolved, role: &str, action: &str) -> Request {
     member(q, role, action, "*")
         .via_service(&q.sqs_service_endpoint())
         .with("kms:CallerAccount", &q.account_id)

@@ -5,6 +5,7 @@
 //! together. Pure: policy documents and a request in, a decision and the statements that made it
 //! out.
 
+pub mod access_diff;
 pub mod condition;
 pub mod containment;
 pub mod intent;

@@ -13,6 +13,10 @@ pub enum StepError {
     /// The name belongs to a resource this SecureQueue does not own.
     #[error("{0}")]
     NameConflict(String),
+    /// The resource has no owner and the SecureQueue adopts it, but `status.adoption` does
+    /// not list it yet.
+    #[error("{0}")]
+    AdoptionUnrecorded(String),
     /// The key is in a state the operator cannot repair.
     #[error("{0}")]
     KeyUnusable(String),
@@ -23,6 +27,15 @@ pub enum StepError {
     /// what lets the operator tag it. The text names the queue.
     #[error("{0}")]
     QueuePolicyPropagating(String),
+}
+
+impl From<super::ownership::Refusal> for StepError {
+    fn from(refusal: super::ownership::Refusal) -> Self {
+        match refusal {
+            super::ownership::Refusal::Conflict(why) => StepError::NameConflict(why),
+            super::ownership::Refusal::Unrecorded(why) => StepError::AdoptionUnrecorded(why),
+        }
+    }
 }
 
 /// Whether the SQS operation is one the operator may take only through the queue's own policy.
@@ -46,9 +59,18 @@ impl StepError {
                 ErrorKind::Interrupted => Reason::Interrupted,
             },
             StepError::NameConflict(_) => Reason::NameConflict,
+            StepError::AdoptionUnrecorded(_) => Reason::AdoptionPending,
             StepError::KeyUnusable(_) => Reason::KeyUnusable,
             StepError::Immutable(_) => Reason::ImmutableFieldChanged,
             StepError::QueuePolicyPropagating(_) => Reason::QueuePolicyPropagating,
+        }
+    }
+
+    /// The error, its message ending with the spec field that names the resource.
+    pub(super) fn in_field(self, field: &str) -> Self {
+        match self {
+            StepError::NameConflict(why) => StepError::NameConflict(format!("{why} in {field}")),
+            other => other,
         }
     }
 

@@ -22,9 +22,10 @@ use crate::aws::{AwsError, ErrorKind};
 use crate::plan::KeyPlan;
 use crate::policy::normalize;
 
+use super::diff;
 use super::error::StepError;
 use super::memory::Recall;
-use super::ownership::{Owner, Ownership};
+use super::ownership::{Claim, Owner, Ownership};
 use super::report::Repair;
 use super::tags;
 
@@ -130,12 +131,24 @@ pub(super) struct ExistingKey {
     details: Option<(Option<String>, Rotation)>,
     /// Whether `tags` were read in this pass, rather than remembered.
     tags_read: bool,
+    /// Whether it is used although it is not ours: adopted, or observed.
+    adopted: bool,
 }
 
 impl ExistingKey {
     /// The key's id.
     pub(super) fn key_id(&self) -> &str {
         &self.info.key_id
+    }
+
+    /// The key's ARN.
+    pub(super) fn arn(&self) -> &str {
+        &self.info.arn
+    }
+
+    /// The key's ARN, when it is used although it is not ours.
+    pub(super) fn adopted(&self) -> Option<&str> {
+        self.adopted.then_some(self.info.arn.as_str())
     }
 }
 
@@ -167,17 +180,21 @@ enum AliasState {
 pub(super) struct KeyDone {
     pub info: KeyInfo,
     pub created: bool,
+    /// Whether it was used although not ours.
+    pub adopted: bool,
     pub corrections: Vec<Repair>,
     /// Whether its tags were read (or written whole) in this pass.
     pub tags_read: bool,
 }
 
 /// Looks the key up by alias, then by ownership tags. The tags of the key the alias points at
-/// are read unless `recall` has them for that very key.
+/// are read unless `recall` has them for that very key. A key the alias names that is not ours
+/// is used only as `claim` allows.
 pub(super) async fn observe(
     kms: &Kms,
     plan: &KeyPlan,
     owner: &Owner,
+    claim: &Claim<'_>,
     keys: &KeyRecords,
     recall: &Recall,
 ) -> Result<KeyFound, StepError> {
@@ -230,17 +247,59 @@ pub(super) async fn observe(
             alias: AliasState::Ours,
             details,
             tags_read,
+            adopted: false,
         })));
     }
-    match adopt_orphan(kms, owner, keys, AliasState::Elsewhere).await? {
-        Some(existing) => Ok(KeyFound::Present(Box::new(existing))),
-        None => Err(StepError::NameConflict(
-            ownership
-                .conflict(&format!("the alias `{}` (key {})", plan.alias, target.arn))
-                .expect("not ours")
-                + " in spec.key.alias",
-        )),
+    if let Some(existing) = adopt_orphan(kms, owner, keys, AliasState::Elsewhere).await? {
+        return Ok(KeyFound::Present(Box::new(existing)));
     }
+    let resource = format!("the alias `{}` (key {})", plan.alias, target.arn);
+    claim
+        .judge(&ownership, &resource, &target.arn)
+        .map_err(|refusal| StepError::from(refusal).in_field("spec.key.alias"))?;
+    if matches!(claim, Claim::Adopting(_) | Claim::Unowned) {
+        adoptable(&target)?;
+    }
+    let details = match details {
+        Some((policy, rotation)) => Some((policy?, rotation?)),
+        None => None,
+    };
+    Ok(KeyFound::Present(Box::new(ExistingKey {
+        info: target,
+        surplus: Vec::new(),
+        tags,
+        alias: AliasState::Ours,
+        details,
+        tags_read,
+        adopted: true,
+    })))
+}
+
+/// Refuses to adopt a key the operator must not take over: one AWS manages ("you can only
+/// change the key policy for a customer managed key", AWS KMS Developer Guide, "Changing a key
+/// policy": <https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-modifying.html>),
+/// or one somebody disabled or scheduled for deletion, which a person meant to stop using.
+fn adoptable(key: &KeyInfo) -> Result<(), StepError> {
+    let refuse = |why: String| Err(StepError::KeyUnusable(why));
+    if !key.customer_managed {
+        return refuse(format!(
+            "key {} is managed by AWS: its policy cannot be changed, so securequeue cannot adopt it; choose another spec.key.alias",
+            key.arn
+        ));
+    }
+    if key.pending_deletion() {
+        return refuse(format!(
+            "key {} is scheduled for deletion, and securequeue does not adopt a key somebody meant to delete: if it should live, cancel the deletion (aws kms cancel-key-deletion --key-id {}) and enable it (aws kms enable-key); otherwise choose another spec.key.alias",
+            key.arn, key.key_id
+        ));
+    }
+    if key.state != "Enabled" {
+        return refuse(format!(
+            "key {} is {}, and securequeue does not adopt a key somebody stopped: if it should be used, enable it (aws kms enable-key --key-id {}); otherwise choose another spec.key.alias",
+            key.arn, key.state, key.key_id
+        ));
+    }
+    Ok(())
 }
 
 /// Our customer-managed keys that no alias points at: a crash between CreateKey and
@@ -293,6 +352,7 @@ async fn adopt_orphan(
         alias,
         details: None,
         tags_read: true,
+        adopted: false,
     }))
 }
 
@@ -315,30 +375,40 @@ pub(super) async fn ensure(
         alias,
         details,
         tags_read,
+        adopted,
     } = existing;
     let mut corrections: Vec<Repair> = repair_state(kms, &mut info).await?.into_iter().collect();
     let id = info.key_id.clone();
     corrections.extend(repair_alias(kms, plan, alias, &id).await?);
     corrections.extend(repair_policy_and_rotation(kms, plan, &id, details).await?);
     let tag_changes = tags::restore(kms, &id, &plan.tags, &tags).await?;
-    if !tag_changes.is_empty() {
+    if adopted && !tag_changes.is_empty() {
+        corrections.push(
+            Repair::new("TagAdopted", "tagged it as this SecureQueue's")
+                .of(tag_changes.differences(&tags)),
+        );
+    } else if !tag_changes.is_empty() {
         let restored = tag_changes.keys().join(", ");
-        corrections.push(Repair::new(
-            "RestoreTags",
-            format!("restored the tags {restored}"),
-        ));
+        corrections.push(
+            Repair::new("RestoreTags", format!("restored the tags {restored}"))
+                .of(tag_changes.differences(&tags)),
+        );
     }
     if info.description != plan.description {
         kms.update_description(&id, &plan.description).await?;
-        corrections.push(Repair::new(
-            "RestoreDescription",
-            "restored the description",
-        ));
+        corrections.push(
+            Repair::new("RestoreDescription", "restored the description").of_value(
+                "Description",
+                &info.description,
+                &plan.description,
+            ),
+        );
     }
     corrections.extend(delete_surplus(kms, plan, &surplus).await?);
     Ok(KeyDone {
         info,
         created: false,
+        adopted,
         corrections,
         tags_read,
     })
@@ -377,6 +447,7 @@ async fn create(kms: &Kms, plan: &KeyPlan, keys: &KeyRecords) -> Result<KeyDone,
     Ok(KeyDone {
         info,
         created: true,
+        adopted: false,
         corrections: Vec::new(),
         tags_read: true,
     })
@@ -395,13 +466,19 @@ async fn repair_state(kms: &Kms, info: &mut KeyInfo) -> Result<Option<Repair>, S
     let repair = if info.pending_deletion() {
         kms.cancel_deletion(id).await?;
         kms.enable(id).await?;
-        Some(Repair::new(
-            "CancelKeyDeletion",
-            "cancelled the key's scheduled deletion and re-enabled it",
-        ))
+        Some(
+            Repair::new(
+                "CancelKeyDeletion",
+                "cancelled the key's scheduled deletion and re-enabled it",
+            )
+            .of_value("KeyState", &info.state, "Enabled"),
+        )
     } else if info.state == "Disabled" {
         kms.enable(id).await?;
-        Some(Repair::new("EnableKey", "re-enabled the disabled key"))
+        Some(
+            Repair::new("EnableKey", "re-enabled the disabled key")
+                .of_value("KeyState", "Disabled", "Enabled"),
+        )
     } else if info.state != "Enabled" {
         return Err(StepError::KeyUnusable(format!(
             "key {} is in state {}, which securequeue cannot repair; fix or delete the key",
@@ -425,17 +502,23 @@ async fn repair_alias(
         AliasState::Ours => None,
         AliasState::Missing => {
             kms.create_alias(&plan.alias, id).await?;
-            Some(Repair::new(
-                "RecreateAlias",
-                format!("recreated the alias {}", plan.alias),
-            ))
+            Some(
+                Repair::new(
+                    "RecreateAlias",
+                    format!("recreated the alias {}", plan.alias),
+                )
+                .of_value(&format!("Alias.{}", plan.alias), (), id),
+            )
         }
         AliasState::Elsewhere => {
             kms.update_alias(&plan.alias, id).await?;
-            Some(Repair::new(
-                "RepointAlias",
-                format!("pointed the alias {} back at the key", plan.alias),
-            ))
+            Some(
+                Repair::new(
+                    "RepointAlias",
+                    format!("pointed the alias {} back at the key", plan.alias),
+                )
+                .of_value(&format!("Alias.{}", plan.alias), "another key", id),
+            )
         }
     })
 }
@@ -454,9 +537,16 @@ async fn repair_policy_and_rotation(
     };
     let mut repairs = Vec::new();
     let policy = plan.policy.to_compact_json();
-    if !current_policy.is_some_and(|p| normalize::same_policy(&policy, &p)) {
+    if !current_policy
+        .as_deref()
+        .is_some_and(|p| normalize::same_policy(&policy, p))
+    {
         kms.put_policy(id, &policy).await?;
-        repairs.push(Repair::new("RestoreKeyPolicy", "restored the key policy"));
+        repairs.push(
+            Repair::new("RestoreKeyPolicy", "restored the key policy").of(
+                diff::document_differences("KeyPolicy", current_policy.as_deref(), &policy),
+            ),
+        );
     }
     let period = rotation_period(plan);
     let wanted = Rotation {
@@ -465,10 +555,13 @@ async fn repair_policy_and_rotation(
     };
     if rotation != wanted {
         kms.enable_rotation(id, period).await?;
-        repairs.push(Repair::new(
-            "RestoreRotation",
-            format!("restored rotation every {period} days"),
-        ));
+        repairs.push(
+            Repair::new(
+                "RestoreRotation",
+                format!("restored rotation every {period} days"),
+            )
+            .of_value("KeyRotation", rotation, wanted),
+        );
     }
     Ok(repairs)
 }

@@ -11,6 +11,7 @@ mod diff;
 mod error;
 mod key;
 mod memory;
+mod observed;
 mod ownership;
 mod pass;
 mod queue;
@@ -19,17 +20,20 @@ pub mod status;
 mod tags;
 
 use crate::api::conditions::Reason;
-use crate::api::{DeletionPolicy, SecureQueue};
+use crate::api::{AdoptionRecord, DeletionPolicy, Management, SecureQueue};
 use crate::aws::Aws;
 use crate::aws::calls::{CallCounts, CallLog};
+use crate::aws::held::HeldWrites;
 use crate::evaluate::intent;
 use crate::plan::{self, Plan};
 use crate::resolve::{self, Environment};
 use crate::validation::{self, Problem};
 
+pub use diff::Difference;
 pub use error::StepError;
+use ownership::Claim;
 pub use ownership::{Owner, Ownership};
-pub use report::{Correction, Deletion, Finding, Repair, Report};
+pub use report::{Adoption, Correction, Deletion, Finding, Repair, Report};
 pub use status::StepReport;
 
 /// Converges and deletes SecureQueues with the operator's AWS clients and configuration.
@@ -67,20 +71,65 @@ impl Reconciler {
         self.aws.quotas()
     }
 
-    /// One converge pass, its calls counted in `log`.
+    /// One converge pass, its calls counted in `log`; for an observed SecureQueue
+    /// (`spec.management: Observe`), a pass that writes nothing and reports what differs.
     pub async fn converge(&self, queue: &SecureQueue, log: &CallLog) -> Report {
+        if queue.spec.management == Management::Observe {
+            let mut report = self.pass(queue, log, Writes::Held).await;
+            observed::conclude(&mut report);
+            return report;
+        }
+        self.pass(queue, log, Writes::Sent).await
+    }
+
+    /// The pass a converge would make, every write held back and reported in order
+    /// (`held_writes`), with the access each policy change gives and takes: for `securequeue
+    /// diff` and for the adoption record an adoption writes before it takes anything over.
+    pub async fn preview(&self, queue: &SecureQueue, log: &CallLog) -> Report {
+        self.pass(queue, log, Writes::Held).await
+    }
+
+    /// When `report`'s pass waited for an adoption record (`AdoptionPending`): the record a dry
+    /// run makes of what the adoption takes over and who loses access, for the caller to write
+    /// (the status, an Event, a warning) before converging again. `None` otherwise.
+    pub async fn adoption_for(
+        &self,
+        queue: &SecureQueue,
+        report: &Report,
+    ) -> Option<AdoptionRecord> {
+        if report.ready().map(|r| r.reason) != Some(Reason::AdoptionPending) {
+            return None;
+        }
+        let preview = self.preview(queue, &CallLog::default()).await;
+        status::adoption_record(&preview, jiff::Timestamp::now())
+    }
+
+    async fn pass(&self, queue: &SecureQueue, log: &CallLog, writes: Writes) -> Report {
         let name = display_name(queue);
         let (resolved, plan, rows) = match self.verified(queue) {
             Ok(verified) => verified,
             Err((why, message)) => return Report::refused(name, why, message),
         };
-        let clients = self.aws.clients(&plan.region);
+        let held = HeldWrites::default();
+        let dry_run = writes == Writes::Held;
+        let clients = match writes {
+            Writes::Sent => self.aws.clients(&plan.region),
+            Writes::Held => self.aws.clients(&plan.region).holding_writes(&held),
+        };
         let mut report = Report::new(name);
         report.policies_verified = Some(rows);
         report.learned.kms_estimated_requests_per_30_days =
             Some(plan.kms.estimated_requests_per_30_days);
         let slots = memory::slots(&plan);
-        let recalls = self.memory.recall(slots.each_ref());
+        // A dry run reads everything afresh and teaches the memory nothing: what it "made"
+        // does not exist.
+        let recalls = if dry_run {
+            Default::default()
+        } else {
+            self.memory.recall(slots.each_ref())
+        };
+        let recorded = recorded_adoption(queue);
+        let claim = Claim::of(queue.spec.management, &recorded, dry_run);
         let pass = self.memory.next_pass();
         // On the heap: the pass's future holds every step's state at once.
         let finished = log
@@ -90,17 +139,26 @@ impl Reconciler {
                 &plan,
                 &resolved,
                 &recalls,
+                &claim,
                 &mut report,
             )))
             .await;
-        self.memory
-            .after_pass(pass, &plan, slots, &recalls, finished);
+        if dry_run {
+            report.held_writes = Some(held.writes());
+            status::forget_made(&mut report);
+        } else {
+            self.memory
+                .after_pass(pass, &plan, slots, &recalls, finished);
+        }
         if let Some(note) = kept_region(&resolved, &self.env)
             && let Some(ready) = report.conditions.last_mut()
         {
             ready.message.push_str(&note);
         }
         report.calls = log.counts();
+        if dry_run {
+            return report;
+        }
         for correction in &report.corrections {
             tracing::info!(securequeue = %report.name, %correction, "drift corrected");
         }
@@ -135,9 +193,17 @@ impl Reconciler {
         Ok((resolved, plan, rows.len()))
     }
 
-    /// One deletion pass, honouring `spec.deletionPolicy`, its calls counted in `log`.
+    /// One deletion pass, honouring `spec.deletionPolicy`, its calls counted in `log`. An
+    /// observed SecureQueue's resources are never touched.
     pub async fn delete(&self, queue: &SecureQueue, log: &CallLog) -> Deletion {
         let name = display_name(queue);
+        if queue.spec.management == Management::Observe {
+            return Deletion {
+                name,
+                steps: pass::observed_only(),
+                calls: CallCounts::default(),
+            };
+        }
         // A SecureQueue a guardrail refuses was planned without the guardrails, if ever: any
         // resources of it are where that plan puts them.
         let built = plan::build_resolved(queue, &self.env).or_else(|problems| {
@@ -183,6 +249,23 @@ impl Reconciler {
             calls: log.counts(),
         }
     }
+}
+
+/// Whether a pass sends its writes or holds them back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Writes {
+    Sent,
+    Held,
+}
+
+/// The ARNs a SecureQueue's status records as adopted.
+fn recorded_adoption(queue: &SecureQueue) -> Vec<String> {
+    queue
+        .status
+        .as_ref()
+        .and_then(|s| s.adoption.as_ref())
+        .map(|a| a.resources.clone())
+        .unwrap_or_default()
 }
 
 /// A note for the Ready message when the resources stay in their recorded region although the

@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::api::Management;
 use crate::resolve::{self, TAG_CLUSTER, TAG_NAME, TAG_NAMESPACE};
 
 /// The owner a SecureQueue's resources carry in their tags; the default is nobody.
@@ -109,6 +110,63 @@ impl Ownership {
     }
 }
 
+/// Which existing resources a pass may use, by `spec.management`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Claim<'a> {
+    /// Only this SecureQueue's own (`Manage`).
+    Ours,
+    /// Its own, and unowned ones whose ARNs its recorded adoption lists (`Adopt`); any other
+    /// unowned one waits for a new record.
+    Adopting(&'a [String]),
+    /// Its own and any unowned one: a dry run of an adoption, finding what it would take.
+    Unowned,
+    /// Any, whoever owns it: nothing is written (`Observe`).
+    Anything,
+}
+
+/// Why a pass may not use an existing resource.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// It belongs to another, or to nobody and the SecureQueue does not adopt.
+    Conflict(String),
+    /// It belongs to nobody, and `status.adoption` does not list it yet.
+    Unrecorded(String),
+}
+
+impl Claim<'_> {
+    /// The claim of a SecureQueue managed so, with the resources its adoption record lists;
+    /// for a dry run, an adoption claims every unowned resource it finds.
+    pub fn of(management: Management, recorded: &[String], dry_run: bool) -> Claim<'_> {
+        match (management, dry_run) {
+            (Management::Manage, _) => Claim::Ours,
+            (Management::Adopt, false) => Claim::Adopting(recorded),
+            (Management::Adopt, true) => Claim::Unowned,
+            (Management::Observe, _) => Claim::Anything,
+        }
+    }
+
+    /// Whether the resource `arn`, described as `resource` in messages, may be used: `true`
+    /// when it is used although not ours (adopted or observed).
+    pub fn judge(&self, ownership: &Ownership, resource: &str, arn: &str) -> Result<bool, Refusal> {
+        match (self, ownership) {
+            (_, Ownership::Ours) => Ok(false),
+            (Claim::Anything, _) | (Claim::Unowned, Ownership::Unowned) => Ok(true),
+            (Claim::Adopting(recorded), Ownership::Unowned) => {
+                if recorded.iter().any(|r| r == arn) {
+                    Ok(true)
+                } else {
+                    Err(Refusal::Unrecorded(format!(
+                        "{resource} exists without securequeue.io ownership tags; it is adopted once status.adoption records who loses access"
+                    )))
+                }
+            }
+            (_, other) => Err(Refusal::Conflict(
+                other.conflict(resource).expect("not ours"),
+            )),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -192,6 +250,41 @@ mod tests {
             owner.judge_queue(&tags("shop", "orders", "staging"), Some(&ours)),
             Ownership::Theirs(_)
         ));
+    }
+
+    #[test]
+    fn each_management_claims_what_it_may_and_adoption_needs_a_record() {
+        let theirs = Ownership::Theirs("SecureQueue a/b of cluster `c`".into());
+        let (resource, arn) = ("the queue `q`", "arn:aws:sqs:us-east-1:1:q");
+        let recorded = [arn.to_string()];
+        for claim in [Claim::Ours, Claim::Adopting(&recorded), Claim::Anything] {
+            assert_eq!(claim.judge(&Ownership::Ours, resource, arn), Ok(false));
+        }
+        assert!(matches!(
+            Claim::Ours.judge(&Ownership::Unowned, resource, arn),
+            Err(Refusal::Conflict(_))
+        ));
+        assert!(matches!(
+            Claim::Adopting(&recorded).judge(&theirs, resource, arn),
+            Err(Refusal::Conflict(_))
+        ));
+        assert_eq!(
+            Claim::Adopting(&recorded).judge(&Ownership::Unowned, resource, arn),
+            Ok(true)
+        );
+        assert!(matches!(
+            Claim::Adopting(&[]).judge(&Ownership::Unowned, resource, arn),
+            Err(Refusal::Unrecorded(_))
+        ));
+        assert_eq!(
+            Claim::Unowned.judge(&Ownership::Unowned, resource, arn),
+            Ok(true)
+        );
+        assert!(matches!(
+            Claim::Unowned.judge(&theirs, resource, arn),
+            Err(Refusal::Conflict(_))
+        ));
+        assert_eq!(Claim::Anything.judge(&theirs, resource, arn), Ok(true));
     }
 
     #[test]

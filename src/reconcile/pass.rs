@@ -12,6 +12,7 @@ use std::pin::Pin;
 use crate::api::conditions::{DEAD_LETTER_QUEUE_READY, KEY_READY, QUEUE_READY, Reason};
 use crate::api::{ResourceIdentity, SecureQueueStatus};
 use crate::aws::Clients;
+use crate::evaluate::access_diff::{self, AccessChange, Resource};
 use crate::evaluate::intent::{self, Target};
 use crate::plan::Plan;
 use crate::resolve::Resolved;
@@ -19,9 +20,9 @@ use crate::resolve::Resolved;
 use super::error::StepError;
 use super::key::{self, KeyFound, KeyRecords};
 use super::memory::{self, Outcome, Recall};
-use super::ownership::Owner;
+use super::ownership::{Claim, Owner};
 use super::queue::{self, ExistingQueue};
-use super::report::{Correction, Finding, Repair, Report};
+use super::report::{Adoption, Correction, Finding, Repair, Report};
 use super::status::{self, StepReport};
 
 /// The converge steps' conditions, in order.
@@ -93,20 +94,36 @@ pub(super) async fn converge(
     plan: &Plan,
     resolved: &Resolved,
     recalls: &[Recall; 3],
+    claim: &Claim<'_>,
     report: &mut Report,
 ) -> Option<[Outcome; 3]> {
     let owner = Owner::from_tags(&plan.key.tags);
     let [key_recall, dead_letter_recall, queue_recall] = recalls;
     let (key_found, dead_letter_found, queue_found) = tokio::join!(
-        key::observe(&clients.kms, &plan.key, &owner, key_records, key_recall),
+        key::observe(
+            &clients.kms,
+            &plan.key,
+            &owner,
+            claim,
+            key_records,
+            key_recall
+        ),
         queue::observe(
             &clients.sqs,
             &plan.dead_letter_queue,
             &owner,
+            claim,
             DEAD_LETTER_QUEUE,
             dead_letter_recall
         ),
-        queue::observe(&clients.sqs, &plan.queue, &owner, QUEUE, queue_recall),
+        queue::observe(
+            &clients.sqs,
+            &plan.queue,
+            &owner,
+            claim,
+            QUEUE,
+            queue_recall
+        ),
     );
     let identity = found(resolved, &key_found, &dead_letter_found, &queue_found);
     report.learned.identity = identity.clone();
@@ -130,6 +147,13 @@ pub(super) async fn converge(
             .as_ref()
             .map(|q| q.policy().unwrap_or(EMPTY_POLICY)),
     );
+    let found = Found {
+        key: &key_found,
+        dead_letter_queue: dead_letter_found.as_ref(),
+        queue: queue_found.as_ref(),
+    };
+    report.access_changes = found.access_changes(plan, resolved);
+    report.adoption = found.adoption(plan);
     let steps: Vec<(&'static str, Step<'_>)> = vec![
         (
             KEY_READY,
@@ -194,8 +218,19 @@ fn fold(stepped: Vec<Stepped>, report: &mut Report) -> Option<[Outcome; 3]> {
 }
 
 /// The reason and message of a step that held.
-fn done_message(what: &str, id: &str, created: bool, repairs: &[Repair]) -> (Reason, String) {
-    if created {
+fn done_message(
+    what: &str,
+    id: &str,
+    (created, adopted): (bool, bool),
+    repairs: &[Repair],
+) -> (Reason, String) {
+    if adopted && !repairs.is_empty() {
+        let notes: Vec<&str> = repairs.iter().map(|r| r.note.as_str()).collect();
+        (
+            Reason::Adopted,
+            format!("adopted the {what} {id}: {}", notes.join("; ")),
+        )
+    } else if created {
         (Reason::Created, format!("created the {what} {id}"))
     } else if repairs.is_empty() {
         (
@@ -236,7 +271,7 @@ async fn key_step(
     let (reason, message) = done_message(
         "key",
         &format!("{} ({})", key.info.arn, plan.key.alias),
-        key.created,
+        (key.created, key.adopted),
         &key.corrections,
     );
     Stepped {
@@ -267,7 +302,7 @@ async fn dead_letter_queue_step(
     let (reason, message) = done_message(
         DEAD_LETTER_QUEUE,
         &done.url,
-        done.created,
+        (done.created, done.adopted),
         &done.corrections,
     );
     let report = match done.messages {
@@ -303,7 +338,12 @@ async fn queue_step(clients: &Clients, plan: &Plan, found: Option<ExistingQueue>
         Ok(done) => done,
         Err(e) => return Stepped::failed(QUEUE_READY, &e),
     };
-    let (reason, message) = done_message(QUEUE, &done.url, done.created, &done.corrections);
+    let (reason, message) = done_message(
+        QUEUE,
+        &done.url,
+        (done.created, done.adopted),
+        &done.corrections,
+    );
     Stepped {
         report: StepReport::done(QUEUE_READY, reason, message),
         learned: SecureQueueStatus {
@@ -344,6 +384,91 @@ fn located(resolved: &Resolved, key_id: Option<&str>) -> ResourceIdentity {
 }
 
 const EMPTY_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[]}"#;
+
+/// A queue's policy as the access diff takes it: `None` without the queue, and a queue without
+/// a policy as an empty one.
+fn queue_version(queue: Option<&ExistingQueue>) -> Option<Option<&str>> {
+    queue.map(|q| Some(q.policy().unwrap_or(EMPTY_POLICY)))
+}
+
+/// What a pass's lookups found, all three read.
+struct Found<'a> {
+    key: &'a KeyFound,
+    dead_letter_queue: Option<&'a ExistingQueue>,
+    queue: Option<&'a ExistingQueue>,
+}
+
+impl Found<'_> {
+    /// Who gains and loses what when the plan's policies replace the existing resources' (a
+    /// queue without a policy has an empty one). Only policies that differ are evaluated: the
+    /// same policy changes nobody's access.
+    fn access_changes(&self, plan: &Plan, resolved: &Resolved) -> Vec<AccessChange> {
+        let planned = intent::Policies::of(plan);
+        let key = match self.key {
+            KeyFound::Present(key) => Some((key.arn(), self.key.observed_policy())),
+            KeyFound::Absent => None,
+        };
+        let key_arn = key.map_or("", |(arn, _)| arn);
+        let versions = [
+            (Resource::Key, key_arn, key.map(|(_, p)| p), &planned.key),
+            (
+                Resource::Queue,
+                plan.dead_letter_queue.arn.as_str(),
+                queue_version(self.dead_letter_queue),
+                &planned.dead_letter_queue,
+            ),
+            (
+                Resource::Queue,
+                plan.queue.arn.as_str(),
+                queue_version(self.queue),
+                &planned.queue,
+            ),
+        ];
+        let mut changes = Vec::new();
+        for (resource, arn, observed, wanted) in versions {
+            // A resource to be made has nobody's access to change, and a key whose policy was
+            // not read (it is repaired first) is left out.
+            let Some(Some(text)) = observed else { continue };
+            let before = serde_json::from_str(text).unwrap_or(serde_json::Value::Null);
+            if before == *wanted {
+                continue;
+            }
+            match access_diff::diff(resolved, resource, arn, Some(&before), Some(wanted)) {
+                Ok(found) => changes.extend(found),
+                Err(e) => {
+                    tracing::warn!(%arn, error = %e, "the access diff could not be evaluated")
+                }
+            }
+        }
+        changes
+    }
+
+    /// The resources used although they are not ours, and the keys they are encrypted with
+    /// now that the plan replaces.
+    fn adoption(&self, plan: &Plan) -> Adoption {
+        let mut adoption = Adoption::default();
+        if let KeyFound::Present(key) = self.key
+            && let Some(arn) = key.adopted()
+        {
+            adoption.resources.push(arn.to_string());
+        }
+        for (queue, queue_plan) in [
+            (self.dead_letter_queue, &plan.dead_letter_queue),
+            (self.queue, &plan.queue),
+        ] {
+            let Some(queue) = queue else { continue };
+            if queue.adopted() {
+                adoption.resources.push(queue_plan.arn.clone());
+            }
+            if let Some(key) = queue.replaced_key(queue_plan) {
+                adoption
+                    .replaced_keys
+                    .push(format!("{}: {key}", queue_plan.arn));
+            }
+        }
+        adoption
+    }
+}
 
 /// Checks the policies as read back from AWS (the plan's where nothing was read) against the
 /// intent table: drift that opened access is reported even before this pass corrects it.
@@ -448,6 +573,20 @@ pub(super) fn retained() -> Vec<StepReport> {
                 c,
                 Reason::Retained,
                 "deletionPolicy is Retain: left in AWS with its messages".to_string(),
+            )
+        })
+        .collect()
+}
+
+/// Every deletion step left alone, by `management: Observe`.
+pub(super) fn observed_only() -> Vec<StepReport> {
+    DELETE_ORDER
+        .into_iter()
+        .map(|c| {
+            StepReport::done(
+                c,
+                Reason::Retained,
+                "spec.management is Observe: securequeue never writes to or deletes what it observes".to_string(),
             )
         })
         .collect()

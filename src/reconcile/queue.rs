@@ -11,7 +11,7 @@ use crate::resolve::TAG_CLUSTER;
 use super::diff;
 use super::error::StepError;
 use super::memory::{Created, Identity, Recall};
-use super::ownership::Owner;
+use super::ownership::{Claim, Owner};
 use super::report::Repair;
 use super::tags;
 
@@ -23,6 +23,8 @@ pub(super) struct ExistingQueue {
     tags: BTreeMap<String, String>,
     /// Whether `tags` were read in this pass, rather than remembered.
     tags_read: bool,
+    /// Whether it is used although it is not ours: adopted, or observed.
+    adopted: bool,
 }
 
 impl ExistingQueue {
@@ -30,11 +32,27 @@ impl ExistingQueue {
     pub(super) fn policy(&self) -> Option<&str> {
         self.attributes.get("Policy").map(String::as_str)
     }
+
+    /// Whether it is used although it is not ours.
+    pub(super) fn adopted(&self) -> bool {
+        self.adopted
+    }
+
+    /// The key the queue is encrypted with now, when the plan names another: it must stay
+    /// enabled while messages it encrypted remain in the queue.
+    pub(super) fn replaced_key(&self, plan: &QueuePlan) -> Option<&str> {
+        let current = self.attributes.get("KmsMasterKeyId")?;
+        let planned = plan.attributes.settings.get("KmsMasterKeyId")?;
+        (!diff::same_attribute("KmsMasterKeyId", planned, Some(current)))
+            .then_some(current.as_str())
+    }
 }
 
 /// What the step did.
 pub(super) struct QueueDone {
     pub url: String,
+    /// Whether it was used although not ours.
+    pub adopted: bool,
     /// Messages waiting (ApproximateNumberOfMessages), as read before this pass's writes.
     pub messages: Option<u64>,
     pub created: bool,
@@ -62,6 +80,7 @@ async fn look_up(sqs: &Sqs, name: &str) -> Result<Option<ExistingQueue>, StepErr
         attributes,
         tags,
         tags_read: true,
+        adopted: false,
     }))
 }
 
@@ -97,29 +116,29 @@ async fn find(
         attributes,
         tags,
         tags_read,
+        adopted: false,
     }))
 }
 
-/// Looks the queue up and checks that it is ours. `what` names it in messages.
+/// Looks the queue up and checks that it is ours, or that `claim` allows using it. `what`
+/// names it in messages.
 pub(super) async fn observe(
     sqs: &Sqs,
     plan: &QueuePlan,
     owner: &Owner,
+    claim: &Claim<'_>,
     what: &str,
     recall: &Recall,
 ) -> Result<Option<ExistingQueue>, StepError> {
     let Some(found) = find(sqs, plan, recall).await? else {
         return Ok(None);
     };
-    if let Some(conflict) = owner
-        .judge_queue(&found.tags, found.policy())
-        .conflict(&format!("the {what} `{}`", plan.name))
-    {
-        return Err(StepError::NameConflict(format!(
-            "{conflict} in spec.queueName"
-        )));
-    }
-    Ok(Some(found))
+    let ownership = owner.judge_queue(&found.tags, found.policy());
+    let resource = format!("the {what} `{}`", plan.name);
+    let adopted = claim
+        .judge(&ownership, &resource, &plan.arn)
+        .map_err(|refusal| StepError::from(refusal).in_field("spec.queueName"))?;
+    Ok(Some(ExistingQueue { adopted, ..found }))
 }
 
 /// Creates the queue, or puts back whatever drifted.
@@ -138,6 +157,7 @@ pub(super) async fn ensure(
                 created,
             }),
             url,
+            adopted: false,
             messages: Some(0),
             created: true,
             corrections: Vec::new(),
@@ -165,23 +185,34 @@ pub(super) async fn ensure(
             .map(String::as_str)
             .collect::<Vec<_>>()
             .join(", ");
-        corrections.push(Repair::new(
-            restore_action(&changes),
-            format!("restored the attributes {restored}"),
-        ));
+        corrections.push(
+            Repair::new(
+                restore_action(&changes),
+                format!("restored the attributes {restored}"),
+            )
+            .of(diff::attribute_differences(&changes, &existing.attributes)),
+        );
     }
     let tag_changes = tags::restore(sqs, &existing.url, &plan.tags, &existing.tags).await?;
-    if !existing.tags.contains_key(TAG_CLUSTER) {
-        corrections.push(Repair::new(
-            "FinishTagging",
-            "tagged it, which the pass that created it could not finish (SQS had not yet applied its policy, or the pass was cut short)",
-        ));
+    if existing.adopted && !tag_changes.is_empty() {
+        corrections.push(
+            Repair::new("TagAdopted", "tagged it as this SecureQueue's")
+                .of(tag_changes.differences(&existing.tags)),
+        );
+    } else if !existing.tags.contains_key(TAG_CLUSTER) {
+        corrections.push(
+            Repair::new(
+                "FinishTagging",
+                "tagged it, which the pass that created it could not finish (SQS had not yet applied its policy, or the pass was cut short)",
+            )
+            .of(tag_changes.differences(&existing.tags)),
+        );
     } else if !tag_changes.is_empty() {
         let restored = tag_changes.keys().join(", ");
-        corrections.push(Repair::new(
-            "RestoreTags",
-            format!("restored the tags {restored}"),
-        ));
+        corrections.push(
+            Repair::new("RestoreTags", format!("restored the tags {restored}"))
+                .of(tag_changes.differences(&existing.tags)),
+        );
     }
     let messages = existing
         .attributes
@@ -193,6 +224,7 @@ pub(super) async fn ensure(
             created: Created::At(at),
         }),
         url: existing.url,
+        adopted: existing.adopted,
         messages,
         created: false,
         corrections,
@@ -236,7 +268,7 @@ pub(super) async fn delete(
     owner: &Owner,
     what: &str,
 ) -> Result<String, StepError> {
-    match observe(sqs, plan, owner, what, &Recall::Nothing).await? {
+    match observe(sqs, plan, owner, &Claim::Ours, what, &Recall::Nothing).await? {
         Some(existing) => {
             sqs.delete(&existing.url).await?;
             Ok(format!("deleted the {what} `{}`", plan.name))

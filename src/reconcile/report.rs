@@ -8,8 +8,11 @@ use serde::Serialize;
 use crate::api::SecureQueueStatus;
 use crate::api::conditions::{Reason, Revisit};
 use crate::aws::calls::CallCounts;
+use crate::aws::held::HeldWrite;
+use crate::evaluate::access_diff::AccessChange;
 use crate::evaluate::intent::Target;
 
+use super::diff::Difference;
 use super::status::{self, StepReport};
 
 /// What one converge pass found and did.
@@ -31,8 +34,21 @@ pub struct Report {
     /// (or closed) access, found before this pass corrected it.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub access_findings: Vec<Finding>,
+    /// Who gains and who loses access when this pass replaces the policies in AWS with the
+    /// generated ones: empty when they already match.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub access_changes: Vec<AccessChange>,
+    /// What this pass uses although it is not its own (`Adopt`, `Observe`).
+    #[serde(skip_serializing_if = "Adoption::is_empty")]
+    pub adoption: Adoption,
     /// Drift found and corrected in this pass.
     pub corrections: Vec<Correction>,
+    /// Drift found and left as it is (`Observe`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub drift: Vec<Correction>,
+    /// The writes held back, in order, when the pass was a dry run; `None` when it wrote.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub held_writes: Option<Vec<HeldWrite>>,
     /// The AWS calls of this pass.
     pub calls: CallCounts,
 }
@@ -46,7 +62,11 @@ impl Report {
             learned: SecureQueueStatus::default(),
             policies_verified: None,
             access_findings: Vec::new(),
+            access_changes: Vec::new(),
+            adoption: Adoption::default(),
             corrections: Vec::new(),
+            drift: Vec::new(),
+            held_writes: None,
             calls: CallCounts::default(),
         }
     }
@@ -114,6 +134,25 @@ impl Deletion {
     }
 }
 
+/// The resources a pass uses although they carry no ownership tags of its SecureQueue.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Adoption {
+    /// Their ARNs.
+    pub resources: Vec<String>,
+    /// `<queue ARN>: <key>` for each queue whose encryption key the plan replaces; the old key
+    /// must stay enabled while messages it encrypted remain.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub replaced_keys: Vec<String>,
+}
+
+impl Adoption {
+    /// Whether nothing is adopted.
+    pub fn is_empty(&self) -> bool {
+        self.resources.is_empty()
+    }
+}
+
 /// One kind of drift a step put back.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Repair {
@@ -122,6 +161,9 @@ pub struct Repair {
     pub action: &'static str,
     /// What was found and done, for people.
     pub note: String,
+    /// Each value put back: where, what AWS had, what the spec asks for.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub differences: Vec<Difference>,
 }
 
 impl Repair {
@@ -130,8 +172,29 @@ impl Repair {
         Self {
             action,
             note: note.into(),
+            differences: Vec::new(),
         }
     }
+
+    /// The repair, putting back these values.
+    pub(super) fn of(mut self, differences: Vec<Difference>) -> Self {
+        self.differences = differences;
+        self
+    }
+
+    /// One value put back at `path`.
+    pub(super) fn of_value(self, path: &str, old: impl Serialize, new: impl Serialize) -> Self {
+        self.of(vec![Difference {
+            path: path.to_string(),
+            old: present(old),
+            new: present(new),
+        }])
+    }
+}
+
+/// A value as JSON, `None` for none (`()`, `None`).
+fn present(value: impl Serialize) -> Option<serde_json::Value> {
+    serde_json::to_value(value).ok().filter(|v| !v.is_null())
 }
 
 /// Drift found and put back by one step.

@@ -8,9 +8,10 @@
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use serde::Serialize;
 
-use crate::api::SecureQueueStatus;
 use crate::api::conditions::{self, ConditionStatus, Reason, Revisit};
+use crate::api::{AdoptionRecord, SecureQueueStatus};
 use crate::aws::queued::Queued;
+use crate::evaluate::access_diff::Change;
 
 use super::Report;
 
@@ -85,7 +86,7 @@ pub fn ready(steps: &[StepReport]) -> StepReport {
             format!("{}: {}", failed.condition, failed.message),
         );
     }
-    let reason = [Reason::DriftCorrected, Reason::Created]
+    let reason = [Reason::Adopted, Reason::DriftCorrected, Reason::Created]
         .into_iter()
         .find(|r| steps.iter().any(|s| s.reason == *r))
         .unwrap_or(Reason::Converged);
@@ -193,8 +194,105 @@ pub(super) fn newer(earlier: SecureQueueStatus, later: SecureQueueStatus) -> Sec
             .kms_estimated_requests_per_30_days
             .or(earlier.kms_estimated_requests_per_30_days),
         identity: later.identity.or(earlier.identity),
+        adoption: later.adoption.or(earlier.adoption),
         observed_generation: earlier.observed_generation,
         conditions: earlier.conditions,
+    }
+}
+
+/// At most this many entries of each access list go into `status.adoption`; the Event and
+/// `securequeue diff` show them all.
+const ADOPTION_LIST_MAX: usize = 50;
+
+/// The adoption record of a dry run's report: what it would take over and who would lose and
+/// gain access; `None` when it takes over nothing.
+pub fn adoption_record(report: &Report, now: jiff::Timestamp) -> Option<AdoptionRecord> {
+    if report.adoption.is_empty() {
+        return None;
+    }
+    let listed = |change: Change| {
+        let all: Vec<String> = report
+            .access_changes
+            .iter()
+            .filter(|c| c.change == change)
+            .map(ToString::to_string)
+            .collect();
+        let more = all.len().saturating_sub(ADOPTION_LIST_MAX);
+        let mut kept: Vec<String> = all.into_iter().take(ADOPTION_LIST_MAX).collect();
+        if more > 0 {
+            kept.push(format!("and {more} more (securequeue diff lists them all)"));
+        }
+        kept
+    };
+    Some(AdoptionRecord {
+        recorded_at: now.to_string(),
+        resources: report.adoption.resources.clone(),
+        access_lost: listed(Change::Loses),
+        access_gained: listed(Change::Gains),
+        previous_keys: report.adoption.replaced_keys.clone(),
+    })
+}
+
+/// The Warning Event's (and `apply`'s warning's) note of an adoption: what is taken over and who loses access.
+pub fn adoption_note(record: &AdoptionRecord) -> String {
+    let lost = if record.access_lost.is_empty() {
+        "nobody loses access".to_string()
+    } else {
+        format!("losing access: {}", record.access_lost.join("; "))
+    };
+    let mut note = format!("adopting {}; {lost}", record.resources.join(", "));
+    if !record.previous_keys.is_empty() {
+        note.push_str(&format!(
+            "; keep these keys enabled until the messages they encrypted are gone: {}",
+            record.previous_keys.join(", ")
+        ));
+    }
+    note
+}
+
+/// `previous` with `record` as its adoption: written before the adoption's first write.
+pub fn with_adoption(
+    previous: Option<&SecureQueueStatus>,
+    record: AdoptionRecord,
+) -> SecureQueueStatus {
+    SecureQueueStatus {
+        adoption: Some(record),
+        ..previous.cloned().unwrap_or_default()
+    }
+}
+
+/// A dry run's report without what it learned of resources it only would have made: their
+/// ARNs, URLs and ids name nothing in AWS.
+pub(super) fn forget_made(report: &mut Report) {
+    let made = |condition| {
+        report
+            .conditions
+            .iter()
+            .any(|c| c.condition == condition && c.reason == Reason::Created)
+    };
+    let (key, dead_letter_queue, queue) = (
+        made(conditions::KEY_READY),
+        made(conditions::DEAD_LETTER_QUEUE_READY),
+        made(conditions::QUEUE_READY),
+    );
+    let learned = &mut report.learned;
+    if key {
+        learned.key_arn = None;
+        if let Some(identity) = learned.identity.as_mut() {
+            identity.key_id = None;
+        }
+    }
+    if dead_letter_queue {
+        learned.dead_letter_queue_arn = None;
+        learned.dead_letter_queue_url = None;
+        learned.dead_letter_queue_messages = None;
+    }
+    if queue {
+        learned.queue_arn = None;
+        learned.queue_url = None;
+    }
+    if key && dead_letter_queue && queue {
+        learned.identity = None;
     }
 }
 

@@ -1,0 +1,136 @@
+//! What an observing pass (`spec.management: Observe`) concludes. It ran as a dry run, every
+//! write held back; here each step's would-be writes become its drift, and the access the
+//! policies in AWS grant beyond the spec (or withhold from it) becomes its findings. Ownership
+//! tags are the operator's own bookkeeping, which it never writes to what it observes, so their
+//! absence is no drift.
+
+use crate::api::conditions::{DEAD_LETTER_QUEUE_READY, KEY_READY, QUEUE_READY, READY, Reason};
+use crate::evaluate::access_diff::Change;
+use crate::resolve::TAG_PREFIX;
+
+use super::Report;
+use super::report::Correction;
+use super::status::StepReport;
+
+/// How many drifts or findings a condition's message names before it counts the rest.
+const NAMED_MAX: usize = 3;
+
+/// Rewrites a dry run's report as what was observed: nothing was corrected, the corrections
+/// become `drift`, and the conditions say whether everything matches.
+pub(super) fn conclude(report: &mut Report) {
+    let drift: Vec<Correction> = std::mem::take(&mut report.corrections)
+        .into_iter()
+        .filter_map(without_ownership_tags)
+        .collect();
+    let mut steps: Vec<StepReport> = report
+        .conditions
+        .iter()
+        .filter(|c| c.condition != READY)
+        .map(|step| observed_step(step, &drift))
+        .collect();
+    let ready = ready(&steps, &findings(report));
+    report.drift = drift;
+    steps.push(ready);
+    report.conditions = steps;
+}
+
+/// The correction without differences in ownership tags; `None` if nothing else differs.
+fn without_ownership_tags(mut correction: Correction) -> Option<Correction> {
+    let differences = &mut correction.repair.differences;
+    if differences.is_empty() {
+        return Some(correction);
+    }
+    differences.retain(|d| !d.path.starts_with(&format!("Tags.{TAG_PREFIX}")));
+    (!differences.is_empty()).then_some(correction)
+}
+
+/// One step as observed: a failure as it is; a resource that would be created is missing; one
+/// with drift differs.
+fn observed_step(step: &StepReport, drift: &[Correction]) -> StepReport {
+    if !step.holds() {
+        return step.clone();
+    }
+    let what = match step.condition {
+        KEY_READY => "the key",
+        DEAD_LETTER_QUEUE_READY => "the dead-letter queue",
+        QUEUE_READY => "the queue",
+        _ => return step.clone(),
+    };
+    if step.reason == Reason::Created {
+        return StepReport::failed(
+            step.condition,
+            Reason::Drifted,
+            format!("{what} does not exist (observed only: securequeue creates nothing)"),
+        );
+    }
+    let notes: Vec<String> = drift
+        .iter()
+        .filter(|c| c.step == step.condition)
+        .flat_map(|c| c.repair.differences.iter().map(ToString::to_string))
+        .collect();
+    if notes.is_empty() {
+        return StepReport::done(
+            step.condition,
+            Reason::Converged,
+            format!("{what} matches the spec (observed only)"),
+        );
+    }
+    StepReport::failed(
+        step.condition,
+        Reason::Drifted,
+        format!("{what} differs from the spec: {}", named(&notes)),
+    )
+}
+
+/// The access the policies in AWS give beyond the spec, and withhold from it: the access diff
+/// from them to the generated ones read backwards, then the intent table's broken rows.
+fn findings(report: &Report) -> Vec<String> {
+    let changes = report.access_changes.iter().map(|c| {
+        let (can, spec) = match c.change {
+            Change::Loses => ("can", "the spec does not grant it"),
+            Change::Gains => ("cannot", "the spec grants it"),
+        };
+        format!(
+            "{} {can} {} on {} ({spec})",
+            c.principal, c.action, c.resource
+        )
+    });
+    changes
+        .chain(report.access_findings.iter().map(|f| f.note.clone()))
+        .collect()
+}
+
+/// `Ready`: True only when every step matches and nothing grants other access than the spec.
+fn ready(steps: &[StepReport], findings: &[String]) -> StepReport {
+    if !findings.is_empty() {
+        return StepReport::failed(
+            READY,
+            Reason::AccessFindings,
+            format!(
+                "the policies in AWS give other access than the spec: {}",
+                named(findings)
+            ),
+        );
+    }
+    match steps.iter().find(|s| !s.holds()) {
+        Some(step) => StepReport::failed(
+            READY,
+            step.reason,
+            format!("{}: {}", step.condition, step.message),
+        ),
+        None => StepReport::done(
+            READY,
+            Reason::Converged,
+            "observed: the key, the dead-letter queue and the queue match the spec; securequeue writes nothing while spec.management is Observe".to_string(),
+        ),
+    }
+}
+
+/// The first few of `items`, and how many more.
+fn named(items: &[String]) -> String {
+    let mut shown = items[..items.len().min(NAMED_MAX)].join("; ");
+    if items.len() > NAMED_MAX {
+        shown.push_str(&format!("; and {} more", items.len() - NAMED_MAX));
+    }
+    shown
+}
