@@ -942,3 +942,77 @@ async fn on_a_modern_server_the_operator_applies_status_and_streams_its_watch() 
     let (_, sqs) = raw().await;
     assert!(queue_url(&sqs, &format!("{ns}-orders")).await.is_none());
 }
+
+/// The hand-made queue `<namespace>-orders`, open to anybody's SendMessage; its URL.
+fn open_queue(namespace: &str) -> String {
+    let policy = r#"{"Version":"2012-10-17","Statement":[{"Sid":"AnyoneMaySend","Effect":"Allow","Principal":"*","Action":"sqs:SendMessage","Resource":"QUEUE_ARN"}]}"#;
+    hand_made(&["queue", &format!("{namespace}-orders"), policy])
+}
+
+#[tokio::test]
+async fn an_observed_queue_reports_its_findings_and_nothing_is_written() {
+    let client = setup().await;
+    let ns = namespace(&client, "observe").await;
+    let url = open_queue(&ns);
+    let mark = writes_touching(&ns).len();
+    let _op = operator("observe", &["--no-leader-election", "--namespace", &ns]);
+    let spec = format!("  queueName: {ns}-orders\n  management: Observe\n");
+    let api = create(&client, &sq(&ns, "q", &spec, "")).await;
+    let observed = wait_for(&api, "q", "observed", |q| {
+        condition(q, "Ready") == Some(("False", "AccessFindings"))
+    })
+    .await;
+    let ready = observed
+        .status
+        .as_ref()
+        .unwrap()
+        .conditions
+        .iter()
+        .find(|c| c.type_ == "Ready");
+    assert!(
+        ready.unwrap().message.contains("* can sqs:SendMessage"),
+        "{ready:?}"
+    );
+    api.delete("q", &DeleteParams::default()).await.unwrap();
+    wait_gone(&api, "q").await;
+    let writes = writes_touching(&ns);
+    assert!(
+        writes[mark..].is_empty(),
+        "observing wrote {:?}",
+        &writes[mark..]
+    );
+    let (_, sqs) = raw().await;
+    assert!(queue_attributes(&sqs, &url).await["Policy"].contains("AnyoneMaySend"));
+}
+
+#[tokio::test]
+async fn an_adopted_queue_is_recorded_warned_about_then_managed() {
+    let client = setup().await;
+    let ns = namespace(&client, "adopt").await;
+    let url = open_queue(&ns);
+    let _op = operator("adopt", &["--no-leader-election", "--namespace", &ns]);
+    let spec = format!("  queueName: {ns}-orders\n  management: Adopt\n");
+    let api = create(&client, &sq(&ns, "q", &spec, "")).await;
+    let adopted = wait_ready(&api, "q", 1).await;
+    let record = adopted
+        .status
+        .as_ref()
+        .unwrap()
+        .adoption
+        .clone()
+        .expect("status.adoption");
+    let queue_arn = format!("arn:aws:sqs:us-east-1:111122223333:{ns}-orders");
+    assert_eq!(record.resources, std::slice::from_ref(&queue_arn));
+    let lost = format!("* loses sqs:SendMessage on {queue_arn}");
+    assert!(record.access_lost.contains(&lost), "{record:#?}");
+    let warned = events(&client, &ns, "q")
+        .await
+        .into_iter()
+        .any(|(kind, reason, note)| {
+            kind == "Warning" && reason == "AdoptionPending" && note.contains(&lost)
+        });
+    assert!(warned, "{:#?}", events(&client, &ns, "q").await);
+    let (_, sqs) = raw().await;
+    assert!(!queue_attributes(&sqs, &url).await["Policy"].contains("AnyoneMaySend"));
+    assert_eq!(queue_tags(&sqs, &url).await["securequeue.io/namespace"], ns);
+}

@@ -253,13 +253,13 @@ pub(super) async fn observe(
     if let Some(existing) = adopt_orphan(kms, owner, keys, AliasState::Elsewhere).await? {
         return Ok(KeyFound::Present(Box::new(existing)));
     }
+    if ownership == Ownership::Unowned && matches!(claim, Claim::Adopting(_) | Claim::Unowned) {
+        adoptable(&target)?;
+    }
     let resource = format!("the alias `{}` (key {})", plan.alias, target.arn);
     claim
         .judge(&ownership, &resource, &target.arn)
         .map_err(|refusal| StepError::from(refusal).in_field("spec.key.alias"))?;
-    if matches!(claim, Claim::Adopting(_) | Claim::Unowned) {
-        adoptable(&target)?;
-    }
     let details = match details {
         Some((policy, rotation)) => Some((policy?, rotation?)),
         None => None,

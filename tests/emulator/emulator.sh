@@ -32,6 +32,8 @@ emulator_start() {
     EMULATOR_VENV="$venv"
     export AWS_ENDPOINT_URL="http://127.0.0.1:$port"
     export SECUREQUEUE_TEST_AWS_ENDPOINT="$AWS_ENDPOINT_URL"
+    # The emulator's Python, with boto3: tests make "hand-made" resources with it.
+    export SECUREQUEUE_TEST_PYTHON="$venv/bin/python"
     export AWS_ACCESS_KEY_ID="testing" AWS_SECRET_ACCESS_KEY="testing" AWS_SESSION_TOKEN="testing"
     export AWS_REGION="us-east-1" AWS_EC2_METADATA_DISABLED="true"
     unset AWS_PROFILE AWS_DEFAULT_PROFILE

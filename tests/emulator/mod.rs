@@ -352,3 +352,52 @@ pub async fn queue_tags(sqs: &aws_sdk_sqs::Client, url: &str) -> BTreeMap<String
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect()
 }
+
+/// Makes a resource in the emulator by hand, with boto3 (`tests/emulator/hand_made.py`), as a
+/// team did before securequeue; returns what the script prints (a queue URL, a key id).
+pub fn hand_made(args: &[&str]) -> String {
+    let python = std::env::var("SECUREQUEUE_TEST_PYTHON").expect(
+        "SECUREQUEUE_TEST_PYTHON is not set: run the tests with tests/run.sh, which starts the moto emulator",
+    );
+    let out = std::process::Command::new(python)
+        .arg(crate::common::repo_path("tests/emulator/hand_made.py"))
+        .args(args)
+        .env("AWS_ENDPOINT_URL", endpoint())
+        .output()
+        .expect("the emulator's Python runs");
+    assert!(
+        out.status.success(),
+        "hand_made.py {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// Every request the emulator recorded whose body contains `text`, as `service:Operation`.
+pub fn requests_touching(text: &str) -> Vec<String> {
+    let path = format!("/_securequeue/requests?bodyContains={text}");
+    let seen: Vec<serde_json::Value> =
+        serde_json::from_str(&control("GET", &path, "")).expect("JSON");
+    seen.iter()
+        .map(|r| {
+            format!(
+                "{}:{}",
+                r["service"].as_str().unwrap_or_default(),
+                r["operation"].as_str().unwrap_or_default()
+            )
+        })
+        .collect()
+}
+
+/// The recorded writes (anything but Get, List and Describe calls) whose body contains `text`.
+pub fn writes_touching(text: &str) -> Vec<String> {
+    requests_touching(text)
+        .into_iter()
+        .filter(|r| {
+            let operation = r.split_once(':').map_or("", |(_, o)| o);
+            !["Get", "List", "Describe"]
+                .iter()
+                .any(|read| operation.starts_with(read))
+        })
+        .collect()
+}

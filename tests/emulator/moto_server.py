@@ -24,6 +24,11 @@ and does to each of the next "count" matching requests (default 1), in this orde
 With "ratePerSecond" instead of "count", the fault is a rate limit: requests within the rate
 pass, and only those beyond it (in any one-second window) suffer the fault, until cleared.
 
+It records every KMS and SQS request it is sent, outermost, before quotas and faults: GET
+`/_securequeue/requests?bodyContains=X` answers [{"service": "sqs", "operation": "TagQueue"},
+...] for the recorded requests whose body contains X, in the order they came, so a test can
+prove that a pass sent no write touching its resources.
+
 Quota mode enforces AWS's default request quotas per (region, service, operation), answering
 calls beyond them as AWS does (KMS ThrottlingException, SQS RequestThrottled, both HTTP 400). The
 region is the one in the request's SigV4 credential scope; requests without one are not counted.
@@ -346,6 +351,31 @@ class Quotas:
             return allowed
 
 
+class Recorder:
+    """Every KMS and SQS request, as (service, operation, body), in the order they came."""
+
+    def __init__(self, app):
+        self.app = app
+        self.lock = threading.Lock()
+        self.requests = []
+
+    def __call__(self, environ, start_response):
+        request = Request(environ)
+        if request.path == "/_securequeue/requests":
+            scope = request.args.get("bodyContains", "")
+            with self.lock:
+                seen = [{"service": s, "operation": o} for s, o, body in self.requests if scope in body]
+            return Response(json.dumps(seen), content_type="application/json")(environ, start_response)
+        prefix, _, operation = request.headers.get("X-Amz-Target", "").rpartition(".")
+        if prefix in SERVICES:
+            raw = request.get_data()
+            environ["wsgi.input"] = io.BytesIO(raw)
+            environ["CONTENT_LENGTH"] = str(len(raw))
+            with self.lock:
+                self.requests.append((SERVICES[prefix], operation, raw.decode("utf-8", "replace")))
+        return self.app(environ, start_response)
+
+
 def main() -> None:
     port = int(sys.argv[1])
     setting = os.environ.get("SECUREQUEUE_EMULATOR_QUOTAS", "")
@@ -355,7 +385,7 @@ def main() -> None:
         sys.exit(f"moto_server.py: SECUREQUEUE_EMULATOR_QUOTAS={setting!r}: {error}")
     patch_sqs()
     patch_kms()
-    app = Quotas(Faults(DomainDispatcherApplication(create_backend_app)), startup)
+    app = Recorder(Quotas(Faults(DomainDispatcherApplication(create_backend_app)), startup))
     run_simple("127.0.0.1", port, app, threaded=True)
 
 
