@@ -41,6 +41,26 @@ impl HeldWrites {
     }
 }
 
+/// Where an adapter's writes go: to AWS, or held back into a record.
+#[derive(Clone, Debug, Default)]
+pub(super) struct Gate(Option<HeldWrites>);
+
+impl Gate {
+    /// A gate holding every write back into `held`.
+    pub(super) fn holding(held: &HeldWrites) -> Self {
+        Self(Some(held.clone()))
+    }
+
+    /// Whether a write of `operation` (of `service`) to `target` is held back rather than sent;
+    /// if so, it is recorded.
+    pub(super) fn holds(&self, service: &str, operation: &str, target: &str) -> bool {
+        self.0
+            .as_ref()
+            .map(|held| held.hold(service, operation, target))
+            .is_some()
+    }
+}
+
 /// What a held CreateKey or CreateQueue answers in place of AWS: a name that says it is none,
 /// so that the rest of the pass (tagging it, aliasing it) is recorded against it.
 pub(super) fn not_yet_made(what: &str) -> String {

@@ -10,7 +10,7 @@ use crate::policy::operator::CREATE_KEY;
 
 use super::budget::{BudgetSnapshot, Budgets, Paced};
 use super::error::{AwsError, mapper};
-use super::held::{self, HeldWrites};
+use super::held::{self, Gate, HeldWrites};
 
 /// KMS accepts one key policy per key, always named `default`.
 const POLICY_NAME: &str = "default";
@@ -53,8 +53,8 @@ pub struct Rotation {
 #[derive(Clone, Debug)]
 pub struct Kms {
     client: Paced<Client>,
-    /// Where writes are held back instead of sent, in a dry run.
-    held: Option<HeldWrites>,
+    /// Where writes go: to AWS, or held back in a dry run.
+    gate: Gate,
 }
 
 fn key_info(metadata: &aws_sdk_kms::types::KeyMetadata) -> KeyInfo {
@@ -88,24 +88,16 @@ impl Kms {
     pub fn new(client: Client, budgets: Arc<Budgets>) -> Self {
         Self {
             client: Paced::new(client, budgets),
-            held: None,
+            gate: Gate::default(),
         }
     }
 
     /// This adapter, holding back every write into `held` (see [`super::held`]).
     pub fn holding_writes(&self, held: &HeldWrites) -> Self {
         Self {
-            held: Some(held.clone()),
+            gate: Gate::holding(held),
             ..self.clone()
         }
-    }
-
-    /// Whether a write of `operation` to `target` is held back rather than sent.
-    fn held(&self, operation: &str, target: &str) -> bool {
-        self.held
-            .as_ref()
-            .map(|held| held.hold("kms", operation, target))
-            .is_some()
     }
 
     /// What the budget of each operation is doing.
@@ -199,7 +191,7 @@ impl Kms {
     /// right after, through the key policy it is created with.
     pub async fn create_key(&self, description: &str, policy: &str) -> Result<KeyInfo, AwsError> {
         let new_key = held::not_yet_made("key");
-        if self.held("CreateKey", &new_key) {
+        if self.gate.holds("kms", "CreateKey", &new_key) {
             return Ok(KeyInfo {
                 key_id: new_key.clone(),
                 arn: new_key,
@@ -238,7 +230,7 @@ impl Kms {
 
     /// Points a new alias at a key.
     pub async fn create_alias(&self, alias: &str, key_id: &str) -> Result<(), AwsError> {
-        if self.held("CreateAlias", alias) {
+        if self.gate.holds("kms", "CreateAlias", alias) {
             return Ok(());
         }
         self.client
@@ -255,7 +247,7 @@ impl Kms {
 
     /// Points an existing alias at another key.
     pub async fn update_alias(&self, alias: &str, key_id: &str) -> Result<(), AwsError> {
-        if self.held("UpdateAlias", alias) {
+        if self.gate.holds("kms", "UpdateAlias", alias) {
             return Ok(());
         }
         self.client
@@ -272,7 +264,7 @@ impl Kms {
 
     /// Deletes an alias; the key stays.
     pub async fn delete_alias(&self, alias: &str) -> Result<(), AwsError> {
-        if self.held("DeleteAlias", alias) {
+        if self.gate.holds("kms", "DeleteAlias", alias) {
             return Ok(());
         }
         self.client
@@ -284,7 +276,7 @@ impl Kms {
 
     /// Turns automatic rotation on with the given period.
     pub async fn enable_rotation(&self, key_id: &str, period_days: i32) -> Result<(), AwsError> {
-        if self.held("EnableKeyRotation", key_id) {
+        if self.gate.holds("kms", "EnableKeyRotation", key_id) {
             return Ok(());
         }
         self.client
@@ -301,7 +293,7 @@ impl Kms {
 
     /// Replaces the key policy.
     pub async fn put_policy(&self, key_id: &str, policy: &str) -> Result<(), AwsError> {
-        if self.held("PutKeyPolicy", key_id) {
+        if self.gate.holds("kms", "PutKeyPolicy", key_id) {
             return Ok(());
         }
         self.client
@@ -319,7 +311,7 @@ impl Kms {
 
     /// Sets the given tags, leaving others alone.
     pub async fn tag(&self, key_id: &str, tags: &BTreeMap<String, String>) -> Result<(), AwsError> {
-        if self.held("TagResource", key_id) {
+        if self.gate.holds("kms", "TagResource", key_id) {
             return Ok(());
         }
         self.client
@@ -336,7 +328,7 @@ impl Kms {
 
     /// Removes the given tag keys.
     pub async fn untag(&self, key_id: &str, keys: &BTreeSet<String>) -> Result<(), AwsError> {
-        if self.held("UntagResource", key_id) {
+        if self.gate.holds("kms", "UntagResource", key_id) {
             return Ok(());
         }
         self.client
@@ -357,7 +349,7 @@ impl Kms {
         key_id: &str,
         description: &str,
     ) -> Result<(), AwsError> {
-        if self.held("UpdateKeyDescription", key_id) {
+        if self.gate.holds("kms", "UpdateKeyDescription", key_id) {
             return Ok(());
         }
         self.client
@@ -374,7 +366,7 @@ impl Kms {
 
     /// Cancels a scheduled deletion; KMS leaves the key disabled.
     pub async fn cancel_deletion(&self, key_id: &str) -> Result<(), AwsError> {
-        if self.held("CancelKeyDeletion", key_id) {
+        if self.gate.holds("kms", "CancelKeyDeletion", key_id) {
             return Ok(());
         }
         self.client
@@ -388,7 +380,7 @@ impl Kms {
 
     /// Enables a disabled key.
     pub async fn enable(&self, key_id: &str) -> Result<(), AwsError> {
-        if self.held("EnableKey", key_id) {
+        if self.gate.holds("kms", "EnableKey", key_id) {
             return Ok(());
         }
         self.client
@@ -400,7 +392,7 @@ impl Kms {
 
     /// Schedules the key's deletion after `window_days`.
     pub async fn schedule_deletion(&self, key_id: &str, window_days: i32) -> Result<(), AwsError> {
-        if self.held("ScheduleKeyDeletion", key_id) {
+        if self.gate.holds("kms", "ScheduleKeyDeletion", key_id) {
             return Ok(());
         }
         self.client

@@ -10,14 +10,14 @@ use crate::plan::QueueAttributes;
 
 use super::budget::{BudgetSnapshot, Budgets, Paced};
 use super::error::{AwsError, mapper};
-use super::held::{self, HeldWrites};
+use super::held::{self, Gate, HeldWrites};
 
 /// The SQS client, behind the operator's own vocabulary.
 #[derive(Clone, Debug)]
 pub struct Sqs {
     client: Paced<Client>,
-    /// Where writes are held back instead of sent, in a dry run.
-    held: Option<HeldWrites>,
+    /// Where writes go: to AWS, or held back in a dry run.
+    gate: Gate,
 }
 
 fn attribute_map(attributes: &BTreeMap<String, String>) -> HashMap<QueueAttributeName, String> {
@@ -32,24 +32,16 @@ impl Sqs {
     pub fn new(client: Client, budgets: Arc<Budgets>) -> Self {
         Self {
             client: Paced::new(client, budgets),
-            held: None,
+            gate: Gate::default(),
         }
     }
 
     /// This adapter, holding back every write into `held` (see [`super::held`]).
     pub fn holding_writes(&self, held: &HeldWrites) -> Self {
         Self {
-            held: Some(held.clone()),
+            gate: Gate::holding(held),
             ..self.clone()
         }
-    }
-
-    /// Whether a write of `operation` to `target` is held back rather than sent.
-    fn held(&self, operation: &str, target: &str) -> bool {
-        self.held
-            .as_ref()
-            .map(|held| held.hold("sqs", operation, target))
-            .is_some()
     }
 
     /// What the budget of each operation is doing.
@@ -135,7 +127,7 @@ impl Sqs {
         name: &str,
         attributes: &QueueAttributes,
     ) -> Result<String, AwsError> {
-        if self.held("CreateQueue", name) {
+        if self.gate.holds("sqs", "CreateQueue", name) {
             return Ok(held::not_yet_made(&format!("queue {name}")));
         }
         let attributes = attribute_map(&attributes.to_sqs());
@@ -160,7 +152,7 @@ impl Sqs {
         url: &str,
         attributes: &BTreeMap<String, String>,
     ) -> Result<(), AwsError> {
-        if self.held("SetQueueAttributes", url) {
+        if self.gate.holds("sqs", "SetQueueAttributes", url) {
             return Ok(());
         }
         self.client
@@ -177,7 +169,7 @@ impl Sqs {
 
     /// Sets the given tags, leaving others alone.
     pub async fn tag(&self, url: &str, tags: &BTreeMap<String, String>) -> Result<(), AwsError> {
-        if self.held("TagQueue", url) {
+        if self.gate.holds("sqs", "TagQueue", url) {
             return Ok(());
         }
         self.client
@@ -194,7 +186,7 @@ impl Sqs {
 
     /// Removes the given tag keys.
     pub async fn untag(&self, url: &str, keys: &BTreeSet<String>) -> Result<(), AwsError> {
-        if self.held("UntagQueue", url) {
+        if self.gate.holds("sqs", "UntagQueue", url) {
             return Ok(());
         }
         self.client
@@ -211,7 +203,7 @@ impl Sqs {
 
     /// Deletes the queue and its messages.
     pub async fn delete(&self, url: &str) -> Result<(), AwsError> {
-        if self.held("DeleteQueue", url) {
+        if self.gate.holds("sqs", "DeleteQueue", url) {
             return Ok(());
         }
         self.client

@@ -39,7 +39,11 @@ impl ExistingQueue {
     }
 
     /// The key the queue is encrypted with now, when the plan names another: it must stay
-    /// enabled while messages it encrypted remain in the queue.
+    /// enabled while messages it encrypted remain in the queue ("existing messages encrypted
+    /// with the old KMS key will remain encrypted with that key", Amazon SQS Developer Guide,
+    /// "Amazon SQS key management":
+    /// <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-key-management.html>).
+    /// securequeue never disables or deletes a key it did not make.
     pub(super) fn replaced_key(&self, plan: &QueuePlan) -> Option<&str> {
         let current = self.attributes.get("KmsMasterKeyId")?;
         let planned = plan.attributes.settings.get("KmsMasterKeyId")?;
