@@ -289,3 +289,35 @@ async fn a_key_pending_deletion_or_disabled_is_refused_with_what_to_do() {
         assert_no_writes_since(&key_id, marks.1, state);
     }
 }
+
+#[tokio::test]
+async fn an_adoption_its_owner_has_not_granted_says_what_to_grant() {
+    let namespace = unique_namespace("adopt-denied");
+    open_queue(&namespace, &[]);
+    let queue = brownfield(&namespace, "Adopt");
+    let reconciler = reconciler().await;
+    let waiting = converge(&reconciler, &queue).await;
+    let record = reconciler.adoption_for(&queue, &waiting).await.unwrap();
+    let mut recorded = queue.clone();
+    recorded.status = Some(status::with_adoption(None, record));
+    // As AWS answers while the queue's policy does not yet grant the operator's role.
+    inject_fault(
+        "SetQueueAttributes",
+        "AccessDenied",
+        400,
+        1,
+        &format!("{namespace}-orders\""),
+    );
+    let refused = converge(&reconciler, &recorded).await;
+    clear_faults(&format!("{namespace}-orders\""));
+    assert_eq!(condition(&refused, "QueueReady"), ("False", "AccessDenied"));
+    let message = &refused.conditions[2].message;
+    assert!(
+        message.contains("AllowTheOperatorToManageTheQueue"),
+        "{message}"
+    );
+    assert!(
+        message.contains("adopts only what its owner hands over"),
+        "{message}"
+    );
+}

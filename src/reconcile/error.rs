@@ -20,6 +20,10 @@ pub enum StepError {
     /// The key is in a state the operator cannot repair.
     #[error("{0}")]
     KeyUnusable(String),
+    /// A write to a resource being adopted was refused: its owner has not yet granted the
+    /// operator's role in the resource's own policy.
+    #[error("{0}")]
+    AdoptionNotGranted(String),
     /// The existing queue differs in something only CreateQueue sets.
     #[error("{0}")]
     Immutable(String),
@@ -61,8 +65,23 @@ impl StepError {
             StepError::NameConflict(_) => Reason::NameConflict,
             StepError::AdoptionUnrecorded(_) => Reason::AdoptionPending,
             StepError::KeyUnusable(_) => Reason::KeyUnusable,
+            StepError::AdoptionNotGranted(_) => Reason::AccessDenied,
             StepError::Immutable(_) => Reason::ImmutableFieldChanged,
             StepError::QueuePolicyPropagating(_) => Reason::QueuePolicyPropagating,
+        }
+    }
+
+    /// The error of a step adopting a resource: a refused write means that the resource's
+    /// owner has not granted the operator's role, which the operator's IAM policy never lets it
+    /// take by itself, so the message says what `grant` to add.
+    pub(super) fn adopting(self, grant: &str) -> Self {
+        match self {
+            StepError::Aws(e) if e.kind == ErrorKind::AccessDenied => {
+                StepError::AdoptionNotGranted(format!(
+                    "{e}. securequeue adopts only what its owner hands over: its IAM policy refuses every takeover, so {grant} (see Migrating existing queues in the README); the next pass adopts it"
+                ))
+            }
+            other => other,
         }
     }
 
@@ -141,6 +160,19 @@ mod tests {
             let message = denied(service, operation).message();
             assert!(message.contains("IAM role"), "{message}");
         }
+    }
+
+    #[test]
+    fn a_refused_adoption_says_what_the_owner_must_grant_and_other_errors_stay() {
+        let refused = denied("sqs", "SetQueueAttributes").adopting("add the grant");
+        assert_eq!(refused.reason(), Reason::AccessDenied);
+        assert!(
+            refused.message().contains("add the grant"),
+            "{}",
+            refused.message()
+        );
+        let conflict = StepError::NameConflict("taken".into()).adopting("add the grant");
+        assert_eq!(conflict.message(), "taken");
     }
 
     #[test]

@@ -31,6 +31,10 @@ pub(super) const CONVERGE_ORDER: [&str; 3] = [KEY_READY, DEAD_LETTER_QUEUE_READY
 const DELETE_ORDER: [&str; 3] = [QUEUE_READY, DEAD_LETTER_QUEUE_READY, KEY_READY];
 
 const DEAD_LETTER_QUEUE: &str = "dead-letter queue";
+/// What a queue's owner grants before it can be adopted.
+const QUEUE_GRANT: &str = "its owner must first add the statement AllowTheOperatorToManageTheQueue (the operator's role may sqs:SetQueueAttributes, sqs:TagQueue, sqs:UntagQueue and sqs:DeleteQueue on the queue) to the queue's policy";
+/// What a key's owner grants before it can be adopted.
+const KEY_GRANT: &str = "its owner must first add the operator's role to the key policy as an administrator of the key (kms:PutKeyPolicy, kms:TagResource, kms:UntagResource, kms:EnableKeyRotation, kms:UpdateKeyDescription, kms:ScheduleKeyDeletion)";
 const QUEUE: &str = "queue";
 
 /// What one step did.
@@ -256,9 +260,11 @@ async fn key_step(
     found: KeyFound,
     identity: Option<ResourceIdentity>,
 ) -> Stepped {
+    let adopted = matches!(&found, KeyFound::Present(key) if key.adopted().is_some());
     let key = match key::ensure(&clients.kms, &plan.key, key_records, found).await {
         Ok(key) => key,
         Err(e) => {
+            let e = if adopted { e.adopting(KEY_GRANT) } else { e };
             let mut stepped = Stepped::failed(KEY_READY, &e);
             stepped.learned.identity = if e.created_no_key() {
                 identity
@@ -295,8 +301,12 @@ async fn dead_letter_queue_step(
     plan: &Plan,
     found: Option<ExistingQueue>,
 ) -> Stepped {
+    let adopted = found.as_ref().is_some_and(ExistingQueue::adopted);
     let done = match queue::ensure(&clients.sqs, &plan.dead_letter_queue, found).await {
         Ok(done) => done,
+        Err(e) if adopted => {
+            return Stepped::failed(DEAD_LETTER_QUEUE_READY, &e.adopting(QUEUE_GRANT));
+        }
         Err(e) => return Stepped::failed(DEAD_LETTER_QUEUE_READY, &e),
     };
     let (reason, message) = done_message(
@@ -334,8 +344,10 @@ async fn dead_letter_queue_step(
 
 /// The main queue step.
 async fn queue_step(clients: &Clients, plan: &Plan, found: Option<ExistingQueue>) -> Stepped {
+    let adopted = found.as_ref().is_some_and(ExistingQueue::adopted);
     let done = match queue::ensure(&clients.sqs, &plan.queue, found).await {
         Ok(done) => done,
+        Err(e) if adopted => return Stepped::failed(QUEUE_READY, &e.adopting(QUEUE_GRANT)),
         Err(e) => return Stepped::failed(QUEUE_READY, &e),
     };
     let (reason, message) = done_message(
