@@ -973,6 +973,13 @@ async fn an_observed_queue_reports_its_findings_and_nothing_is_written() {
         ready.unwrap().message.contains("* can sqs:SendMessage"),
         "{ready:?}"
     );
+    let findings = &observed.status.as_ref().unwrap().findings;
+    assert!(
+        findings
+            .iter()
+            .any(|f| f.starts_with("* can sqs:SendMessage")),
+        "{findings:#?}"
+    );
     api.delete("q", &DeleteParams::default()).await.unwrap();
     wait_gone(&api, "q").await;
     let writes = writes_touching(&ns);

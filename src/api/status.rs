@@ -60,6 +60,16 @@ pub struct SecureQueueStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identity: Option<ResourceIdentity>,
 
+    /// `spec.management: Observe` only: every difference between AWS and the spec, as
+    /// `<condition>: <path>: <value in AWS> -> <value of the spec>` (ownership tags aside).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub differences: Vec<String>,
+
+    /// `spec.management: Observe` only: every access the policies in AWS give other than the
+    /// spec says, and every row of the intent table they break.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub findings: Vec<String>,
+
     /// The existing resources `spec.management: Adopt` takes over, and who loses access when
     /// the generated policies replace theirs: recorded (with a Warning Event) before the
     /// operator's first write to any of them, which waits for it.

@@ -12,6 +12,9 @@ use super::Report;
 use super::report::Correction;
 use super::status::StepReport;
 
+/// How many differences and findings the status lists; the first ones, in step order.
+const LISTED_MAX: usize = 100;
+
 /// How many drifts or findings a condition's message names before it counts the rest.
 const NAMED_MAX: usize = 3;
 
@@ -28,7 +31,19 @@ pub(super) fn conclude(report: &mut Report) {
         .filter(|c| c.condition != READY)
         .map(|step| observed_step(step, &drift))
         .collect();
-    let ready = ready(&steps, &findings(report));
+    let findings = findings(report);
+    let ready = ready(&steps, &findings);
+    report.learned.differences = drift
+        .iter()
+        .flat_map(|c| {
+            c.repair
+                .differences
+                .iter()
+                .map(move |d| format!("{}: {d}", c.step))
+        })
+        .take(LISTED_MAX)
+        .collect();
+    report.learned.findings = findings.into_iter().take(LISTED_MAX).collect();
     report.drift = drift;
     steps.push(ready);
     report.conditions = steps;

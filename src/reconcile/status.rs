@@ -147,6 +147,9 @@ pub fn of_pass(
     SecureQueueStatus {
         observed_generation: generation,
         conditions: to_conditions(&reports, generation, &previous.conditions, now),
+        // What this pass observed, not kept from an earlier one.
+        differences: report.learned.differences.clone(),
+        findings: report.learned.findings.clone(),
         ..newer(previous, report.learned.clone())
     }
 }
@@ -195,6 +198,8 @@ pub(super) fn newer(earlier: SecureQueueStatus, later: SecureQueueStatus) -> Sec
             .or(earlier.kms_estimated_requests_per_30_days),
         identity: later.identity.or(earlier.identity),
         adoption: later.adoption.or(earlier.adoption),
+        differences: later.differences,
+        findings: later.findings,
         observed_generation: earlier.observed_generation,
         conditions: earlier.conditions,
     }
