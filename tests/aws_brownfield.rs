@@ -106,6 +106,29 @@ async fn a_queue_matching_the_spec_is_observed_ready() {
     let managed = secure_queue(&namespace, "");
     let reconciler = reconciler().await;
     assert_ready(&converge(&reconciler, &managed).await, "Created");
+    // Respell the policy as AWS hands policies back: same meaning, other spelling.
+    let (_, sqs) = raw().await;
+    let url = queue_url(&sqs, &format!("{namespace}-q")).await.unwrap();
+    let policy: serde_json::Value =
+        serde_json::from_str(&queue_attributes(&sqs, &url).await["Policy"]).unwrap();
+    let mut respelled = policy.clone();
+    respelled["Statement"].as_array_mut().unwrap().reverse();
+    sqs.set_queue_attributes()
+        .queue_url(&url)
+        .attributes(
+            aws_sdk_sqs::types::QueueAttributeName::Policy,
+            respelled.to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let steady = converge(&reconciler, &managed).await;
+    assert_ready(&steady, "Converged");
+    assert!(
+        steady.access_changes.is_empty(),
+        "policies read back respelled change nobody's access: {:#?}",
+        steady.access_changes
+    );
     let mark = writes_so_far(&namespace);
     let mut observed = managed.clone();
     observed.spec.management = Management::Observe;

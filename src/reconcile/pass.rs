@@ -15,6 +15,7 @@ use crate::aws::Clients;
 use crate::evaluate::access_diff::{self, AccessChange, Resource};
 use crate::evaluate::intent::{self, Target};
 use crate::plan::Plan;
+use crate::policy::normalize;
 use crate::resolve::Resolved;
 
 use super::error::StepError;
@@ -441,10 +442,12 @@ impl Found<'_> {
             // A resource to be made has nobody's access to change, and a key whose policy was
             // not read (it is repaired first) is left out.
             let Some(Some(text)) = observed else { continue };
-            let before = serde_json::from_str(text).unwrap_or(serde_json::Value::Null);
-            if before == *wanted {
+            // Compared by meaning: AWS hands policies back respelled.
+            if normalize::canonical_policy(text) == normalize::canonical_policy(&wanted.to_string())
+            {
                 continue;
             }
+            let before = serde_json::from_str(text).unwrap_or(serde_json::Value::Null);
             match access_diff::diff(resolved, resource, arn, Some(&before), Some(wanted)) {
                 Ok(found) => changes.extend(found),
                 Err(e) => {
