@@ -1,19 +1,16 @@
 //! `securequeue apply` and `securequeue delete`: converge or delete manifests once, without
 //! Kubernetes, for pipelines and demos.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
 
 use crate::api::SecureQueue;
 use crate::aws::calls::{CallCounts, CallLog};
-use crate::plan;
-use crate::reconcile::{Reconciler, Report, StepReport, status};
+use crate::reconcile::{Reconciler, Report, status};
 
-use super::input;
-use super::operator::{AwsArgs, OperatorArgs};
 use super::output::Format;
+use super::pipeline::{ApplyArgs, prepare, print_steps};
 
 /// `apply`'s arguments: the shared ones, and whether to write at all.
 #[derive(Args, Debug)]
@@ -25,60 +22,6 @@ pub(super) struct ApplyCommand {
     /// loses access, and exit 0 (no change), 2 (changes) or 1 (error); the same as `diff`.
     #[arg(long)]
     dry_run: bool,
-}
-
-#[derive(Args, Debug)]
-pub(super) struct ApplyArgs {
-    /// Manifest file with one or more SecureQueue documents; `-` reads standard input.
-    #[arg(short = 'f', long = "filename", required = true)]
-    files: Vec<PathBuf>,
-
-    #[command(flatten)]
-    operator: OperatorArgs,
-
-    #[command(flatten)]
-    aws: AwsArgs,
-
-    /// Output format.
-    #[arg(short = 'o', long, value_enum, default_value_t = Format::Text)]
-    pub(super) output: Format,
-}
-
-/// Reads and checks every document, then connects: nothing reaches AWS unless every document
-/// is valid.
-pub(super) async fn prepare(args: &ApplyArgs) -> Result<(Reconciler, input::Inputs), ExitCode> {
-    let inputs = input::read(&args.files);
-    if !inputs.errors.is_empty() {
-        for error in &inputs.errors {
-            eprintln!("error: {error}");
-        }
-        eprintln!("nothing was changed in AWS");
-        return Err(ExitCode::FAILURE);
-    }
-    let reconciler = args
-        .aws
-        .reconciler(&args.operator)
-        .await
-        .map_err(|errors| {
-            for error in errors {
-                eprintln!("error: {error}");
-            }
-            ExitCode::from(2)
-        })?;
-    let mut invalid = false;
-    for (source, queue) in &inputs.queues {
-        if let Err(problems) = plan::build_in_place(queue, reconciler.environment()) {
-            invalid = true;
-            for problem in problems {
-                eprintln!("error: {source}: {problem}");
-            }
-        }
-    }
-    if invalid {
-        eprintln!("nothing was changed in AWS");
-        return Err(ExitCode::FAILURE);
-    }
-    Ok((reconciler, inputs))
 }
 
 pub(super) async fn apply(command: ApplyCommand) -> ExitCode {
@@ -175,19 +118,6 @@ pub(super) async fn delete(args: ApplyArgs) -> ExitCode {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
-    }
-}
-
-pub(super) fn print_steps(name: &str, steps: &[StepReport]) {
-    println!("{name}");
-    for step in steps {
-        println!(
-            "  {:<22} {:<8} {:<16} {}",
-            step.condition,
-            step.status.as_str(),
-            step.reason.as_str(),
-            step.message
-        );
     }
 }
 

@@ -12,8 +12,8 @@ use crate::aws::held::HeldWrite;
 use crate::evaluate::access_diff::AccessChange;
 use crate::reconcile::{Adoption, Report, StepReport};
 
-use super::apply::{ApplyArgs, prepare, print_steps};
 use super::output::Format;
+use super::pipeline::{ApplyArgs, prepare, print_steps};
 
 /// What a pass would do to one SecureQueue's resources.
 #[derive(Serialize, Debug)]

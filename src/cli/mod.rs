@@ -12,6 +12,7 @@ mod iam_policy;
 mod input;
 mod operator;
 mod output;
+mod pipeline;
 mod plan;
 mod run;
 mod verify;
@@ -63,11 +64,11 @@ enum Command {
     /// value they change (JSON paths, old and new) and who gains or loses which access; write
     /// nothing. Exit 0 when nothing would change, 2 when something would, 1 on an error.
     /// The same as `apply --dry-run`.
-    Diff(apply::ApplyArgs),
+    Diff(pipeline::ApplyArgs),
     /// Delete SecureQueue manifests' resources from AWS as their deletionPolicy says: `Delete`
     /// removes the queue, the dead-letter queue and the alias and schedules the key's
     /// deletion; `Retain` leaves everything. A manifest's status is held to as by apply.
-    Delete(apply::ApplyArgs),
+    Delete(pipeline::ApplyArgs),
     /// Converge N generated SecureQueues, then run one steady-state pass, and print wall time,
     /// AWS calls per queue, the latency-bound lower limit and peak memory; deletes them after.
     #[cfg(feature = "bench")]

@@ -1,0 +1,83 @@
+//! What `apply`, `delete` and `diff` share: their arguments, reading and checking every
+//! manifest before anything reaches AWS, and printing a pass's conditions.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+
+use crate::plan;
+use crate::reconcile::{Reconciler, StepReport};
+
+use super::input;
+use super::operator::{AwsArgs, OperatorArgs};
+use super::output::Format;
+
+/// The arguments of every subcommand that works on manifests in AWS.
+#[derive(Args, Debug)]
+pub(super) struct ApplyArgs {
+    /// Manifest file with one or more SecureQueue documents; `-` reads standard input.
+    #[arg(short = 'f', long = "filename", required = true)]
+    files: Vec<PathBuf>,
+
+    #[command(flatten)]
+    operator: OperatorArgs,
+
+    #[command(flatten)]
+    aws: AwsArgs,
+
+    /// Output format.
+    #[arg(short = 'o', long, value_enum, default_value_t = Format::Text)]
+    pub(super) output: Format,
+}
+
+/// Reads and checks every document, then connects: nothing reaches AWS unless every document
+/// is valid.
+pub(super) async fn prepare(args: &ApplyArgs) -> Result<(Reconciler, input::Inputs), ExitCode> {
+    let inputs = input::read(&args.files);
+    if !inputs.errors.is_empty() {
+        for error in &inputs.errors {
+            eprintln!("error: {error}");
+        }
+        eprintln!("nothing was changed in AWS");
+        return Err(ExitCode::FAILURE);
+    }
+    let reconciler = args
+        .aws
+        .reconciler(&args.operator)
+        .await
+        .map_err(|errors| {
+            for error in errors {
+                eprintln!("error: {error}");
+            }
+            ExitCode::from(2)
+        })?;
+    let mut invalid = false;
+    for (source, queue) in &inputs.queues {
+        if let Err(problems) = plan::build_in_place(queue, reconciler.environment()) {
+            invalid = true;
+            for problem in problems {
+                eprintln!("error: {source}: {problem}");
+            }
+        }
+    }
+    if invalid {
+        eprintln!("nothing was changed in AWS");
+        return Err(ExitCode::FAILURE);
+    }
+    Ok((reconciler, inputs))
+}
+
+/// Prints a SecureQueue's name, then one line per condition.
+pub(super) fn print_steps(name: &str, steps: &[StepReport]) {
+    println!("{name}");
+    for step in steps {
+        println!(
+            "  {:<22} {:<8} {:<16} {}",
+            step.condition,
+            step.status.as_str(),
+            step.reason.as_str(),
+            step.message
+        );
+    }
+}
