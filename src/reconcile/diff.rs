@@ -47,28 +47,35 @@ pub fn json_differences(path: &str, old: Option<&Value>, new: Option<&Value>) ->
                 })
                 .collect()
         }
-        (Some(Value::Array(a)), Some(Value::Array(b)))
-            if by_sid(a).is_some() && by_sid(b).is_some() =>
-        {
-            let (a, b) = (by_sid(a).expect("named"), by_sid(b).expect("named"));
-            let sids: BTreeSet<&str> = a.keys().chain(b.keys()).copied().collect();
-            sids.into_iter()
-                .flat_map(|sid| {
-                    json_differences(
-                        &format!("{path}[Sid={sid}]"),
-                        a.get(sid).copied(),
-                        b.get(sid).copied(),
-                    )
-                })
-                .collect()
-        }
-        (a, b) if a == b => Vec::new(),
-        (a, b) => vec![Difference {
-            path: path.to_string(),
-            old: a.cloned(),
-            new: b.cloned(),
-        }],
+        (Some(Value::Array(a)), Some(Value::Array(b))) => match (by_sid(a), by_sid(b)) {
+            (Some(a), Some(b)) => {
+                let sids: BTreeSet<&str> = a.keys().chain(b.keys()).copied().collect();
+                sids.into_iter()
+                    .flat_map(|sid| {
+                        json_differences(
+                            &format!("{path}[Sid={sid}]"),
+                            a.get(sid).copied(),
+                            b.get(sid).copied(),
+                        )
+                    })
+                    .collect()
+            }
+            _ => whole(path, old, new),
+        },
+        _ => whole(path, old, new),
     }
+}
+
+/// The one difference of two values compared whole, or none when they are equal.
+fn whole(path: &str, old: Option<&Value>, new: Option<&Value>) -> Vec<Difference> {
+    if old == new {
+        return Vec::new();
+    }
+    vec![Difference {
+        path: path.to_string(),
+        old: old.cloned(),
+        new: new.cloned(),
+    }]
 }
 
 /// The statements of a list by Sid, when every one has a Sid of its own.

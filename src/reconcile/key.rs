@@ -225,53 +225,41 @@ pub(super) async fn observe(
         (tags.await?, None)
     };
     let ownership = owner.judge(&tags);
-    if ownership == Ownership::Ours {
-        let details = match details {
-            Some((policy, rotation)) => Some((policy?, rotation?)),
-            None => None,
-        };
-        let surplus = if keys.watching(owner) {
-            // Never the key the alias names, even if a lagging ListAliases missed the alias.
-            find_orphans(kms, owner, keys)
-                .await?
-                .into_iter()
-                .filter(|info| info.key_id != target.key_id)
-                .collect()
-        } else {
-            Vec::new()
-        };
-        return Ok(KeyFound::Present(Box::new(ExistingKey {
-            info: target,
-            surplus,
-            tags,
-            alias: AliasState::Ours,
-            details,
-            tags_read,
-            adopted: false,
-        })));
+    let adopted = ownership != Ownership::Ours;
+    if adopted {
+        if let Some(existing) = adopt_orphan(kms, owner, keys, AliasState::Elsewhere).await? {
+            return Ok(KeyFound::Present(Box::new(existing)));
+        }
+        if ownership == Ownership::Unowned && matches!(claim, Claim::Adopting(_) | Claim::Unowned) {
+            adoptable(&target)?;
+        }
+        let resource = format!("the alias `{}` (key {})", plan.alias, target.arn);
+        claim
+            .judge(&ownership, &resource, &target.arn)
+            .map_err(|refusal| StepError::from(refusal).in_field("spec.key.alias"))?;
     }
-    if let Some(existing) = adopt_orphan(kms, owner, keys, AliasState::Elsewhere).await? {
-        return Ok(KeyFound::Present(Box::new(existing)));
-    }
-    if ownership == Ownership::Unowned && matches!(claim, Claim::Adopting(_) | Claim::Unowned) {
-        adoptable(&target)?;
-    }
-    let resource = format!("the alias `{}` (key {})", plan.alias, target.arn);
-    claim
-        .judge(&ownership, &resource, &target.arn)
-        .map_err(|refusal| StepError::from(refusal).in_field("spec.key.alias"))?;
     let details = match details {
         Some((policy, rotation)) => Some((policy?, rotation?)),
         None => None,
     };
+    let surplus = if !adopted && keys.watching(owner) {
+        // Never the key the alias names, even if a lagging ListAliases missed the alias.
+        find_orphans(kms, owner, keys)
+            .await?
+            .into_iter()
+            .filter(|info| info.key_id != target.key_id)
+            .collect()
+    } else {
+        Vec::new()
+    };
     Ok(KeyFound::Present(Box::new(ExistingKey {
         info: target,
-        surplus: Vec::new(),
+        surplus,
         tags,
         alias: AliasState::Ours,
         details,
         tags_read,
-        adopted: true,
+        adopted,
     })))
 }
 
@@ -382,18 +370,7 @@ pub(super) async fn ensure(
     corrections.extend(repair_alias(kms, plan, alias, &id).await?);
     corrections.extend(repair_policy_and_rotation(kms, plan, &id, details).await?);
     let tag_changes = tags::restore(kms, &id, &plan.tags, &tags).await?;
-    if adopted && !tag_changes.is_empty() {
-        corrections.push(
-            Repair::new("TagAdopted", "tagged it as this SecureQueue's")
-                .of(tag_changes.differences(&tags)),
-        );
-    } else if !tag_changes.is_empty() {
-        let restored = tag_changes.keys().join(", ");
-        corrections.push(
-            Repair::new("RestoreTags", format!("restored the tags {restored}"))
-                .of(tag_changes.differences(&tags)),
-        );
-    }
+    corrections.extend(tags::repair(&tag_changes, &tags, adopted));
     if info.description != plan.description {
         kms.update_description(&id, &plan.description).await?;
         corrections.push(

@@ -55,7 +55,8 @@ fn without_ownership_tags(mut correction: Correction) -> Option<Correction> {
     if differences.is_empty() {
         return Some(correction);
     }
-    differences.retain(|d| !d.path.starts_with(&format!("Tags.{TAG_PREFIX}")));
+    let ownership_tags = format!("Tags.{TAG_PREFIX}");
+    differences.retain(|d| !d.path.starts_with(&ownership_tags));
     (!differences.is_empty()).then_some(correction)
 }
 

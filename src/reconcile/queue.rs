@@ -198,12 +198,7 @@ pub(super) async fn ensure(
         );
     }
     let tag_changes = tags::restore(sqs, &existing.url, &plan.tags, &existing.tags).await?;
-    if existing.adopted && !tag_changes.is_empty() {
-        corrections.push(
-            Repair::new("TagAdopted", "tagged it as this SecureQueue's")
-                .of(tag_changes.differences(&existing.tags)),
-        );
-    } else if !existing.tags.contains_key(TAG_CLUSTER) {
+    if !existing.adopted && !existing.tags.contains_key(TAG_CLUSTER) {
         corrections.push(
             Repair::new(
                 "FinishTagging",
@@ -211,12 +206,8 @@ pub(super) async fn ensure(
             )
             .of(tag_changes.differences(&existing.tags)),
         );
-    } else if !tag_changes.is_empty() {
-        let restored = tag_changes.keys().join(", ");
-        corrections.push(
-            Repair::new("RestoreTags", format!("restored the tags {restored}"))
-                .of(tag_changes.differences(&existing.tags)),
-        );
+    } else {
+        corrections.extend(tags::repair(&tag_changes, &existing.tags, existing.adopted));
     }
     let messages = existing
         .attributes

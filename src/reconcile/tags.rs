@@ -7,6 +7,7 @@ use crate::aws::kms::Kms;
 use crate::aws::sqs::Sqs;
 
 use super::diff::{self, TagChanges};
+use super::report::Repair;
 
 /// A service whose resources carry tags: KMS keys by id, SQS queues by URL.
 pub(super) trait Tagging {
@@ -52,4 +53,23 @@ pub(super) async fn restore(
         service.untag(id, &changes.remove).await?;
     }
     Ok(changes)
+}
+
+/// The correction `changes` made to tags that were `current`: the tagging of an adopted
+/// resource, or the restoring of drifted tags; `None` when nothing changed.
+pub(super) fn repair(
+    changes: &TagChanges,
+    current: &BTreeMap<String, String>,
+    adopted: bool,
+) -> Option<Repair> {
+    if changes.is_empty() {
+        return None;
+    }
+    let repair = if adopted {
+        Repair::new("TagAdopted", "tagged it as this SecureQueue's")
+    } else {
+        let restored = changes.keys().join(", ");
+        Repair::new("RestoreTags", format!("restored the tags {restored}"))
+    };
+    Some(repair.of(changes.differences(current)))
 }
