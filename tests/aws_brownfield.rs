@@ -6,54 +6,17 @@
 mod common;
 mod emulator;
 
-use std::process::Output;
-
 use common::OPERATOR_ROLE;
-use common::cli::{self, text};
+use common::cli::text;
 use emulator::*;
 use securequeue::api::{Management, SecureQueue};
 use securequeue::reconcile::status;
-
-/// A queue policy letting anybody at all send: the loose policy teams have.
-const OPEN_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Sid":"AnyoneMaySend","Effect":"Allow","Principal":"*","Action":"sqs:SendMessage","Resource":"QUEUE_ARN"}]}"#;
 
 /// A SecureQueue of the hand-made queue `<namespace>-orders`, managed as `management` says.
 fn brownfield(namespace: &str, management: &str) -> SecureQueue {
     secure_queue(
         namespace,
         &format!("  queueName: {namespace}-orders\n  management: {management}\n"),
-    )
-}
-
-/// The hand-made queue `<namespace>-orders` with the open policy; its URL.
-fn open_queue(namespace: &str, extra: &[&str]) -> String {
-    let name = format!("{namespace}-orders");
-    let mut args = vec!["queue", name.as_str(), OPEN_POLICY];
-    args.extend(extra);
-    hand_made(&args)
-}
-
-/// How many writes touching `text` the emulator has seen: the hand-made set-up's.
-fn writes_so_far(text: &str) -> usize {
-    writes_touching(text).len()
-}
-
-/// Asserts that no write touching `text` came after the first `mark`.
-fn assert_no_writes_since(text: &str, mark: usize, when: &str) {
-    let writes = writes_touching(text);
-    assert!(
-        writes[mark..].is_empty(),
-        "{when}: wrote {:?}",
-        &writes[mark..]
-    );
-}
-
-fn securequeue(args: &[&str], stdin: &str) -> Output {
-    cli::output(
-        cli::command(args)
-            .env("AWS_ENDPOINT_URL", endpoint())
-            .env("AWS_REGION", REGION),
-        Some(stdin),
     )
 }
 
@@ -144,7 +107,7 @@ fn diff_shows_the_wildcard_losing_send_and_exits_2_without_a_write() {
     let mark = writes_so_far(&namespace);
     let input = manifest(&brownfield(&namespace, "Adopt"));
     let args = ["diff", "-f", "-", "--operator-role-arn", OPERATOR_ROLE];
-    let out = securequeue(&args, &input);
+    let out = securequeue_cli(&args, &input);
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(2), "{stdout}{}", text(&out.stderr));
     assert!(stdout.contains("1. kms:CreateKey"), "{stdout}");
@@ -169,7 +132,7 @@ fn diff_shows_the_wildcard_losing_send_and_exits_2_without_a_write() {
         "--operator-role-arn",
         OPERATOR_ROLE,
     ];
-    let out = securequeue(&dry, &input);
+    let out = securequeue_cli(&dry, &input);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
     let diffs: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
     let writes = diffs[0]["writes"].as_array().unwrap();
@@ -187,12 +150,12 @@ fn diff_of_a_converged_queue_exits_0() {
     let namespace = unique_namespace("diff-none");
     let queue = secure_queue(&namespace, "");
     let input = manifest(&queue);
-    let apply = securequeue(
+    let apply = securequeue_cli(
         &["apply", "-f", "-", "--operator-role-arn", OPERATOR_ROLE],
         &input,
     );
     assert!(apply.status.success(), "{}", text(&apply.stdout));
-    let out = securequeue(
+    let out = securequeue_cli(
         &["diff", "-f", "-", "--operator-role-arn", OPERATOR_ROLE],
         &input,
     );

@@ -3,21 +3,11 @@
 mod common;
 mod emulator;
 
+use common::OPERATOR_ROLE;
 use std::process::Output;
 
-use common::OPERATOR_ROLE;
-use common::cli::{self, text};
+use common::cli::text;
 use emulator::*;
-
-/// `securequeue args` against the emulator, given `stdin`.
-fn securequeue(args: &[&str], stdin: &str) -> Output {
-    cli::output(
-        cli::command(args)
-            .env("AWS_ENDPOINT_URL", endpoint())
-            .env("AWS_REGION", REGION),
-        Some(stdin),
-    )
-}
 
 fn manifest(namespace: &str, extra: &str) -> String {
     format!(
@@ -26,7 +16,7 @@ fn manifest(namespace: &str, extra: &str) -> String {
 }
 
 fn apply_json(input: &str) -> (Output, serde_json::Value) {
-    let out = securequeue(
+    let out = securequeue_cli(
         &[
             "apply",
             "-f",
@@ -110,7 +100,7 @@ fn apply_exits_non_zero_when_a_resource_is_not_ready() {
     let (first, _) = apply_json(&manifest(&owner, &format!("  queueName: {shared}\n")));
     assert!(first.status.success());
     let other = unique_namespace("cli-other");
-    let out = securequeue(
+    let out = securequeue_cli(
         &["apply", "-f", "-", "--operator-role-arn", OPERATOR_ROLE],
         &manifest(&other, &format!("  queueName: {shared}\n")),
     );
@@ -125,7 +115,7 @@ fn delete_honours_the_deletion_policy() {
     let namespace = unique_namespace("cli-delete");
     let input = manifest(&namespace, "  deletionPolicy: Delete\n");
     assert!(apply_json(&input).0.status.success());
-    let out = securequeue(
+    let out = securequeue_cli(
         &["delete", "-f", "-", "--operator-role-arn", OPERATOR_ROLE],
         &input,
     );
@@ -138,7 +128,7 @@ fn delete_honours_the_deletion_policy() {
 #[test]
 fn a_caller_that_is_not_a_role_needs_the_operator_role_flag() {
     // moto's STS says the credentials belong to an IAM user.
-    let out = securequeue(
+    let out = securequeue_cli(
         &["apply", "-f", "-"],
         &manifest(&unique_namespace("cli-who"), ""),
     );

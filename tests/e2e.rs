@@ -943,18 +943,12 @@ async fn on_a_modern_server_the_operator_applies_status_and_streams_its_watch() 
     assert!(queue_url(&sqs, &format!("{ns}-orders")).await.is_none());
 }
 
-/// The hand-made queue `<namespace>-orders`, open to anybody's SendMessage; its URL.
-fn open_queue(namespace: &str) -> String {
-    let policy = r#"{"Version":"2012-10-17","Statement":[{"Sid":"AnyoneMaySend","Effect":"Allow","Principal":"*","Action":"sqs:SendMessage","Resource":"QUEUE_ARN"}]}"#;
-    hand_made(&["queue", &format!("{namespace}-orders"), policy])
-}
-
 #[tokio::test]
 async fn an_observed_queue_reports_its_findings_and_nothing_is_written() {
     let client = setup().await;
     let ns = namespace(&client, "observe").await;
-    let url = open_queue(&ns);
-    let mark = writes_touching(&ns).len();
+    let url = open_queue(&ns, &[]);
+    let mark = writes_so_far(&ns);
     let _op = operator("observe", &["--no-leader-election", "--namespace", &ns]);
     let spec = format!("  queueName: {ns}-orders\n  management: Observe\n");
     let api = create(&client, &sq(&ns, "q", &spec, "")).await;
@@ -982,12 +976,7 @@ async fn an_observed_queue_reports_its_findings_and_nothing_is_written() {
     );
     api.delete("q", &DeleteParams::default()).await.unwrap();
     wait_gone(&api, "q").await;
-    let writes = writes_touching(&ns);
-    assert!(
-        writes[mark..].is_empty(),
-        "observing wrote {:?}",
-        &writes[mark..]
-    );
+    assert_no_writes_since(&ns, mark, "observing");
     let (_, sqs) = raw().await;
     assert!(queue_attributes(&sqs, &url).await["Policy"].contains("AnyoneMaySend"));
 }
@@ -996,7 +985,7 @@ async fn an_observed_queue_reports_its_findings_and_nothing_is_written() {
 async fn an_adopted_queue_is_recorded_warned_about_then_managed() {
     let client = setup().await;
     let ns = namespace(&client, "adopt").await;
-    let url = open_queue(&ns);
+    let url = open_queue(&ns, &[]);
     let _op = operator("adopt", &["--no-leader-election", "--namespace", &ns]);
     let spec = format!("  queueName: {ns}-orders\n  management: Adopt\n");
     let api = create(&client, &sq(&ns, "q", &spec, "")).await;

@@ -401,3 +401,40 @@ pub fn writes_touching(text: &str) -> Vec<String> {
         })
         .collect()
 }
+
+/// A queue policy letting anybody at all send: the loose policy teams have.
+pub const OPEN_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Sid":"AnyoneMaySend","Effect":"Allow","Principal":"*","Action":"sqs:SendMessage","Resource":"QUEUE_ARN"}]}"#;
+
+/// The hand-made queue `<namespace>-orders` with [`OPEN_POLICY`], and `extra` arguments of
+/// `hand_made.py queue` (a KMS key, tags); its URL.
+pub fn open_queue(namespace: &str, extra: &[&str]) -> String {
+    let name = format!("{namespace}-orders");
+    let mut args = vec!["queue", name.as_str(), OPEN_POLICY];
+    args.extend(extra);
+    hand_made(&args)
+}
+
+/// How many writes touching `text` the emulator has seen so far.
+pub fn writes_so_far(text: &str) -> usize {
+    writes_touching(text).len()
+}
+
+/// Asserts that no write touching `text` came after the first `mark`; `when` says during what.
+pub fn assert_no_writes_since(text: &str, mark: usize, when: &str) {
+    let writes = writes_touching(text);
+    assert!(
+        writes[mark..].is_empty(),
+        "{when}: wrote {:?}",
+        &writes[mark..]
+    );
+}
+
+/// `securequeue args` against the emulator, given `stdin`.
+pub fn securequeue_cli(args: &[&str], stdin: &str) -> std::process::Output {
+    crate::common::cli::output(
+        crate::common::cli::command(args)
+            .env("AWS_ENDPOINT_URL", endpoint())
+            .env("AWS_REGION", REGION),
+        Some(stdin),
+    )
+}

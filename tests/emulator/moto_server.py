@@ -128,6 +128,15 @@ def patch_kms() -> None:
 SERVICES = {"TrentService": "kms", "AmazonSQS": "sqs"}
 
 
+def read_again(request, environ) -> str:
+    """The request's body as text, put back in the stream for the next reader (moto reads
+    it again from the stream this drains)."""
+    raw = request.get_data()
+    environ["wsgi.input"] = io.BytesIO(raw)
+    environ["CONTENT_LENGTH"] = str(len(raw))
+    return raw.decode("utf-8", "replace")
+
+
 class Faults:
     """Scripted AWS trouble, served before moto sees the request."""
 
@@ -141,11 +150,8 @@ class Faults:
         if request.path == "/_securequeue/faults":
             return self.control(request)(environ, start_response)
         prefix, _, operation = request.headers.get("X-Amz-Target", "").rpartition(".")
-        raw = request.get_data()
-        # moto reads the body again from the stream this just drained.
-        environ["wsgi.input"] = io.BytesIO(raw)
-        environ["CONTENT_LENGTH"] = str(len(raw))
-        fault = self.take(SERVICES.get(prefix, ""), operation, raw.decode("utf-8", "replace"))
+        body = read_again(request, environ)
+        fault = self.take(SERVICES.get(prefix, ""), operation, body)
         if fault is None:
             return self.app(environ, start_response)
         if fault.get("delayMs"):
@@ -368,11 +374,9 @@ class Recorder:
             return Response(json.dumps(seen), content_type="application/json")(environ, start_response)
         prefix, _, operation = request.headers.get("X-Amz-Target", "").rpartition(".")
         if prefix in SERVICES:
-            raw = request.get_data()
-            environ["wsgi.input"] = io.BytesIO(raw)
-            environ["CONTENT_LENGTH"] = str(len(raw))
+            body = read_again(request, environ)
             with self.lock:
-                self.requests.append((SERVICES[prefix], operation, raw.decode("utf-8", "replace")))
+                self.requests.append((SERVICES[prefix], operation, body))
         return self.app(environ, start_response)
 
 
