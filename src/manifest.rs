@@ -1,28 +1,38 @@
-//! Reading SecureQueue manifests: one or many YAML documents, each checked for its apiVersion,
-//! kind and fields, every problem named by document and field path.
+//! Reading SecureQueue (and SecureQueueAccount) manifests: one or many YAML documents, each
+//! checked for its apiVersion, kind and fields, every problem named by document and field path.
 
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::api::{GROUP, KIND, SecureQueue, VERSION};
+use crate::api::{ACCOUNT_KIND, GROUP, KIND, SecureQueue, SecureQueueAccount, VERSION};
 use crate::validation::Problem;
 
 /// One document of a manifest.
 #[derive(Debug)]
-pub struct Document {
+pub struct Document<T = SecureQueue> {
     /// 1-based position in the input.
     pub index: usize,
     /// `<namespace>/<name>` as far as the document says.
     pub label: String,
-    /// The SecureQueue, or why the document is not one.
-    pub parsed: Result<SecureQueue, Vec<Problem>>,
+    /// The resource, or why the document is not one.
+    pub parsed: Result<T, Vec<Problem>>,
 }
 
-/// Top-level fields a SecureQueue may have.
+/// Top-level fields a SecureQueue or SecureQueueAccount may have.
 const TOP_LEVEL_FIELDS: [&str; 5] = ["apiVersion", "kind", "metadata", "spec", "status"];
 
 /// Splits YAML text into its documents and reads each as a SecureQueue. Empty documents (a
 /// trailing `---`) are skipped. A YAML syntax error fails the whole input.
 pub fn parse(text: &str) -> Result<Vec<Document>, String> {
+    parse_kind(text, KIND)
+}
+
+/// [`parse`] for SecureQueueAccount documents, the account bindings `--accounts` reads.
+pub fn parse_accounts(text: &str) -> Result<Vec<Document<SecureQueueAccount>>, String> {
+    parse_kind(text, ACCOUNT_KIND)
+}
+
+fn parse_kind<T: DeserializeOwned>(text: &str, kind: &str) -> Result<Vec<Document<T>>, String> {
     let values: Vec<Value> = serde_saphyr::from_multiple(text).map_err(|e| syntax_error(&e))?;
     Ok(values
         .into_iter()
@@ -31,7 +41,7 @@ pub fn parse(text: &str) -> Result<Vec<Document>, String> {
         .map(|(i, value)| Document {
             index: i + 1,
             label: label(&value),
-            parsed: read(value),
+            parsed: read(value, kind),
         })
         .collect())
 }
@@ -89,7 +99,7 @@ fn unexpected_value(value: &Value) -> String {
     }
 }
 
-fn read(value: Value) -> Result<SecureQueue, Vec<Problem>> {
+fn read<T: DeserializeOwned>(value: Value, kind: &str) -> Result<T, Vec<Problem>> {
     let Some(object) = value.as_object() else {
         return Err(vec![Problem::new(
             "<document>",
@@ -101,14 +111,14 @@ fn read(value: Value) -> Result<SecureQueue, Vec<Problem>> {
     };
     let mut problems = Vec::new();
     problems.extend(exact(object, "apiVersion", &format!("{GROUP}/{VERSION}")));
-    problems.extend(exact(object, "kind", KIND));
+    problems.extend(exact(object, "kind", kind));
     for key in object
         .keys()
         .filter(|k| !TOP_LEVEL_FIELDS.contains(&k.as_str()))
     {
         problems.push(Problem::new(
             key.clone(),
-            "unknown field; a SecureQueue has only apiVersion, kind, metadata, spec and status",
+            format!("unknown field; a {kind} has only apiVersion, kind, metadata, spec and status"),
         ));
     }
     if !problems.is_empty() {

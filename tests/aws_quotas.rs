@@ -88,10 +88,10 @@ async fn at_the_whole_quota_an_onboarding_wave_is_never_throttled_and_steady_pas
     let budgets = reconciler.budgets();
     let describe = budgets
         .iter()
-        .find(|(_, b)| b.operation == "kms:DescribeKey")
+        .find(|(_, _, b)| b.operation == "kms:DescribeKey")
         .unwrap();
     assert!(
-        describe.1.requests > 30 && describe.1.throttles == 0,
+        describe.2.requests > 30 && describe.2.throttles == 0,
         "{describe:?}"
     );
     stop_enforcing_quotas(REGION);
@@ -114,17 +114,17 @@ async fn throttles_from_another_client_are_absorbed_by_the_one_operation_they_hi
     let budgets = reconciler.budgets();
     let create_key = &budgets
         .iter()
-        .find(|(_, b)| b.operation == "kms:CreateKey")
+        .find(|(_, _, b)| b.operation == "kms:CreateKey")
         .unwrap()
-        .1;
+        .2;
     assert!(
         create_key.throttles > 0 && create_key.cuts > 0,
         "{create_key:?}"
     );
     assert!(create_key.rate < create_key.budget, "{create_key:?}");
-    for (_, other) in budgets
+    for (_, _, other) in budgets
         .iter()
-        .filter(|(_, b)| b.operation != "kms:CreateKey")
+        .filter(|(_, _, b)| b.operation != "kms:CreateKey")
     {
         assert_eq!(other.cuts, 0, "{other:?} was cut by CreateKey's throttles");
     }

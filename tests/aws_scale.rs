@@ -89,10 +89,10 @@ async fn two_hundred_secure_queues_converge_under_throttling_none_starved() {
 
     // The throttles were met by slowing down the operations they hit.
     let budgets = reconciler.budgets();
-    let throttles: u64 = budgets.iter().map(|(_, b)| b.throttles).sum();
+    let throttles: u64 = budgets.iter().map(|(_, _, b)| b.throttles).sum();
     assert!(throttles > 0, "the emulator never throttled: {budgets:?}");
     assert!(
-        budgets.iter().any(|(_, b)| b.cuts > 0),
+        budgets.iter().any(|(_, _, b)| b.cuts > 0),
         "no operation slowed down: {budgets:?}"
     );
     let slowest = rounds_needed.iter().max().copied().unwrap_or_default();

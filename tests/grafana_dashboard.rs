@@ -26,7 +26,7 @@ fn every_dashboard_query_names_an_exported_metric() {
         throttles: 1,
         cuts: 1,
     };
-    metrics.budgets(&[("us-east-1".to_string(), budget)]);
+    metrics.budgets(&[("111122223333".to_string(), "us-east-1".to_string(), budget)]);
     drop(metrics.timer());
     let exported = metrics.encode();
     let dashboard: serde_json::Value = serde_json::from_str(

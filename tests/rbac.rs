@@ -1,6 +1,7 @@
 //! The chart's RBAC grants exactly what `src/controller/` calls, in cluster and in namespaced
 //! mode: read from the source (each Kubernetes API call of the controller, by the Api it is made
-//! on) and from the chart as `helm template` renders it, as `tests/iam_policy.rs` does for AWS.
+//! on: a Lease in `leader.rs`, SecureQueueAccounts in `accounts.rs`, namespaces in
+//! `namespaces.rs`, SecureQueues elsewhere) and from the chart as `helm template` renders it, as `tests/iam_policy.rs` does for AWS.
 
 mod common;
 
@@ -42,6 +43,10 @@ fn grants_in_code() -> BTreeSet<Grant> {
         let text = std::fs::read_to_string(&path).unwrap();
         let (group, resource) = if path.ends_with("leader.rs") {
             ("coordination.k8s.io", "leases")
+        } else if path.ends_with("accounts.rs") {
+            ("securequeue.io", "securequeueaccounts")
+        } else if path.ends_with("namespaces.rs") {
+            ("", "namespaces")
         } else {
             ("securequeue.io", "securequeues")
         };
@@ -148,6 +153,8 @@ fn the_scan_sees_the_controllers_calls() {
         grant("securequeue.io", "securequeues/status", "patch"),
         grant("coordination.k8s.io", "leases", "update"),
         grant("events.k8s.io", "events", "create"),
+        grant("securequeue.io", "securequeueaccounts", "watch"),
+        grant("", "namespaces", "list"),
     ] {
         assert!(code.contains(&expected), "{expected} not found in {code:?}");
     }

@@ -19,8 +19,11 @@ cargo clippy --lib --bins --locked -- -D warnings                    # the opera
 cargo clippy --all-targets --all-features --locked -- -D warnings    # with the benches
 
 echo "== crds/ is exactly what the code generates"
-cargo run --quiet --locked -- crd | diff -u crds/securequeue.io_securequeues.yaml - \
-  || { echo "crds/ is stale: run 'cargo run -- crd > crds/securequeue.io_securequeues.yaml'" >&2; exit 1; }
+for kind in SecureQueue SecureQueueAccount; do
+  file="crds/securequeue.io_$(echo "$kind" | tr '[:upper:]' '[:lower:]')s.yaml"
+  cargo run --quiet --locked -- crd "$kind" | diff -u "$file" - \
+    || { echo "crds/ is stale: run 'cargo run -- crd $kind > $file'" >&2; exit 1; }
+done
 
 echo "== the operator's IAM policy contains it: the containment table, for the probe and every example"
 for prefixes in "" "--queue-name-prefix team- --key-alias-prefix alias/team-a/"; do
@@ -42,10 +45,12 @@ echo "== hadolint Dockerfile"
 "$HADOLINT" Dockerfile
 
 echo "== the chart's and deploy/kubernetes' CRD and manifests are the generated ones; helm lint --strict and helm template"
-diff -u crds/securequeue.io_securequeues.yaml charts/securequeue/crds/securequeue.io_securequeues.yaml \
-  || { echo "charts/securequeue/crds/ is stale: copy crds/securequeue.io_securequeues.yaml" >&2; exit 1; }
-diff -u crds/securequeue.io_securequeues.yaml deploy/kubernetes/securequeue.io_securequeues.yaml \
-  || { echo "deploy/kubernetes/ has a stale CRD: copy crds/securequeue.io_securequeues.yaml" >&2; exit 1; }
+for crd in securequeue.io_securequeues.yaml securequeue.io_securequeueaccounts.yaml; do
+  diff -u "crds/$crd" "charts/securequeue/crds/$crd" \
+    || { echo "charts/securequeue/crds/ is stale: copy crds/$crd" >&2; exit 1; }
+  diff -u "crds/$crd" "deploy/kubernetes/$crd" \
+    || { echo "deploy/kubernetes/ has a stale CRD: copy crds/$crd" >&2; exit 1; }
+done
 "$HELM" template securequeue charts/securequeue --namespace securequeue-system \
   | diff -u deploy/kubernetes/operator.yaml - \
   || { echo "deploy/kubernetes/operator.yaml is stale: regenerate it with helm template (see its kustomization.yaml)" >&2; exit 1; }

@@ -140,6 +140,9 @@ pub enum Reason {
     GuardrailQueueNamePrefix,
     /// Guardrail: a key alias without the required prefix.
     GuardrailKeyAliasPrefix,
+    /// Guardrail: `spec.accountId` names an account no SecureQueueAccount binds to the
+    /// namespace (or the binding was removed, or is invalid); nothing is called in AWS.
+    GuardrailAccount,
 }
 
 impl Reason {
@@ -177,6 +180,7 @@ impl Reason {
             Reason::GuardrailOrganization => "GuardrailOrganization",
             Reason::GuardrailQueueNamePrefix => "GuardrailQueueNamePrefix",
             Reason::GuardrailKeyAliasPrefix => "GuardrailKeyAliasPrefix",
+            Reason::GuardrailAccount => "GuardrailAccount",
         }
     }
 
@@ -194,6 +198,7 @@ impl Reason {
                 | Reason::GuardrailOrganization
                 | Reason::GuardrailQueueNamePrefix
                 | Reason::GuardrailKeyAliasPrefix
+                | Reason::GuardrailAccount
         )
     }
 

@@ -11,6 +11,12 @@ pub const REGION: &str = r"^[a-z]{2}(-[a-z]+)+-[0-9]+$";
 pub const ORGANIZATION_ID: &str = r"^o-[a-z0-9]{10,32}$";
 /// A VPC endpoint id.
 pub const VPC_ENDPOINT_ID: &str = r"^vpce-[0-9a-f]{8,17}$";
+/// A 12-digit AWS account id.
+pub const ACCOUNT_ID: &str = r"^[0-9]{12}$";
+/// An STS external id: 2 to 1224 of the characters AWS allows in one.
+pub const EXTERNAL_ID: &str = r"^[A-Za-z0-9+=,.@:/_-]{2,1224}$";
+/// A Kubernetes namespace name (an RFC 1123 label).
+pub const NAMESPACE: &str = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$";
 /// A KMS alias name.
 pub const KEY_ALIAS: &str = r"^alias/[A-Za-z0-9/_-]+$";
 /// The partitions an ARN may name.

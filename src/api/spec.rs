@@ -104,6 +104,15 @@ pub struct SecureQueueSpec {
     #[x_kube(validation = Rule::new("self == oldSelf").message("region is immutable"))]
     pub region: Option<String>,
 
+    /// AWS account of the key and both queues, when not the operator's own: a
+    /// `SecureQueueAccount` the platform team made must bind this namespace to it, and the
+    /// operator then assumes that binding's role for every call. Defaults to the operator's
+    /// account. Immutable: the resources never move.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(pattern(patterns::ACCOUNT_ID))]
+    #[x_kube(validation = Rule::new("self == oldSelf").message("accountId is immutable"))]
+    pub account_id: Option<String>,
+
     /// AWS Organizations id (`o-...`). When set, both queue policies deny queue actions to every
     /// principal outside this organization (`DenyQueueActionsOutsideOrg`).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -93,6 +93,9 @@ impl AwsError {
     where
         E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
     {
+        if let Some(failed) = super::session::AssumeRoleFailed::within(&err) {
+            return Self::assume_role(failed);
+        }
         let (code, message, kind) = match &err {
             SdkError::ServiceError(service_error) => {
                 let e = service_error.err();
@@ -126,6 +129,25 @@ impl AwsError {
             operation,
             code,
             message,
+            kind,
+        }
+    }
+}
+
+impl AwsError {
+    /// The call could not be made: the operator could not assume the role of the account it
+    /// was for. Reported as the STS call that failed, naming the role.
+    fn assume_role(failed: &super::session::AssumeRoleFailed) -> Self {
+        let kind = if failed.answered() {
+            classify_code(&failed.code)
+        } else {
+            ErrorKind::Unavailable
+        };
+        Self {
+            service: "sts",
+            operation: "AssumeRole",
+            code: failed.code.clone(),
+            message: format!("assuming {}: {}", failed.role_arn, failed.message),
             kind,
         }
     }

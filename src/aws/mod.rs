@@ -11,6 +11,11 @@
 //! with jitter, and a retry quota that stops retry storms while a service is failing), except
 //! throttled ones, which wait for their turn at the budget again.
 //!
+//! A SecureQueue in another account is worked on with the credentials of the role bound to that
+//! account ([`session`]), and the budgets are kept per account and region, as AWS counts its
+//! quotas ("per account per Region",
+//! https://docs.aws.amazon.com/kms/latest/developerguide/requests-per-second.html).
+//!
 //! Every client carries the [`calls::CallCounter`] interceptor; the adapters in [`kms`] and
 //! [`sqs`] speak the operator's vocabulary and turn SDK errors into [`AwsError`].
 
@@ -27,6 +32,7 @@ pub mod kms;
 pub mod latency;
 pub mod queued;
 pub mod request_quota;
+pub mod session;
 pub mod sqs;
 
 use std::collections::BTreeMap;
@@ -36,6 +42,7 @@ use std::time::Duration;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_sdk_kms::config::retry::RetryPartition;
 
 use budget::{BudgetSnapshot, Budgets, ThrottleWatch, ThrottledRequeued};
@@ -57,6 +64,9 @@ pub struct ConnectOptions {
     pub attempt_timeout: Option<Duration>,
     /// The operator's share of each request quota, and the account's quotas where raised.
     pub quotas: QuotaSettings,
+    /// The clock the SDK reads (signing, credential expiry), for tests that move it.
+    #[cfg(feature = "test-hooks")]
+    pub clock: Option<aws_smithy_async::time::SharedTimeSource>,
 }
 
 /// Attempts per call, the first included: throttling, 5xx and timeouts are retried with
@@ -92,12 +102,26 @@ fn partition(service: &str, region: &str) -> RetryPartition {
     RetryPartition::custom(format!("{service}-{region}")).build()
 }
 
-/// The shared AWS configuration and the per-region clients made from it.
+/// Whose credentials a client uses: the operator's own, or an assumed role's session.
+type Session = Option<session::AssumedRole>;
+
+/// The budgets of one account (`None`: the operator's own) in one region.
+type BudgetScope = (Option<String>, String);
+
+/// The shared AWS configuration and the clients made from it.
 #[derive(Clone, Debug)]
 pub struct Aws {
     config: SdkConfig,
     quotas: QuotaSettings,
-    regional: Arc<Mutex<BTreeMap<String, Clients>>>,
+    cache: Arc<Mutex<Cache>>,
+}
+
+/// What an [`Aws`] makes once and shares.
+#[derive(Debug, Default)]
+struct Cache {
+    budgets: BTreeMap<BudgetScope, (Arc<Budgets>, Arc<Budgets>)>,
+    clients: BTreeMap<(Session, String), Clients>,
+    credentials: BTreeMap<session::AssumedRole, SharedCredentialsProvider>,
 }
 
 impl Aws {
@@ -125,6 +149,10 @@ impl Aws {
         if let Some(url) = &options.endpoint_url {
             loader = loader.endpoint_url(url);
         }
+        #[cfg(feature = "test-hooks")]
+        if let Some(clock) = &options.clock {
+            loader = loader.time_source(clock.clone());
+        }
         #[cfg_attr(not(feature = "bench"), expect(unused_mut))]
         let mut config = loader.load().await;
         #[cfg(feature = "bench")]
@@ -137,7 +165,7 @@ impl Aws {
         Self {
             config,
             quotas: options.quotas.clone(),
-            regional: Arc::default(),
+            cache: Arc::default(),
         }
     }
 
@@ -146,34 +174,44 @@ impl Aws {
         self.config.region().map(ToString::to_string)
     }
 
-    /// The clients for `region`, made once and shared.
+    /// The clients for `region` with the operator's own credentials, made once and shared.
     pub fn clients(&self, region: &str) -> Clients {
-        let mut regional = self.regional.lock().expect("client cache");
-        regional
-            .entry(region.to_string())
-            .or_insert_with(|| {
-                let kms_budgets = Budgets::new(Service::Kms, &self.quotas);
-                let sqs_budgets = Budgets::new(Service::Sqs, &self.quotas);
-                let kms = aws_sdk_kms::config::Builder::from(&self.config)
-                    .region(Region::new(region.to_string()))
-                    .retry_partition(partition("kms", region))
-                    .retry_classifier(ThrottledRequeued)
-                    .interceptor(calls::CallCounter)
-                    .interceptor(ThrottleWatch(kms_budgets.clone()))
-                    .build();
-                let sqs = aws_sdk_sqs::config::Builder::from(&self.config)
-                    .region(Region::new(region.to_string()))
-                    .retry_partition(partition("sqs", region))
-                    .retry_classifier(ThrottledRequeued)
-                    .interceptor(calls::CallCounter)
-                    .interceptor(ThrottleWatch(sqs_budgets.clone()))
-                    .build();
-                Clients {
-                    kms: kms::Kms::new(aws_sdk_kms::Client::from_conf(kms), kms_budgets),
-                    sqs: sqs::Sqs::new(aws_sdk_sqs::Client::from_conf(sqs), sqs_budgets),
-                }
-            })
-            .clone()
+        let mut cache = self.cache.lock().expect("client cache");
+        cache.clients_for(&self.config, &self.quotas, None, None, region)
+    }
+
+    /// The clients for `region` in `account`, with the credentials of `role`'s session there;
+    /// their budgets are the account's, shared by every session in it.
+    pub async fn clients_as(
+        &self,
+        role: &session::AssumedRole,
+        account: &str,
+        region: &str,
+    ) -> Clients {
+        let known = self
+            .cache
+            .lock()
+            .expect("client cache")
+            .credentials
+            .get(role)
+            .cloned();
+        let credentials = match known {
+            Some(credentials) => credentials,
+            None => session::credentials(&self.config, role).await,
+        };
+        let mut cache = self.cache.lock().expect("client cache");
+        let credentials = cache
+            .credentials
+            .entry(role.clone())
+            .or_insert(credentials)
+            .clone();
+        cache.clients_for(
+            &self.config,
+            &self.quotas,
+            Some((role, credentials)),
+            Some(account),
+            region,
+        )
     }
 
     /// The share and overrides the budgets are made from.
@@ -181,18 +219,18 @@ impl Aws {
         &self.quotas
     }
 
-    /// What every operation's budget is doing, by region.
-    pub fn budgets(&self) -> Vec<(String, BudgetSnapshot)> {
-        let regional = self.regional.lock().expect("client cache");
-        regional
+    /// What every operation's budget is doing, by account (`None`: the operator's own) and
+    /// region.
+    pub fn budgets(&self) -> Vec<(Option<String>, String, BudgetSnapshot)> {
+        let cache = self.cache.lock().expect("client cache");
+        cache
+            .budgets
             .iter()
-            .flat_map(|(region, clients)| {
-                clients
-                    .kms
-                    .budgets()
+            .flat_map(|((account, region), (kms, sqs))| {
+                kms.snapshots()
                     .into_iter()
-                    .chain(clients.sqs.budgets())
-                    .map(|snapshot| (region.clone(), snapshot))
+                    .chain(sqs.snapshots())
+                    .map(|snapshot| (account.clone(), region.clone(), snapshot))
             })
             .collect()
     }
@@ -203,5 +241,60 @@ impl Aws {
             .interceptor(calls::CallCounter)
             .build();
         identity::caller(&aws_sdk_sts::Client::from_conf(sts)).await
+    }
+}
+
+impl Cache {
+    /// The clients of one session in one region, made on first use; `account` names the
+    /// account whose budgets they wait at (`None`: the operator's own).
+    fn clients_for(
+        &mut self,
+        config: &SdkConfig,
+        quotas: &QuotaSettings,
+        session: Option<(&session::AssumedRole, SharedCredentialsProvider)>,
+        account: Option<&str>,
+        region: &str,
+    ) -> Clients {
+        let key = (
+            session.as_ref().map(|(role, _)| (*role).clone()),
+            region.to_string(),
+        );
+        if let Some(clients) = self.clients.get(&key) {
+            return clients.clone();
+        }
+        let (kms_budgets, sqs_budgets) = self
+            .budgets
+            .entry((account.map(ToString::to_string), region.to_string()))
+            .or_insert_with(|| {
+                (
+                    Budgets::new(Service::Kms, quotas),
+                    Budgets::new(Service::Sqs, quotas),
+                )
+            })
+            .clone();
+        let mut kms = aws_sdk_kms::config::Builder::from(config)
+            .region(Region::new(region.to_string()))
+            .retry_partition(partition("kms", region))
+            .retry_classifier(ThrottledRequeued)
+            .interceptor(calls::CallCounter)
+            .interceptor(ThrottleWatch(kms_budgets.clone()));
+        let mut sqs = aws_sdk_sqs::config::Builder::from(config)
+            .region(Region::new(region.to_string()))
+            .retry_partition(partition("sqs", region))
+            .retry_classifier(ThrottledRequeued)
+            .interceptor(calls::CallCounter)
+            .interceptor(ThrottleWatch(sqs_budgets.clone()));
+        if let Some((_, credentials)) = session {
+            // The same provider, not a copy: both clients share its place in the identity cache.
+            kms.set_credentials_provider(Some(credentials.clone()));
+            sqs.set_credentials_provider(Some(credentials));
+        }
+        let (kms, sqs) = (kms.build(), sqs.build());
+        let clients = Clients {
+            kms: kms::Kms::new(aws_sdk_kms::Client::from_conf(kms), kms_budgets),
+            sqs: sqs::Sqs::new(aws_sdk_sqs::Client::from_conf(sqs), sqs_budgets),
+        };
+        self.clients.insert(key, clients.clone());
+        clients
     }
 }

@@ -1,10 +1,12 @@
-//! `securequeue iam-policy`: print the operator's own least-privilege IAM policy.
+//! `securequeue iam-policy`: print the operator's own least-privilege IAM policy; for a target
+//! account, also the trust policy of the role the operator assumes there.
 
 use std::process::ExitCode;
 
 use clap::Args;
 
 use crate::policy::operator::{OperatorScope, operator_policy};
+use crate::policy::trust::trust_policy;
 use crate::{arn, guardrails};
 
 #[derive(Args, Debug)]
@@ -24,6 +26,17 @@ pub(super) struct IamPolicyArgs {
     /// The operator's --key-alias-prefix: aliases are created, moved and deleted only under it.
     #[arg(long, env = "SECUREQUEUE_KEY_ALIAS_PREFIX", default_value = "", value_parser = guardrails::key_alias_prefix)]
     key_alias_prefix: String,
+
+    /// For a target account (a SecureQueueAccount's): the operator's own role, in the cluster's
+    /// account, which alone may assume the target role. The output is then
+    /// `{"permissionsPolicy": ..., "trustPolicy": ...}`, both for the role in --account-id.
+    #[arg(long, value_name = "OPERATOR_ROLE_ARN")]
+    trusted_principal: Option<String>,
+
+    /// With --trusted-principal: the external id the trust policy requires, the
+    /// SecureQueueAccount's spec.externalId.
+    #[arg(long, requires = "trusted_principal")]
+    external_id: Option<String>,
 }
 
 pub(super) fn run(args: IamPolicyArgs) -> ExitCode {
@@ -41,15 +54,46 @@ pub(super) fn run(args: IamPolicyArgs) -> ExitCode {
         );
         return ExitCode::from(2);
     }
+    if let Err(problem) = trust_flags(&args) {
+        eprintln!("error: {problem}");
+        return ExitCode::from(2);
+    }
     let policy = operator_policy(&OperatorScope {
         partition: args.partition,
         account_id: args.account_id,
         queue_name_prefix: args.queue_name_prefix,
         key_alias_prefix: args.key_alias_prefix,
     });
+    let output = match &args.trusted_principal {
+        None => policy,
+        Some(principal) => serde_json::json!({
+            "permissionsPolicy": policy,
+            "trustPolicy": trust_policy(principal, args.external_id.as_deref()).to_value(),
+        }),
+    };
     println!(
         "{}",
-        serde_json::to_string_pretty(&policy).expect("the policy serializes")
+        serde_json::to_string_pretty(&output).expect("the policy serializes")
     );
     ExitCode::SUCCESS
+}
+
+/// Checks --trusted-principal and --external-id, naming the flag at fault.
+fn trust_flags(args: &IamPolicyArgs) -> Result<(), String> {
+    if let Some(principal) = &args.trusted_principal {
+        let role = arn::parse_role(principal)
+            .map_err(|reason| format!("--trusted-principal: {reason}"))?;
+        if role.arn.account == args.account_id {
+            return Err(format!(
+                "--trusted-principal: `{principal}` is in account {}, the target account itself; name the operator's own role, in the cluster's account",
+                args.account_id
+            ));
+        }
+    }
+    if let Some(id) = &args.external_id
+        && !crate::validation::matches(crate::api::patterns::EXTERNAL_ID, id)
+    {
+        return Err("--external-id: must be 2 to 1224 letters, digits or `+=,.@:/_-`".into());
+    }
+    Ok(())
 }

@@ -1,5 +1,6 @@
 //! The `securequeue` command line: one binary, one subcommand per task.
 
+mod accounts;
 mod apply;
 #[cfg(feature = "bench")]
 mod bench;
@@ -44,8 +45,8 @@ pub enum LogFormat {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Print the SecureQueue CustomResourceDefinition as YAML.
-    Crd,
+    /// Print a CustomResourceDefinition as YAML: SecureQueue's, or SecureQueueAccount's.
+    Crd(crd::CrdArgs),
     /// Validate SecureQueue manifests and print every AWS document and call the operator would
     /// make, without touching AWS.
     Plan(plan::PlanArgs),
@@ -94,7 +95,7 @@ impl Cli {
     /// Runs the chosen subcommand; errors are printed to stderr.
     pub fn run(self) -> ExitCode {
         match self.command {
-            Command::Crd => crd::run(),
+            Command::Crd(args) => crd::run(&args),
             Command::Plan(args) => plan::run(args),
             Command::Apply(args) => runtime().block_on(apply::apply(args)),
             Command::Diff(args) => runtime().block_on(diff::run(args)),

@@ -172,6 +172,8 @@ impl AwsArgs {
             quotas: QuotaSettings::new(self.aws_quota_share, self.aws_quotas.clone()),
             #[cfg(feature = "bench")]
             added_latency: None,
+            #[cfg(feature = "test-hooks")]
+            clock: None,
         }
     }
 

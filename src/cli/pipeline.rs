@@ -9,6 +9,7 @@ use clap::Args;
 use crate::plan;
 use crate::reconcile::{Reconciler, StepReport};
 
+use super::accounts::AccountsArgs;
 use super::input;
 use super::operator::{AwsArgs, OperatorArgs};
 use super::output::Format;
@@ -26,6 +27,9 @@ pub(super) struct ApplyArgs {
     #[command(flatten)]
     aws: AwsArgs,
 
+    #[command(flatten)]
+    accounts: AccountsArgs,
+
     /// Output format.
     #[arg(short = 'o', long, value_enum, default_value_t = Format::Text)]
     pub(super) output: Format,
@@ -35,8 +39,11 @@ pub(super) struct ApplyArgs {
 /// is valid.
 pub(super) async fn prepare(args: &ApplyArgs) -> Result<(Reconciler, input::Inputs), ExitCode> {
     let inputs = input::read(&args.files);
-    if !inputs.errors.is_empty() {
-        for error in &inputs.errors {
+    let bindings = args.accounts.read();
+    let mut errors = inputs.errors.clone();
+    errors.extend(bindings.as_ref().err().into_iter().flatten().cloned());
+    if !errors.is_empty() {
+        for error in &errors {
             eprintln!("error: {error}");
         }
         eprintln!("nothing was changed in AWS");
@@ -51,10 +58,15 @@ pub(super) async fn prepare(args: &ApplyArgs) -> Result<(Reconciler, input::Inpu
                 eprintln!("error: {error}");
             }
             ExitCode::from(2)
-        })?;
+        })?
+        .with_accounts(bindings.unwrap_or_default());
     let mut invalid = false;
     for (source, queue) in &inputs.queues {
-        if let Err(problems) = plan::build_in_place(queue, reconciler.environment()) {
+        let planned = reconciler
+            .tenant(queue)
+            .map_err(|problem| vec![problem])
+            .and_then(|(env, _)| plan::build_in_place(queue, &env));
+        if let Err(problems) = planned {
             invalid = true;
             for problem in problems {
                 eprintln!("error: {source}: {problem}");

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 
+use super::accounts::{self, AccountsArgs};
 use super::input;
 use super::operator::OperatorArgs;
 use super::output::Format;
@@ -19,6 +20,9 @@ pub(super) struct PlanArgs {
     #[command(flatten)]
     operator: OperatorArgs,
 
+    #[command(flatten)]
+    accounts: AccountsArgs,
+
     /// Output format.
     #[arg(short = 'o', long, value_enum, default_value_t = Format::Json)]
     output: Format,
@@ -28,6 +32,15 @@ pub(super) fn run(args: PlanArgs) -> ExitCode {
     let env = match args.operator.offline_environment() {
         Ok(env) => env,
         Err(code) => return code,
+    };
+    let bindings = match args.accounts.read() {
+        Ok(bindings) => bindings,
+        Err(errors) => {
+            for error in errors {
+                eprintln!("error: {error}");
+            }
+            return ExitCode::from(2);
+        }
     };
     if args.output == Format::Text {
         eprintln!("error: -o text: a plan is printed as a document; use -o json or -o yaml");
@@ -41,7 +54,9 @@ pub(super) fn run(args: PlanArgs) -> ExitCode {
     }
     let mut plans: Vec<Plan> = Vec::new();
     for (source, queue) in &inputs.queues {
-        match plan::build_in_place(queue, &env) {
+        let built = accounts::environment(&bindings, queue, &env)
+            .and_then(|env| plan::build_in_place(queue, &env));
+        match built {
             Ok(plan) => plans.push(plan),
             Err(problems) => {
                 failed = true;

@@ -10,6 +10,7 @@ use crate::evaluate::intent::{Policies, Row, Target, verify};
 use crate::evaluate::{Request, evaluate};
 use crate::plan;
 
+use super::accounts::{self, AccountsArgs};
 use super::input;
 use super::operator::OperatorArgs;
 use super::output::{Checked, Format};
@@ -22,6 +23,9 @@ pub(super) struct VerifyArgs {
 
     #[command(flatten)]
     operator_args: OperatorArgs,
+
+    #[command(flatten)]
+    accounts: AccountsArgs,
 
     /// Check the operator's own IAM policy instead: every call it makes on its own key, alias
     /// and queues is allowed, and nothing that would change, tag, use or delete another's is
@@ -116,6 +120,15 @@ pub(super) fn verify_command(args: VerifyArgs) -> ExitCode {
         };
         return super::containment::run(&args.files, &operator, format);
     }
+    let bindings = match args.accounts.read() {
+        Ok(bindings) => bindings,
+        Err(errors) => {
+            for error in errors {
+                eprintln!("error: {error}");
+            }
+            return ExitCode::from(2);
+        }
+    };
     let inputs = input::read(&args.files);
     if !inputs.errors.is_empty() {
         for error in &inputs.errors {
@@ -126,7 +139,9 @@ pub(super) fn verify_command(args: VerifyArgs) -> ExitCode {
     let mut failed = false;
     let mut checked = Vec::new();
     for (source, queue) in &inputs.queues {
-        let (resolved, plan) = match plan::build_resolved(queue, &env) {
+        let built = accounts::environment(&bindings, queue, &env)
+            .and_then(|env| plan::build_resolved(queue, &env));
+        let (resolved, plan) = match built {
             Ok(built) => built,
             Err(problems) => {
                 for problem in problems {

@@ -72,6 +72,7 @@ struct CallLabels {
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct OperationLabels {
+    account: String,
     region: String,
     operation: String,
 }
@@ -155,13 +156,13 @@ impl Default for Metrics {
         let throttles = Family::<OperationLabels, Counter>::default();
         registry.register(
             "aws_throttled_attempts",
-            "Attempts AWS answered with a throttling error, by region and operation (kms:CreateKey)",
+            "Attempts AWS answered with a throttling error, by account, region and operation (kms:CreateKey)",
             throttles.clone(),
         );
         let budget = Family::<OperationLabels, Gauge<f64, AtomicU64>>::default();
         registry.register(
             "aws_budget_requests_per_second",
-            "The operator's share of each operation's request quota, by region; 0 where AWS documents none",
+            "The operator's share of each operation's request quota, by account and region; 0 where AWS documents none",
             budget.clone(),
         );
         let rate = Family::<OperationLabels, Gauge<f64, AtomicU64>>::default();
@@ -173,7 +174,7 @@ impl Default for Metrics {
         let waiting = Family::<OperationLabels, Gauge>::default();
         registry.register(
             "aws_waiting_requests",
-            "Requests waiting for their turn at each operation's budget, by region",
+            "Requests waiting for their turn at each operation's budget, by account and region",
             waiting.clone(),
         );
         Self {
@@ -253,10 +254,11 @@ impl Metrics {
         }
     }
 
-    /// Records what each operation's budget is doing, by region.
-    pub fn budgets(&self, budgets: &[(String, BudgetSnapshot)]) {
-        for (region, snapshot) in budgets {
+    /// Records what each operation's budget is doing, by account and region.
+    pub fn budgets(&self, budgets: &[(String, String, BudgetSnapshot)]) {
+        for (account, region, snapshot) in budgets {
             let labels = OperationLabels {
+                account: account.clone(),
                 region: region.clone(),
                 operation: snapshot.operation.clone(),
             };
@@ -420,10 +422,14 @@ mod tests {
             throttles,
             cuts: 1,
         };
-        metrics.budgets(&[("us-east-1".into(), snapshot(Some(1.75), 3))]);
-        metrics.budgets(&[("us-east-1".into(), snapshot(None, 5))]);
+        metrics.budgets(&[(
+            "111122223333".into(),
+            "us-east-1".into(),
+            snapshot(Some(1.75), 3),
+        )]);
+        metrics.budgets(&[("111122223333".into(), "us-east-1".into(), snapshot(None, 5))]);
         let text = metrics.encode();
-        let labels = r#"{region="us-east-1",operation="kms:CreateKey"}"#;
+        let labels = r#"{account="111122223333",region="us-east-1",operation="kms:CreateKey"}"#;
         for line in [
             format!("securequeue_aws_throttled_attempts_total{labels} 5"),
             format!("securequeue_aws_budget_requests_per_second{labels} 2.5"),

@@ -2,9 +2,11 @@
 //! on each with a finalizer, writes status and Events, exports metrics, and takes part in
 //! leader election so several replicas are safe.
 
+pub mod accounts;
 pub mod http;
 pub mod leader;
 pub mod metrics;
+pub mod namespaces;
 pub mod reconcile;
 pub mod spread;
 pub mod watching;
@@ -204,11 +206,17 @@ pub async fn run(client: Client, reconciler: Reconciler, config: Config) -> Resu
     .reflect(writer)
     .applied_objects()
     .predicate_filter(watching::change_marker, Default::default());
+    let bindings_changed =
+        accounts::follow(client.clone(), reconciler.clone(), config.namespace.clone()).await;
     let ctx = Arc::new(Context::new(client, reconciler, metrics, config.resync));
     let mut stopped = stop_rx.clone();
     info!(namespace = ?config.namespace, "controller started");
-    Controller::for_stream(changes, reader)
-        .with_config(controller::Config::default().concurrency(config.concurrency))
+    let mut controller = Controller::for_stream(changes, reader)
+        .with_config(controller::Config::default().concurrency(config.concurrency));
+    if let Some(changed) = bindings_changed {
+        controller = controller.reconcile_all_on(changed);
+    }
+    controller
         .graceful_shutdown_on(async move {
             let _ = stopped.wait_for(Option::is_some).await;
         })

@@ -103,6 +103,11 @@ pub enum Kind {
     ResourceDelegating,
     /// An identity-based (IAM) policy: no principals, it holds for the identity it is attached to.
     Identity,
+    /// A role's trust policy: statements name principals and no resource (the role itself),
+    /// and naming an account leaves the choice to its IAM policies, as in
+    /// [`Kind::ResourceDelegating`]
+    /// (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html#principal-accounts).
+    Trust,
 }
 
 impl Decision {
@@ -154,7 +159,7 @@ pub fn evaluate_as(kind: Kind, policy: &Value, request: &Request) -> Result<Deci
         let effect = statement["Effect"].as_str();
         // Naming an account delegates an Allow to its IAM policies, but a Deny holds for all.
         let accounts = match (kind, effect) {
-            (Kind::ResourceDelegating, Some("Allow")) => Accounts::Delegate,
+            (Kind::ResourceDelegating | Kind::Trust, Some("Allow")) => Accounts::Delegate,
             _ => Accounts::Include,
         };
         if !applies(statement, request, kind, accounts).map_err(|e| format!("{name}: {e}"))? {
@@ -217,9 +222,13 @@ fn applies(
         (Value::Null, n) if !n.is_null() => !any_match(n, &request.action, true)?,
         _ => return Err("needs exactly one of Action and NotAction".to_string()),
     };
-    let resource = match (&statement["Resource"], &statement["NotResource"]) {
-        (r, Value::Null) if !r.is_null() => any_match(r, &request.resource, false)?,
-        (Value::Null, n) if !n.is_null() => !any_match(n, &request.resource, false)?,
+    let resource = match (kind, &statement["Resource"], &statement["NotResource"]) {
+        (Kind::Trust, Value::Null, Value::Null) => true,
+        (Kind::Trust, _, _) => {
+            return Err("a trust policy's statements name no Resource".to_string());
+        }
+        (_, r, Value::Null) if !r.is_null() => any_match(r, &request.resource, false)?,
+        (_, Value::Null, n) if !n.is_null() => !any_match(n, &request.resource, false)?,
         _ => return Err("needs exactly one of Resource and NotResource".to_string()),
     };
     Ok(principal && action && resource && conditions_hold(&statement["Condition"], request)?)

@@ -87,7 +87,7 @@ pub struct Statement {
 pub type Conditions = BTreeMap<String, BTreeMap<String, Values>>;
 
 /// Adds `operator: {key: values}` to `conditions`; values are sorted and de-duplicated.
-fn add_condition<I, S>(conditions: &mut Conditions, operator: &str, key: &str, values: I)
+pub(crate) fn add_condition<I, S>(conditions: &mut Conditions, operator: &str, key: &str, values: I)
 where
     I: IntoIterator<Item = S>,
     S: Into<String>,

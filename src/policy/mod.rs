@@ -2,7 +2,8 @@
 //!
 //! A reader who wants a policy opens one file: [`key`] for the key policy, [`queue`] for both
 //! queue policies (built from the statements in [`statements`]), [`redrive`] for the redrive
-//! documents, and [`quota`] for the AWS size limits they must fit.
+//! documents, [`quota`] for the AWS size limits they must fit, and [`trust`] for the trust
+//! policy of the role the operator assumes in another account.
 
 pub mod document;
 pub mod key;
@@ -12,3 +13,4 @@ pub mod queue;
 pub mod quota;
 pub mod redrive;
 pub mod statements;
+pub mod trust;

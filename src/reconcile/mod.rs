@@ -19,11 +19,15 @@ mod report;
 pub mod status;
 mod tags;
 
+use std::sync::{Arc, RwLock};
+
+use crate::accounts::{self, Accounts};
 use crate::api::conditions::Reason;
 use crate::api::{AdoptionRecord, DeletionPolicy, Management, SecureQueue};
-use crate::aws::Aws;
 use crate::aws::calls::{CallCounts, CallLog};
 use crate::aws::held::HeldWrites;
+use crate::aws::session::AssumedRole;
+use crate::aws::{Aws, Clients};
 use crate::evaluate::intent;
 use crate::plan::{self, Plan};
 use crate::resolve::{self, Environment};
@@ -41,6 +45,7 @@ pub use status::StepReport;
 pub struct Reconciler {
     aws: Aws,
     env: Environment,
+    accounts: Arc<RwLock<Arc<Accounts>>>,
     key_records: key::KeyRecords,
     memory: memory::Memory,
 }
@@ -51,19 +56,81 @@ impl Reconciler {
         Self {
             aws,
             env,
+            accounts: Arc::default(),
             key_records: key::KeyRecords::default(),
             memory: memory::Memory::default(),
         }
     }
 
-    /// The operator's configuration.
+    /// The same reconciler, working in the accounts `accounts` binds besides its own.
+    pub fn with_accounts(self, accounts: Accounts) -> Self {
+        self.set_accounts(accounts);
+        self
+    }
+
+    /// Replaces the account bindings, for every pass that starts from now on (the controller
+    /// calls it when a SecureQueueAccount or a namespace's labels change).
+    pub fn set_accounts(&self, accounts: Accounts) {
+        *self.accounts.write().expect("account bindings") = Arc::new(accounts);
+    }
+
+    /// The account bindings passes use now.
+    pub fn accounts(&self) -> Arc<Accounts> {
+        self.accounts.read().expect("account bindings").clone()
+    }
+
+    /// The operator's configuration in its own account.
     pub fn environment(&self) -> &Environment {
         &self.env
     }
 
-    /// What each AWS operation's budget is doing, by region.
-    pub fn budgets(&self) -> Vec<(String, crate::aws::budget::BudgetSnapshot)> {
-        self.aws.budgets()
+    /// The configuration `queue` is planned with: the operator's own, or that of the account
+    /// `spec.accountId` names and a binding admits; with the role to assume there.
+    pub fn tenant(
+        &self,
+        queue: &SecureQueue,
+    ) -> Result<(Environment, Option<AssumedRole>), Problem> {
+        let accounts = self.accounts();
+        let tenant = accounts.tenant(queue, &self.env)?;
+        let session = tenant.binding.map(|binding| AssumedRole {
+            role_arn: binding.role_arn.clone(),
+            session_name: accounts::session_name(
+                &self.env.cluster_id,
+                queue.metadata.namespace.as_deref().unwrap_or("default"),
+                queue.metadata.name.as_deref().unwrap_or_default(),
+            ),
+            external_id: binding.external_id.clone(),
+        });
+        Ok((tenant.env, session))
+    }
+
+    /// The clients of `env`'s account in `region`: the operator's own, or those of the session
+    /// of the role assumed there.
+    async fn clients(
+        &self,
+        env: &Environment,
+        session: Option<&AssumedRole>,
+        region: &str,
+    ) -> Clients {
+        match session {
+            None => self.aws.clients(region),
+            Some(role) => self.aws.clients_as(role, &env.account_id, region).await,
+        }
+    }
+
+    /// What each AWS operation's budget is doing, by account and region.
+    pub fn budgets(&self) -> Vec<(String, String, crate::aws::budget::BudgetSnapshot)> {
+        self.aws
+            .budgets()
+            .into_iter()
+            .map(|(account, region, snapshot)| {
+                (
+                    account.unwrap_or_else(|| self.env.account_id.clone()),
+                    region,
+                    snapshot,
+                )
+            })
+            .collect()
     }
 
     /// The share and overrides the budgets are made from.
@@ -106,15 +173,22 @@ impl Reconciler {
 
     async fn pass(&self, queue: &SecureQueue, log: &CallLog, writes: Writes) -> Report {
         let name = display_name(queue);
-        let (resolved, plan, rows) = match self.verified(queue) {
+        let (env, session) = match self.tenant(queue) {
+            Ok(tenant) => tenant,
+            Err(problem) => {
+                return Report::refused(name, problem.refusal, validation::describe(&[problem]));
+            }
+        };
+        let (resolved, plan, rows) = match verified(queue, &env) {
             Ok(verified) => verified,
             Err((why, message)) => return Report::refused(name, why, message),
         };
         let held = HeldWrites::default();
         let dry_run = writes == Writes::Held;
+        let clients = self.clients(&env, session.as_ref(), &plan.region).await;
         let clients = match writes {
-            Writes::Sent => self.aws.clients(&plan.region),
-            Writes::Held => self.aws.clients(&plan.region).holding_writes(&held),
+            Writes::Sent => clients,
+            Writes::Held => clients.holding_writes(&held),
         };
         let mut report = Report::new(name);
         report.policies_verified = Some(rows);
@@ -168,31 +242,6 @@ impl Reconciler {
         report
     }
 
-    /// The plan of a SecureQueue that may be converged, with the number of intent-table rows
-    /// its policies passed; or why it is refused before any AWS call: a guardrail, an invalid
-    /// spec, a move of its resources, or a policy failing the intent table.
-    fn verified(
-        &self,
-        queue: &SecureQueue,
-    ) -> Result<(resolve::Resolved, Plan, usize), (Reason, String)> {
-        let refused = |problems: &[Problem]| (problems[0].refusal, validation::describe(problems));
-        let (resolved, plan) = plan::build_held(queue, &self.env).map_err(|p| refused(&p))?;
-        // Prove the policies before the first write: a failing row blocks the pass.
-        let failing = |message| (Reason::PolicyVerificationFailed, message);
-        let rows = intent::verify(&intent::Policies::of(&plan), &resolved).map_err(failing)?;
-        if let Some(row) = rows.iter().find(|r| !r.holds) {
-            let count = rows.iter().filter(|r| !r.holds).count();
-            return Err(failing(format!(
-                "{count} of {} policy checks fail, e.g. `{}`: the {:?} policy decides {:?}",
-                rows.len(),
-                row.check.description,
-                row.check.target,
-                row.decision.effect
-            )));
-        }
-        Ok((resolved, plan, rows.len()))
-    }
-
     /// One deletion pass, honouring `spec.deletionPolicy`, its calls counted in `log`. An
     /// observed SecureQueue's resources are never touched.
     pub async fn delete(&self, queue: &SecureQueue, log: &CallLog) -> Deletion {
@@ -204,11 +253,34 @@ impl Reconciler {
                 calls: CallCounts::default(),
             };
         }
+        // Without its account's binding the operator may not work where the resources are:
+        // nothing is deleted, and the finalizer stays until the binding is back.
+        let (env, session) = match self.tenant(queue) {
+            Ok(tenant) => tenant,
+            Err(_) if queue.spec.deletion_policy == DeletionPolicy::Retain => {
+                return Deletion {
+                    name,
+                    steps: pass::retained(),
+                    calls: CallCounts::default(),
+                };
+            }
+            Err(problem) => {
+                let message = format!(
+                    "nothing was deleted: {}; restore the binding to delete the resources, or set deletionPolicy: Retain to leave them in AWS",
+                    validation::describe(std::slice::from_ref(&problem))
+                );
+                return Deletion {
+                    name,
+                    steps: pass::undeletable(problem.refusal, message),
+                    calls: CallCounts::default(),
+                };
+            }
+        };
         // A SecureQueue a guardrail refuses was planned without the guardrails, if ever: any
         // resources of it are where that plan puts them.
-        let built = plan::build_resolved(queue, &self.env).or_else(|problems| {
+        let built = plan::build_resolved(queue, &env).or_else(|problems| {
             if problems.iter().any(|p| p.refusal.is_guardrail()) {
-                plan::build_resolved(queue, &self.env.without_guardrails())
+                plan::build_resolved(queue, &env.without_guardrails())
             } else {
                 Err(problems)
             }
@@ -239,7 +311,7 @@ impl Reconciler {
             Ok((_, plan)) => plan,
             Err(problems) => return refuse(&problems),
         };
-        let clients = self.aws.clients(&plan.region);
+        let clients = self.clients(&env, session.as_ref(), &plan.region).await;
         let steps = log
             .scope(pass::delete(&clients, &self.key_records, &plan))
             .await;
@@ -249,6 +321,31 @@ impl Reconciler {
             calls: log.counts(),
         }
     }
+}
+
+/// The plan of a SecureQueue that may be converged, with the number of intent-table rows
+/// its policies passed; or why it is refused before any AWS call: a guardrail, an invalid
+/// spec, a move of its resources, or a policy failing the intent table.
+fn verified(
+    queue: &SecureQueue,
+    env: &Environment,
+) -> Result<(resolve::Resolved, Plan, usize), (Reason, String)> {
+    let refused = |problems: &[Problem]| (problems[0].refusal, validation::describe(problems));
+    let (resolved, plan) = plan::build_held(queue, env).map_err(|p| refused(&p))?;
+    // Prove the policies before the first write: a failing row blocks the pass.
+    let failing = |message| (Reason::PolicyVerificationFailed, message);
+    let rows = intent::verify(&intent::Policies::of(&plan), &resolved).map_err(failing)?;
+    if let Some(row) = rows.iter().find(|r| !r.holds) {
+        let count = rows.iter().filter(|r| !r.holds).count();
+        return Err(failing(format!(
+            "{count} of {} policy checks fail, e.g. `{}`: the {:?} policy decides {:?}",
+            rows.len(),
+            row.check.description,
+            row.check.target,
+            row.decision.effect
+        )));
+    }
+    Ok((resolved, plan, rows.len()))
 }
 
 /// Whether a pass sends its writes or holds them back.

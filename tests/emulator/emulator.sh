@@ -9,7 +9,8 @@
 # per-region quotas at run time on /_securequeue/quotas.
 
 MOTO_VERSION="5.2.5"
-# The account the emulator plays, the one deploy/examples/ name.
+# The account the emulator plays for the static test credentials, the one deploy/examples/ name;
+# credentials from STS AssumeRole act in the role's account.
 EMULATOR_ACCOUNT_ID="111122223333"
 
 emulator_start() {
@@ -26,7 +27,7 @@ emulator_start() {
     if [ -n "${SECUREQUEUE_EMULATOR_QUOTAS:-}" ]; then
         echo "==> emulator quota mode: SECUREQUEUE_EMULATOR_QUOTAS=$SECUREQUEUE_EMULATOR_QUOTAS"
     fi
-    MOTO_ACCOUNT_ID="$EMULATOR_ACCOUNT_ID" SECUREQUEUE_EMULATOR_QUOTAS="${SECUREQUEUE_EMULATOR_QUOTAS:-}" \
+    SECUREQUEUE_EMULATOR_ACCOUNT_ID="$EMULATOR_ACCOUNT_ID" SECUREQUEUE_EMULATOR_QUOTAS="${SECUREQUEUE_EMULATOR_QUOTAS:-}" \
         "$venv/bin/python" "$root/tests/emulator/moto_server.py" "$port" >"$root/target/moto.log" 2>&1 &
     EMULATOR_PID=$!
     EMULATOR_VENV="$venv"

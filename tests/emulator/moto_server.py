@@ -10,12 +10,16 @@ below makes the emulator behave as AWS documents; none makes the operator's job 
   whole seconds since the epoch.
 - KMS ignores EnableKeyRotation's RotationPeriodInDays: store it and return it from
   GetKeyRotationStatus, as AWS does.
+- The account: moto's MOTO_ACCOUNT_ID puts every request in one account, even one signed with
+  credentials from STS AssumeRole into another. The emulator instead plays
+  SECUREQUEUE_EMULATOR_ACCOUNT_ID for the static test credentials, and the role's account for
+  credentials AssumeRole returned, as AWS does.
 
 It also serves a fault-injection endpoint for the tests, `/_securequeue/faults`. POST a JSON
 object to add a fault; DELETE clears every fault, or with `?bodyContains=X` those scoped to X.
 A fault matches requests by
 - "operation": the X-Amz-Target suffix, such as `CreateKey`, or "*" for any;
-- "service" (optional): "kms" or "sqs";
+- "service" (optional): "kms", "sqs" or "sts";
 - "bodyContains" (optional): a string the request body must contain;
 and does to each of the next "count" matching requests (default 1), in this order:
 - "delayMs": waits that long first (a slow answer, to outlast the client's timeout);
@@ -24,7 +28,8 @@ and does to each of the next "count" matching requests (default 1), in this orde
 With "ratePerSecond" instead of "count", the fault is a rate limit: requests within the rate
 pass, and only those beyond it (in any one-second window) suffer the fault, until cleared.
 
-It records every KMS and SQS request it is sent, outermost, before quotas and faults: GET
+Faults match STS requests too ("service": "sts", "operation": "AssumeRole"), answered in STS's
+XML. It records every KMS, SQS and STS request it is sent, outermost, before quotas and faults: GET
 `/_securequeue/requests?bodyContains=X` answers [{"service": "sqs", "operation": "TagQueue"},
 ...] for the recorded requests whose body contains X, in the order they came, so a test can
 prove that a pass sent no write touching its resources.
@@ -125,7 +130,35 @@ def patch_kms() -> None:
     handler.get_key_rotation_status = get_key_rotation_status_response
 
 
+def patch_accounts() -> None:
+    from moto.iam import models as iam_models
+
+    iam_models.DEFAULT_ACCOUNT_ID = os.environ["SECUREQUEUE_EMULATOR_ACCOUNT_ID"]
+
+
 SERVICES = {"TrentService": "kms", "AmazonSQS": "sqs"}
+
+
+def target(request, body: str):
+    """The (service, operation) a request calls: KMS and SQS name it in X-Amz-Target, STS (the
+    query protocol) in the body's Action; ("", "") for anything else."""
+    prefix, _, operation = request.headers.get("X-Amz-Target", "").rpartition(".")
+    if prefix in SERVICES:
+        return SERVICES[prefix], operation
+    action = re.search(r"(?:^|&)Action=([A-Za-z]+)", body)
+    if action and "/sts/" in request.headers.get("Authorization", ""):
+        return "sts", action[1]
+    return "", ""
+
+
+def sts_error(code: str, message: str, status: int):
+    """An STS error as AWS's query protocol answers it."""
+    payload = (
+        "<ErrorResponse><Error><Type>Sender</Type>"
+        f"<Code>{code}</Code><Message>{message}</Message></Error>"
+        f"<RequestId>{uuid.uuid4()}</RequestId></ErrorResponse>"
+    )
+    return Response(payload, status=status, content_type="text/xml")
 
 
 def read_again(request, environ) -> str:
@@ -149,9 +182,9 @@ class Faults:
         request = Request(environ)
         if request.path == "/_securequeue/faults":
             return self.control(request)(environ, start_response)
-        prefix, _, operation = request.headers.get("X-Amz-Target", "").rpartition(".")
         body = read_again(request, environ)
-        fault = self.take(SERVICES.get(prefix, ""), operation, body)
+        service, operation = target(request, body)
+        fault = self.take(service, operation, body)
         if fault is None:
             return self.app(environ, start_response)
         if fault.get("delayMs"):
@@ -163,6 +196,8 @@ class Faults:
             return []
         if not fault.get("code"):
             return self.app(environ, start_response)
+        if service == "sts":
+            return sts_error(fault["code"], fault["message"], fault["status"])(environ, start_response)
         payload = json.dumps({"__type": fault["code"], "message": fault["message"]})
         response = Response(payload, status=fault["status"], content_type="application/x-amz-json-1.0")
         response.headers["x-amzn-query-error"] = f"{fault['code']};Sender"
@@ -358,7 +393,7 @@ class Quotas:
 
 
 class Recorder:
-    """Every KMS and SQS request, as (service, operation, body), in the order they came."""
+    """Every KMS, SQS and STS request, as (service, operation, body), in the order they came."""
 
     def __init__(self, app):
         self.app = app
@@ -372,11 +407,11 @@ class Recorder:
             with self.lock:
                 seen = [{"service": s, "operation": o} for s, o, body in self.requests if scope in body]
             return Response(json.dumps(seen), content_type="application/json")(environ, start_response)
-        prefix, _, operation = request.headers.get("X-Amz-Target", "").rpartition(".")
-        if prefix in SERVICES:
-            body = read_again(request, environ)
+        body = read_again(request, environ)
+        service, operation = target(request, body)
+        if service:
             with self.lock:
-                self.requests.append((SERVICES[prefix], operation, body))
+                self.requests.append((service, operation, body))
         return self.app(environ, start_response)
 
 
@@ -389,6 +424,7 @@ def main() -> None:
         sys.exit(f"moto_server.py: SECUREQUEUE_EMULATOR_QUOTAS={setting!r}: {error}")
     patch_sqs()
     patch_kms()
+    patch_accounts()
     app = Recorder(Quotas(Faults(DomainDispatcherApplication(create_backend_app)), startup))
     run_simple("127.0.0.1", port, app, threaded=True)
 

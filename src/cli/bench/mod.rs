@@ -92,7 +92,7 @@ fn throttles_so_far(reconciler: &Reconciler) -> BTreeMap<String, u64> {
     reconciler
         .budgets()
         .into_iter()
-        .map(|(_, b)| (b.operation, b.throttles))
+        .map(|(_, _, b)| (b.operation, b.throttles))
         .collect()
 }
 

@@ -1,0 +1,98 @@
+//! The platform team's SecureQueueAccounts, followed from the cluster: the reconciler's account
+//! bindings are replaced whenever a SecureQueueAccount, or the labels of a namespace a selector
+//! looks at, change what binds where, and the controller then looks at every SecureQueue again,
+//! so a removed binding stalls its SecureQueues at once (`GuardrailAccount`).
+//!
+//! Without the SecureQueueAccount CRD (an upgrade that did not apply `crds/`) or the right to
+//! read it, the operator works in its own account only and says so at start.
+
+use futures::channel::mpsc;
+use futures::{Stream, StreamExt, stream};
+use kube::api::ListParams;
+use kube::runtime::reflector::{self, Store};
+use kube::runtime::{WatchStreamExt, watcher};
+use kube::{Api, Client};
+use tracing::{info, warn};
+
+use crate::accounts::Accounts;
+use crate::api::SecureQueueAccount;
+use crate::reconcile::Reconciler;
+
+use super::namespaces;
+
+/// Starts following the SecureQueueAccounts (and the namespaces' labels), returning once the
+/// reconciler has the bindings as they are now; the stream yields each time they change. `None`
+/// when they cannot be read.
+pub async fn follow(
+    client: Client,
+    reconciler: Reconciler,
+    only: Option<String>,
+) -> Option<impl Stream<Item = ()> + Send + 'static> {
+    let api: Api<SecureQueueAccount> = Api::all(client.clone());
+    if let Err(e) = api.list(&ListParams::default().limit(1)).await {
+        warn!(error = %e, "cannot read SecureQueueAccounts (is crds/securequeue.io_securequeueaccounts.yaml applied, and may the operator list them?): SecureQueues can use the operator's own account only");
+        return None;
+    }
+    let (bindings, writer) = reflector::store();
+    let account_changes = watcher(api, watcher::Config::default())
+        .default_backoff()
+        .reflect(writer)
+        .map(|event| {
+            if let Err(e) = event {
+                warn!(error = %e, "watching SecureQueueAccounts failed; retrying");
+            }
+        });
+    let (labels, label_changes) = namespaces::follow(client, only.as_deref());
+    let mut changes = stream::select(account_changes, label_changes).boxed();
+    let (tx, rx) = mpsc::unbounded();
+    let ready = {
+        let (bindings, labels) = (bindings.clone(), labels.clone());
+        async move {
+            let _ = bindings.wait_until_ready().await;
+            let _ = labels.wait_until_ready().await;
+        }
+    };
+    // Drive the watches until both have listed, then keep following them in the background.
+    tokio::select! {
+        () = ready => {}
+        _ = async { while changes.next().await.is_some() {} } => {}
+    }
+    let first = current(&bindings, &labels);
+    announce(&first);
+    let mut fingerprint = first.fingerprint();
+    reconciler.set_accounts(first);
+    tokio::spawn(async move {
+        while changes.next().await.is_some() {
+            let now = current(&bindings, &labels);
+            let changed = now.fingerprint();
+            if changed != fingerprint {
+                announce(&now);
+                fingerprint = changed;
+                reconciler.set_accounts(now);
+                let _ = tx.unbounded_send(());
+            }
+        }
+    });
+    Some(rx)
+}
+
+fn current(
+    bindings: &Store<SecureQueueAccount>,
+    labels: &Store<kube::api::PartialObjectMeta<k8s_openapi::api::core::v1::Namespace>>,
+) -> Accounts {
+    let resources: Vec<SecureQueueAccount> =
+        bindings.state().iter().map(|a| (**a).clone()).collect();
+    let accounts = Accounts::of(&resources);
+    if accounts.selects_by_labels() {
+        accounts.with_labels(namespaces::labels(labels))
+    } else {
+        accounts
+    }
+}
+
+fn announce(accounts: &Accounts) {
+    info!(bindings = accounts.len(), "account bindings");
+    for problem in accounts.problems() {
+        warn!(%problem, "an invalid SecureQueueAccount binds nothing");
+    }
+}
