@@ -31,6 +31,9 @@ for prefixes in "" "--queue-name-prefix team- --key-alias-prefix alias/team-a/";
   cargo run --quiet --locked -- verify --operator --account-id 111122223333 \
     --operator-role-arn arn:aws:iam::111122223333:role/securequeue-operator $prefixes | tail -n 1
 done
+# A bound account's target role (a SecureQueueAccount's roleArn): the same containment there.
+cargo run --quiet --locked -- verify --operator --account-id 222233334444 \
+  --operator-role-arn arn:aws:iam::222233334444:role/securequeue-target | tail -n 1
 # The chart's default alias prefix, with every example.
 cargo run --quiet --locked -- verify --operator $(printf -- "-f %s " deploy/examples/*.yaml)--account-id 111122223333 \
   --operator-role-arn arn:aws:iam::111122223333:role/securequeue-operator \

@@ -38,7 +38,9 @@ pub fn follow(
 }
 
 /// Every known namespace's labels, by name.
-pub fn labels(store: &Store<PartialObjectMeta<Namespace>>) -> BTreeMap<String, BTreeMap<String, String>> {
+pub fn labels(
+    store: &Store<PartialObjectMeta<Namespace>>,
+) -> BTreeMap<String, BTreeMap<String, String>> {
     store
         .state()
         .iter()

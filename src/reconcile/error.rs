@@ -110,6 +110,9 @@ impl StepError {
                     {
                         " The operator changes a queue only through that queue's own policy: an administrator must put its AllowTheOperatorToManageTheQueue statement back (see the README)."
                     }
+                    ErrorKind::AccessDenied if e.service == "sts" => {
+                        " The role's trust policy must trust the operator's own role (with the binding's external id, if any), and the operator's role must be allowed sts:AssumeRole on it: `securequeue iam-policy --account-id ACCOUNT --trusted-principal OPERATOR_ROLE` prints both."
+                    }
                     ErrorKind::AccessDenied => {
                         " Grant the operator's IAM role this action (see the operator's IAM policy in the README)."
                     }
