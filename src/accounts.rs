@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use kube::core::{Selector, SelectorExt};
 
 use crate::api::conditions::Reason;
-use crate::api::{AccountGuardrails, SecureQueue, SecureQueueAccount, patterns};
+use crate::api::{AccountGuardrails, SecureQueue, SecureQueueAccount, limits, patterns};
 use crate::arn;
 use crate::resolve::Environment;
 use crate::validation::{Problem, matches};
@@ -59,7 +59,7 @@ impl Binding {
             Err(reason) => problems.push(Problem::new("spec.roleArn", reason)),
         }
         if let Some(id) = &spec.external_id
-            && !matches(patterns::EXTERNAL_ID, id)
+            && !is_external_id(id)
         {
             problems.push(Problem::new(
                 "spec.externalId",
@@ -150,6 +150,12 @@ impl Binding {
             ..home.clone()
         })
     }
+}
+
+/// Whether STS accepts `id` as an external id: 2 to 1224 of the characters it allows.
+pub fn is_external_id(id: &str) -> bool {
+    (limits::EXTERNAL_ID_MIN..=limits::EXTERNAL_ID_MAX).contains(&id.len())
+        && matches(patterns::EXTERNAL_ID, id)
 }
 
 /// Every binding the platform team made, and what is known of the namespaces' labels.

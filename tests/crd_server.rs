@@ -14,7 +14,7 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomRe
 use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, Patch, PatchParams, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, CustomResourceExt};
-use securequeue::api::SecureQueue;
+use securequeue::api::{SecureQueue, SecureQueueAccount};
 use serde_json::{Value, json};
 
 const NAMESPACE: &str = "default";
@@ -190,6 +190,11 @@ fn cases() -> Vec<Case> {
             "region is immutable",
             Some(json!({"region": "eu-west-1"})),
             json!({"region": "us-east-1"}),
+        ),
+        case(
+            "accountId is immutable",
+            Some(json!({"accountId": "222233334444"})),
+            json!({"accountId": "333344445555"}),
         ),
         case(
             "tag keys starting with 'aws:' or 'securequeue.io/' are reserved",
@@ -474,5 +479,89 @@ async fn streaming_lists_are_used_where_the_server_sends_initial_events() {
         // WatchList is on by default from 1.34; 1.33 turned it off by default.
         let expected = !server.label.ends_with("1.33");
         assert_eq!(supported, expected, "{}", server.label);
+    }
+}
+
+/// Installs the SecureQueueAccount CRD by server-side apply, from `crds/`, and waits until the
+/// kind is served.
+async fn install_accounts(server: &Server) -> Api<SecureQueueAccount> {
+    let applied = kubectl(
+        server,
+        &["apply", "--server-side", "--force-conflicts", "-f", "-"],
+        Some(
+            &std::fs::read_to_string(common::repo_path(
+                "crds/securequeue.io_securequeueaccounts.yaml",
+            ))
+            .unwrap(),
+        ),
+    );
+    assert!(
+        applied.status.success() && applied.stderr.is_empty(),
+        "{}: the SecureQueueAccount CRD does not install cleanly: {}",
+        server.label,
+        String::from_utf8_lossy(&applied.stderr)
+    );
+    let api: Api<SecureQueueAccount> = Api::all(client(server).await);
+    for _ in 0..100 {
+        if api.list(&Default::default()).await.is_ok() {
+            return api;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!(
+        "{}: the SecureQueueAccount kind is not served",
+        server.label
+    );
+}
+
+#[tokio::test]
+async fn a_binding_must_name_a_role_of_its_own_account_and_an_external_id_sts_takes() {
+    for server in servers() {
+        let api = install_accounts(&server).await;
+        let binding = |name: &str, role_account: &str, external_id: &str| -> SecureQueueAccount {
+            serde_json::from_value(json!({
+                "apiVersion": "securequeue.io/v1alpha1",
+                "kind": "SecureQueueAccount",
+                "metadata": {"name": name},
+                "spec": {
+                    "accountId": "222233334444",
+                    "roleArn": format!("arn:aws:iam::{role_account}:role/securequeue-target"),
+                    "externalId": external_id,
+                    "namespaces": ["payments"],
+                },
+            }))
+            .unwrap()
+        };
+        let name = unique("binding");
+        let made = api
+            .create(
+                &PostParams::default(),
+                &binding(&name, "222233334444", "cluster-prod"),
+            )
+            .await;
+        assert!(made.is_ok(), "{}: {made:?}", server.label);
+        api.delete(&name, &DeleteParams::default()).await.unwrap();
+        for (role_account, external_id, message) in [
+            (
+                "999999999999",
+                "cluster-prod",
+                "roleArn must be a role in accountId",
+            ),
+            ("222233334444", &"x".repeat(1225)[..], "externalId"),
+            ("222233334444", "has space", "externalId"),
+        ] {
+            let refused = api
+                .create(
+                    &PostParams::default(),
+                    &binding(&unique("bad"), role_account, external_id),
+                )
+                .await
+                .expect_err("refused");
+            assert!(
+                refused.to_string().contains(message),
+                "{}: {refused}",
+                server.label
+            );
+        }
     }
 }

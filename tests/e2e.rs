@@ -18,7 +18,7 @@ use k8s_openapi::api::events::v1::Event;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, DeleteParams, ListParams, ObjectMeta, Patch, PatchParams, PostParams};
 use kube::{Client, CustomResourceExt};
-use securequeue::api::SecureQueue;
+use securequeue::api::{SecureQueue, SecureQueueAccount};
 use securequeue::plan;
 use serde_json::json;
 use tokio::sync::OnceCell;
@@ -110,7 +110,7 @@ async fn client() -> Client {
         .expect("KUBECONFIG names a cluster: run the tests with tests/run.sh")
 }
 
-/// Installs the CRD once per test binary and waits until it is served.
+/// Installs the CRDs once per test binary and waits until they are served.
 async fn setup() -> Client {
     static CRD: OnceCell<()> = OnceCell::const_new();
     let client = client().await;
@@ -118,27 +118,30 @@ async fn setup() -> Client {
         // Create or replace rather than server-side apply: a 1.20 API server's apply refuses
         // the CEL fields it does not know, where create and replace drop them.
         let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-        let mut crd = SecureQueue::crd();
-        let name = "securequeues.securequeue.io";
-        match crds.get_opt(name).await.unwrap() {
-            None => {
-                crds.create(&PostParams::default(), &crd).await.unwrap();
-            }
-            Some(existing) => {
-                crd.metadata.resource_version = existing.metadata.resource_version;
-                crds.replace(name, &PostParams::default(), &crd)
-                    .await
-                    .unwrap();
+        for mut crd in [SecureQueue::crd(), SecureQueueAccount::crd()] {
+            let name = crd.metadata.name.clone().unwrap();
+            match crds.get_opt(&name).await.unwrap() {
+                None => {
+                    crds.create(&PostParams::default(), &crd).await.unwrap();
+                }
+                Some(existing) => {
+                    crd.metadata.resource_version = existing.metadata.resource_version;
+                    crds.replace(&name, &PostParams::default(), &crd)
+                        .await
+                        .unwrap();
+                }
             }
         }
-        let api: Api<SecureQueue> = Api::all(client.clone());
+        let queues: Api<SecureQueue> = Api::all(client.clone());
+        let accounts: Api<SecureQueueAccount> = Api::all(client.clone());
         for _ in 0..100 {
-            if api.list(&ListParams::default()).await.is_ok() {
+            let queues_served = queues.list(&ListParams::default()).await.is_ok();
+            if queues_served && accounts.list(&ListParams::default()).await.is_ok() {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        panic!("the SecureQueue CRD is not served");
+        panic!("the SecureQueue and SecureQueueAccount CRDs are not served");
     })
     .await;
     client
@@ -1011,4 +1014,83 @@ async fn an_adopted_queue_is_recorded_warned_about_then_managed() {
     let (_, sqs) = raw().await;
     assert!(!queue_attributes(&sqs, &url).await["Policy"].contains("AnyoneMaySend"));
     assert_eq!(queue_tags(&sqs, &url).await["securequeue.io/namespace"], ns);
+}
+
+/// A SecureQueueAccount `name` binding `account` to `namespace`, its role that account's.
+async fn bind(client: &Client, name: &str, account: &str, namespace: &str) {
+    let binding: SecureQueueAccount = serde_json::from_value(json!({
+        "apiVersion": "securequeue.io/v1alpha1",
+        "kind": "SecureQueueAccount",
+        "metadata": {"name": name},
+        "spec": {
+            "accountId": account,
+            "roleArn": format!("arn:aws:iam::{account}:role/securequeue-target"),
+            "namespaces": [namespace],
+        },
+    }))
+    .unwrap();
+    let api: Api<SecureQueueAccount> = Api::all(client.clone());
+    api.create(&PostParams::default(), &binding).await.unwrap();
+}
+
+#[tokio::test]
+async fn one_operator_works_in_two_accounts_for_two_namespaces_and_a_removed_binding_stalls() {
+    const ACCOUNTS: [&str; 2] = ["222233334444", "333344445555"];
+    let client = setup().await;
+    let shop = namespace(&client, "accounts-shop").await;
+    let search = namespace(&client, "accounts-search").await;
+    let label = format!("e2e-accounts={shop}");
+    let bindings = [format!("{shop}-payments"), format!("{search}-search")];
+    for ((binding, account), ns) in bindings.iter().zip(ACCOUNTS).zip([&shop, &search]) {
+        bind(&client, binding, account, ns).await;
+    }
+    let _op = operator(
+        "accounts",
+        &[
+            "--no-leader-election",
+            "--allow-cross-account",
+            "--label-selector",
+            &label,
+        ],
+    );
+    let labels = format!("e2e-accounts: {shop}");
+    let named = |ns: &str, name: &str, account: &str| {
+        sq(ns, name, &format!("  accountId: \"{account}\"\n"), &labels)
+    };
+    for (ns, account) in [(&shop, ACCOUNTS[0]), (&search, ACCOUNTS[1])] {
+        let api = create(&client, &named(ns, "orders", account)).await;
+        let ready = wait_ready(&api, "orders", 1).await;
+        let status = ready.status.unwrap();
+        assert_eq!(status.identity.unwrap().account_id, account);
+        let key = status.key_arn.unwrap();
+        assert!(key.contains(&format!(":{account}:key/")), "{key}");
+    }
+
+    // The shop namespace was not given the search account.
+    let shop_api = create(&client, &named(&shop, "intruder", ACCOUNTS[1])).await;
+    let refused = wait_stalled(&shop_api, "intruder").await;
+    assert_eq!(
+        condition(&refused, "Ready"),
+        Some(("False", "GuardrailAccount"))
+    );
+    assert!(refused.status.unwrap().key_arn.is_none());
+
+    // Removing a binding stalls its SecureQueue at once, without a change to it.
+    let accounts: Api<SecureQueueAccount> = Api::all(client.clone());
+    accounts
+        .delete(&bindings[1], &DeleteParams::default())
+        .await
+        .unwrap();
+    let search_api: Api<SecureQueue> = Api::namespaced(client.clone(), &search);
+    let stalled = wait_stalled(&search_api, "orders").await;
+    assert_eq!(
+        condition(&stalled, "Stalled"),
+        Some(("True", "GuardrailAccount"))
+    );
+    let status = stalled.status.unwrap();
+    assert!(status.key_arn.is_some(), "what it made stays recorded");
+    accounts
+        .delete(&bindings[0], &DeleteParams::default())
+        .await
+        .unwrap();
 }

@@ -51,7 +51,7 @@ use super::{limits, patterns};
 pub struct SecureQueueAccountSpec {
     /// The 12-digit AWS account the SecureQueues create their key and queues in, when their
     /// `spec.accountId` names it.
-    #[schemars(pattern(patterns::ACCOUNT_ID))]
+    #[schemars(length(min = 12, max = 12), pattern(patterns::ACCOUNT_ID))]
     pub account_id: String,
 
     /// The IAM role in that account the operator assumes (STS AssumeRole) for every call it
@@ -63,7 +63,10 @@ pub struct SecureQueueAccountSpec {
 
     /// The external id the role's trust policy requires (`sts:ExternalId`), if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(pattern(patterns::EXTERNAL_ID))]
+    #[schemars(
+        length(min = limits::EXTERNAL_ID_MIN, max = limits::EXTERNAL_ID_MAX),
+        pattern(patterns::EXTERNAL_ID)
+    )]
     pub external_id: Option<String>,
 
     /// Namespaces, by name, whose SecureQueues may use this account.

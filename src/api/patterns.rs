@@ -13,8 +13,9 @@ pub const ORGANIZATION_ID: &str = r"^o-[a-z0-9]{10,32}$";
 pub const VPC_ENDPOINT_ID: &str = r"^vpce-[0-9a-f]{8,17}$";
 /// A 12-digit AWS account id.
 pub const ACCOUNT_ID: &str = r"^[0-9]{12}$";
-/// An STS external id: 2 to 1224 of the characters AWS allows in one.
-pub const EXTERNAL_ID: &str = r"^[A-Za-z0-9+=,.@:/_-]{2,1224}$";
+/// An STS external id: the characters AWS allows in one (2 to 1224 of them: the bound is
+/// [`super::limits::EXTERNAL_ID_MAX`], as RE2 repeats at most 1000 times).
+pub const EXTERNAL_ID: &str = r"^[A-Za-z0-9+=,.@:/_-]+$";
 /// A Kubernetes namespace name (an RFC 1123 label).
 pub const NAMESPACE: &str = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$";
 /// A KMS alias name.

@@ -91,7 +91,7 @@ fn trust_flags(args: &IamPolicyArgs) -> Result<(), String> {
         }
     }
     if let Some(id) = &args.external_id
-        && !crate::validation::matches(crate::api::patterns::EXTERNAL_ID, id)
+        && !crate::accounts::is_external_id(id)
     {
         return Err("--external-id: must be 2 to 1224 letters, digits or `+=,.@:/_-`".into());
     }
