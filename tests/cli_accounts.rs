@@ -166,3 +166,41 @@ fn iam_policy_prints_the_target_roles_permissions_and_a_trust_policy_of_the_oper
     assert_eq!(refused.status.code(), Some(2));
     assert!(text(&refused.stderr).contains("--trusted-principal"));
 }
+
+#[test]
+fn iam_policy_lets_the_operators_own_role_assume_the_bound_roles_alone() {
+    let bound = "arn:aws:iam::222233334444:role/securequeue-target";
+    let out = run(
+        &[
+            "iam-policy",
+            "--account-id",
+            "111122223333",
+            "--assumable-role-arn",
+            bound,
+        ],
+        "",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let policy: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let assume: Vec<&serde_json::Value> = policy["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["Action"].to_string().contains("sts:AssumeRole"))
+        .collect();
+    assert_eq!(assume.len(), 1, "{policy}");
+    assert_eq!(assume[0]["Resource"], bound);
+
+    let own = run(
+        &[
+            "iam-policy",
+            "--account-id",
+            "111122223333",
+            "--assumable-role-arn",
+            OPERATOR_ROLE,
+        ],
+        "",
+    );
+    assert_eq!(own.status.code(), Some(2));
+    assert!(text(&own.stderr).contains("--assumable-role-arn"));
+}

@@ -1094,3 +1094,63 @@ async fn one_operator_works_in_two_accounts_for_two_namespaces_and_a_removed_bin
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn a_namespace_given_an_account_by_its_labels_gets_it_when_labelled() {
+    let client = setup().await;
+    let team = namespace(&client, "accounts-team").await;
+    let binding = format!("{team}-by-label");
+    let accounts: Api<SecureQueueAccount> = Api::all(client.clone());
+    let selected: SecureQueueAccount = serde_json::from_value(json!({
+        "apiVersion": "securequeue.io/v1alpha1",
+        "kind": "SecureQueueAccount",
+        "metadata": {"name": binding},
+        "spec": {
+            "accountId": "444455556666",
+            "roleArn": "arn:aws:iam::444455556666:role/securequeue-target",
+            "namespaceSelector": {"matchLabels": {"e2e-team": team}},
+        },
+    }))
+    .unwrap();
+    accounts
+        .create(&PostParams::default(), &selected)
+        .await
+        .unwrap();
+    let _op = operator(
+        "accounts-label",
+        &[
+            "--no-leader-election",
+            "--allow-cross-account",
+            "--namespace",
+            &team,
+        ],
+    );
+    let api = create(
+        &client,
+        &sq(&team, "orders", "  accountId: \"444455556666\"\n", ""),
+    )
+    .await;
+    let refused = wait_stalled(&api, "orders").await;
+    assert_eq!(
+        condition(&refused, "Ready"),
+        Some(("False", "GuardrailAccount"))
+    );
+
+    // Labelling the namespace binds it: the operator sees the label and converges.
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    namespaces
+        .patch(
+            &team,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"labels": {"e2e-team": team}}})),
+        )
+        .await
+        .unwrap();
+    let ready = wait_ready(&api, "orders", 1).await;
+    let key = ready.status.unwrap().key_arn.unwrap();
+    assert!(key.contains(":444455556666:key/"), "{key}");
+    accounts
+        .delete(&binding, &DeleteParams::default())
+        .await
+        .unwrap();
+}

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use crate::policy::operator::{OperatorScope, operator_policy};
+use crate::policy::operator::{OperatorScope, assume_role_statements, operator_policy_document};
 use crate::policy::trust::trust_policy;
 use crate::{arn, guardrails};
 
@@ -37,6 +37,11 @@ pub(super) struct IamPolicyArgs {
     /// SecureQueueAccount's spec.externalId.
     #[arg(long, requires = "trusted_principal")]
     external_id: Option<String>,
+
+    /// For the operator's own role: the roleArn of each SecureQueueAccount it is to use
+    /// (comma-separated or repeated); the policy then lets it assume those roles, and no other.
+    #[arg(long, value_delimiter = ',', conflicts_with = "trusted_principal")]
+    assumable_role_arn: Vec<String>,
 }
 
 pub(super) fn run(args: IamPolicyArgs) -> ExitCode {
@@ -58,12 +63,16 @@ pub(super) fn run(args: IamPolicyArgs) -> ExitCode {
         eprintln!("error: {problem}");
         return ExitCode::from(2);
     }
-    let policy = operator_policy(&OperatorScope {
+    let mut document = operator_policy_document(&OperatorScope {
         partition: args.partition,
         account_id: args.account_id,
         queue_name_prefix: args.queue_name_prefix,
         key_alias_prefix: args.key_alias_prefix,
     });
+    document
+        .statement
+        .extend(assume_role_statements(&args.assumable_role_arn));
+    let policy = document.to_value();
     let output = match &args.trusted_principal {
         None => policy,
         Some(principal) => serde_json::json!({
@@ -78,8 +87,18 @@ pub(super) fn run(args: IamPolicyArgs) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// Checks --trusted-principal and --external-id, naming the flag at fault.
+/// Checks --trusted-principal, --external-id and --assumable-role-arn, naming the flag at fault.
 fn trust_flags(args: &IamPolicyArgs) -> Result<(), String> {
+    for role in &args.assumable_role_arn {
+        let parsed =
+            arn::parse_role(role).map_err(|reason| format!("--assumable-role-arn: {reason}"))?;
+        if parsed.arn.account == args.account_id {
+            return Err(format!(
+                "--assumable-role-arn: `{role}` is in the operator's own account {}; name the roles of the bound accounts",
+                args.account_id
+            ));
+        }
+    }
     if let Some(principal) = &args.trusted_principal {
         let role = arn::parse_role(principal)
             .map_err(|reason| format!("--trusted-principal: {reason}"))?;

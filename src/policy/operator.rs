@@ -130,6 +130,28 @@ pub fn operator_policy_document(scope: &OperatorScope) -> PolicyDocument<Identit
     ])
 }
 
+/// The caller's side of working in bound accounts: the operator's own role may assume each
+/// bound account's role (a SecureQueueAccount's `roleArn`), and no other. A cross-account
+/// AssumeRole needs both this and the target role's trust policy ([`super::trust`]): "the
+/// administrator of the trusting account ... and the administrator of the trusted account must
+/// grant the user permission to switch to the role"
+/// (https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_permissions-to-switch.html).
+pub fn assume_role_statements(role_arns: &[String]) -> Vec<IdentityStatement> {
+    role_arns
+        .iter()
+        .map(|role| {
+            let account = crate::arn::parse_role(role)
+                .map(|r| r.arn.account.to_string())
+                .unwrap_or_default();
+            IdentityStatement::allow(
+                &format!("AssumeTheRoleOfBoundAccount{account}"),
+                &["sts:AssumeRole"],
+                role,
+            )
+        })
+        .collect()
+}
+
 /// CreateKey names no resource, so AWS lets no policy scope it to keys; these conditions narrow
 /// it as far as AWS allows: only the one kind of key the operator makes, and never with the key
 /// policy lockout safety check bypassed (AWS KMS Developer Guide, "AWS KMS condition keys":
@@ -236,6 +258,35 @@ mod tests {
                 assert_eq!(action, "sqs:CreateQueue", "{statement}");
             }
         }
+    }
+
+    #[test]
+    fn the_operator_may_assume_the_bound_roles_and_no_other() {
+        use crate::evaluate::{Effect, Kind, Principal, Request, evaluate_as};
+        let bound = "arn:aws:iam::222233334444:role/securequeue-target".to_string();
+        let mut policy = operator_policy_document(&scope());
+        policy
+            .statement
+            .extend(assume_role_statements(std::slice::from_ref(&bound)));
+        let decide = |role: &str| {
+            let request = Request::new(
+                Principal::Aws("arn:aws:iam::111122223333:role/securequeue-operator".into()),
+                "sts:AssumeRole",
+                role,
+            );
+            evaluate_as(Kind::Identity, &policy.to_value(), &request)
+                .unwrap()
+                .effect
+        };
+        assert_eq!(decide(&bound), Effect::Allowed);
+        for other in [
+            "arn:aws:iam::222233334444:role/admin",
+            "arn:aws:iam::333344445555:role/securequeue-target",
+        ] {
+            assert_eq!(decide(other), Effect::ImplicitDeny, "{other}");
+        }
+        let without = operator_policy_document(&scope());
+        assert!(!without.to_compact_json().contains("sts:AssumeRole"));
     }
 
     #[test]
