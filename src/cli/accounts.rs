@@ -2,6 +2,7 @@
 //! outside the cluster, so a pipeline binds namespaces to accounts as the controller does.
 
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use clap::Args;
 
@@ -58,6 +59,18 @@ impl AccountsArgs {
         } else {
             Err(errors)
         }
+    }
+}
+
+impl AccountsArgs {
+    /// The bindings of the file; or, after printing every problem with it, exit code 2.
+    pub(super) fn read_or_exit(&self) -> Result<Accounts, ExitCode> {
+        self.read().map_err(|errors| {
+            for error in errors {
+                eprintln!("error: {error}");
+            }
+            ExitCode::from(2)
+        })
     }
 }
 

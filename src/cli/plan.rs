@@ -33,14 +33,9 @@ pub(super) fn run(args: PlanArgs) -> ExitCode {
         Ok(env) => env,
         Err(code) => return code,
     };
-    let bindings = match args.accounts.read() {
+    let bindings = match args.accounts.read_or_exit() {
         Ok(bindings) => bindings,
-        Err(errors) => {
-            for error in errors {
-                eprintln!("error: {error}");
-            }
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     if args.output == Format::Text {
         eprintln!("error: -o text: a plan is printed as a document; use -o json or -o yaml");

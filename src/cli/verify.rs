@@ -70,6 +70,9 @@ pub(super) struct ExplainArgs {
     #[command(flatten)]
     operator_args: OperatorArgs,
 
+    #[command(flatten)]
+    accounts: AccountsArgs,
+
     /// Who asks: an IAM ARN, or a service principal such as `sns.amazonaws.com`.
     #[arg(long)]
     principal: String,
@@ -120,14 +123,9 @@ pub(super) fn verify_command(args: VerifyArgs) -> ExitCode {
         };
         return super::containment::run(&args.files, &operator, format);
     }
-    let bindings = match args.accounts.read() {
+    let bindings = match args.accounts.read_or_exit() {
         Ok(bindings) => bindings,
-        Err(errors) => {
-            for error in errors {
-                eprintln!("error: {error}");
-            }
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     let inputs = input::read(&args.files);
     if !inputs.errors.is_empty() {
@@ -212,6 +210,10 @@ pub(super) fn explain_command(args: ExplainArgs) -> ExitCode {
         Ok(env) => env,
         Err(code) => return code,
     };
+    let bindings = match args.accounts.read_or_exit() {
+        Ok(bindings) => bindings,
+        Err(code) => return code,
+    };
     let inputs = input::read(std::slice::from_ref(&args.file));
     let (queue, errors) = (inputs.queues.first(), inputs.errors);
     let Some((source, queue)) = queue.filter(|_| errors.is_empty()) else {
@@ -220,7 +222,9 @@ pub(super) fn explain_command(args: ExplainArgs) -> ExitCode {
         }
         return ExitCode::FAILURE;
     };
-    let plan = match plan::build(queue, &env) {
+    let built =
+        accounts::environment(&bindings, queue, &env).and_then(|env| plan::build(queue, &env));
+    let plan = match built {
         Ok(plan) => plan,
         Err(problems) => {
             for problem in problems {
