@@ -89,9 +89,9 @@ impl Recorded {
         let mut problems = Vec::new();
         if let Some(recorded) = differs(&self.account_id, &planned.account_id) {
             problems.push(Problem::new(
-                "the operator's account (--account-id, or the account of --operator-role-arn)",
+                "spec.accountId, or the operator's account (--account-id, or the account of --operator-role-arn)",
                 format!(
-                    "the key and both queues are in account {recorded} (status.identity.accountId), but the operator now works in account {}; securequeue never moves them: run this SecureQueue's operator in account {recorded} again",
+                    "the key and both queues are in account {recorded} (status.identity.accountId), but this SecureQueue would now be made in account {}; securequeue never moves them: set spec.accountId back to {recorded} (a SecureQueueAccount must bind it to this namespace), or run the operator in account {recorded} again",
                     planned.account_id
                 ),
             ));

@@ -281,3 +281,36 @@ async fn a_session_that_expires_is_renewed_not_reported_as_an_error() {
     assert_ready(&converge(&reconciler, &queue).await, "Converged");
     assert!(assumed() <= before + 1, "a live session is reused");
 }
+
+#[tokio::test]
+async fn a_changed_account_moves_nothing() {
+    let shop = unique_namespace("shop");
+    let reconciler = operator(&[
+        binding("payments", PAYMENTS, &[&shop]),
+        binding("search", SEARCH, &[&shop]),
+    ])
+    .await;
+    let mut queue = queue_in(&shop, PAYMENTS);
+    let made = converge(&reconciler, &queue).await;
+    assert_ready(&made, "Created");
+    queue.status = Some(securequeue::reconcile::status::of_pass(
+        &made,
+        Some(1),
+        None,
+        jiff::Timestamp::now(),
+    ));
+    queue.spec = queue_in(&shop, SEARCH).spec;
+    let seen = requests_touching(&shop).len();
+    let refused = converge(&reconciler, &queue).await;
+    assert_eq!(
+        condition(&refused, "Ready"),
+        ("False", "ImmutableFieldChanged")
+    );
+    assert!(refused.ready().unwrap().message.contains("spec.accountId"));
+    assert_eq!(refused.calls.total(), 0);
+    assert_eq!(
+        requests_touching(&shop).len(),
+        seen,
+        "not even a session in the new account"
+    );
+}
