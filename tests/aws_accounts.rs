@@ -197,7 +197,8 @@ async fn removing_a_binding_stalls_its_queues_and_deletes_nothing() {
             .is_some()
     );
 
-    // With the binding back, the deletion goes ahead.
+    // With the binding back, the deletion goes ahead, and its session is forgotten: a
+    // SecureQueue of the same name later starts a session of its own.
     reconciler.set_accounts(Accounts::of(&[binding("payments", PAYMENTS, &[&shop])]));
     let deletion = reconciler.delete(&queue, &CallLog::default()).await;
     assert!(
@@ -207,6 +208,15 @@ async fn removing_a_binding_stalls_its_queues_and_deletes_nothing() {
             .all(|s| s.reason.as_str() == "Deleted"),
         "{deletion:?}"
     );
+    let sessions = || {
+        requests_touching(&shop)
+            .iter()
+            .filter(|r| *r == "sts:AssumeRole")
+            .count()
+    };
+    let before = sessions();
+    let _ = converge(&reconciler, &queue).await;
+    assert_eq!(sessions(), before + 1, "a new session after the deletion");
 }
 
 #[tokio::test]

@@ -219,6 +219,16 @@ impl Aws {
         &self.quotas
     }
 
+    /// Forgets `role`'s session and its clients, for a SecureQueue that is gone; the
+    /// account's budgets stay, shared by its other sessions.
+    pub fn forget(&self, role: &session::AssumedRole) {
+        let mut cache = self.cache.lock().expect("client cache");
+        cache.credentials.remove(role);
+        cache
+            .clients
+            .retain(|(session, _), _| session.as_ref() != Some(role));
+    }
+
     /// What every operation's budget is doing, by account (`None`: the operator's own) and
     /// region.
     pub fn budgets(&self) -> Vec<(Option<String>, String, BudgetSnapshot)> {

@@ -243,8 +243,19 @@ impl Reconciler {
     }
 
     /// One deletion pass, honouring `spec.deletionPolicy`, its calls counted in `log`. An
-    /// observed SecureQueue's resources are never touched.
+    /// observed SecureQueue's resources are never touched. Once it is finished, the SecureQueue's
+    /// session in a bound account, if any, is forgotten.
     pub async fn delete(&self, queue: &SecureQueue, log: &CallLog) -> Deletion {
+        let deletion = self.deletion(queue, log).await;
+        if deletion.finished()
+            && let Ok((_, Some(session))) = self.tenant(queue)
+        {
+            self.aws.forget(&session);
+        }
+        deletion
+    }
+
+    async fn deletion(&self, queue: &SecureQueue, log: &CallLog) -> Deletion {
         let name = display_name(queue);
         if queue.spec.management == Management::Observe {
             return Deletion {
