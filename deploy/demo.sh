@@ -3,7 +3,9 @@
 # example SecureQueue with `securequeue apply`, prints what the emulator then holds for one of
 # them (key policy, rotation, encryption, queue policies, redrive settings, tags) as read back by
 # an independent client, applies again to show that a converged SecureQueue costs reads only,
-# shows a bad manifest refused with nothing changed, and stops the emulator.
+# shows a bad manifest refused with nothing changed, puts a SecureQueue into a second account
+# through a SecureQueueAccount binding (and refuses a namespace the binding does not name), and
+# stops the emulator.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -50,3 +52,26 @@ if sed -e 's|role/orders-worker|user/alice|' deploy/examples/sns-producer.yaml |
   exit 1
 fi
 echo "== refused, as it should be"
+
+echo
+echo "== another account: deploy/accounts/accounts.yaml binds 222233334444 to namespace payments"
+payments_queue() {
+  cat <<YAML
+apiVersion: securequeue.io/v1alpha1
+kind: SecureQueue
+metadata: {name: invoices, namespace: $1}
+spec:
+  region: eu-west-1
+  accountId: "222233334444"
+  organizationId: o-abcdefghij
+  consumerRoleArns: [arn:aws:iam::222233334444:role/invoice-worker]
+YAML
+}
+payments_queue payments | "$bin" apply --accounts deploy/accounts/accounts.yaml -f - -o json \
+  | "$EMULATOR_VENV/bin/python" -c 'import json, sys; r = json.load(sys.stdin)[0]; print(r["name"], r["queueArn"], "encrypted with", r["keyArn"])'
+echo "== namespace shop names the same account, which is not bound to it:"
+if payments_queue shop | "$bin" apply --accounts deploy/accounts/accounts.yaml -f -; then
+  echo "the unbound namespace was let into the account" >&2
+  exit 1
+fi
+echo "== refused before any AWS call, as it should be"
