@@ -15,7 +15,9 @@ use std::collections::BTreeMap;
 use kube::core::{Selector, SelectorExt};
 
 use crate::api::conditions::Reason;
-use crate::api::{AccountGuardrails, SecureQueue, SecureQueueAccount, limits, patterns};
+use crate::api::{
+    AccountGuardrails, SecureQueue, SecureQueueAccount, SecureQueueAccountSpec, limits, patterns,
+};
 use crate::arn;
 use crate::resolve::Environment;
 use crate::validation::{Problem, matches};
@@ -40,32 +42,8 @@ impl Binding {
     /// The binding a SecureQueueAccount makes, or every problem with it, each naming its field.
     pub fn of(account: &SecureQueueAccount) -> Result<Self, Vec<Problem>> {
         let spec = &account.spec;
-        let mut problems = Vec::new();
-        if !arn::is_account_id(&spec.account_id) {
-            problems.push(Problem::new(
-                "spec.accountId",
-                format!("`{}` is not a 12-digit account id", spec.account_id),
-            ));
-        }
-        match arn::parse_role(&spec.role_arn) {
-            Ok(role) if role.arn.account != spec.account_id => problems.push(Problem::new(
-                "spec.roleArn",
-                format!(
-                    "`{}` is in account {}, not in spec.accountId {}: the operator assumes it to work in that account",
-                    spec.role_arn, role.arn.account, spec.account_id
-                ),
-            )),
-            Ok(_) => {}
-            Err(reason) => problems.push(Problem::new("spec.roleArn", reason)),
-        }
-        if let Some(id) = &spec.external_id
-            && !is_external_id(id)
-        {
-            problems.push(Problem::new(
-                "spec.externalId",
-                "must be 2 to 1224 letters, digits or `+=,.@:/_-`",
-            ));
-        }
+        let mut problems = identity_problems(spec);
+        problems.extend(guardrail_problems(&spec.guardrails));
         for (i, namespace) in spec.namespaces.iter().enumerate() {
             if !matches(patterns::NAMESPACE, namespace) {
                 problems.push(Problem::new(
@@ -74,32 +52,13 @@ impl Binding {
                 ));
             }
         }
-        let selector = spec
-            .namespace_selector
-            .clone()
-            .map(Selector::try_from)
-            .transpose()
-            .unwrap_or_else(|e| {
+        let selector = match spec.namespace_selector.clone().map(Selector::try_from) {
+            Some(Err(e)) => {
                 problems.push(Problem::new("spec.namespaceSelector", e.to_string()));
                 None
-            });
-        let guardrails = &spec.guardrails;
-        for (i, role) in guardrails.admin_role_arns.iter().enumerate() {
-            if let Err(reason) = arn::parse_role(role) {
-                problems.push(Problem::new(
-                    format!("spec.guardrails.adminRoleArns[{i}]"),
-                    reason,
-                ));
             }
-        }
-        if let Some(org) = &guardrails.required_organization_id
-            && !matches(patterns::ORGANIZATION_ID, org)
-        {
-            problems.push(Problem::new(
-                "spec.guardrails.requiredOrganizationId",
-                format!("`{org}` is not an organization id (`o-...`)"),
-            ));
-        }
+            parsed => parsed.and_then(Result::ok),
+        };
         if !problems.is_empty() {
             return Err(problems);
         }
@@ -110,7 +69,7 @@ impl Binding {
             external_id: spec.external_id.clone(),
             namespaces: spec.namespaces.clone(),
             selector,
-            guardrails: guardrails.clone(),
+            guardrails: spec.guardrails.clone(),
         })
     }
 
@@ -150,6 +109,63 @@ impl Binding {
             ..home.clone()
         })
     }
+}
+
+/// What is wrong with the account, its role and the external id: the role must be the
+/// account's, as the operator assumes it to work there.
+fn identity_problems(spec: &SecureQueueAccountSpec) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    if !arn::is_account_id(&spec.account_id) {
+        problems.push(Problem::new(
+            "spec.accountId",
+            format!("`{}` is not a 12-digit account id", spec.account_id),
+        ));
+    }
+    match arn::parse_role(&spec.role_arn) {
+        Ok(role) if role.arn.account != spec.account_id => problems.push(Problem::new(
+            "spec.roleArn",
+            format!(
+                "`{}` is in account {}, not in spec.accountId {}: the operator assumes it to work in that account",
+                spec.role_arn, role.arn.account, spec.account_id
+            ),
+        )),
+        Ok(_) => {}
+        Err(reason) => problems.push(Problem::new("spec.roleArn", reason)),
+    }
+    if let Some(id) = &spec.external_id
+        && !is_external_id(id)
+    {
+        problems.push(Problem::new(
+            "spec.externalId",
+            "must be 2 to 1224 letters, digits or `+=,.@:/_-`",
+        ));
+    }
+    problems
+}
+
+/// What is wrong with a binding's guardrails.
+fn guardrail_problems(guardrails: &AccountGuardrails) -> Vec<Problem> {
+    let mut problems: Vec<Problem> = guardrails
+        .admin_role_arns
+        .iter()
+        .enumerate()
+        .filter_map(|(i, role)| {
+            let reason = arn::parse_role(role).err()?;
+            Some(Problem::new(
+                format!("spec.guardrails.adminRoleArns[{i}]"),
+                reason,
+            ))
+        })
+        .collect();
+    if let Some(org) = &guardrails.required_organization_id
+        && !matches(patterns::ORGANIZATION_ID, org)
+    {
+        problems.push(Problem::new(
+            "spec.guardrails.requiredOrganizationId",
+            format!("`{org}` is not an organization id (`o-...`)"),
+        ));
+    }
+    problems
 }
 
 /// Whether STS accepts `id` as an external id: 2 to 1224 of the characters it allows.
@@ -328,7 +344,6 @@ fn fnv1a(bytes: &[u8]) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::SecureQueueAccountSpec;
 
     const HOME: &str = "111122223333";
 
@@ -446,6 +461,36 @@ mod tests {
                 .contains("SecureQueueAccount payments is invalid"),
             "{}",
             refused.reason
+        );
+    }
+
+    #[test]
+    fn every_problem_of_a_binding_names_its_field() {
+        let mut resource = account("payments", "222233334444", &["Not_A_Namespace"]);
+        resource.spec.external_id = Some("x".into());
+        resource.spec.namespace_selector = Some(
+            serde_json::from_value(serde_json::json!({
+                "matchExpressions": [{"key": "team", "operator": "Near", "values": ["a"]}]
+            }))
+            .unwrap(),
+        );
+        resource.spec.guardrails.admin_role_arns =
+            vec!["arn:aws:iam::222233334444:user/bob".into()];
+        resource.spec.guardrails.required_organization_id = Some("org-1".into());
+        let fields: Vec<String> = Binding::of(&resource)
+            .unwrap_err()
+            .into_iter()
+            .map(|p| p.field)
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                "spec.externalId",
+                "spec.guardrails.adminRoleArns[0]",
+                "spec.guardrails.requiredOrganizationId",
+                "spec.namespaces[0]",
+                "spec.namespaceSelector",
+            ]
         );
     }
 
