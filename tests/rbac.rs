@@ -186,3 +186,28 @@ fn the_chart_grants_exactly_what_the_controller_calls_in_both_modes() {
         assert!(roles.contains(&("Role".to_string(), "securequeue-system".to_string())));
     }
 }
+
+#[test]
+fn the_account_bindings_the_chart_renders_are_valid_ones() {
+    let helm = std::env::var("SECUREQUEUE_HELM").expect("SECUREQUEUE_HELM is set by tests/run.sh");
+    let out = Command::new(helm)
+        .current_dir(common::ROOT)
+        .args(["template", "securequeue", "charts/securequeue"])
+        .args(["-f", "charts/securequeue/ci/all-options-values.yaml"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let bindings: Vec<_> = securequeue::manifest::parse_accounts(&text)
+        .unwrap()
+        .into_iter()
+        .filter_map(|d| d.parsed.ok())
+        .collect();
+    assert_eq!(bindings.len(), 1, "{text}");
+    let accounts = securequeue::accounts::Accounts::of(&bindings);
+    assert_eq!(accounts.len(), 1, "{:?}", accounts.problems());
+}
