@@ -199,7 +199,7 @@ mod tests {
         let cases: [(Change, &str, &str); 5] = [
             (
                 |i| i.account_id = "444455556666".into(),
-                "the operator's account",
+                "spec.accountId, or the operator's account",
                 "account 111122223333",
             ),
             (
