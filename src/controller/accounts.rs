@@ -8,7 +8,8 @@
 
 use futures::channel::mpsc;
 use futures::{Stream, StreamExt, stream};
-use kube::api::ListParams;
+use k8s_openapi::api::core::v1::Namespace;
+use kube::api::{ListParams, PartialObjectMeta};
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Api, Client};
@@ -19,6 +20,9 @@ use crate::api::SecureQueueAccount;
 use crate::reconcile::Reconciler;
 
 use super::namespaces;
+
+/// A namespace's metadata, all the operator reads of it.
+type NamespaceMeta = PartialObjectMeta<Namespace>;
 
 /// Starts following the SecureQueueAccounts (and the namespaces' labels), returning once the
 /// reconciler has the bindings as they are now; the stream yields each time they change. `None`
@@ -42,14 +46,19 @@ pub async fn follow(
                 warn!(error = %e, "watching SecureQueueAccounts failed; retrying");
             }
         });
-    let (labels, label_changes) = namespaces::follow(client, only.as_deref());
+    let (labels, label_changes) = match namespaces::follow(client, only.as_deref()).await {
+        Some((labels, changes)) => (Some(labels), changes.boxed()),
+        None => (None, stream::empty().boxed()),
+    };
     let mut changes = stream::select(account_changes, label_changes).boxed();
     let (tx, rx) = mpsc::unbounded();
     let ready = {
         let (bindings, labels) = (bindings.clone(), labels.clone());
         async move {
             let _ = bindings.wait_until_ready().await;
-            let _ = labels.wait_until_ready().await;
+            if let Some(labels) = labels {
+                let _ = labels.wait_until_ready().await;
+            }
         }
     };
     // Drive the watches until both have listed, then keep following them in the background.
@@ -57,13 +66,13 @@ pub async fn follow(
         () = ready => {}
         _ = async { while changes.next().await.is_some() {} } => {}
     }
-    let first = current(&bindings, &labels);
+    let first = current(&bindings, labels.as_ref());
     announce(&first);
     let mut fingerprint = first.fingerprint();
     reconciler.set_accounts(first);
     tokio::spawn(async move {
         while changes.next().await.is_some() {
-            let now = current(&bindings, &labels);
+            let now = current(&bindings, labels.as_ref());
             let changed = now.fingerprint();
             if changed != fingerprint {
                 announce(&now);
@@ -76,17 +85,20 @@ pub async fn follow(
     Some(rx)
 }
 
+/// The bindings as the stores hold them now, with the namespaces' labels where a selector
+/// needs them and they are known.
 fn current(
     bindings: &Store<SecureQueueAccount>,
-    labels: &Store<kube::api::PartialObjectMeta<k8s_openapi::api::core::v1::Namespace>>,
+    labels: Option<&Store<NamespaceMeta>>,
 ) -> Accounts {
     let resources: Vec<SecureQueueAccount> =
         bindings.state().iter().map(|a| (**a).clone()).collect();
     let accounts = Accounts::of(&resources);
-    if accounts.selects_by_labels() {
-        accounts.with_labels(namespaces::labels(labels))
-    } else {
-        accounts
+    match labels {
+        Some(labels) if accounts.selects_by_labels() => {
+            accounts.with_labels(namespaces::labels(labels))
+        }
+        _ => accounts,
     }
 }
 
