@@ -10,7 +10,7 @@
 //! SecureQueue is refused (`GuardrailAccount`) before any AWS call: a namespace never reaches
 //! an account it was not given.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use kube::core::{Selector, SelectorExt};
 
@@ -23,7 +23,7 @@ use crate::resolve::Environment;
 use crate::validation::{Problem, matches};
 
 /// One valid binding: an account, the role to assume in it, and who may use it.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub struct Binding {
     /// The SecureQueueAccount's name.
     pub name: String,
@@ -71,6 +71,17 @@ impl Binding {
             selector,
             guardrails: spec.guardrails.clone(),
         })
+    }
+
+    /// What a SecureQueue it admits is planned with: whom it may admit aside.
+    fn terms(&self) -> Terms<'_> {
+        (
+            &self.name,
+            &self.account_id,
+            &self.role_arn,
+            self.external_id.as_deref(),
+            &self.guardrails,
+        )
     }
 
     /// Whether SecureQueues of `namespace` may use the account: by name, or by the namespace's
@@ -178,8 +189,28 @@ pub fn is_external_id(id: &str) -> bool {
 #[derive(Clone, Debug, Default)]
 pub struct Accounts {
     bindings: Vec<Binding>,
-    broken: Vec<(String, String, Vec<Problem>)>,
+    broken: Vec<Broken>,
     labels: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+/// A binding's name, account, role, external id and guardrails: all it decides for the
+/// SecureQueues it admits.
+type Terms<'a> = (
+    &'a str,
+    &'a str,
+    &'a str,
+    Option<&'a str>,
+    &'a AccountGuardrails,
+);
+
+/// An invalid SecureQueueAccount: it binds nothing, and SecureQueues naming its account are
+/// told why.
+#[derive(Clone, Debug, PartialEq)]
+struct Broken {
+    name: String,
+    account_id: String,
+    namespaces: Vec<String>,
+    problems: Vec<Problem>,
 }
 
 /// Where a SecureQueue's resources are and who the operator is there.
@@ -199,11 +230,12 @@ impl Accounts {
         for resource in resources {
             match Binding::of(resource) {
                 Ok(binding) => accounts.bindings.push(binding),
-                Err(problems) => accounts.broken.push((
-                    resource.metadata.name.clone().unwrap_or_default(),
-                    resource.spec.account_id.clone(),
+                Err(problems) => accounts.broken.push(Broken {
+                    name: resource.metadata.name.clone().unwrap_or_default(),
+                    account_id: resource.spec.account_id.clone(),
+                    namespaces: resource.spec.namespaces.clone(),
                     problems,
-                )),
+                }),
             }
         }
         accounts.bindings.sort_by(|a, b| a.name.cmp(&b.name));
@@ -215,23 +247,45 @@ impl Accounts {
         Self { labels, ..self }
     }
 
-    /// What decides where SecureQueues go: the bindings, the invalid ones, and which
-    /// namespaces the selectors admit. Equal before and after a change of namespaces or
-    /// SecureQueueAccounts that moves nothing, so the controller looks at every SecureQueue
-    /// again only when it matters.
-    pub fn fingerprint(&self) -> impl PartialEq + use<> {
-        let admitted: Vec<(String, String)> = self
+    /// The namespaces whose SecureQueues these bindings treat otherwise than `before` did: a
+    /// binding that admits them came, went or changed, or an invalid one naming them did. Only
+    /// SecureQueues there can pass or be refused otherwise, so only they need another look.
+    pub fn changed_namespaces(&self, before: &Accounts) -> BTreeSet<String> {
+        let mut named = self.mentioned();
+        named.extend(before.mentioned());
+        named
+            .into_iter()
+            .filter(|namespace| self.view(namespace) != before.view(namespace))
+            .collect()
+    }
+
+    /// Every namespace a binding names, or whose labels are known.
+    fn mentioned(&self) -> BTreeSet<String> {
+        let listed = self.bindings.iter().flat_map(|b| &b.namespaces);
+        let broken = self.broken.iter().flat_map(|b| &b.namespaces);
+        listed
+            .chain(broken)
+            .chain(self.labels.keys())
+            .cloned()
+            .collect()
+    }
+
+    /// What decides for `namespace`: the terms of the bindings that admit it, and the invalid
+    /// ones naming it.
+    fn view(&self, namespace: &str) -> (Vec<Terms<'_>>, Vec<&Broken>) {
+        let labels = self.labels.get(namespace);
+        let admitting = self
             .bindings
             .iter()
-            .filter(|b| b.selector.is_some())
-            .flat_map(|b| {
-                self.labels
-                    .iter()
-                    .filter(|(namespace, labels)| b.admits(namespace, Some(labels)))
-                    .map(|(namespace, _)| (b.name.clone(), namespace.clone()))
-            })
+            .filter(|b| b.admits(namespace, labels))
+            .map(Binding::terms)
             .collect();
-        (self.bindings.clone(), self.broken.clone(), admitted)
+        let broken = self
+            .broken
+            .iter()
+            .filter(|b| b.namespaces.iter().any(|n| n == namespace))
+            .collect();
+        (admitting, broken)
     }
 
     /// Whether any binding selects namespaces by their labels.
@@ -253,10 +307,11 @@ impl Accounts {
     pub fn problems(&self) -> Vec<String> {
         self.broken
             .iter()
-            .flat_map(|(name, _, problems)| {
-                problems
+            .flat_map(|broken| {
+                broken
+                    .problems
                     .iter()
-                    .map(move |p| format!("SecureQueueAccount {name}: {p}"))
+                    .map(move |p| format!("SecureQueueAccount {}: {p}", broken.name))
             })
             .collect()
     }
@@ -293,10 +348,14 @@ impl Accounts {
         let broken: Vec<String> = self
             .broken
             .iter()
-            .filter(|(_, id, _)| id == account)
-            .map(|(name, _, problems)| {
-                let what: Vec<String> = problems.iter().map(ToString::to_string).collect();
-                format!("SecureQueueAccount {name} is invalid ({})", what.join("; "))
+            .filter(|b| b.account_id == account)
+            .map(|b| {
+                let what: Vec<String> = b.problems.iter().map(ToString::to_string).collect();
+                format!(
+                    "SecureQueueAccount {} is invalid ({})",
+                    b.name,
+                    what.join("; ")
+                )
             })
             .collect();
         let reason = if broken.is_empty() {
@@ -518,6 +577,62 @@ mod tests {
             .tenant(&queue("shop", Some("222233334444")), &operator)
             .unwrap_err();
         assert_eq!(refused.refusal, Reason::GuardrailAccount);
+    }
+
+    #[test]
+    fn only_namespaces_whose_bindings_change_are_looked_at_again() {
+        let before = Accounts::of(&[
+            account("payments", "222233334444", &["shop", "billing"]),
+            account("search", "333344445555", &["catalog"]),
+        ]);
+        let same = Accounts::of(&[
+            account("search", "333344445555", &["catalog"]),
+            account("payments", "222233334444", &["shop", "billing"]),
+        ]);
+        assert!(same.changed_namespaces(&before).is_empty());
+        let narrowed = Accounts::of(&[
+            account("payments", "222233334444", &["shop"]),
+            account("search", "333344445555", &["catalog"]),
+        ]);
+        assert_eq!(
+            narrowed.changed_namespaces(&before),
+            BTreeSet::from(["billing".to_string()])
+        );
+        let mut moved = account("search", "333344445555", &["catalog"]);
+        moved.spec.role_arn = "arn:aws:iam::333344445555:role/other".into();
+        let changed = Accounts::of(&[
+            account("payments", "222233334444", &["shop", "billing"]),
+            moved,
+        ]);
+        assert_eq!(
+            changed.changed_namespaces(&before),
+            BTreeSet::from(["catalog".to_string()])
+        );
+    }
+
+    #[test]
+    fn a_label_change_matters_only_where_a_selector_looks() {
+        let mut selecting = account("payments", "222233334444", &[]);
+        selecting.spec.namespace_selector = Some(
+            serde_json::from_value(serde_json::json!({"matchLabels": {"team": "payments"}}))
+                .unwrap(),
+        );
+        let labelled = |team: &str| {
+            BTreeMap::from([
+                (
+                    "shop".to_string(),
+                    BTreeMap::from([("team".to_string(), team.to_string())]),
+                ),
+                ("other".to_string(), BTreeMap::new()),
+            ])
+        };
+        let before = Accounts::of(std::slice::from_ref(&selecting)).with_labels(labelled("search"));
+        let after =
+            Accounts::of(std::slice::from_ref(&selecting)).with_labels(labelled("payments"));
+        assert_eq!(
+            after.changed_namespaces(&before),
+            BTreeSet::from(["shop".to_string()])
+        );
     }
 
     #[test]

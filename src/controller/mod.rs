@@ -206,15 +206,20 @@ pub async fn run(client: Client, reconciler: Reconciler, config: Config) -> Resu
     .reflect(writer)
     .applied_objects()
     .predicate_filter(watching::change_marker, Default::default());
-    let bindings_changed =
-        accounts::follow(client.clone(), reconciler.clone(), config.namespace.clone()).await;
+    let bindings_changed = accounts::follow(
+        client.clone(),
+        reconciler.clone(),
+        config.namespace.clone(),
+        reader.clone(),
+    )
+    .await;
     let ctx = Arc::new(Context::new(client, reconciler, metrics, config.resync));
     let mut stopped = stop_rx.clone();
     info!(namespace = ?config.namespace, "controller started");
     let mut controller = Controller::for_stream(changes, reader)
         .with_config(controller::Config::default().concurrency(config.concurrency));
     if let Some(changed) = bindings_changed {
-        controller = controller.reconcile_all_on(changed);
+        controller = controller.reconcile_on(changed);
     }
     controller
         .graceful_shutdown_on(async move {
