@@ -146,10 +146,7 @@ fn identity_problems(spec: &SecureQueueAccountSpec) -> Vec<Problem> {
     if let Some(id) = &spec.external_id
         && !is_external_id(id)
     {
-        problems.push(Problem::new(
-            "spec.externalId",
-            "must be 2 to 1224 letters, digits or `+=,.@:/_-`",
-        ));
+        problems.push(Problem::new("spec.externalId", EXTERNAL_ID_RULE));
     }
     problems
 }
@@ -178,6 +175,9 @@ fn guardrail_problems(guardrails: &AccountGuardrails) -> Vec<Problem> {
     }
     problems
 }
+
+/// What STS takes as an external id, in words for an error message.
+pub const EXTERNAL_ID_RULE: &str = "must be 2 to 1224 letters, digits or `+=,.@:/_-`";
 
 /// Whether STS accepts `id` as an external id: 2 to 1224 of the characters it allows.
 pub fn is_external_id(id: &str) -> bool {
@@ -430,6 +430,23 @@ mod tests {
         )
     }
 
+    /// A binding of 222233334444 to the namespaces labelled `team: <team>`.
+    fn selecting_team(team: &str) -> SecureQueueAccount {
+        let mut resource = account(team, "222233334444", &[]);
+        resource.spec.namespace_selector = Some(
+            serde_json::from_value(serde_json::json!({"matchLabels": {"team": team}})).unwrap(),
+        );
+        resource
+    }
+
+    /// `namespace`'s labels: `team: <team>`.
+    fn team_label(namespace: &str, team: &str) -> (String, BTreeMap<String, String>) {
+        (
+            namespace.to_string(),
+            BTreeMap::from([("team".to_string(), team.to_string())]),
+        )
+    }
+
     fn queue(namespace: &str, account_id: Option<&str>) -> SecureQueue {
         let mut queue: SecureQueue = serde_json::from_value(serde_json::json!({
             "apiVersion": "securequeue.io/v1alpha1",
@@ -482,17 +499,8 @@ mod tests {
 
     #[test]
     fn a_selector_admits_by_labels_and_only_where_they_are_known() {
-        let mut resource = account("payments", "222233334444", &[]);
-        resource.spec.namespace_selector = Some(
-            serde_json::from_value(serde_json::json!({"matchLabels": {"team": "payments"}}))
-                .unwrap(),
-        );
-        let labels = |team: &str| {
-            BTreeMap::from([(
-                "shop".to_string(),
-                BTreeMap::from([("team".to_string(), team.to_string())]),
-            )])
-        };
+        let resource = selecting_team("payments");
+        let labels = |team: &str| BTreeMap::from([team_label("shop", team)]);
         let named = queue("shop", Some("222233334444"));
         let by_name_only = Accounts::of(std::slice::from_ref(&resource));
         assert!(by_name_only.selects_by_labels());
@@ -612,17 +620,10 @@ mod tests {
 
     #[test]
     fn a_label_change_matters_only_where_a_selector_looks() {
-        let mut selecting = account("payments", "222233334444", &[]);
-        selecting.spec.namespace_selector = Some(
-            serde_json::from_value(serde_json::json!({"matchLabels": {"team": "payments"}}))
-                .unwrap(),
-        );
+        let selecting = selecting_team("payments");
         let labelled = |team: &str| {
             BTreeMap::from([
-                (
-                    "shop".to_string(),
-                    BTreeMap::from([("team".to_string(), team.to_string())]),
-                ),
+                team_label("shop", team),
                 ("other".to_string(), BTreeMap::new()),
             ])
         };

@@ -388,11 +388,6 @@ impl<C> Paced<C> {
             }
         }
     }
-
-    /// What every budget of the client's service is doing.
-    pub fn snapshots(&self) -> Vec<BudgetSnapshot> {
-        self.budgets.snapshots()
-    }
 }
 
 /// Whether AWS's answer says the request was throttled: HTTP 429, or a throttling error code

@@ -132,9 +132,7 @@ impl AwsError {
             kind,
         }
     }
-}
 
-impl AwsError {
     /// The call could not be made: the operator could not assume the role of the account it
     /// was for. Reported as the STS call that failed, naming the role.
     fn assume_role(failed: &super::session::AssumeRoleFailed) -> Self {
@@ -186,7 +184,7 @@ fn classify_code(code: &str) -> ErrorKind {
 }
 
 /// The error and its causes on one line: the SDK's top-level message alone says little.
-fn chain(err: &(dyn StdError + 'static)) -> String {
+pub(super) fn chain(err: &(dyn StdError + 'static)) -> String {
     let mut parts = vec![err.to_string()];
     let mut source = err.source();
     while let Some(e) = source {

@@ -8,7 +8,7 @@ use aws_sdk_kms::types::{KeyManagerType, KeySpec, KeyUsageType, OriginType, Tag}
 
 use crate::policy::operator::CREATE_KEY;
 
-use super::budget::{BudgetSnapshot, Budgets, Paced};
+use super::budget::{Budgets, Paced};
 use super::error::{AwsError, mapper};
 use super::held::{self, Gate, HeldWrites};
 
@@ -98,11 +98,6 @@ impl Kms {
             gate: Gate::holding(held),
             ..self.clone()
         }
-    }
-
-    /// What the budget of each operation is doing.
-    pub fn budgets(&self) -> Vec<BudgetSnapshot> {
-        self.client.snapshots()
     }
 
     /// The key an id, ARN or alias names, or `None` when there is none.

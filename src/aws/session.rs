@@ -95,7 +95,7 @@ impl AssumeRoleFailed {
         let message = service
             .and_then(|e| e.message())
             .map(ToString::to_string)
-            .unwrap_or_else(|| chain(error));
+            .unwrap_or_else(|| super::error::chain(error));
         Self {
             role_arn: role_arn.to_string(),
             code,
@@ -133,11 +133,4 @@ fn sources<'a>(
     std::iter::successors(Some(error), |e: &&'a (dyn StdError + 'static)| {
         (*e).source()
     })
-}
-
-fn chain(error: &(dyn StdError + 'static)) -> String {
-    sources(error)
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(": ")
 }

@@ -8,7 +8,7 @@ use aws_sdk_sqs::types::QueueAttributeName;
 
 use crate::plan::QueueAttributes;
 
-use super::budget::{BudgetSnapshot, Budgets, Paced};
+use super::budget::{Budgets, Paced};
 use super::error::{AwsError, mapper};
 use super::held::{self, Gate, HeldWrites};
 
@@ -42,11 +42,6 @@ impl Sqs {
             gate: Gate::holding(held),
             ..self.clone()
         }
-    }
-
-    /// What the budget of each operation is doing.
-    pub fn budgets(&self) -> Vec<BudgetSnapshot> {
-        self.client.snapshots()
     }
 
     /// The URL of the queue with this name, or `None` when there is none.

@@ -60,9 +60,7 @@ impl AccountsArgs {
             Err(errors)
         }
     }
-}
 
-impl AccountsArgs {
     /// The bindings of the file; or, after printing every problem with it, exit code 2.
     pub(super) fn read_or_exit(&self) -> Result<Accounts, ExitCode> {
         self.read().map_err(|errors| {

@@ -112,7 +112,10 @@ fn trust_flags(args: &IamPolicyArgs) -> Result<(), String> {
     if let Some(id) = &args.external_id
         && !crate::accounts::is_external_id(id)
     {
-        return Err("--external-id: must be 2 to 1224 letters, digits or `+=,.@:/_-`".into());
+        return Err(format!(
+            "--external-id: {}",
+            crate::accounts::EXTERNAL_ID_RULE
+        ));
     }
     Ok(())
 }

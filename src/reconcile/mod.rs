@@ -246,16 +246,26 @@ impl Reconciler {
     /// observed SecureQueue's resources are never touched. Once it is finished, the SecureQueue's
     /// session in a bound account, if any, is forgotten.
     pub async fn delete(&self, queue: &SecureQueue, log: &CallLog) -> Deletion {
-        let deletion = self.deletion(queue, log).await;
+        let tenant = self.tenant(queue);
+        let session = tenant
+            .as_ref()
+            .ok()
+            .and_then(|(_, session)| session.clone());
+        let deletion = self.deletion(queue, tenant, log).await;
         if deletion.finished()
-            && let Ok((_, Some(session))) = self.tenant(queue)
+            && let Some(session) = session
         {
             self.aws.forget(&session);
         }
         deletion
     }
 
-    async fn deletion(&self, queue: &SecureQueue, log: &CallLog) -> Deletion {
+    async fn deletion(
+        &self,
+        queue: &SecureQueue,
+        tenant: Result<(Environment, Option<AssumedRole>), Problem>,
+        log: &CallLog,
+    ) -> Deletion {
         let name = display_name(queue);
         if queue.spec.management == Management::Observe {
             return Deletion {
@@ -266,7 +276,7 @@ impl Reconciler {
         }
         // Without its account's binding the operator may not work where the resources are:
         // nothing is deleted, and the finalizer stays until the binding is back.
-        let (env, session) = match self.tenant(queue) {
+        let (env, session) = match tenant {
             Ok(tenant) => tenant,
             Err(_) if queue.spec.deletion_policy == DeletionPolicy::Retain => {
                 return Deletion {
