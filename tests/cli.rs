@@ -7,17 +7,6 @@ use std::process::Output;
 use common::OPERATOR_ROLE;
 use common::cli::{self, text};
 
-/// `securequeue args` run in the repository's root, so the files the tests name are found
-/// there, with no region from the environment.
-fn securequeue(args: &[&str], stdin: Option<&str>) -> Output {
-    cli::output(
-        cli::command(args)
-            .current_dir(common::ROOT)
-            .env_remove("AWS_REGION"),
-        stdin,
-    )
-}
-
 fn plan(files: &[&str], extra: &[&str], stdin: Option<&str>) -> Output {
     let mut args = vec![
         "plan",
@@ -30,7 +19,7 @@ fn plan(files: &[&str], extra: &[&str], stdin: Option<&str>) -> Output {
         args.extend(["-f", file]);
     }
     args.extend(extra);
-    securequeue(&args, stdin)
+    cli::in_repository(&args, stdin)
 }
 
 #[test]
@@ -129,7 +118,7 @@ fn a_missing_file_is_an_error_naming_it() {
 
 #[test]
 fn a_malformed_operator_role_names_the_flag() {
-    let out = securequeue(
+    let out = cli::in_repository(
         &[
             "plan",
             "-f",
@@ -180,7 +169,7 @@ fn cross_account_principals_need_the_flag() {
 
 #[test]
 fn crd_prints_the_committed_crd() {
-    let out = securequeue(&["crd"], None);
+    let out = cli::in_repository(&["crd"], None);
     assert!(out.status.success());
     let committed =
         std::fs::read_to_string(common::repo_path("crds/securequeue.io_securequeues.yaml"))
@@ -194,7 +183,7 @@ fn verify_proves_every_example_and_explain_names_the_deciding_statements() {
         "deploy/examples/sns-producer.yaml",
         "deploy/examples/organization.yaml",
     ] {
-        let out = securequeue(
+        let out = cli::in_repository(
             &[
                 "verify",
                 "-f",
@@ -215,7 +204,7 @@ fn verify_proves_every_example_and_explain_names_the_deciding_statements() {
         assert!(!text(&out.stdout).contains("FAIL"));
         assert!(text(&out.stdout).contains("checks hold"));
     }
-    let out = securequeue(
+    let out = cli::in_repository(
         &[
             "explain",
             "-f",
@@ -254,7 +243,7 @@ fn verify_prints_one_document_of_every_table() {
                 "eu-west-1",
             ]);
             args.extend(table);
-            let out = securequeue(&args, None);
+            let out = cli::in_repository(&args, None);
             let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
             assert!(out.status.success(), "{stdout}{stderr}");
             let parsed = match format {
@@ -318,7 +307,7 @@ fn plan_and_verify_refuse_what_the_controllers_guardrails_refuse() {
     ];
     args.extend(["-f", "deploy/examples/sns-producer.yaml"]);
     args.extend(guardrail);
-    let out = securequeue(&args, None);
+    let out = cli::in_repository(&args, None);
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("spec.organizationId"));
 }

@@ -3,8 +3,8 @@
 
 mod common;
 
+use common::OPERATOR_ROLE;
 use common::cli::{self, text};
-use common::{OPERATOR_ROLE, ROOT};
 
 const ACCOUNTS: &str = "deploy/accounts/accounts.yaml";
 
@@ -15,12 +15,7 @@ fn queue(namespace: &str, account: &str, extra: &str) -> String {
 }
 
 fn run(args: &[&str], stdin: &str) -> std::process::Output {
-    cli::output(
-        cli::command(args)
-            .current_dir(ROOT)
-            .env_remove("AWS_REGION"),
-        Some(stdin),
-    )
+    cli::in_repository(args, Some(stdin))
 }
 
 fn plan(stdin: &str) -> std::process::Output {

@@ -80,6 +80,16 @@ fn grants_in_code() -> BTreeSet<Grant> {
 
 /// The chart rendered with `values`, as documents.
 fn rendered(values: &[&str]) -> Vec<Value> {
+    let args: Vec<&str> = values.iter().flat_map(|v| ["--set", v]).collect();
+    serde_saphyr::from_multiple::<Value>(&template(&args))
+        .unwrap()
+        .into_iter()
+        .filter(|d| !d.is_null())
+        .collect()
+}
+
+/// `helm template` of the chart with `args`, as text.
+fn template(args: &[&str]) -> String {
     let helm = std::env::var("SECUREQUEUE_HELM").expect(
         "SECUREQUEUE_HELM is not set: run the tests with tests/run.sh, which installs helm",
     );
@@ -93,7 +103,7 @@ fn rendered(values: &[&str]) -> Vec<Value> {
             "--namespace",
             "securequeue-system",
         ])
-        .args(values.iter().flat_map(|v| ["--set", v]))
+        .args(args)
         .output()
         .unwrap();
     assert!(
@@ -101,11 +111,7 @@ fn rendered(values: &[&str]) -> Vec<Value> {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    serde_saphyr::from_multiple::<Value>(&String::from_utf8(out.stdout).unwrap())
-        .unwrap()
-        .into_iter()
-        .filter(|d| !d.is_null())
-        .collect()
+    String::from_utf8(out.stdout).unwrap()
 }
 
 /// Every grant of the chart's Roles and ClusterRoles, with the kinds and namespaces of the roles.
@@ -189,19 +195,7 @@ fn the_chart_grants_exactly_what_the_controller_calls_in_both_modes() {
 
 #[test]
 fn the_account_bindings_the_chart_renders_are_valid_ones() {
-    let helm = std::env::var("SECUREQUEUE_HELM").expect("SECUREQUEUE_HELM is set by tests/run.sh");
-    let out = Command::new(helm)
-        .current_dir(common::ROOT)
-        .args(["template", "securequeue", "charts/securequeue"])
-        .args(["-f", "charts/securequeue/ci/all-options-values.yaml"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).unwrap();
+    let text = template(&["-f", "charts/securequeue/ci/all-options-values.yaml"]);
     let bindings: Vec<_> = securequeue::manifest::parse_accounts(&text)
         .unwrap()
         .into_iter()

@@ -40,3 +40,14 @@ pub fn output(command: &mut Command, stdin: Option<&str>) -> Output {
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
+
+/// `securequeue args` run in the repository's root, so the files the tests name are found
+/// there, with no region from the environment; `stdin` as [`output`] takes it.
+pub fn in_repository(args: &[&str], stdin: Option<&str>) -> Output {
+    output(
+        command(args)
+            .current_dir(crate::common::ROOT)
+            .env_remove("AWS_REGION"),
+        stdin,
+    )
+}
