@@ -159,7 +159,7 @@ fn troubles() -> Vec<(&'static str, serde_json::Value, &'static str)> {
             json!({"code": "ServiceUnavailable", "status": 503}),
             "AwsUnavailable",
         ),
-        ("slow", json!({"delayMs": 3_000}), "AwsUnavailable"),
+        ("slow", json!({"delayMs": SLOW_ANSWER_MS}), "AwsUnavailable"),
         ("dropped", json!({"drop": true}), "AwsUnavailable"),
     ]
 }
@@ -175,13 +175,30 @@ fn attempts_until_given_up(reason: &str) -> u32 {
     }
 }
 
-/// A reconciler that gives up on an attempt after two seconds, so a slow answer is one.
+/// How long the reconciler meeting slow answers waits for one attempt, and how late those
+/// answers come: far enough apart that a machine under load neither turns an ordinary answer
+/// into a timeout nor a slow one into an answer.
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(3);
+const SLOW_ANSWER_MS: u64 = 5_000;
+
+/// A reconciler that gives up on an attempt after [`ATTEMPT_TIMEOUT`], so a slow answer is one.
 async fn impatient() -> securequeue::reconcile::Reconciler {
     reconciler_with(ConnectOptions {
-        attempt_timeout: Some(Duration::from_secs(2)),
+        attempt_timeout: Some(ATTEMPT_TIMEOUT),
         ..ConnectOptions::default()
     })
     .await
+}
+
+/// The reconciler to meet `trouble` with: [`impatient`] for a slow answer; otherwise the
+/// operator's own timeout, so that load on the machine adds no timeouts (and retries, which
+/// would use up the scripted faults early) of its own.
+async fn meeting(trouble: &str) -> securequeue::reconcile::Reconciler {
+    if trouble == "slow" {
+        impatient().await
+    } else {
+        reconciler().await
+    }
 }
 
 /// Passes until one is Ready (at most `passes`), checking that none before it claimed Ready.
@@ -265,7 +282,7 @@ async fn every_step_of_a_converge_meeting_any_trouble_ends_with_one_of_each() {
         .map(|(operation, trouble, mut fault, reason, period)| {
             let kms = &kms;
             async move {
-                let reconciler = &impatient().await;
+                let reconciler = &meeting(trouble).await;
                 let case = format!("{operation} {trouble}");
                 let namespace = unique_namespace("trouble");
                 let queue = secure_queue(
@@ -296,7 +313,7 @@ async fn every_step_of_a_converge_meeting_any_trouble_ends_with_one_of_each() {
                 assert!(recovered.is_ready(), "{case}: {recovered:#?}");
                 clear_faults(&aim);
                 // Requests answered late land now; the next passes find what they made.
-                tokio::time::sleep(Duration::from_millis(3_100)).await;
+                tokio::time::sleep(Duration::from_millis(SLOW_ANSWER_MS + 100)).await;
                 let settled = converge_until_ready(reconciler, &queue, 3).await;
                 assert!(settled.is_ready(), "{case}: {settled:#?}");
                 assert_one_of_each(kms, &queue, &case).await;
@@ -332,7 +349,7 @@ async fn every_step_of_a_deletion_meeting_any_trouble_finishes_once_it_stops() {
         .map(|(operation, trouble, mut fault, reason)| {
             let (kms, sqs) = (&kms, &sqs);
             async move {
-                let reconciler = &impatient().await;
+                let reconciler = &meeting(trouble).await;
                 let case = format!("{operation} {trouble}");
                 let namespace = unique_namespace("deltrouble");
                 let mut queue = secure_queue(&namespace, "  deletionPolicy: Delete\n");
@@ -369,7 +386,7 @@ async fn every_step_of_a_deletion_meeting_any_trouble_finishes_once_it_stops() {
                 }
                 assert!(deletion.finished(), "{case}: {deletion:#?}");
                 clear_faults(&aim);
-                tokio::time::sleep(Duration::from_millis(3_100)).await;
+                tokio::time::sleep(Duration::from_millis(SLOW_ANSWER_MS + 100)).await;
                 assert!(
                     reconciler
                         .delete(&queue, &CallLog::default())
@@ -389,5 +406,224 @@ async fn every_step_of_a_deletion_meeting_any_trouble_finishes_once_it_stops() {
                 );
             }
         });
+    futures::future::join_all(runs).await;
+}
+
+/// The path a throttled TagResource left before the rule was one: a key whose CreateKey answer
+/// was lost, so the next pass found it by its description and made its alias, then met a second
+/// failure before tagging it. The key is the SecureQueue's by its description however it is
+/// found, so the next pass tags it (a Normal correction) instead of blaming the user with a
+/// NameConflict forever; a deletion knows it the same way.
+#[tokio::test]
+async fn an_aliased_key_whose_tagging_was_cut_off_is_still_ours() {
+    let reconciler = reconciler().await;
+    let (kms, _) = raw().await;
+    let namespace = unique_namespace("untagged-alias");
+    let queue = secure_queue(&namespace, "  deletionPolicy: Delete\n");
+    let plan = securequeue::plan::build(&queue, &env()).unwrap();
+    let made = kms
+        .create_key()
+        .description(&plan.key.description)
+        .send()
+        .await
+        .expect("CreateKey");
+    let key_id = made.key_metadata().unwrap().key_id().to_string();
+    kms.create_alias()
+        .alias_name(&plan.key.alias)
+        .target_key_id(&key_id)
+        .send()
+        .await
+        .expect("CreateAlias");
+
+    let report = converge(&reconciler, &queue).await;
+    assert!(report.is_ready(), "{report:#?}");
+    assert_eq!(condition(&report, "KeyReady").1, "DriftCorrected");
+    assert!(
+        report
+            .corrections
+            .iter()
+            .any(|c| c.step == "KeyReady" && c.repair.action == "FinishTagging"),
+        "{:#?}",
+        report.corrections
+    );
+    assert_eq!(
+        keys_of(&kms, &namespace).await,
+        [(key_id.clone(), "Enabled".to_string())]
+    );
+    assert_one_of_each(&kms, &queue, "tagged late").await;
+
+    // The same key, aliased and untagged again, is deleted as this SecureQueue's.
+    kms.untag_resource()
+        .key_id(&key_id)
+        .set_tag_keys(Some(plan.key.tags.keys().cloned().collect()))
+        .send()
+        .await
+        .expect("UntagResource");
+    let deletion = reconciler.delete(&queue, &CallLog::default()).await;
+    assert!(deletion.finished(), "{deletion:#?}");
+    assert_eq!(alias_target(&kms, &plan.key.alias).await, None);
+    assert_eq!(
+        keys_of(&kms, &namespace).await,
+        [(key_id, "PendingDeletion".to_string())]
+    );
+}
+
+/// The seeds the chaos properties try: `SECUREQUEUE_CHAOS_SEEDS` of them (12 unless set), or
+/// only `SECUREQUEUE_CHAOS_SEED` to replay one.
+fn chaos_seeds() -> Vec<u64> {
+    let read = |name: &str| {
+        std::env::var(name)
+            .ok()
+            .map(|v| v.parse::<u64>().expect(name))
+    };
+    match read("SECUREQUEUE_CHAOS_SEED") {
+        Some(seed) => vec![seed],
+        None => (1..=read("SECUREQUEUE_CHAOS_SEEDS").unwrap_or(12)).collect(),
+    }
+}
+
+/// How likely each write call is to meet trouble while the chaos lasts.
+const CHAOS_PROBABILITY: f64 = 0.35;
+
+/// Makes every write call touching `scope` meet trouble independently, as the emulator's chaos
+/// fault does: a throttle outlasting every requeue, a 5xx, or an answer lost (dropped or too
+/// slow) after the request took effect.
+fn inject_chaos(scope: &str, seed: u64) {
+    inject(json!({
+        "chaos": {
+            "seed": seed,
+            "probability": CHAOS_PROBABILITY,
+            "throttledCalls": REQUEUES + 1,
+            "slowMs": SLOW_ANSWER_MS,
+        },
+        "bodyContains": scope,
+    }));
+}
+
+/// Refusals that blame the user or wait for a person: never right for a SecureQueue's own
+/// resources, whatever failed on the way.
+fn assert_never_refused_as_foreign(reasons: &[&str], seed: u64, when: &str) {
+    for refusal in ["NameConflict", "AdoptionPending"] {
+        assert!(
+            !reasons.contains(&refusal),
+            "seed {seed}, {when}: {refusal} for the SecureQueue's own resources: {reasons:?}"
+        );
+    }
+}
+
+fn reasons(report: &Report) -> Vec<&str> {
+    report
+        .conditions
+        .iter()
+        .map(|c| c.reason.as_str())
+        .collect()
+}
+
+/// A few passes in a row in which every write (first passes and recovery passes, concurrent
+/// writes each on its own) may fail with a throttle, a 5xx, or a timeout whose request took
+/// effect; afterwards fault-free passes bring the SecureQueue to Ready with exactly one key, one
+/// alias and two queues, and then write nothing. No pass ever calls its own resources another's.
+/// A failing seed is replayed with `SECUREQUEUE_CHAOS_SEED`.
+#[tokio::test]
+async fn any_write_failing_in_any_pass_still_ends_ready_with_one_of_each() {
+    let (kms, _) = raw().await;
+    let runs = chaos_seeds().into_iter().map(|seed| {
+        let kms = &kms;
+        async move {
+            let reconciler = &impatient().await;
+            let namespace = unique_namespace(&format!("chaos{seed}"));
+            let queue = secure_queue(&namespace, "");
+            inject_chaos(&namespace, seed);
+            for pass in 0..2 + seed % 3 {
+                let report = converge(reconciler, &queue).await;
+                let when = format!("faulty pass {pass}");
+                assert_never_refused_as_foreign(&reasons(&report), seed, &when);
+                assert!(!report.needs_a_person(), "seed {seed}, {when}: {report:#?}");
+            }
+            clear_faults(&namespace);
+            let mut report = converge(reconciler, &queue).await;
+            for _ in 0..5 {
+                assert_never_refused_as_foreign(&reasons(&report), seed, "a fault-free pass");
+                if report.is_ready() {
+                    break;
+                }
+                report = converge(reconciler, &queue).await;
+            }
+            assert!(report.is_ready(), "seed {seed}: {report:#?}");
+            assert_one_of_each(kms, &queue, &format!("seed {seed}")).await;
+            let settled = converge(reconciler, &queue).await;
+            assert!(settled.is_ready(), "seed {seed}: {settled:#?}");
+            assert_eq!(
+                settled.calls.write_operations(),
+                Vec::<&str>::new(),
+                "seed {seed}: a settled SecureQueue still writes"
+            );
+        }
+    });
+    futures::future::join_all(runs).await;
+}
+
+/// The same for deletion: a SecureQueue created under chaos (half-made for odd seeds, finished
+/// for even ones) and deleted under chaos is, after fault-free deletion passes, gone: no queue,
+/// no alias, and every key it made (known by its tags or its description) scheduled for deletion.
+#[tokio::test]
+async fn any_write_failing_in_any_deletion_pass_still_ends_with_nothing_left() {
+    let (kms, sqs) = raw().await;
+    let runs = chaos_seeds().into_iter().map(|seed| {
+        let (kms, sqs) = (&kms, &sqs);
+        async move {
+            let reconciler = &impatient().await;
+            let namespace = unique_namespace(&format!("delchaos{seed}"));
+            let queue = secure_queue(&namespace, "  deletionPolicy: Delete\n");
+            inject_chaos(&namespace, seed);
+            let mut report = converge(reconciler, &queue).await;
+            for _ in 0..seed % 3 {
+                report = converge(reconciler, &queue).await;
+            }
+            if seed % 2 == 0 {
+                clear_faults(&namespace);
+                for _ in 0..5 {
+                    if report.is_ready() {
+                        break;
+                    }
+                    report = converge(reconciler, &queue).await;
+                }
+                assert!(report.is_ready(), "seed {seed}: {report:#?}");
+                inject_chaos(&namespace, seed);
+            }
+            for pass in 0..2 + seed % 3 {
+                let deletion = reconciler.delete(&queue, &CallLog::default()).await;
+                let reasons: Vec<_> = deletion.steps.iter().map(|s| s.reason.as_str()).collect();
+                let when = format!("faulty deletion pass {pass}");
+                assert_never_refused_as_foreign(&reasons, seed, &when);
+            }
+            clear_faults(&namespace);
+            let mut deletion = reconciler.delete(&queue, &CallLog::default()).await;
+            for _ in 0..5 {
+                if deletion.finished() {
+                    break;
+                }
+                deletion = reconciler.delete(&queue, &CallLog::default()).await;
+            }
+            assert!(deletion.finished(), "seed {seed}: {deletion:#?}");
+            let plan = securequeue::plan::build(&queue, &env()).unwrap();
+            for name in [&plan.dead_letter_queue.name, &plan.queue.name] {
+                assert!(
+                    queue_url(sqs, name).await.is_none(),
+                    "seed {seed}: {name} left"
+                );
+            }
+            assert_eq!(
+                alias_target(kms, &plan.key.alias).await,
+                None,
+                "seed {seed}"
+            );
+            let keys = keys_of(kms, &namespace).await;
+            assert!(
+                keys.iter().all(|(_, state)| state == "PendingDeletion"),
+                "seed {seed}: {keys:?}"
+            );
+        }
+    });
     futures::future::join_all(runs).await;
 }

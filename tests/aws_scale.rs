@@ -12,6 +12,7 @@ use emulator::*;
 use futures::stream::{self, StreamExt};
 use securequeue::aws::ConnectOptions;
 use securequeue::aws::request_quota::{QuotaOverride, QuotaSettings};
+use securequeue::reconcile::Report;
 use serde_json::json;
 
 const QUEUES: usize = 200;
@@ -59,32 +60,52 @@ async fn two_hundred_secure_queues_converge_under_throttling_none_starved() {
 
     let mut waiting: Vec<usize> = (0..QUEUES).collect();
     let mut rounds_needed = vec![0; QUEUES];
+    // The conditions that did not hold in each SecureQueue's latest pass.
+    let mut unmet: BTreeMap<usize, Vec<String>> = BTreeMap::new();
     for round in 1..=ROUNDS {
         if waiting.is_empty() {
             break;
         }
-        let reports: Vec<(usize, bool)> = stream::iter(waiting.clone())
+        let reports: Vec<(usize, Report)> = stream::iter(waiting.clone())
             .map(|i| {
                 let reconciler = &reconciler;
                 let queue = &queues[i];
-                async move { (i, converge(reconciler, queue).await.is_ready()) }
+                async move { (i, converge(reconciler, queue).await) }
             })
             .buffer_unordered(CONCURRENCY)
             .collect()
             .await;
-        for (i, ready) in reports {
-            if ready {
+        for (i, report) in reports {
+            if report.is_ready() {
                 rounds_needed[i] = round;
             }
+            let failing = report.conditions.iter().filter(|c| !c.holds());
+            unmet.insert(
+                i,
+                failing
+                    .map(|c| format!("{} {}: {}", c.condition, c.reason.as_str(), c.message))
+                    .collect(),
+            );
         }
         waiting.retain(|i| rounds_needed[*i] == 0);
     }
     clear_faults(&prefix);
+    let stuck: Vec<_> = waiting
+        .iter()
+        .take(10)
+        .map(|i| {
+            format!(
+                "{}: {:#?}",
+                queues[*i].metadata.namespace.as_deref().unwrap_or_default(),
+                unmet[i]
+            )
+        })
+        .collect();
     assert!(
         waiting.is_empty(),
-        "{} of {QUEUES} SecureQueues never converged in {ROUNDS} rounds: {:?}",
+        "{} of {QUEUES} SecureQueues never converged in {ROUNDS} rounds; the first ones' last conditions:\n{}",
         waiting.len(),
-        &waiting[..waiting.len().min(10)]
+        stuck.join("\n")
     );
 
     // The throttles were met by slowing down the operations they hit.

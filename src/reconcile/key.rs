@@ -5,6 +5,15 @@
 //! empty. A key that a crash left without its alias has no alias pointing at it; the orphan
 //! search lists exactly those keys and reads their tags, so the next pass finds and finishes it.
 //!
+//! Whose a key is has one rule, [`Owner::judge_key`], for the alias lookup, the orphan search
+//! and the deletion alike: its ownership tags or, where it has none, the description CreateKey
+//! wrote. That rule is what keeps a SecureQueue from being locked out of its own key: a pass
+//! that meets a second failure while finishing an orphan (its TagResource throttled after the
+//! alias was made, by an earlier version of this step) leaves a key the next pass still knows.
+//! The order is kept besides, on every path: a key is tagged before an alias is made or moved
+//! to it, so whenever no failure intervened the key an alias names carries its tags, which is
+//! what people and IAM conditions on `aws:ResourceTag` look at.
+//!
 //! A CreateKey whose answer was lost (a timeout, a dropped connection, a 5xx) may still make a
 //! key, perhaps only after the next pass created another. So for a while after such a loss the
 //! owner's passes search for unaliased keys of theirs even when the alias exists, and schedule
@@ -49,9 +58,9 @@ pub struct KeyRecords {
 }
 
 impl KeyRecords {
-    /// The owner of `key_id`, read from its tags the first time, or from its description when
-    /// it has no ownership tags (a pass cut off between CreateKey and TagResource); concurrent
-    /// passes asking about the same key wait for one read.
+    /// The owner of `key_id` by [`Owner::of_key`], read from its tags the first time, and from
+    /// its description too when it has no ownership tags (a pass cut off between CreateKey and
+    /// TagResource); concurrent passes asking about the same key wait for one read.
     async fn of(&self, kms: &Kms, key_id: &str) -> Result<Owner, AwsError> {
         let cell = self
             .owners
@@ -64,17 +73,18 @@ impl KeyRecords {
             // Keys of other principals may refuse to be read; they are not ours.
             let refused =
                 |e: &AwsError| matches!(e.kind, ErrorKind::AccessDenied | ErrorKind::Rejected);
-            let tagged = match kms.tags(key_id).await {
-                Ok(tags) => Owner::from_tags(&tags),
+            let tags = match kms.tags(key_id).await {
+                Ok(tags) => tags,
                 Err(e) if refused(&e) => return Ok(Owner::default()),
                 Err(e) => return Err(e),
             };
+            let tagged = Owner::from_tags(&tags);
             if tagged != Owner::default() {
                 return Ok(tagged);
             }
             match kms.describe(key_id).await {
                 Ok(info) => Ok(info
-                    .and_then(|info| Owner::from_description(&info.description))
+                    .map(|info| Owner::of_key(&tags, &info.description))
                     .unwrap_or_default()),
                 Err(e) if refused(&e) => Ok(Owner::default()),
                 Err(e) => Err(e),
@@ -224,7 +234,7 @@ pub(super) async fn observe(
     } else {
         (tags.await?, None)
     };
-    let ownership = owner.judge(&tags);
+    let ownership = owner.judge_key(&tags, &target.description);
     let adopted = ownership != Ownership::Ours;
     if adopted {
         if let Some(existing) = adopt_orphan(kms, owner, keys, AliasState::Elsewhere).await? {
@@ -367,10 +377,11 @@ pub(super) async fn ensure(
     } = existing;
     let mut corrections: Vec<Repair> = repair_state(kms, &mut info).await?.into_iter().collect();
     let id = info.key_id.clone();
-    corrections.extend(repair_alias(kms, plan, alias, &id).await?);
-    corrections.extend(repair_policy_and_rotation(kms, plan, &id, details).await?);
+    // Tags before the alias, as at creation (see the module's documentation).
     let tag_changes = tags::restore(kms, &id, &plan.tags, &tags).await?;
     corrections.extend(tags::repair(&tag_changes, &tags, adopted));
+    corrections.extend(repair_alias(kms, plan, alias, &id).await?);
+    corrections.extend(repair_policy_and_rotation(kms, plan, &id, details).await?);
     if info.description != plan.description {
         kms.update_description(&id, &plan.description).await?;
         corrections.push(
@@ -578,7 +589,7 @@ pub(super) async fn delete(
     let mut done = Vec::new();
     if let Some(target) = kms.describe(&plan.alias).await? {
         let tags = kms.tags(&target.key_id).await?;
-        if owner.judge(&tags) == Ownership::Ours {
+        if owner.judge_key(&tags, &target.description) == Ownership::Ours {
             // Unaliased next, it is listed by the search below; its tags need no second read.
             keys.record(&target.key_id, owner);
             kms.delete_alias(&plan.alias).await?;

@@ -41,7 +41,7 @@ impl Owner {
     }
 
     /// The owner a key's description names (see [`resolve::key_description`]).
-    pub fn from_description(description: &str) -> Option<Self> {
+    fn from_description(description: &str) -> Option<Self> {
         let (namespace, name, cluster) = resolve::key_description_owner(description)?;
         Some(Self {
             namespace: namespace.to_string(),
@@ -51,7 +51,7 @@ impl Owner {
     }
 
     /// The owner a queue policy's `Id` names (see [`resolve::queue_policy_id`]).
-    pub fn from_queue_policy(policy: &str) -> Option<Self> {
+    fn from_queue_policy(policy: &str) -> Option<Self> {
         let document: serde_json::Value = serde_json::from_str(policy).ok()?;
         let (namespace, name, cluster) = resolve::queue_policy_id_owner(document["Id"].as_str()?)?;
         Some(Self {
@@ -61,16 +61,61 @@ impl Owner {
         })
     }
 
+    /// The owner a key's tags name or, when it has no ownership tags, the one the description
+    /// the operator wrote at CreateKey names; nobody when neither does. See
+    /// [`Owner::judge_key`].
+    pub fn of_key(tags: &BTreeMap<String, String>, description: &str) -> Self {
+        Self::of_marked(tags, Self::from_description(description))
+    }
+
+    /// Judges a key by its tags or, when it has no ownership tags, by the description the
+    /// operator wrote at CreateKey: a key whose tagging was cut off after CreateKey is ours,
+    /// however it is found (by its alias, by the orphan search, or by a deletion), and is
+    /// tagged.
+    ///
+    /// The description counts only where the tags say nothing, as the queue policy's `Id` does
+    /// for queues: a key tagged for another owner stays theirs whatever its description says.
+    /// Nor can a stranger borrow the mark to have a key of theirs taken over: the operator's
+    /// IAM policy grants no key management at all, so it writes to a key only through a key
+    /// policy that makes it an administrator (`policy::operator`, proven by `verify
+    /// --operator`), which a stranger's key has only by its owner's consent.
+    pub fn judge_key(&self, tags: &BTreeMap<String, String>, description: &str) -> Ownership {
+        self.judge_owner(Self::of_key(tags, description))
+    }
+
     /// Judges a queue by its tags or, when it has no ownership tags, by its policy's `Id`: a
     /// queue whose tagging was cut off after CreateQueue is ours, and is tagged.
     pub fn judge_queue(&self, tags: &BTreeMap<String, String>, policy: Option<&str>) -> Ownership {
-        match self.judge(tags) {
-            Ownership::Unowned => match policy.and_then(Self::from_queue_policy) {
-                Some(marked) if marked == *self => Ownership::Ours,
-                Some(marked) => Ownership::Theirs(marked.named()),
-                None => Ownership::Unowned,
-            },
-            judged => judged,
+        self.judge_owner(Self::of_marked(
+            tags,
+            policy.and_then(Self::from_queue_policy),
+        ))
+    }
+
+    /// Judges a resource by its tags.
+    pub fn judge(&self, tags: &BTreeMap<String, String>) -> Ownership {
+        self.judge_owner(Self::from_tags(tags))
+    }
+
+    /// The owner tags name or, when they hold none of the ownership tags, the one `marked` in
+    /// what the operator wrote when it created the resource.
+    fn of_marked(tags: &BTreeMap<String, String>, marked: Option<Owner>) -> Self {
+        let tagged = Self::from_tags(tags);
+        if tagged == Self::default() {
+            marked.unwrap_or_default()
+        } else {
+            tagged
+        }
+    }
+
+    /// Judges a resource whose owner is `other`.
+    fn judge_owner(&self, other: Owner) -> Ownership {
+        if other == *self {
+            Ownership::Ours
+        } else if other == Self::default() {
+            Ownership::Unowned
+        } else {
+            Ownership::Theirs(other.named())
         }
     }
 
@@ -80,18 +125,6 @@ impl Owner {
             "SecureQueue {}/{} of cluster `{}`",
             self.namespace, self.name, self.cluster
         )
-    }
-
-    /// Judges a resource by its tags.
-    pub fn judge(&self, tags: &BTreeMap<String, String>) -> Ownership {
-        let other = Self::from_tags(tags);
-        if other == *self {
-            Ownership::Ours
-        } else if other.namespace.is_empty() && other.name.is_empty() && other.cluster.is_empty() {
-            Ownership::Unowned
-        } else {
-            Ownership::Theirs(other.named())
-        }
     }
 }
 
@@ -237,6 +270,36 @@ mod tests {
                 Ownership::Unowned
             );
         }
+    }
+
+    #[test]
+    fn an_untagged_key_is_judged_by_its_description() {
+        let owner = Owner::from_tags(&tags("shop", "orders", "prod"));
+        let untagged = BTreeMap::new();
+        let ours = resolve::key_description("shop", "orders", "prod");
+        assert_eq!(owner.judge_key(&untagged, &ours), Ownership::Ours);
+        assert_eq!(Owner::of_key(&untagged, &ours), owner);
+        let theirs = resolve::key_description("shop", "orders", "staging");
+        assert!(matches!(
+            owner.judge_key(&untagged, &theirs),
+            Ownership::Theirs(_)
+        ));
+        for other in ["", "a key somebody made", "securequeue key"] {
+            assert_eq!(owner.judge_key(&untagged, other), Ownership::Unowned);
+            assert_eq!(Owner::of_key(&untagged, other), Owner::default());
+        }
+    }
+
+    #[test]
+    fn tags_of_another_outweigh_a_description_naming_us() {
+        let owner = Owner::from_tags(&tags("shop", "orders", "prod"));
+        let ours = resolve::key_description("shop", "orders", "prod");
+        let theirs = tags("shop", "orders", "staging");
+        assert!(matches!(
+            owner.judge_key(&theirs, &ours),
+            Ownership::Theirs(_)
+        ));
+        assert_ne!(Owner::of_key(&theirs, &ours), owner);
     }
 
     #[test]

@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 use crate::aws::ErrorKind;
 use crate::aws::sqs::Sqs;
 use crate::plan::QueuePlan;
-use crate::resolve::TAG_CLUSTER;
 
 use super::diff;
 use super::error::StepError;
@@ -198,17 +197,7 @@ pub(super) async fn ensure(
         );
     }
     let tag_changes = tags::restore(sqs, &existing.url, &plan.tags, &existing.tags).await?;
-    if !existing.adopted && !existing.tags.contains_key(TAG_CLUSTER) {
-        corrections.push(
-            Repair::new(
-                "FinishTagging",
-                "tagged it, which the pass that created it could not finish (SQS had not yet applied its policy, or the pass was cut short)",
-            )
-            .of(tag_changes.differences(&existing.tags)),
-        );
-    } else {
-        corrections.extend(tags::repair(&tag_changes, &existing.tags, existing.adopted));
-    }
+    corrections.extend(tags::repair(&tag_changes, &existing.tags, existing.adopted));
     let messages = existing
         .attributes
         .get("ApproximateNumberOfMessages")

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::aws::AwsError;
 use crate::aws::kms::Kms;
 use crate::aws::sqs::Sqs;
+use crate::resolve::TAG_CLUSTER;
 
 use super::diff::{self, TagChanges};
 use super::report::Repair;
@@ -56,7 +57,9 @@ pub(super) async fn restore(
 }
 
 /// The correction `changes` made to tags that were `current`: the tagging of an adopted
-/// resource, or the restoring of drifted tags; `None` when nothing changed.
+/// resource, the finishing of a creation whose tagging was cut off (a resource of ours known by
+/// what the operator wrote when it created it, with no ownership tags yet), or the restoring of
+/// drifted tags; `None` when nothing changed.
 pub(super) fn repair(
     changes: &TagChanges,
     current: &BTreeMap<String, String>,
@@ -67,6 +70,11 @@ pub(super) fn repair(
     }
     let repair = if adopted {
         Repair::new("TagAdopted", "tagged it as this SecureQueue's")
+    } else if !current.contains_key(TAG_CLUSTER) {
+        Repair::new(
+            "FinishTagging",
+            "tagged it, which the pass that created it could not finish (the pass was cut short, or the service had not yet applied the policy through which the operator tags it)",
+        )
     } else {
         let restored = changes.keys().join(", ");
         Repair::new("RestoreTags", format!("restored the tags {restored}"))

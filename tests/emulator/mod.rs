@@ -16,7 +16,7 @@ use securequeue::aws::calls::CallLog;
 use securequeue::aws::request_quota::QuotaSettings;
 use securequeue::aws::{Aws, ConnectOptions};
 use securequeue::reconcile::{Reconciler, Report};
-use securequeue::resolve::{Environment, TAG_NAMESPACE};
+use securequeue::resolve::{Environment, TAG_NAMESPACE, key_description_owner};
 
 pub const REGION: &str = "us-east-1";
 pub const CONSUMER_ROLE: &str = "arn:aws:iam::111122223333:role/consumer";
@@ -241,7 +241,7 @@ pub fn isolate(queue: &mut SecureQueue, prefix: &str) -> String {
     namespace
 }
 
-/// Every key in the emulator whose namespace tag is `namespace`, as (key id, state).
+/// Every key in the emulator of the SecureQueues in `namespace`, as (key id, state).
 pub async fn keys_of(kms: &aws_sdk_kms::Client, namespace: &str) -> Vec<(String, String)> {
     keys_tagged(kms, |tagged| tagged == namespace)
         .await
@@ -250,7 +250,7 @@ pub async fn keys_of(kms: &aws_sdk_kms::Client, namespace: &str) -> Vec<(String,
         .collect()
 }
 
-/// The states of the keys whose namespace tag is `namespace`, such as `["PendingDeletion"]`.
+/// The states of the keys of the SecureQueues in `namespace`, such as `["PendingDeletion"]`.
 pub async fn key_states(kms: &aws_sdk_kms::Client, namespace: &str) -> Vec<String> {
     keys_of(kms, namespace)
         .await
@@ -259,7 +259,9 @@ pub async fn key_states(kms: &aws_sdk_kms::Client, namespace: &str) -> Vec<Strin
         .collect()
 }
 
-/// Every key in the emulator whose namespace tag passes `keep`: (namespace, key id, state).
+/// Every key in the emulator whose namespace passes `keep`: (namespace, key id, state). A key's
+/// namespace is its namespace tag or, when it has none, the one its description names, as the
+/// operator writes it at CreateKey: a key whose tagging was cut off counts too.
 pub async fn keys_tagged(
     kms: &aws_sdk_kms::Client,
     keep: impl Fn(&str) -> bool,
@@ -282,24 +284,33 @@ pub async fn keys_tagged(
             .send()
             .await
             .expect("ListResourceTags");
-        let Some(namespace) = tags
+        let tagged = tags
             .tags()
             .iter()
-            .find(|t| t.tag_key() == TAG_NAMESPACE && keep(t.tag_value()))
-            .map(|t| t.tag_value().to_string())
-        else {
+            .find(|t| t.tag_key() == TAG_NAMESPACE)
+            .map(|t| t.tag_value().to_string());
+        if tagged.as_deref().is_some_and(|namespace| !keep(namespace)) {
             continue;
-        };
-        let state = kms
+        }
+        let described = kms
             .describe_key()
             .key_id(id)
             .send()
             .await
-            .expect("DescribeKey")
-            .key_metadata()
-            .and_then(|m| m.key_state().map(|s| s.as_str().to_string()))
-            .unwrap_or_default();
-        found.push((namespace, id.to_string(), state));
+            .expect("DescribeKey");
+        let Some(metadata) = described.key_metadata() else {
+            continue;
+        };
+        let Some(namespace) = tagged.or_else(|| {
+            key_description_owner(metadata.description().unwrap_or_default())
+                .map(|(namespace, _, _)| namespace.to_string())
+        }) else {
+            continue;
+        };
+        if keep(&namespace) {
+            let state = metadata.key_state().map(|s| s.as_str().to_string());
+            found.push((namespace, id.to_string(), state.unwrap_or_default()));
+        }
     }
     found
 }

@@ -28,6 +28,20 @@ and does to each of the next "count" matching requests (default 1), in this orde
 With "ratePerSecond" instead of "count", the fault is a rate limit: requests within the rate
 pass, and only those beyond it (in any one-second window) suffer the fault, until cleared.
 
+A chaos fault, POST {"chaos": {"seed": 7, "probability": 0.3}, "bodyContains": X}, strikes
+every write call (any KMS or SQS operation but Get*, List* and Describe*) whose body contains X
+independently: with that probability a call meets one trouble, on every attempt the SDK makes
+of it (the same amz-sdk-invocation-id):
+- "throttle": the service's throttling error, for "throttledCalls" calls in a row of the same
+  request (default 9: the operator sends a throttled call again at its budget's next turn);
+- "5xx": InternalFailure, HTTP 500, before the request takes effect;
+- "lost": the request takes effect, then the connection is dropped without an answer;
+- "slow": the request takes effect, and its answer comes "slowMs" later (default 2500), after
+  the client has given up on it.
+"troubles" limits the choice (default all four). Whether and how a call is struck depends only
+on the seed, the operation and how many calls of it the fault has seen, so a seed replays the
+same troubles where a SecureQueue's calls come in the same order.
+
 Faults match STS requests too ("service": "sts", "operation": "AssumeRole"), answered in STS's
 XML. It records every KMS, SQS and STS request it is sent, outermost, before quotas and faults: GET
 `/_securequeue/requests?bodyContains=X` answers [{"service": "sqs", "operation": "TagQueue"},
@@ -59,6 +73,7 @@ Usage: moto_server.py PORT
 import io
 import json
 import os
+import random
 import re
 import socket
 import sys
@@ -170,6 +185,53 @@ def read_again(request, environ) -> str:
     return raw.decode("utf-8", "replace")
 
 
+def is_write(service: str, operation: str) -> bool:
+    """Whether a KMS or SQS operation may change something: all but the reads."""
+    return service in ("kms", "sqs") and not operation.startswith(("Get", "List", "Describe"))
+
+
+class Chaos:
+    """Independent trouble for every write call in one scope (see the module's documentation)."""
+
+    TROUBLES = ("throttle", "5xx", "lost", "slow")
+
+    def __init__(self, setting: dict, scope: str):
+        self.scope = scope
+        self.seed = setting["seed"]
+        self.probability = float(setting["probability"])
+        self.troubles = setting.get("troubles", list(self.TROUBLES))
+        if not self.troubles or any(t not in self.TROUBLES for t in self.troubles):
+            raise ValueError(f"troubles must be some of {self.TROUBLES}")
+        self.slow_ms = setting.get("slowMs", 2500)
+        self.throttled_calls = setting.get("throttledCalls", 9)
+        self.struck = {}  # invocation id: the trouble every attempt of that call meets
+        self.throttling = {}  # (service, operation, body): throttled calls of it still to come
+        self.seen = {}  # (service, operation): calls drawn for
+
+    def trouble(self, request, service: str, operation: str, body: str):
+        """The trouble this request meets, or None; called under the Faults' lock."""
+        if not is_write(service, operation) or self.scope not in body:
+            return None
+        invocation = request.headers.get("amz-sdk-invocation-id") or str(uuid.uuid4())
+        if invocation in self.struck:
+            return self.struck[invocation]
+        call = (service, operation, body)
+        if self.throttling.get(call, 0) > 0:
+            self.throttling[call] -= 1
+            self.struck[invocation] = "throttle"
+            return "throttle"
+        drawn = self.seen.get((service, operation), 0)
+        self.seen[(service, operation)] = drawn + 1
+        draw = random.Random(f"{self.seed}/{service}/{operation}/{drawn}")
+        if draw.random() >= self.probability:
+            return None
+        trouble = draw.choice(self.troubles)
+        if trouble == "throttle":
+            self.throttling[call] = self.throttled_calls - 1
+        self.struck[invocation] = trouble
+        return trouble
+
+
 class Faults:
     """Scripted AWS trouble, served before moto sees the request."""
 
@@ -177,6 +239,7 @@ class Faults:
         self.app = app
         self.lock = threading.Lock()
         self.faults = []
+        self.chaos = []
 
     def __call__(self, environ, start_response):
         request = Request(environ)
@@ -186,6 +249,10 @@ class Faults:
         service, operation = target(request, body)
         fault = self.take(service, operation, body)
         if fault is None:
+            with self.lock:
+                struck = next(((c, t) for c in self.chaos if (t := c.trouble(request, service, operation, body))), None)
+            if struck is not None:
+                return self.strike(*struck, service, environ, start_response)
             return self.app(environ, start_response)
         if fault.get("delayMs"):
             time.sleep(fault["delayMs"] / 1000)
@@ -203,13 +270,44 @@ class Faults:
         response.headers["x-amzn-query-error"] = f"{fault['code']};Sender"
         return response(environ, start_response)
 
+    def strike(self, chaos: Chaos, trouble: str, service: str, environ, start_response):
+        """Answers a request with the trouble `chaos` struck it with."""
+        if trouble == "throttle":
+            return throttled(service)(environ, start_response)
+        if trouble == "5xx":
+            payload = json.dumps({"__type": "InternalFailure", "message": "injected by the chaos fault"})
+            response = Response(payload, status=500, content_type="application/x-amz-json-1.0")
+            return response(environ, start_response)
+        answer = {}
+
+        def keep(status, headers, exc_info=None):
+            answer.update(status=status, headers=headers)
+            return lambda data: None
+
+        carried_out = b"".join(self.app(environ, keep))
+        if trouble == "lost":
+            connection = environ["werkzeug.socket"]
+            connection.shutdown(socket.SHUT_RDWR)
+            connection.close()
+            return []
+        time.sleep(chaos.slow_ms / 1000)
+        start_response(answer["status"], answer["headers"])
+        return [carried_out]
+
     def control(self, request):
         with self.lock:
             if request.method == "DELETE":
                 scope = request.args.get("bodyContains")
                 self.faults = [f for f in self.faults if scope is not None and f["bodyContains"] != scope]
+                self.chaos = [c for c in self.chaos if scope is not None and c.scope != scope]
+            elif request.method == "POST" and "chaos" in (setting := json.loads(request.get_data(as_text=True))):
+                try:
+                    self.chaos.append(Chaos(setting["chaos"], setting.get("bodyContains", "")))
+                except (KeyError, TypeError, ValueError) as error:
+                    payload = json.dumps({"error": f"chaos: {error!r}"})
+                    return Response(payload, status=400, content_type="application/json")
             elif request.method == "POST":
-                fault = json.loads(request.get_data(as_text=True))
+                fault = setting
                 fault.setdefault("status", 400)
                 fault.setdefault("count", 1)
                 fault.setdefault("bodyContains", "")
@@ -279,6 +377,17 @@ THROTTLED = {
 }
 
 
+def throttled(service: str) -> Response:
+    """The answer AWS gives a throttled call of `service`."""
+    content_type, code, query_error = THROTTLED[service]
+    payload = json.dumps({"__type": code, "message": "Rate exceeded"})
+    response = Response(payload, status=400, content_type=content_type)
+    response.headers["x-amzn-RequestId"] = str(uuid.uuid4())
+    if query_error:
+        response.headers["x-amzn-query-error"] = query_error
+    return response
+
+
 def checked(quotas) -> dict:
     """The quotas, {"service:Operation": requests per second}, or ValueError saying what is wrong."""
     if not isinstance(quotas, dict):
@@ -333,13 +442,7 @@ class Quotas:
         scope = CREDENTIAL.search(request.headers.get("Authorization", ""))
         if service is None or scope is None or self.take(scope[1], f"{service}:{operation}"):
             return self.app(environ, start_response)
-        content_type, code, query_error = THROTTLED[service]
-        payload = json.dumps({"__type": code, "message": "Rate exceeded"})
-        response = Response(payload, status=400, content_type=content_type)
-        response.headers["x-amzn-RequestId"] = str(uuid.uuid4())
-        if query_error:
-            response.headers["x-amzn-query-error"] = query_error
-        return response(environ, start_response)
+        return throttled(service)(environ, start_response)
 
     def control(self, request):
         with self.lock:
