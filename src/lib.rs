@@ -16,6 +16,7 @@ pub mod aws;
 pub mod cli;
 pub mod controller;
 pub mod evaluate;
+pub mod fence;
 pub mod guardrails;
 pub mod identity;
 pub mod manifest;

@@ -11,6 +11,8 @@ use emulator::*;
 use securequeue::aws::ConnectOptions;
 use securequeue::aws::budget::REQUEUES;
 use securequeue::aws::calls::CallLog;
+use securequeue::aws::request_quota::{QuotaOverride, QuotaSettings};
+use securequeue::fence::WriteFence;
 use securequeue::reconcile::Report;
 use serde_json::json;
 
@@ -626,4 +628,74 @@ async fn any_write_failing_in_any_deletion_pass_still_ends_with_nothing_left() {
         }
     });
     futures::future::join_all(runs).await;
+}
+
+/// A reconciler whose writes pass `fence`, with `quotas`.
+async fn fenced(fence: &WriteFence, quotas: QuotaSettings) -> securequeue::reconcile::Reconciler {
+    reconciler_with(ConnectOptions {
+        fence: fence.clone(),
+        quotas,
+        ..ConnectOptions::default()
+    })
+    .await
+}
+
+/// A replica that does not lead reads, but sends no write: each is refused just before it
+/// would be sent, and the pass ends `Interrupted` saying why. Once it leads again, it converges.
+#[tokio::test]
+async fn a_replica_that_does_not_lead_sends_no_write() {
+    let fence = WriteFence::elected();
+    let reconciler = fenced(&fence, QuotaSettings::default()).await;
+    let namespace = unique_namespace("fenced");
+    let queue = secure_queue(&namespace, "");
+    let report = converge(&reconciler, &queue).await;
+    assert_eq!(condition(&report, "KeyReady"), ("False", "Interrupted"));
+    let message = &report.conditions[0].message;
+    assert!(
+        message.contains("kms:CreateKey") && message.contains("leader Lease"),
+        "{message}"
+    );
+    assert!(!report.needs_a_person());
+    assert!(!requests_touching(&namespace).is_empty(), "it read");
+    assert_eq!(writes_touching(&namespace), Vec::<String>::new());
+    assert!(fence.refused() >= 1);
+
+    fence.renewed(
+        (std::time::Instant::now(), std::time::SystemTime::now()),
+        Duration::from_secs(600),
+    );
+    assert_ready(&converge(&reconciler, &queue).await, "Created");
+}
+
+/// A pass that waits for its turn at a request budget while leadership runs out does not send
+/// the write it waited for: the fence is checked when the request goes out, not when the pass
+/// started. CreateKey is held to one a second; of three new SecureQueues whose leadership ends
+/// after half a second, at most the first sends its CreateKey.
+#[tokio::test]
+async fn a_write_that_waited_for_its_turn_is_not_sent_after_leadership_ended() {
+    let fence = WriteFence::elected();
+    let quotas = QuotaSettings::new(1.0, [QuotaOverride::parse("kms:CreateKey=1").unwrap()]);
+    let reconciler = fenced(&fence, quotas).await;
+    let prefix = unique_namespace("fencedwait");
+    fence.renewed(
+        (std::time::Instant::now(), std::time::SystemTime::now()),
+        Duration::from_millis(500),
+    );
+    let passes = (0..3).map(|i| {
+        let reconciler = &reconciler;
+        let queue = secure_queue(&format!("{prefix}-{i}"), "");
+        async move { converge(reconciler, &queue).await }
+    });
+    let reports = futures::future::join_all(passes).await;
+    let created = requests_touching(&prefix)
+        .iter()
+        .filter(|r| *r == "kms:CreateKey")
+        .count();
+    assert!(created <= 1, "{created} CreateKeys sent");
+    assert!(fence.refused() >= 2, "{} refused", fence.refused());
+    let interrupted = reports
+        .iter()
+        .filter(|r| condition(r, "KeyReady").1 == "Interrupted")
+        .count();
+    assert!(interrupted >= 2, "{reports:#?}");
 }

@@ -101,9 +101,9 @@ pub enum Reason {
     AwsRejected,
     /// AWS could not be reached or failed beyond the retries; the next pass continues.
     AwsUnavailable,
-    /// The pass stopped before finishing; the next pass continues where it left off. Only the
-    /// tests' fault injection (the `test-hooks` feature) stops a pass so.
-    #[cfg(feature = "test-hooks")]
+    /// The pass stopped before finishing; the next pass continues where it left off: this
+    /// replica lost its leadership mid-pass (the new leader's passes continue), or the tests'
+    /// fault injection cut it short.
     Interrupted,
     /// A queue was just created, and SQS has not yet applied the queue policy through which
     /// the operator tags it; the next pass tags it.
@@ -162,7 +162,6 @@ impl Reason {
             Reason::PolicyRejected => "PolicyRejected",
             Reason::AwsRejected => "AwsRejected",
             Reason::AwsUnavailable => "AwsUnavailable",
-            #[cfg(feature = "test-hooks")]
             Reason::Interrupted => "Interrupted",
             Reason::QueuePolicyPropagating => "QueuePolicyPropagating",
             Reason::WaitingForRequestQuota => "WaitingForRequestQuota",
@@ -207,7 +206,6 @@ impl Reason {
         match self {
             Reason::InvalidSpec | Reason::ImmutableFieldChanged => Revisit::WhenTheSpecChanges,
             guardrail if guardrail.is_guardrail() => Revisit::WhenTheSpecChanges,
-            #[cfg(feature = "test-hooks")]
             Reason::Interrupted => Revisit::WithBackoff,
             Reason::Throttled
             | Reason::AwsUnavailable

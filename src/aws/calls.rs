@@ -64,7 +64,7 @@ impl CallCounts {
     }
 }
 
-fn is_read(name: &str) -> bool {
+pub(super) fn is_read(name: &str) -> bool {
     let operation = name.split_once(':').map_or(name, |(_, op)| op);
     ["Get", "List", "Describe"]
         .iter()
@@ -167,7 +167,7 @@ pub fn note_not_found(name: &str) {
     let _ = CURRENT.try_with(|log| log.record_not_found(name));
 }
 
-fn operation_name(cfg: &ConfigBag) -> String {
+pub(super) fn operation_name(cfg: &ConfigBag) -> String {
     cfg.load::<Metadata>().map_or_else(
         || "unknown:unknown".to_string(),
         |m| format!("{}:{}", m.service().to_lowercase(), m.name()),

@@ -21,8 +21,8 @@ pub enum ErrorKind {
     Rejected,
     /// Network failure, timeout or a 5xx that outlasted the SDK's retries.
     Unavailable,
-    /// The pass was stopped before the call (fault injection, with the `test-hooks` feature).
-    #[cfg(feature = "test-hooks")]
+    /// The call was not sent: this replica no longer leads ([`crate::fence`]), or the tests'
+    /// fault injection stopped the pass before it.
     Interrupted,
 }
 
@@ -95,6 +95,15 @@ impl AwsError {
     {
         if let Some(failed) = super::session::AssumeRoleFailed::within(&err) {
             return Self::assume_role(failed);
+        }
+        if super::fenced::caused(&err) {
+            return Self {
+                service,
+                operation,
+                code: "LeadershipLost".to_string(),
+                message: chain(&err),
+                kind: ErrorKind::Interrupted,
+            };
         }
         let (code, message, kind) = match &err {
             SdkError::ServiceError(service_error) => {

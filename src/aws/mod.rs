@@ -25,6 +25,7 @@ pub mod budget;
 pub mod call_limit;
 pub mod calls;
 pub mod error;
+pub mod fenced;
 pub mod held;
 pub mod identity;
 pub mod kms;
@@ -45,6 +46,7 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_sdk_kms::config::retry::RetryPartition;
 
+use crate::fence::WriteFence;
 use budget::{BudgetSnapshot, Budgets, ThrottleWatch, ThrottledRequeued};
 pub use error::{AwsError, ErrorKind};
 use request_quota::{QuotaSettings, Service};
@@ -64,6 +66,8 @@ pub struct ConnectOptions {
     pub attempt_timeout: Option<Duration>,
     /// The operator's share of each request quota, and the account's quotas where raised.
     pub quotas: QuotaSettings,
+    /// What every write passes just before it is sent: the leader election's word.
+    pub fence: WriteFence,
     /// The clock the SDK reads (signing, credential expiry), for tests that move it.
     #[cfg(feature = "test-hooks")]
     pub clock: Option<aws_smithy_async::time::SharedTimeSource>,
@@ -122,6 +126,8 @@ struct Cache {
     budgets: BTreeMap<BudgetScope, (Arc<Budgets>, Arc<Budgets>)>,
     clients: BTreeMap<(Session, String), Clients>,
     credentials: BTreeMap<session::AssumedRole, SharedCredentialsProvider>,
+    /// Every client's writes pass it.
+    fence: WriteFence,
 }
 
 impl Aws {
@@ -162,10 +168,14 @@ impl Aws {
                 .http_client(latency::DelayedHttpClient::new(http, delay))
                 .build();
         }
+        let cache = Cache {
+            fence: options.fence.clone(),
+            ..Cache::default()
+        };
         Self {
             config,
             quotas: options.quotas.clone(),
-            cache: Arc::default(),
+            cache: Arc::new(Mutex::new(cache)),
         }
     }
 
@@ -287,12 +297,14 @@ impl Cache {
             .retry_partition(partition("kms", region))
             .retry_classifier(ThrottledRequeued)
             .interceptor(calls::CallCounter)
+            .interceptor(fenced::FenceGate(self.fence.clone()))
             .interceptor(ThrottleWatch(kms_budgets.clone()));
         let mut sqs = aws_sdk_sqs::config::Builder::from(config)
             .region(Region::new(region.to_string()))
             .retry_partition(partition("sqs", region))
             .retry_classifier(ThrottledRequeued)
             .interceptor(calls::CallCounter)
+            .interceptor(fenced::FenceGate(self.fence.clone()))
             .interceptor(ThrottleWatch(sqs_budgets.clone()));
         if let Some((_, credentials)) = session {
             // The same provider, not a copy: both clients share its place in the identity cache.

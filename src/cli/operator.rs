@@ -9,6 +9,7 @@ use clap::Args;
 
 use crate::aws::request_quota::{self, QuotaOverride, QuotaSettings};
 use crate::aws::{Aws, ConnectOptions, identity};
+use crate::fence::WriteFence;
 use crate::guardrails::{self, Guardrails};
 use crate::reconcile::Reconciler;
 use crate::resolve::Environment;
@@ -137,9 +138,12 @@ pub(super) struct AwsArgs {
 
     /// Seconds one attempt of an AWS call may take before it is abandoned and retried (up to 4
     /// attempts per call).
-    #[arg(long, env = "SECUREQUEUE_AWS_ATTEMPT_TIMEOUT_SECONDS", default_value_t = 20,
+    /// Default 20; for `run` with leader election, at most half the Lease less half a second
+    /// (7 at the default 15 s Lease), which is also the default, so that a replica that lost the
+    /// Lease has finished its last write before another can take it.
+    #[arg(long, env = "SECUREQUEUE_AWS_ATTEMPT_TIMEOUT_SECONDS",
           value_parser = clap::value_parser!(u64).range(1..=300))]
-    aws_attempt_timeout_seconds: u64,
+    aws_attempt_timeout_seconds: Option<u64>,
 
     /// The share of each AWS request quota the operator uses, leaving the rest to the account's
     /// other clients: 0.5 keeps to half of KMS's documented quota of every operation (2.5
@@ -163,13 +167,19 @@ impl AwsArgs {
         self.endpoint_url.as_deref()
     }
 
+    /// The attempt timeout given, if any.
+    pub(super) fn attempt_timeout(&self) -> Option<Duration> {
+        self.aws_attempt_timeout_seconds.map(Duration::from_secs)
+    }
+
     /// How these flags and `operator`'s region reach AWS.
     pub(super) fn connect_options(&self, operator: &OperatorArgs) -> ConnectOptions {
         ConnectOptions {
             endpoint_url: self.endpoint_url.clone(),
             region: operator.region.clone(),
-            attempt_timeout: Some(Duration::from_secs(self.aws_attempt_timeout_seconds)),
+            attempt_timeout: self.aws_attempt_timeout_seconds.map(Duration::from_secs),
             quotas: QuotaSettings::new(self.aws_quota_share, self.aws_quotas.clone()),
+            fence: WriteFence::open(),
             #[cfg(feature = "bench")]
             added_latency: None,
             #[cfg(feature = "test-hooks")]

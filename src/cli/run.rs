@@ -6,7 +6,10 @@ use std::time::Duration;
 
 use clap::Args;
 
+use crate::aws::ConnectOptions;
+use crate::controller::leader::Timing;
 use crate::controller::{self, Config, LeaderElection};
+use crate::fence::WriteFence;
 
 use super::operator::{AwsArgs, OperatorArgs};
 
@@ -62,14 +65,52 @@ pub(super) struct RunArgs {
     #[arg(long, env = "POD_NAME")]
     pod_name: Option<String>,
 
-    /// Seconds a Lease holds without renewal; it is renewed three times as often.
+    /// Seconds a Lease holds without renewal. The leader renews it six times as often, and
+    /// writes nothing once half of it has passed since its last successful renewal began.
     #[arg(long, env = "SECUREQUEUE_LEASE_SECONDS", default_value_t = 15,
           value_parser = clap::value_parser!(u64).range(3..=300))]
     lease_seconds: u64,
 }
 
+/// The fence the operator's writes pass, and how long one AWS attempt may take: with leader
+/// election, at most [`Timing::longest_attempt`], so that the last write of a replica that lost
+/// the Lease is over before another replica can take it (`controller::leader`).
+fn fencing(args: &RunArgs) -> Result<(WriteFence, Option<Duration>), String> {
+    let given = args.aws.attempt_timeout();
+    if args.no_leader_election {
+        return Ok((WriteFence::open(), given));
+    }
+    let timing = Timing::of(Duration::from_secs(args.lease_seconds));
+    let longest = timing.longest_attempt;
+    match given {
+        Some(attempt) if attempt > longest => Err(format!(
+            "--aws-attempt-timeout-seconds {} is longer than --lease-seconds {} allows ({} s: half the Lease, less half a second): a replica that lost the Lease could still be sending a write when another takes over; shorten the attempt timeout or lengthen the Lease",
+            attempt.as_secs(),
+            args.lease_seconds,
+            longest.as_secs_f64()
+        )),
+        Some(attempt) => Ok((WriteFence::elected(), Some(attempt))),
+        None => Ok((
+            WriteFence::elected(),
+            Some(longest.min(Duration::from_secs(20))),
+        )),
+    }
+}
+
 pub(super) async fn run(args: RunArgs) -> ExitCode {
-    let reconciler = match args.aws.reconciler(&args.operator).await {
+    let (fence, attempt_timeout) = match fencing(&args) {
+        Ok(fencing) => fencing,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let options = ConnectOptions {
+        attempt_timeout,
+        fence: fence.clone(),
+        ..args.aws.connect_options(&args.operator)
+    };
+    let reconciler = match args.aws.reconciler_over(&args.operator, &options).await {
         Ok(reconciler) => reconciler,
         Err(errors) => {
             for error in errors {
@@ -100,6 +141,7 @@ pub(super) async fn run(args: RunArgs) -> ExitCode {
             name: args.lease_name,
             holder,
             duration: Duration::from_secs(args.lease_seconds),
+            fence,
         }),
     };
     match controller::run(client, reconciler, config).await {

@@ -3,6 +3,29 @@
 //! offer one do not build against kube 5, so this is the client-go algorithm in a few lines:
 //! take the Lease when it is free or expired, renew it well inside its duration, and use the
 //! API server's optimistic concurrency (resourceVersion) so only one of two racing replicas wins.
+//!
+//! # Fencing, and the arithmetic behind it
+//!
+//! Holding the Lease decides who starts passes; [`WriteFence`] decides who may still write
+//! (see [`crate::fence`]). With `L` the Lease's duration ([`Timing::of`]):
+//!
+//! - the leader renews every `L/6`;
+//! - each successful renewal (or acquisition) opens the fence until `D = L/2` after the moment
+//!   its request *began*, on this process's own clocks; a leader that has not renewed by then has
+//!   lost, and stops;
+//! - every write, to AWS and to the Kubernetes API, checks the fence just before it is sent, so
+//!   the last write starts before `D`; each AWS attempt is abandoned after `A`, the attempt
+//!   timeout, so it is over by `D + A`;
+//! - another replica takes the Lease only once its `renewTime` is `L` old ([`is_free`]), and the
+//!   renewal wrote a `renewTime` no earlier than its request began.
+//!
+//! So the old leader's last write is over before the new leader can start if `D + A + M <= L`,
+//! `M` = 500 ms for the two replicas' clocks (their rates, and the skew of the wall clocks the
+//! `renewTime` comparison reads): `A <= L/2 - 500 ms`. `securequeue run` holds the AWS attempt
+//! timeout to [`Timing::longest_attempt`] (7 s at the default 15 s Lease) and refuses a longer
+//! one. The one window no clock closes: a process frozen in the microseconds between a check
+//! and its send sends that request on waking; no AWS API takes a fencing token that would let
+//! the server refuse it.
 
 use std::time::Duration;
 
@@ -14,6 +37,33 @@ use tokio::sync::watch;
 use tracing::{error, info, warn};
 
 use super::Stop;
+use crate::fence::WriteFence;
+
+/// How leader election paces itself, from the Lease's duration; see the module's documentation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timing {
+    /// How often the leader renews the Lease.
+    pub renew_every: Duration,
+    /// How long after a successful renewal began the leader may write.
+    pub renew_deadline: Duration,
+    /// The longest an AWS attempt may take so that writes end before a new leader can start.
+    pub longest_attempt: Duration,
+}
+
+/// What the two replicas' clocks may disagree by, in rate and (for the wall clock) in skew.
+const CLOCK_MARGIN: Duration = Duration::from_millis(500);
+
+impl Timing {
+    /// The timing for a Lease of `lease`.
+    pub fn of(lease: Duration) -> Self {
+        let renew_deadline = lease / 2;
+        Self {
+            renew_every: lease / 6,
+            renew_deadline,
+            longest_attempt: (lease - renew_deadline).saturating_sub(CLOCK_MARGIN),
+        }
+    }
+}
 
 /// Where the Lease lives and who this replica is.
 #[derive(Clone, Debug)]
@@ -26,6 +76,8 @@ pub struct LeaderElection {
     pub holder: String,
     /// How long a Lease holds without renewal.
     pub duration: Duration,
+    /// What every write passes: open while this replica leads, by its own clocks.
+    pub fence: WriteFence,
 }
 
 impl LeaderElection {
@@ -38,19 +90,31 @@ impl LeaderElection {
     ) -> Option<LeaseLock> {
         let api = Api::<Lease>::namespaced(client, &self.namespace);
         let lock = LeaseLock::new(api, &self.name, &self.holder, self.duration);
-        if !become_leader(&lock, stop.subscribe()).await {
+        if !become_leader(&lock, &self.fence, stop.subscribe()).await {
             return None;
         }
-        tokio::spawn(keep_leading(lock.clone(), stop));
+        tokio::spawn(keep_leading(lock.clone(), self.fence.clone(), stop));
         Some(lock)
     }
 }
 
-/// Waits until this replica holds the Lease, or a stop is requested (then `false`).
-async fn become_leader(lock: &LeaseLock, mut stop: watch::Receiver<Option<Stop>>) -> bool {
+/// The moment a Lease request begins, on both clocks the fence reads.
+fn began() -> (std::time::Instant, std::time::SystemTime) {
+    (std::time::Instant::now(), std::time::SystemTime::now())
+}
+
+/// Waits until this replica holds the Lease, opening the fence, or a stop is requested (then
+/// `false`).
+async fn become_leader(
+    lock: &LeaseLock,
+    fence: &WriteFence,
+    mut stop: watch::Receiver<Option<Stop>>,
+) -> bool {
     loop {
+        let began = began();
         match lock.try_acquire_or_renew().await {
             Ok(Leadership::Leading) => {
+                fence.renewed(began, lock.timing().renew_deadline);
                 info!("acquired the leader Lease");
                 return true;
             }
@@ -60,34 +124,36 @@ async fn become_leader(lock: &LeaseLock, mut stop: watch::Receiver<Option<Stop>>
             Err(e) => warn!(error = %e, "leader election failed; retrying"),
         }
         tokio::select! {
-            _ = tokio::time::sleep(lock.renew_interval()) => {}
+            _ = tokio::time::sleep(lock.timing().renew_every) => {}
             _ = stop.wait_for(Option::is_some) => return false,
         }
     }
 }
 
-/// Renews the Lease; when it is lost, or cannot be renewed within its duration, asks the
-/// controller to stop.
-async fn keep_leading(lock: LeaseLock, stop: watch::Sender<Option<Stop>>) {
-    let mut last_renewed = tokio::time::Instant::now();
-    loop {
-        tokio::time::sleep(lock.renew_interval()).await;
-        match lock.try_acquire_or_renew().await {
-            Ok(Leadership::Leading) => last_renewed = tokio::time::Instant::now(),
-            Ok(Leadership::Following(holder)) => {
-                error!(%holder, "lost the leader Lease");
-                let _ = stop.send(Some(Stop::LeadershipLost(holder)));
-                return;
-            }
-            Err(e) if last_renewed.elapsed() > lock.renew_interval() * 3 => {
-                error!(error = %e, "could not renew the leader Lease in time");
-                let lost = Stop::LeadershipLost("unknown (renewal failed)".to_string());
-                let _ = stop.send(Some(lost));
-                return;
-            }
+/// Renews the Lease, moving the fence's deadline on; when the Lease is lost, or the fence's
+/// deadline passes without a renewal (the API server unreachable, or this process frozen),
+/// shuts the fence for good and asks the controller to stop.
+async fn keep_leading(lock: LeaseLock, fence: WriteFence, stop: watch::Sender<Option<Stop>>) {
+    let timing = lock.timing();
+    let holder = loop {
+        tokio::select! {
+            _ = tokio::time::sleep(timing.renew_every) => {}
+            _ = fence.shut() => break "unknown: the Lease was not renewed before the renew deadline".to_string(),
+        }
+        let began = began();
+        let renewal = tokio::select! {
+            renewal = lock.try_acquire_or_renew() => renewal,
+            _ = fence.shut() => break "unknown: the Lease was not renewed before the renew deadline".to_string(),
+        };
+        match renewal {
+            Ok(Leadership::Leading) => fence.renewed(began, timing.renew_deadline),
+            Ok(Leadership::Following(holder)) => break holder,
             Err(e) => warn!(error = %e, "renewing the leader Lease failed; retrying"),
         }
-    }
+    };
+    fence.lose();
+    error!(%holder, "lost the leader Lease: no more writes, and in-flight passes are cancelled");
+    let _ = stop.send(Some(Stop::LeadershipLost(holder)));
 }
 
 /// One replica's claim on the Lease.
@@ -133,9 +199,9 @@ impl LeaseLock {
         }
     }
 
-    /// How often to renew: three times per Lease duration.
-    pub fn renew_interval(&self) -> Duration {
-        self.duration / 3
+    /// How this Lease's holder paces itself.
+    pub fn timing(&self) -> Timing {
+        Timing::of(self.duration)
     }
 
     /// Takes, renews or observes the Lease. A lost race is `Following`, not an error.
@@ -239,6 +305,26 @@ mod tests {
             lease_duration_seconds: Some(duration),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn the_last_write_ends_before_another_replica_can_take_the_lease() {
+        for seconds in [3, 4, 6, 15, 60, 300] {
+            let lease = Duration::from_secs(seconds);
+            let timing = Timing::of(lease);
+            assert!(
+                timing.renew_deadline + timing.longest_attempt + CLOCK_MARGIN <= lease,
+                "{timing:?}"
+            );
+            assert!(
+                timing.renew_every * 3 <= timing.renew_deadline,
+                "{timing:?}"
+            );
+        }
+        assert_eq!(
+            Timing::of(Duration::from_secs(15)).longest_attempt,
+            Duration::from_secs(7)
+        );
     }
 
     #[test]

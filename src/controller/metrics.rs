@@ -1,9 +1,10 @@
 //! Prometheus metrics, served on `/metrics`: reconciles by result, reconcile duration, AWS calls
 //! by service, operation and outcome, drift corrections, SecureQueues by Ready state, each
-//! dead-letter queue's depth, and each AWS operation's budget, rate, waiting requests and throttles.
+//! dead-letter queue's depth, each AWS operation's budget, rate, waiting requests and throttles,
+//! and the writes and passes stopped because this replica lost its leadership.
 
 use std::collections::HashMap;
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -16,6 +17,7 @@ use prometheus_client::registry::Registry;
 
 use crate::aws::budget::BudgetSnapshot;
 use crate::aws::calls::CallCounts;
+use crate::fence::WriteFence;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ResultLabels {
@@ -102,6 +104,11 @@ pub struct Metrics {
     budget: Family<OperationLabels, Gauge<f64, AtomicU64>>,
     rate: Family<OperationLabels, Gauge<f64, AtomicU64>>,
     waiting: Family<OperationLabels, Gauge>,
+    writes_fenced: Counter,
+    passes_cancelled: Counter,
+    /// The fence whose refusals `writes_fenced` counts, and how many of them it has counted.
+    fence: WriteFence,
+    fenced_counted: Arc<AtomicU64>,
     states: Arc<Mutex<HashMap<String, &'static str>>>,
 }
 
@@ -177,8 +184,24 @@ impl Default for Metrics {
             "Requests waiting for their turn at each operation's budget, by account and region",
             waiting.clone(),
         );
+        let writes_fenced = Counter::default();
+        registry.register(
+            "writes_fenced",
+            "Writes (AWS calls, status patches, Events) not sent because this replica no longer led",
+            writes_fenced.clone(),
+        );
+        let passes_cancelled = Counter::default();
+        registry.register(
+            "passes_cancelled",
+            "Reconciles stopped part way because this replica lost its leadership",
+            passes_cancelled.clone(),
+        );
         Self {
             registry: Arc::new(registry),
+            writes_fenced,
+            passes_cancelled,
+            fence: WriteFence::open(),
+            fenced_counted: Arc::default(),
             reconciles,
             duration,
             aws_calls,
@@ -207,6 +230,16 @@ impl Drop for Timer {
 }
 
 impl Metrics {
+    /// The same metrics, counting the writes `fence` refuses.
+    pub fn fenced_by(self, fence: WriteFence) -> Self {
+        Self { fence, ..self }
+    }
+
+    /// Counts a reconcile stopped part way because leadership was lost.
+    pub fn pass_cancelled(&self) {
+        self.passes_cancelled.inc();
+    }
+
     /// Starts timing a reconcile.
     pub fn timer(&self) -> Timer {
         Timer {
@@ -323,6 +356,9 @@ impl Metrics {
 
     /// The metrics in Prometheus's text format.
     pub fn encode(&self) -> String {
+        let refused = self.fence.refused();
+        let counted = self.fenced_counted.swap(refused, Ordering::Relaxed);
+        self.writes_fenced.inc_by(refused.saturating_sub(counted));
         let mut text = String::new();
         prometheus_client::encoding::text::encode(&mut text, &self.registry)
             .expect("writing to a String cannot fail");

@@ -27,6 +27,7 @@ use tokio::sync::watch;
 use tracing::{info, warn};
 
 use crate::api::SecureQueue;
+use crate::fence::WriteFence;
 use crate::reconcile::Reconciler;
 
 pub use leader::LeaderElection;
@@ -66,6 +67,8 @@ pub struct Context {
     pub metrics: Metrics,
     /// The drift resync interval.
     pub resync: Duration,
+    /// What every write passes: shut once this replica no longer leads.
+    pub fence: WriteFence,
     /// Where in the resync window each SecureQueue's resync falls.
     spread: spread::Spread,
     started: tokio::time::Instant,
@@ -82,10 +85,16 @@ impl Context {
             recorder,
             metrics,
             resync,
+            fence: WriteFence::open(),
             spread: spread::Spread::new(resync),
             started: tokio::time::Instant::now(),
             failures: Mutex::default(),
         }
+    }
+
+    /// The same context, writing only while `fence` is open.
+    pub fn fenced_by(self, fence: WriteFence) -> Self {
+        Self { fence, ..self }
     }
 
     /// The next retry delay for a SecureQueue that failed again.
@@ -158,7 +167,11 @@ pub async fn run(client: Client, reconciler: Reconciler, config: Config) -> Resu
     // Catch SIGTERM from the very start, so a stop that comes early is never lost.
     let terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .expect("the SIGTERM handler installs");
-    let metrics = Metrics::default();
+    let fence = config
+        .leader_election
+        .as_ref()
+        .map_or_else(WriteFence::open, |election| election.fence.clone());
+    let metrics = Metrics::default().fenced_by(fence.clone());
     let ready = Arc::new(AtomicBool::new(false));
     let server = tokio::spawn(http::serve(
         config.http_address,
@@ -213,7 +226,7 @@ pub async fn run(client: Client, reconciler: Reconciler, config: Config) -> Resu
         reader.clone(),
     )
     .await;
-    let ctx = Arc::new(Context::new(client, reconciler, metrics, config.resync));
+    let ctx = Arc::new(Context::new(client, reconciler, metrics, config.resync).fenced_by(fence));
     let mut stopped = stop_rx.clone();
     info!(namespace = ?config.namespace, "controller started");
     let mut controller = Controller::for_stream(changes, reader)

@@ -19,6 +19,7 @@ use crate::api::conditions::{
 use crate::api::{Management, SecureQueue, SecureQueueStatus};
 use crate::aws::calls::CallLog;
 use crate::aws::queued::QueueWatch;
+use crate::fence::{Fenced, WriteFence};
 use crate::reconcile::{Report, display_name, status};
 
 use super::Context;
@@ -42,6 +43,9 @@ pub enum Error {
     /// Deleting the AWS resources did not finish; the finalizer stays.
     #[error("deletion not finished: {0}")]
     DeletionPending(String),
+    /// This replica lost its leadership: the reconcile stopped, or a write was not sent.
+    #[error(transparent)]
+    Fenced(#[from] Fenced),
 }
 
 impl Error {
@@ -56,7 +60,7 @@ impl Error {
                 }
                 _ => ReconcileResult::Error,
             },
-            Error::Kube(_) => ReconcileResult::Error,
+            Error::Kube(_) | Error::Fenced(_) => ReconcileResult::Error,
         }
     }
 }
@@ -73,15 +77,22 @@ pub async fn reconcile(queue: Arc<SecureQueue>, ctx: Arc<Context>) -> Result<Act
         generation = queue.meta().generation.unwrap_or_default()
     );
     span.in_scope(|| debug!("reconcile started"));
-    finalizer::finalizer(&api, FINALIZER, queue, |event| async {
+    let reconciled = finalizer::finalizer(&api, FINALIZER, queue, |event| async {
         match event {
             Finalize::Apply(queue) => apply(&queue, &api, &ctx).await,
             Finalize::Cleanup(queue) => cleanup(&queue, &api, &ctx).await,
         }
     })
-    .instrument(span)
-    .await
-    .map_err(|e| Error::Finalizer(Box::new(e)))
+    .instrument(span);
+    // Cancelled at its next await point once this replica may no longer write: a pass that
+    // outlived its leadership sends nothing more (see `crate::fence`).
+    tokio::select! {
+        reconciled = reconciled => reconciled.map_err(|e| Error::Finalizer(Box::new(e))),
+        _ = ctx.fence.shut() => {
+            ctx.metrics.pass_cancelled();
+            Err(Error::Fenced(Fenced))
+        }
+    }
 }
 
 /// Reconciles the SecureQueue a watched metadata-only object names, read afresh from the API
@@ -114,13 +125,15 @@ async fn apply(
     let log = CallLog::default();
     let mut told_waiting = false;
     let pass = ctx.reconciler.converge(queue, &log);
-    let mut report = converge_telling_waits(queue, api, pass, &mut told_waiting).await?;
+    let mut report =
+        converge_telling_waits(&ctx.fence, queue, api, pass, &mut told_waiting).await?;
     let adopted;
     let queue = match record_adoption(queue, &report, api, ctx).await? {
         Some(recorded) => {
             adopted = recorded;
             let pass = ctx.reconciler.converge(&adopted, &log);
-            report = converge_telling_waits(&adopted, api, pass, &mut told_waiting).await?;
+            report =
+                converge_telling_waits(&ctx.fence, &adopted, api, pass, &mut told_waiting).await?;
             &adopted
         }
         None => queue,
@@ -136,7 +149,7 @@ async fn apply(
     // A status written while the pass waited is replaced, even by the one it replaced.
     let changed = told_waiting || Some(&status) != previous;
     if changed {
-        patch_status(api, queue, &status).await?;
+        patch_status(&ctx.fence, api, queue, &status).await?;
     }
     publish_events(queue, &report, previous, changed, ctx).await;
     if let Some(outcome) = report.ready() {
@@ -192,7 +205,7 @@ async fn record_adoption(
     };
     let note = status::adoption_note(&record);
     let recorded = status::with_adoption(queue.status.as_ref(), record);
-    patch_status(api, queue, &recorded).await?;
+    patch_status(&ctx.fence, api, queue, &recorded).await?;
     publish(
         ctx,
         queue,
@@ -214,6 +227,7 @@ const TELL_WAITS_FROM: Duration = Duration::from_secs(2);
 /// (`WaitingForRequestQuota`) once, unless the SecureQueue is already Ready for this
 /// generation, and sets `told`.
 async fn converge_telling_waits(
+    fence: &WriteFence,
     queue: &SecureQueue,
     api: &Api<SecureQueue>,
     pass: impl Future<Output = Report>,
@@ -240,7 +254,7 @@ async fn converge_telling_waits(
                         let now = jiff::Timestamp::now();
                         let status =
                             status::waiting_for_quota(queue.status.as_ref(), &queued, generation, now);
-                        patch_status(api, queue, &status).await?;
+                        patch_status(fence, api, queue, &status).await?;
                         *told = true;
                     }
                     (Ok(()), _) => {}
@@ -298,7 +312,7 @@ async fn cleanup(
         .map(|c| c.message.clone())
         .unwrap_or_default();
     if Some(&status) != previous {
-        patch_status(api, queue, &status).await?;
+        patch_status(&ctx.fence, api, queue, &status).await?;
         publish(
             ctx,
             queue,
@@ -318,7 +332,9 @@ pub const FIELD_MANAGER: &str = "securequeue";
 
 /// Writes the whole status by server-side apply, forced: the operator owns every status field,
 /// so one it no longer sets (a condition that stopped holding) is removed, not left behind.
+/// Only while this replica leads (`fence`).
 async fn patch_status(
+    fence: &WriteFence,
     api: &Api<SecureQueue>,
     queue: &SecureQueue,
     status: &SecureQueueStatus,
@@ -328,6 +344,7 @@ async fn patch_status(
         "kind": SecureQueue::kind(&()),
         "status": status,
     });
+    fence.check()?;
     api.patch_status(
         &queue.name_any(),
         &PatchParams::apply(FIELD_MANAGER).force(),
@@ -429,6 +446,9 @@ async fn publish(
     action: &str,
     note: &str,
 ) {
+    if ctx.fence.check().is_err() {
+        return;
+    }
     let event = Event {
         type_,
         reason: reason.to_string(),

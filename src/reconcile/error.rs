@@ -59,7 +59,6 @@ impl StepError {
                 ErrorKind::PolicyRejected => Reason::PolicyRejected,
                 ErrorKind::Rejected => Reason::AwsRejected,
                 ErrorKind::Unavailable => Reason::AwsUnavailable,
-                #[cfg(feature = "test-hooks")]
                 ErrorKind::Interrupted => Reason::Interrupted,
             },
             StepError::NameConflict(_) => Reason::NameConflict,
@@ -119,9 +118,9 @@ impl StepError {
                     ErrorKind::PolicyRejected => {
                         " Check that every role the spec names exists: KMS refuses key policies naming roles that do not."
                     }
-                    ErrorKind::Throttled | ErrorKind::Unavailable => " The next pass retries.",
-                    #[cfg(feature = "test-hooks")]
-                    ErrorKind::Interrupted => " The next pass retries.",
+                    ErrorKind::Throttled | ErrorKind::Unavailable | ErrorKind::Interrupted => {
+                        " The next pass retries."
+                    }
                     ErrorKind::Rejected => "",
                 };
                 format!("{e}.{advice}")
