@@ -52,6 +52,16 @@ fn operator(name: &str, args: &[&str]) -> Operator {
 
 /// An operator on the cluster `kubeconfig` names, or on the one KUBECONFIG names.
 fn operator_on(kubeconfig: Option<&str>, name: &str, args: &[&str]) -> Operator {
+    operator_with(kubeconfig, name, args, &[])
+}
+
+/// [`operator_on`], with `env` set for the process.
+fn operator_with(
+    kubeconfig: Option<&str>,
+    name: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> Operator {
     let logs = common::repo_path("target/e2e");
     std::fs::create_dir_all(&logs).unwrap();
     let log = std::fs::File::create(logs.join(format!("{name}.log"))).unwrap();
@@ -69,6 +79,7 @@ fn operator_on(kubeconfig: Option<&str>, name: &str, args: &[&str]) -> Operator 
         .env("AWS_REGION", REGION)
         .env("SECUREQUEUE_OPERATOR_ROLE_ARN", OPERATOR_ROLE)
         .env("RUST_LOG", "warn,securequeue=debug")
+        .envs(env.iter().copied())
         .stdout(Stdio::null())
         .stderr(log)
         .spawn()
@@ -1153,4 +1164,226 @@ async fn a_namespace_given_an_account_by_its_labels_gets_it_when_labelled() {
         .delete(&binding, &DeleteParams::default())
         .await
         .unwrap();
+}
+
+/// How the leader loses its leadership in [`failover_mid_wave`].
+#[derive(Clone, Copy, Debug)]
+enum Loss {
+    /// Frozen with SIGSTOP (a long pause, a stalled node), resumed with SIGCONT after the other
+    /// replica took over.
+    Frozen,
+    /// Its connections to the API server cut (a partition): it cannot renew, but runs on.
+    Cut,
+}
+
+/// A TCP relay to the API server whose connections can all be cut at once.
+struct Relay {
+    port: u16,
+    cut: tokio::sync::watch::Sender<bool>,
+}
+
+impl Relay {
+    /// Relays 127.0.0.1:<port> to `server`.
+    async fn to(server: std::net::SocketAddr) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (cut, cut_seen) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                let mut cut_seen = cut_seen.clone();
+                if *cut_seen.borrow() {
+                    continue;
+                }
+                tokio::spawn(async move {
+                    let Ok(mut outbound) = tokio::net::TcpStream::connect(server).await else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                        _ = cut_seen.wait_for(|cut| *cut) => {}
+                    }
+                });
+            }
+        });
+        Self { port, cut }
+    }
+
+    /// Closes every relayed connection and refuses new ones.
+    fn cut(&self) {
+        self.cut.send_replace(true);
+    }
+
+    /// A kubeconfig like KUBECONFIG's, reaching its server through this relay.
+    fn kubeconfig(&self, name: &str) -> String {
+        let given = std::env::var("KUBECONFIG").expect("KUBECONFIG names the test cluster");
+        let text = std::fs::read_to_string(&given).unwrap();
+        let server = relayed_server(&text);
+        let relayed = text.replace(
+            &format!("https://{server}"),
+            &format!("https://127.0.0.1:{}", self.port),
+        );
+        let dir = common::repo_path("target/e2e");
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(format!("{name}.kubeconfig"));
+        std::fs::write(&path, relayed).unwrap();
+        path.to_string_lossy().into_owned()
+    }
+}
+
+/// The `host:port` of the first `https://` server a kubeconfig names.
+fn relayed_server(kubeconfig: &str) -> String {
+    let (_, rest) = kubeconfig
+        .split_once("https://")
+        .expect("a kubeconfig with an https server");
+    rest.chars()
+        .take_while(|c| !matches!(c, '"' | '\'' | ',' | '}' | '/') && !c.is_whitespace())
+        .collect()
+}
+
+/// Two replicas with the Lease at 6 s, each signing with its own access key so the emulator's
+/// log tells them apart, twenty new SecureQueues with CreateKey held to 2 a second, and the
+/// leader losing its leadership once its first write of the wave has landed. The other replica
+/// takes the Lease and brings all twenty to Ready; the old leader, once it runs (or reaches the API server) again,
+/// has sent no write after the takeover, and stops. Every SecureQueue has exactly one enabled
+/// key behind its alias and two queues.
+async fn failover_mid_wave(loss: Loss) {
+    let client = setup().await;
+    let ns = namespace(&client, &format!("{loss:?}").to_lowercase()).await;
+    let relay = Relay::to(
+        relayed_server(&std::fs::read_to_string(std::env::var("KUBECONFIG").unwrap()).unwrap())
+            .parse()
+            .unwrap(),
+    )
+    .await;
+    let args = [
+        "--namespace",
+        &ns,
+        "--lease-namespace",
+        &ns,
+        "--lease-seconds",
+        "6",
+        "--aws-quota-share",
+        "1",
+        "--aws-quota",
+        "kms:CreateKey=2",
+    ];
+    let kubeconfig = relay.kubeconfig(&ns);
+    let start = |id: &'static str, kubeconfig: Option<&str>| {
+        let name = format!("{ns}-{id}");
+        let key = format!("replica-{id}");
+        let args = [&args[..], &["--pod-name", id]].concat();
+        operator_with(kubeconfig, &name, &args, &[("AWS_ACCESS_KEY_ID", &key)])
+    };
+    // The first replica reaches the API server through the relay, and leads.
+    let mut leader = start("a", Some(&kubeconfig));
+    let leases: Api<Lease> = Api::namespaced(client.clone(), &ns);
+    let lease = || async {
+        leases
+            .get_opt("securequeue-operator")
+            .await
+            .unwrap()
+            .and_then(|l| l.spec)
+            .unwrap_or_default()
+    };
+    eventually("replica a leads", || async {
+        lease().await.holder_identity.as_deref() == Some("a")
+    })
+    .await;
+    let _follower = start("b", None);
+
+    // Ten seconds of CreateKeys at two a second: longer than the Lease, so a leader that is cut
+    // off but runs on would still be creating keys when the other takes over.
+    let names: Vec<String> = (0..20).map(|i| format!("q{i}")).collect();
+    let mut api = None;
+    for name in &names {
+        api = Some(create(&client, &sq(&ns, name, "", "")).await);
+    }
+    let api = api.unwrap();
+    // Mid-wave: once the leader's first write has landed.
+    eventually("the leader writing", || async {
+        recorded_touching(&ns)
+            .iter()
+            .any(|r| r.access_key == "replica-a" && r.is_write())
+    })
+    .await;
+    let pid = leader.child.id().to_string();
+    match loss {
+        Loss::Frozen => signal(&pid, "-STOP"),
+        Loss::Cut => relay.cut(),
+    }
+    eventually("replica b takes the Lease", || async {
+        lease().await.holder_identity.as_deref() == Some("b")
+    })
+    .await;
+    let taken = lease().await.acquire_time.expect("an acquire time").0;
+    for name in &names {
+        wait_ready(&api, name, 1).await;
+    }
+    if let Loss::Frozen = loss {
+        signal(&pid, "-CONT");
+    }
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while leader.child.try_wait().unwrap().is_none() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{loss:?}: the old leader runs on"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    let taken = taken.as_millisecond() as f64 / 1000.0;
+    let late: Vec<_> = recorded_touching(&ns)
+        .into_iter()
+        .filter(|r| r.access_key == "replica-a" && r.is_write() && r.at >= taken)
+        .collect();
+    assert!(
+        late.is_empty(),
+        "{loss:?}: the old leader wrote after the takeover: {late:?}"
+    );
+
+    let (kms, sqs) = raw().await;
+    let enabled: Vec<String> = keys_of(&kms, &ns)
+        .await
+        .into_iter()
+        .filter(|(_, state)| state == "Enabled")
+        .map(|(id, _)| id)
+        .collect();
+    let mut behind_aliases = Vec::new();
+    for name in &names {
+        let plan = plan::build(&sq(&ns, name, "", ""), &env()).unwrap();
+        behind_aliases.push(alias_target(&kms, &plan.key.alias).await.expect("an alias"));
+        for queue in [&plan.dead_letter_queue.name, &plan.queue.name] {
+            assert!(
+                queue_url(&sqs, queue).await.is_some(),
+                "{loss:?}: {queue} missing"
+            );
+        }
+    }
+    behind_aliases.sort();
+    let mut enabled = enabled;
+    enabled.sort();
+    assert_eq!(
+        enabled, behind_aliases,
+        "{loss:?}: one enabled key each, behind its alias"
+    );
+}
+
+fn signal(pid: &str, signal: &str) {
+    assert!(
+        Command::new("kill")
+            .args([signal, pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+}
+
+#[tokio::test]
+async fn a_leader_frozen_mid_wave_writes_nothing_after_the_other_takes_over() {
+    failover_mid_wave(Loss::Frozen).await;
+}
+
+#[tokio::test]
+async fn a_leader_cut_off_from_the_api_server_writes_nothing_after_the_other_takes_over() {
+    failover_mid_wave(Loss::Cut).await;
 }

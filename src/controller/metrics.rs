@@ -402,6 +402,28 @@ mod tests {
     }
 
     #[test]
+    fn writes_the_fence_refused_and_cancelled_passes_are_counted() {
+        let fence = WriteFence::elected();
+        let metrics = Metrics::default().fenced_by(fence.clone());
+        for _ in 0..2 {
+            assert!(fence.check().is_err());
+        }
+        metrics.pass_cancelled();
+        let text = metrics.encode();
+        assert!(text.contains("securequeue_writes_fenced_total 2"), "{text}");
+        assert!(
+            text.contains("securequeue_passes_cancelled_total 1"),
+            "{text}"
+        );
+        assert!(fence.check().is_err());
+        let text = metrics.encode();
+        assert!(
+            text.contains("securequeue_writes_fenced_total 3"),
+            "counted once each: {text}"
+        );
+    }
+
+    #[test]
     fn calls_are_split_by_outcome() {
         let metrics = Metrics::default();
         let calls = CallCounts(BTreeMap::from([

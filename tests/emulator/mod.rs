@@ -384,32 +384,59 @@ pub fn hand_made(args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
-/// Every request the emulator recorded whose body contains `text`, as `service:Operation`.
-pub fn requests_touching(text: &str) -> Vec<String> {
+/// One request the emulator recorded.
+#[derive(Clone, Debug)]
+pub struct Recorded {
+    /// `service:Operation`.
+    pub call: String,
+    /// The access key that signed it.
+    pub access_key: String,
+    /// When it arrived, in seconds since the epoch.
+    pub at: f64,
+}
+
+impl Recorded {
+    /// Whether it may change something: anything but Get, List and Describe calls.
+    pub fn is_write(&self) -> bool {
+        let operation = self.call.split_once(':').map_or("", |(_, o)| o);
+        !["Get", "List", "Describe"]
+            .iter()
+            .any(|read| operation.starts_with(read))
+    }
+}
+
+/// Every request the emulator recorded whose body contains `text`, in the order they came.
+pub fn recorded_touching(text: &str) -> Vec<Recorded> {
     let path = format!("/_securequeue/requests?bodyContains={text}");
     let seen: Vec<serde_json::Value> =
         serde_json::from_str(&control("GET", &path, "")).expect("JSON");
     seen.iter()
-        .map(|r| {
-            format!(
+        .map(|r| Recorded {
+            call: format!(
                 "{}:{}",
                 r["service"].as_str().unwrap_or_default(),
                 r["operation"].as_str().unwrap_or_default()
-            )
+            ),
+            access_key: r["accessKey"].as_str().unwrap_or_default().to_string(),
+            at: r["at"].as_f64().unwrap_or_default(),
         })
         .collect()
 }
 
-/// The recorded writes (anything but Get, List and Describe calls) whose body contains `text`.
-pub fn writes_touching(text: &str) -> Vec<String> {
-    requests_touching(text)
+/// Every request the emulator recorded whose body contains `text`, as `service:Operation`.
+pub fn requests_touching(text: &str) -> Vec<String> {
+    recorded_touching(text)
         .into_iter()
-        .filter(|r| {
-            let operation = r.split_once(':').map_or("", |(_, o)| o);
-            !["Get", "List", "Describe"]
-                .iter()
-                .any(|read| operation.starts_with(read))
-        })
+        .map(|r| r.call)
+        .collect()
+}
+
+/// The recorded writes whose body contains `text`.
+pub fn writes_touching(text: &str) -> Vec<String> {
+    recorded_touching(text)
+        .into_iter()
+        .filter(Recorded::is_write)
+        .map(|r| r.call)
         .collect()
 }
 

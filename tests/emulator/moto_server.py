@@ -44,9 +44,11 @@ same troubles where a SecureQueue's calls come in the same order.
 
 Faults match STS requests too ("service": "sts", "operation": "AssumeRole"), answered in STS's
 XML. It records every KMS, SQS and STS request it is sent, outermost, before quotas and faults: GET
-`/_securequeue/requests?bodyContains=X` answers [{"service": "sqs", "operation": "TagQueue"},
-...] for the recorded requests whose body contains X, in the order they came, so a test can
-prove that a pass sent no write touching its resources.
+`/_securequeue/requests?bodyContains=X` answers [{"service": "sqs", "operation": "TagQueue",
+"accessKey": "testing", "at": 1796000000.123}, ...] for the recorded requests whose body contains
+X, in the order they came, with the access key that signed each and when it arrived (seconds
+since the epoch), so a test can prove that a pass, or one of two processes, sent no write
+touching its resources, or none after a given moment.
 
 Quota mode enforces AWS's default request quotas per (region, service, operation), answering
 calls beyond them as AWS does (KMS ThrottlingException, SQS RequestThrottled, both HTTP 400). The
@@ -495,8 +497,13 @@ class Quotas:
             return allowed
 
 
+# Credential=AKID/20261202/us-east-1/kms/aws4_request: the access key is the first part.
+ACCESS_KEY = re.compile(r"Credential=([^/,\s]+)/")
+
+
 class Recorder:
-    """Every KMS, SQS and STS request, as (service, operation, body), in the order they came."""
+    """Every KMS, SQS and STS request, as (service, operation, body, access key, arrival time),
+    in the order they came."""
 
     def __init__(self, app):
         self.app = app
@@ -508,13 +515,19 @@ class Recorder:
         if request.path == "/_securequeue/requests":
             scope = request.args.get("bodyContains", "")
             with self.lock:
-                seen = [{"service": s, "operation": o} for s, o, body in self.requests if scope in body]
+                seen = [
+                    {"service": s, "operation": o, "accessKey": key, "at": at}
+                    for s, o, body, key, at in self.requests
+                    if scope in body
+                ]
             return Response(json.dumps(seen), content_type="application/json")(environ, start_response)
         body = read_again(request, environ)
         service, operation = target(request, body)
         if service:
+            signed = ACCESS_KEY.search(request.headers.get("Authorization", ""))
+            key = signed[1] if signed else ""
             with self.lock:
-                self.requests.append((service, operation, body))
+                self.requests.append((service, operation, body, key, time.time()))
         return self.app(environ, start_response)
 
 
