@@ -2,8 +2,6 @@
 //! how the tests kill a converge or a deletion at every point. Built only with the `test-hooks`
 //! feature, so the operator itself has no way to cut its own passes short.
 
-use std::error::Error as StdError;
-
 use super::calls::{CallCounts, CallLog};
 
 /// Where a limited pass stops.
@@ -84,21 +82,10 @@ impl CallLog {
     }
 }
 
-/// Whether `err`, or one of its causes, is a call this module refused.
-pub(super) fn caused(err: &(dyn StdError + 'static)) -> bool {
-    let mut source: Option<&(dyn StdError + 'static)> = Some(err);
-    while let Some(e) = source {
-        if e.is::<CallLimitReached>() {
-            return true;
-        }
-        source = e.source();
-    }
-    false
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::aws::error::caused_by;
 
     #[test]
     fn a_limited_pass_refuses_the_call_after_the_limit() {
@@ -146,7 +133,7 @@ mod tests {
             operation: "kms:CreateKey".into(),
             made: 1,
         };
-        assert!(caused(&Wrapper(refusal)));
-        assert!(!caused(&std::fmt::Error));
+        assert!(caused_by::<CallLimitReached>(&Wrapper(refusal)));
+        assert!(!caused_by::<CallLimitReached>(&std::fmt::Error));
     }
 }

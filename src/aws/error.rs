@@ -96,7 +96,7 @@ impl AwsError {
         if let Some(failed) = super::session::AssumeRoleFailed::within(&err) {
             return Self::assume_role(failed);
         }
-        if super::fenced::caused(&err) {
+        if caused_by::<crate::fence::Fenced>(&err) {
             return Self {
                 service,
                 operation,
@@ -126,7 +126,7 @@ impl AwsError {
                 ErrorKind::Unavailable,
             ),
             #[cfg(feature = "test-hooks")]
-            _ if super::call_limit::caused(&err) => (
+            _ if caused_by::<super::call_limit::CallLimitReached>(&err) => (
                 "Interrupted".to_string(),
                 chain(&err),
                 ErrorKind::Interrupted,
@@ -194,13 +194,24 @@ fn classify_code(code: &str) -> ErrorKind {
 
 /// The error and its causes on one line: the SDK's top-level message alone says little.
 pub(super) fn chain(err: &(dyn StdError + 'static)) -> String {
-    let mut parts = vec![err.to_string()];
-    let mut source = err.source();
-    while let Some(e) = source {
-        parts.push(e.to_string());
-        source = e.source();
-    }
-    parts.join(": ")
+    sources(err)
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(": ")
+}
+
+/// The error, then each of its causes in turn.
+pub(super) fn sources<'a>(
+    error: &'a (dyn StdError + 'static),
+) -> impl Iterator<Item = &'a (dyn StdError + 'static)> {
+    std::iter::successors(Some(error), |e: &&'a (dyn StdError + 'static)| {
+        (*e).source()
+    })
+}
+
+/// Whether `error`, or one of its causes, is a `T`.
+pub(super) fn caused_by<T: StdError + 'static>(error: &(dyn StdError + 'static)) -> bool {
+    sources(error).any(|e| e.is::<T>())
 }
 
 #[cfg(test)]

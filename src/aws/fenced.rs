@@ -8,7 +8,7 @@ use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterce
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 
-use crate::fence::{Fenced, WriteFence};
+use crate::fence::WriteFence;
 
 use super::calls;
 
@@ -32,16 +32,4 @@ impl Intercept for FenceGate {
         }
         self.0.check().map_err(BoxError::from)
     }
-}
-
-/// Whether `error`, or any error that caused it, is a write the fence refused.
-pub fn caused(error: &(dyn std::error::Error + 'static)) -> bool {
-    let mut cause = Some(error);
-    while let Some(e) = cause {
-        if e.is::<Fenced>() {
-            return true;
-        }
-        cause = e.source();
-    }
-    false
 }

@@ -20,6 +20,8 @@ use aws_credential_types::provider::error::CredentialsError;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider, future};
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
+use super::error::sources;
+
 /// A role to assume and the session to assume it in.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct AssumedRole {
@@ -126,11 +128,3 @@ impl fmt::Display for AssumeRoleFailed {
 }
 
 impl StdError for AssumeRoleFailed {}
-
-fn sources<'a>(
-    error: &'a (dyn StdError + 'static),
-) -> impl Iterator<Item = &'a (dyn StdError + 'static)> {
-    std::iter::successors(Some(error), |e: &&'a (dyn StdError + 'static)| {
-        (*e).source()
-    })
-}
