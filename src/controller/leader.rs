@@ -135,15 +135,16 @@ async fn become_leader(
 /// shuts the fence for good and asks the controller to stop.
 async fn keep_leading(lock: LeaseLock, fence: WriteFence, stop: watch::Sender<Option<Stop>>) {
     let timing = lock.timing();
+    let expired = || "unknown: the Lease was not renewed before the renew deadline".to_string();
     let holder = loop {
         tokio::select! {
             _ = tokio::time::sleep(timing.renew_every) => {}
-            _ = fence.shut() => break "unknown: the Lease was not renewed before the renew deadline".to_string(),
+            _ = fence.shut() => break expired(),
         }
         let began = began();
         let renewal = tokio::select! {
             renewal = lock.try_acquire_or_renew() => renewal,
-            _ = fence.shut() => break "unknown: the Lease was not renewed before the renew deadline".to_string(),
+            _ = fence.shut() => break expired(),
         };
         match renewal {
             Ok(Leadership::Leading) => fence.renewed(began, timing.renew_deadline),
