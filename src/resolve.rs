@@ -261,14 +261,12 @@ impl Resolved {
 pub fn resolve(queue: &SecureQueue, env: &Environment) -> Result<Resolved, Vec<Problem>> {
     let mut problems = Vec::new();
     let name = queue.metadata.name.clone().unwrap_or_default();
-    if name.is_empty() {
-        problems.push(Problem::new("metadata.name", "is required"));
-    }
     let namespace = queue
         .metadata
         .namespace
         .clone()
         .unwrap_or_else(|| "default".to_string());
+    problems.extend(metadata_problems(&name, &namespace));
     let spec = &queue.spec;
 
     let recorded = Recorded::of(queue.status.as_ref());
@@ -391,6 +389,14 @@ pub fn queue_names(
     };
     let main = format!("{base}{suffix}");
     let dead_letter = match &spec.dead_letter_queue.queue_name {
+        Some(given) if *given == main => {
+            return Err(Problem::new(
+                "spec.deadLetterQueue.queueName",
+                format!(
+                    "`{given}` is the main queue's name too: a queue cannot be its own dead-letter queue (its failed messages would never leave it); choose another name"
+                ),
+            ));
+        }
         Some(given) => return Ok((main, given.clone())),
         None => format!("{base}-dlq{suffix}"),
     };
@@ -405,6 +411,37 @@ pub fn queue_names(
         ));
     }
     Ok((main, dead_letter))
+}
+
+/// What the API server would refuse in a SecureQueue's name and namespace, checked in code as
+/// well: `plan`, `apply` and the other pipeline commands never meet an API server, and these
+/// names reach AWS names, tags and policies.
+fn metadata_problems(name: &str, namespace: &str) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    if name.is_empty() {
+        problems.push(Problem::new("metadata.name", "is required"));
+    } else if name.len() > limits::OBJECT_NAME_MAX
+        || !validation::matches(patterns::OBJECT_NAME, name)
+    {
+        problems.push(Problem::new(
+            "metadata.name",
+            format!(
+                "{} is not a Kubernetes object name: at most {} lowercase letters, digits, `-` and `.`, starting and ending with a letter or digit",
+                validation::quoted(name),
+                limits::OBJECT_NAME_MAX
+            ),
+        ));
+    }
+    if !validation::matches(patterns::NAMESPACE, namespace) {
+        problems.push(Problem::new(
+            "metadata.namespace",
+            format!(
+                "{} is not a Kubernetes namespace name: at most 63 lowercase letters, digits and `-`, starting and ending with a letter or digit",
+                validation::quoted(namespace)
+            ),
+        ));
+    }
+    problems
 }
 
 /// `alias/securequeue/<namespace>/<name>`, dots replaced by dashes as KMS refuses them.
@@ -442,6 +479,79 @@ mod tests {
         assert_eq!(
             default_alias("shop", "orders.v2"),
             "alias/securequeue/shop/orders-v2"
+        );
+    }
+
+    #[test]
+    fn a_queue_cannot_be_its_own_dead_letter_queue() {
+        for (namespace, name, yaml) in [
+            (
+                "shop",
+                "orders",
+                "queueName: orders-main\ndeadLetterQueue: {queueName: orders-main}\n",
+            ),
+            (
+                "shop",
+                "orders",
+                "deadLetterQueue: {queueName: shop-orders}\n",
+            ),
+            (
+                "shop",
+                "orders.v2",
+                "deadLetterQueue: {queueName: shop-orders-v2}\n",
+            ),
+            (
+                "shop",
+                "orders",
+                "fifo: true\nqueueName: l.fifo\ndeadLetterQueue: {queueName: l.fifo}\n",
+            ),
+        ] {
+            let problem = queue_names(namespace, name, &spec(yaml)).unwrap_err();
+            assert_eq!(problem.field, "spec.deadLetterQueue.queueName", "{yaml}");
+            assert!(
+                problem.reason.contains("its own dead-letter queue"),
+                "{problem}"
+            );
+        }
+        assert!(
+            queue_names(
+                "shop",
+                "orders",
+                &spec("deadLetterQueue: {queueName: shop-orders-dead}\n")
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn names_and_namespaces_the_api_server_would_refuse_are_refused_in_code() {
+        let long = "a".repeat(254);
+        for (name, namespace, field) in [
+            ("*", "shop", "metadata.name"),
+            ("Orders", "shop", "metadata.name"),
+            ("a b", "shop", "metadata.name"),
+            ("a/b", "shop", "metadata.name"),
+            ("a?b", "shop", "metadata.name"),
+            ("café", "shop", "metadata.name"),
+            ("-a", "shop", "metadata.name"),
+            (long.as_str(), "shop", "metadata.name"),
+            ("orders", "Shop", "metadata.namespace"),
+            ("orders", "a.b", "metadata.namespace"),
+            ("orders", "", "metadata.namespace"),
+        ] {
+            let problems = metadata_problems(name, namespace);
+            assert_eq!(problems.len(), 1, "{name:?} {namespace:?}: {problems:?}");
+            assert_eq!(problems[0].field, field);
+        }
+        assert!(metadata_problems("orders.v2", "shop-1").is_empty());
+        assert!(metadata_problems(&"a".repeat(253), "shop").is_empty());
+        let shown =
+            &metadata_problems(&format!("bad\u{200b}\n{}", "x".repeat(1_000_000)), "shop")[0];
+        assert!(shown.reason.contains(r"bad\u{200b}\n"), "escaped: {shown}");
+        assert!(
+            shown.reason.len() < 600,
+            "quoted in part: {} bytes",
+            shown.reason.len()
         );
     }
 

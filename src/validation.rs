@@ -429,7 +429,6 @@ impl Checker<'_> {
                 spec.tags.len(), limits::USER_TAGS_MAX
             ));
         }
-        let allowed = |c: char| c.is_alphanumeric() || c.is_whitespace() || "_.:/=+-@".contains(c);
         for (key, value) in &spec.tags {
             let field = format!("spec.tags[{key}]");
             if key.is_empty() || key.chars().count() > limits::TAG_KEY_MAX {
@@ -453,10 +452,10 @@ impl Checker<'_> {
                     "keys starting with `aws:` or `securequeue.io/` are reserved",
                 );
             }
-            if !key.chars().all(allowed) || !value.chars().all(allowed) {
+            if !matches(patterns::TAG, key) || !matches(patterns::TAG, value) {
                 self.problem(
                     &field,
-                    "tags may hold letters, digits, spaces and _ . : / = + - @ only",
+                    "tags may hold letters, digits, spaces and _ . : / = + - @ only (AWS's tag pattern): no tabs, newlines or other control characters",
                 );
             }
         }
@@ -465,6 +464,23 @@ impl Checker<'_> {
 
 /// True when `text` matches one of the shared patterns (compiled per call: validation is rare and
 /// the patterns are tiny).
+/// A value for a message: in backquotes, with control and invisible characters escaped, and cut
+/// after 200 characters, so a hostile value can neither flood a message nor pass for another.
+pub fn quoted(value: &str) -> String {
+    const SHOWN: usize = 200;
+    let escaped: String = value
+        .chars()
+        .take(SHOWN)
+        .flat_map(char::escape_debug)
+        .collect();
+    let cut = if value.chars().count() > SHOWN {
+        format!("… ({} characters)", value.chars().count())
+    } else {
+        String::new()
+    };
+    format!("`{escaped}`{cut}")
+}
+
 pub(crate) fn matches(pattern: &str, text: &str) -> bool {
     Regex::new(pattern)
         .expect("the shared patterns are valid regular expressions")

@@ -508,6 +508,24 @@ refused!(
     "letters, digits"
 );
 refused!(
+    tag_value_with_a_tab,
+    "  tags: {team: \"a\\tb\"}\n",
+    "spec.tags[team]",
+    "no tabs, newlines"
+);
+refused!(
+    tag_value_with_a_newline,
+    "  tags: {team: \"a\\nb\"}\n",
+    "spec.tags[team]",
+    "no tabs, newlines"
+);
+refused!(
+    dead_letter_queue_named_as_the_main_queue,
+    "  queueName: orders-main\n  deadLetterQueue: {queueName: orders-main}\n",
+    "spec.deadLetterQueue.queueName",
+    "its own dead-letter queue"
+);
+refused!(
     too_many_tags,
     &format!(
         "  tags: {{{}}}\n",

@@ -17,6 +17,9 @@ pub const USER_TAGS_MAX: u32 = 46;
 pub const TAG_KEY_MAX: usize = 128;
 /// Longest tag value (SQS and KMS).
 pub const TAG_VALUE_MAX: usize = 256;
+/// Longest Kubernetes object name (an RFC 1123 subdomain), such as a SecureQueue's: it becomes
+/// a tag value, which fits under [`TAG_VALUE_MAX`].
+pub const OBJECT_NAME_MAX: usize = 253;
 
 /// SQS VisibilityTimeout, seconds.
 pub const VISIBILITY_TIMEOUT_MAX: u32 = 43_200;

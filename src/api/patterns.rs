@@ -18,6 +18,11 @@ pub const ACCOUNT_ID: &str = r"^[0-9]{12}$";
 pub const EXTERNAL_ID: &str = r"^[A-Za-z0-9+=,.@:/_-]+$";
 /// A Kubernetes namespace name (an RFC 1123 label).
 pub const NAMESPACE: &str = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$";
+/// A Kubernetes object name (an RFC 1123 subdomain; its length bound, 253, is checked apart).
+pub const OBJECT_NAME: &str = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$";
+/// A tag key or value as AWS documents it for KMS and SQS: letters, separators (spaces),
+/// numbers and `_ . : / = + - @`; no control characters such as tabs or newlines.
+pub const TAG: &str = r"^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$";
 /// A KMS alias name.
 pub const KEY_ALIAS: &str = r"^alias/[A-Za-z0-9/_-]+$";
 /// The partitions an ARN may name.
