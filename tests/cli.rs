@@ -353,3 +353,68 @@ fn manifest_problems_read_as_sentences() {
         }
     }
 }
+
+/// Two SecureQueues whose names default to one queue (`a-b`/`c` and `a`/`b-c`), in one input.
+const COLLIDING: &str = "apiVersion: securequeue.io/v1alpha1
+kind: SecureQueue
+metadata: {name: c, namespace: a-b}
+spec: {consumerRoleArns: ['arn:aws:iam::111122223333:role/c']}
+---
+apiVersion: securequeue.io/v1alpha1
+kind: SecureQueue
+metadata: {name: b-c, namespace: a}
+spec: {consumerRoleArns: ['arn:aws:iam::111122223333:role/c']}
+";
+
+#[test]
+fn plan_verify_and_apply_refuse_documents_that_would_share_a_queue_naming_both() {
+    let region = [
+        "--operator-role-arn",
+        OPERATOR_ROLE,
+        "--region",
+        "eu-west-1",
+    ];
+    // apply checks every document before it reaches AWS; the endpoint is a closed port.
+    let apply = [
+        &["apply", "-f", "-", "--endpoint-url", "http://127.0.0.1:9"][..],
+        &region,
+    ]
+    .concat();
+    for args in [
+        [&["plan", "-f", "-"][..], &region].concat(),
+        [&["verify", "-f", "-"][..], &region].concat(),
+        apply,
+    ] {
+        let out = cli::in_repository(&args, Some(COLLIDING));
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("document 2 (a/b-c)")
+                && stderr.contains("its queue `a-b-c`")
+                && stderr.contains("document 1 (a-b/c)"),
+            "{args:?}: {stderr}"
+        );
+    }
+    let again = format!(
+        "{COLLIDING}---\n{}",
+        COLLIDING.split("---\n").next().unwrap()
+    );
+    let out = plan(&["-"], &[], Some(&again));
+    assert!(
+        text(&out.stderr).contains("may appear once"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn an_input_larger_than_the_documented_bound_is_refused_naming_it() {
+    let out = plan(&["/dev/zero"], &[], None);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("/dev/zero: is larger than 8 MiB"),
+        "{stderr}"
+    );
+}

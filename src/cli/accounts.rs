@@ -31,8 +31,8 @@ impl AccountsArgs {
             return Ok(Accounts::default());
         };
         let shown = path.display();
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| vec![format!("--accounts {shown}: cannot read: {e}")])?;
+        let text =
+            super::input::read_text(path).map_err(|e| vec![format!("--accounts {shown}: {e}")])?;
         let documents = manifest::parse_accounts(&text)
             .map_err(|e| vec![format!("--accounts {shown}: not valid YAML: {e}")])?;
         let mut errors = Vec::new();

@@ -1,7 +1,7 @@
 //! Reading `-f` manifest files for the subcommands that take them.
 
 use std::io::Read;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::api::SecureQueue;
 use crate::manifest;
@@ -26,7 +26,7 @@ pub(super) fn read(files: &[PathBuf]) -> Inputs {
         let text = match read_text(path) {
             Ok(text) => text,
             Err(e) => {
-                inputs.errors.push(format!("{shown}: cannot read: {e}"));
+                inputs.errors.push(format!("{shown}: {e}"));
                 continue;
             }
         };
@@ -56,12 +56,32 @@ pub(super) fn read(files: &[PathBuf]) -> Inputs {
     inputs
 }
 
-fn read_text(path: &PathBuf) -> std::io::Result<String> {
-    if path.as_os_str() == "-" {
-        let mut text = String::new();
-        std::io::stdin().read_to_string(&mut text)?;
-        Ok(text)
+/// The most bytes securequeue reads from one input: far above any real manifest (the API server
+/// keeps objects of at most about 1.5 MiB), far below what would exhaust a pipeline's memory.
+pub const INPUT_BYTES_MAX: u64 = 8 * 1024 * 1024;
+
+/// The text of `path` (`-`: standard input), or why it cannot be read, to follow its name.
+pub(super) fn read_text(path: &Path) -> Result<String, String> {
+    let reader: Box<dyn Read> = if path.as_os_str() == "-" {
+        Box::new(std::io::stdin())
     } else {
-        std::fs::read_to_string(path)
+        Box::new(std::fs::File::open(path).map_err(|e| format!("cannot read: {e}"))?)
+    };
+    let mut bytes = Vec::new();
+    reader
+        .take(INPUT_BYTES_MAX + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read: {e}"))?;
+    if bytes.len() as u64 > INPUT_BYTES_MAX {
+        return Err(format!(
+            "is larger than {} MiB, the most securequeue reads from one input: split it into several files",
+            INPUT_BYTES_MAX >> 20
+        ));
     }
+    String::from_utf8(bytes).map_err(|e| {
+        format!(
+            "is not UTF-8 text (the first bad byte is at offset {})",
+            e.utf8_error().valid_up_to()
+        )
+    })
 }

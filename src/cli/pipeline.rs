@@ -61,17 +61,25 @@ pub(super) async fn prepare(args: &ApplyArgs) -> Result<(Reconciler, input::Inpu
         })?
         .with_accounts(bindings.unwrap_or_default());
     let mut invalid = false;
+    let mut plans = Vec::new();
     for (source, queue) in &inputs.queues {
         let planned = reconciler
             .tenant(queue)
             .map_err(|problem| vec![problem])
             .and_then(|(env, _)| plan::build_in_place(queue, &env));
-        if let Err(problems) = planned {
-            invalid = true;
-            for problem in problems {
-                eprintln!("error: {source}: {problem}");
+        match planned {
+            Ok(plan) => plans.push((source.as_str(), plan)),
+            Err(problems) => {
+                invalid = true;
+                for problem in problems {
+                    eprintln!("error: {source}: {problem}");
+                }
             }
         }
+    }
+    for collision in plan::collisions(plans.iter().map(|(source, plan)| (*source, plan))) {
+        invalid = true;
+        eprintln!("error: {collision}");
     }
     if invalid {
         eprintln!("nothing was changed in AWS");

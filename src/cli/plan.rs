@@ -48,11 +48,15 @@ pub(super) fn run(args: PlanArgs) -> ExitCode {
         eprintln!("{error}");
     }
     let mut plans: Vec<Plan> = Vec::new();
+    let mut sources: Vec<&str> = Vec::new();
     for (source, queue) in &inputs.queues {
         let built = accounts::environment(&bindings, queue, &env)
             .and_then(|env| plan::build_in_place(queue, &env));
         match built {
-            Ok(plan) => plans.push(plan),
+            Ok(plan) => {
+                plans.push(plan);
+                sources.push(source);
+            }
             Err(problems) => {
                 failed = true;
                 for problem in problems {
@@ -60,6 +64,10 @@ pub(super) fn run(args: PlanArgs) -> ExitCode {
                 }
             }
         }
+    }
+    for collision in plan::collisions(sources.into_iter().zip(&plans)) {
+        failed = true;
+        eprintln!("{collision}");
     }
     let documents = inputs.documents;
     if documents == 0 {

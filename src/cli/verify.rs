@@ -135,20 +135,30 @@ pub(super) fn verify_command(args: VerifyArgs) -> ExitCode {
         return ExitCode::FAILURE;
     }
     let mut failed = false;
-    let mut checked = Vec::new();
+    let mut built = Vec::new();
     for (source, queue) in &inputs.queues {
-        let built = accounts::environment(&bindings, queue, &env)
-            .and_then(|env| plan::build_resolved(queue, &env));
-        let (resolved, plan) = match built {
-            Ok(built) => built,
+        match accounts::environment(&bindings, queue, &env)
+            .and_then(|env| plan::build_resolved(queue, &env))
+        {
+            Ok((resolved, plan)) => built.push((source, resolved, plan)),
             Err(problems) => {
                 for problem in problems {
                     eprintln!("error: {source}: {problem}");
                 }
                 failed = true;
-                continue;
             }
-        };
+        }
+    }
+    for collision in plan::collisions(
+        built
+            .iter()
+            .map(|(source, _, plan)| (source.as_str(), plan)),
+    ) {
+        eprintln!("error: {collision}");
+        failed = true;
+    }
+    let mut checked = Vec::new();
+    for (source, resolved, plan) in built {
         let rows = match verify(&Policies::of(&plan), &resolved) {
             Ok(rows) => rows,
             Err(e) => {

@@ -2,6 +2,7 @@
 //! AWS calls of a fresh converge. Pure: a spec and the operator's configuration in, a plan or the
 //! list of problems out, with no I/O.
 
+pub mod collisions;
 pub mod kms_cost;
 pub mod steps;
 
@@ -16,6 +17,7 @@ use crate::policy::{key, queue, redrive};
 use crate::resolve::{self, Environment, Resolved};
 use crate::validation::Problem;
 
+pub use collisions::collisions;
 pub use kms_cost::KmsEstimate;
 pub use steps::Step;
 
