@@ -121,6 +121,7 @@ fn read<T: DeserializeOwned>(value: Value, kind: &str) -> Result<T, Vec<Problem>
             format!("unknown field; a {kind} has only apiVersion, kind, metadata, spec and status"),
         ));
     }
+    shapes(&value, schema_of(kind), "", &mut problems);
     if !problems.is_empty() {
         return Err(problems);
     }
@@ -128,6 +129,62 @@ fn read<T: DeserializeOwned>(value: Value, kind: &str) -> Result<T, Vec<Problem>
         let path = e.path().to_string();
         vec![field_problem(&path, &e.inner().to_string())]
     })
+}
+
+/// The OpenAPI schema of `kind`'s CRD, as the API server checks documents against it.
+fn schema_of(kind: &str) -> &'static Value {
+    use std::sync::OnceLock;
+
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+    use kube::CustomResourceExt;
+    fn schema(crd: CustomResourceDefinition) -> Value {
+        let version = crd.spec.versions.into_iter().next();
+        let schema = version.and_then(|v| v.schema?.open_api_v3_schema);
+        serde_json::to_value(schema).expect("a CRD schema serializes")
+    }
+    static QUEUE: OnceLock<Value> = OnceLock::new();
+    static ACCOUNT: OnceLock<Value> = OnceLock::new();
+    if kind == ACCOUNT_KIND {
+        ACCOUNT.get_or_init(|| schema(SecureQueueAccount::crd()))
+    } else {
+        QUEUE.get_or_init(|| schema(SecureQueue::crd()))
+    }
+}
+
+/// A list where the schema wants a mapping, found as the API server finds it: serde's derive
+/// would take `queue: [600, 345600, 5, 20, 2048]` as five settings in field order, and an empty
+/// list as an empty mapping.
+fn shapes(value: &Value, schema: &Value, path: &str, problems: &mut Vec<Problem>) {
+    let at = |key: &str| {
+        if path.is_empty() {
+            key.to_string()
+        } else {
+            format!("{path}.{key}")
+        }
+    };
+    match (schema["type"].as_str(), value) {
+        (Some("object"), Value::Array(_)) => problems.push(Problem::new(
+            if path.is_empty() { "<document>" } else { path },
+            "is a list; expected a mapping",
+        )),
+        (Some("object"), Value::Object(fields)) => {
+            for (key, field) in fields {
+                let known = &schema["properties"][key];
+                let field_schema = if known.is_object() {
+                    known
+                } else {
+                    &schema["additionalProperties"]
+                };
+                shapes(field, field_schema, &at(key), problems);
+            }
+        }
+        (Some("array"), Value::Array(items)) => {
+            for (i, item) in items.iter().enumerate() {
+                shapes(item, &schema["items"], &format!("{path}[{i}]"), problems);
+            }
+        }
+        _ => {}
+    }
 }
 
 /// The problem serde found at `path`, in words for the person who wrote the manifest: serde's
@@ -283,6 +340,31 @@ mod tests {
                 .reason
                 .contains("unknown field `visibilityTimeout`"),
             "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn a_list_where_a_mapping_belongs_is_refused_as_the_api_server_would() {
+        for (spec, field) in [
+            ("  queue: [600, 345600, 5, 20, 2048]\n", "spec.queue"),
+            ("  producers: []\n", "spec.producers"),
+            (
+                "  deadLetterQueue: [{queueName: a}]\n",
+                "spec.deadLetterQueue",
+            ),
+        ] {
+            let docs = parse(&format!("{VALID}{spec}")).unwrap();
+            let problems = docs[0].parsed.as_ref().unwrap_err();
+            assert_eq!(problems[0].field, field, "{spec}");
+            assert_eq!(problems[0].reason, "is a list; expected a mapping");
+        }
+        let docs = parse("apiVersion: securequeue.io/v1alpha1\nkind: SecureQueue\nmetadata: [a]\n")
+            .unwrap();
+        assert_eq!(docs[0].parsed.as_ref().unwrap_err()[0].field, "metadata");
+        assert!(
+            parse(&format!("{VALID}  producers: {{snsTopicArns: []}}\n")).unwrap()[0]
+                .parsed
+                .is_ok()
         );
     }
 
