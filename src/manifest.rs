@@ -59,9 +59,19 @@ fn label(value: &Value) -> String {
     )
 }
 
-/// A YAML syntax error on one line, where it is and what is wrong, for people: no source
-/// snippet, and none of the parser's hints for programmers.
+/// Why the input cannot be read, on one line, for people: a YAML syntax error with where it is
+/// and what is wrong (no source snippet, none of the parser's hints for programmers), or a limit
+/// the parser keeps against hostile input, named with its value.
 fn syntax_error(error: &serde_saphyr::Error) -> String {
+    let mut unwrapped = error;
+    while let serde_saphyr::Error::AliasError { error, .. }
+    | serde_saphyr::Error::WithSnippet { error, .. } = unwrapped
+    {
+        unwrapped = error;
+    }
+    if let serde_saphyr::Error::Budget { breach, .. } = unwrapped {
+        return limit_breached(breach);
+    }
     let mut options = serde_saphyr::RenderOptions::new(&serde_saphyr::UserMessageFormatter);
     options.snippets = serde_saphyr::SnippetMode::Off;
     let message = error.without_snippet().render_with_options(options);
@@ -70,10 +80,62 @@ fn syntax_error(error: &serde_saphyr::Error) -> String {
         .split_once(" at line ")
         .map_or(message.as_str(), |(message, _)| message)
         .trim();
+    let message = plain_characters(message);
     match error.location() {
-        Some(at) => format!("line {}, column {}: {message}", at.line(), at.column()),
-        None => message.to_string(),
+        Some(at) => format!(
+            "not valid YAML: line {}, column {}: {message}",
+            at.line(),
+            at.column()
+        ),
+        None => format!("not valid YAML: {message}"),
     }
+}
+
+/// Which of the parser's limits an input broke, with the limit, in words.
+fn limit_breached(breach: &serde_saphyr::budget::BudgetBreach) -> String {
+    use serde_saphyr::budget::BudgetBreach as Breach;
+    let limits = serde_saphyr::Budget::default();
+    let what = match breach {
+        Breach::Documents { .. } => format!("more than {} documents", limits.max_documents),
+        Breach::Depth { .. } => format!(
+            "mappings and lists nested more than {} deep",
+            limits.max_depth
+        ),
+        Breach::Nodes { .. } => format!("more than {} values", limits.max_nodes),
+        Breach::ScalarBytes { .. } => format!(
+            "more than {} MiB of text in its values",
+            limits.max_total_scalar_bytes >> 20
+        ),
+        Breach::Aliases { .. } | Breach::AliasAnchorRatio { .. } => {
+            "too many aliases (`*name`), as in a billion-laughs expansion".to_string()
+        }
+        Breach::Anchors { .. } => format!("more than {} anchors (`&name`)", limits.max_anchors),
+        Breach::MergeKeys { .. } => {
+            format!("more than {} merge keys (`<<`)", limits.max_merge_keys)
+        }
+        _ => "more YAML than securequeue reads in one input".to_string(),
+    };
+    format!(
+        "the input has {what}, over the limit securequeue keeps against hostile input: split or simplify it"
+    )
+}
+
+/// A parser message with the characters it quotes shown as people write them: `U+0000`, not
+/// Rust's `\u{0}`, inside matching quotes.
+fn plain_characters(message: &str) -> String {
+    let Some(rest) = message.strip_prefix("unexpected character: `") else {
+        return message.to_string();
+    };
+    let quoted = rest.strip_suffix('\'').unwrap_or(rest);
+    let shown = match quoted
+        .strip_prefix("\\u{")
+        .and_then(|hex| hex.strip_suffix('}'))
+        .and_then(|hex| u32::from_str_radix(hex, 16).ok())
+    {
+        Some(code) => format!("U+{code:04X}, a control character"),
+        None => format!("`{quoted}`"),
+    };
+    format!("a character YAML does not allow here: {shown}")
 }
 
 /// A top-level field that must hold one exact string.
@@ -235,13 +297,15 @@ fn field_problem(path: &str, message: &str) -> Problem {
             .strip_prefix(prefix)
             .and_then(|rest| rest.split_once(", expected "))
         {
+            let (given, expected) = (given_words(given), expected_words(expected));
+            let quote = if expected == "a string" && given.starts_with("the number ") {
+                ": quote it, as YAML reads unquoted digits as a number (an account id then loses its leading zeros)"
+            } else {
+                ""
+            };
             return Problem::new(
                 field(path),
-                format!(
-                    "is {}; expected {}",
-                    given_words(given),
-                    expected_words(expected)
-                ),
+                format!("is {given}; expected {expected}{quote}"),
             );
         }
     }
@@ -420,6 +484,9 @@ mod tests {
             "serde",
             "DuplicateKeyPolicy",
             "\n",
+            " { ",
+            "\\u{",
+            "Budget",
         ] {
             assert!(!message.contains(rust), "`{rust}` in: {message}");
         }
@@ -539,13 +606,59 @@ mod tests {
     }
 
     #[test]
+    fn the_parsers_limits_are_named_with_their_values_and_not_called_invalid_yaml() {
+        let billion_laughs = (1..10).fold("a: &a [x,x,x,x,x,x,x,x,x]\n".to_string(), |yaml, i| {
+            let (name, previous) = ((b'a' + i) as char, (b'a' + i - 1) as char);
+            let list = vec![format!("*{previous}"); 9].join(",");
+            format!("{yaml}{name}: &{name} [{list}]\n")
+        });
+        for (yaml, expected) in [
+            ("a: 1\n---\n".repeat(1100), "more than 1024 documents"),
+            (
+                format!("a: {}{}\n", "[".repeat(70), "]".repeat(70)),
+                "nested more than 64 deep",
+            ),
+            (
+                format!("a: [{}]\n", vec!["1"; 260_000].join(",")),
+                "more than 250000 values",
+            ),
+            (billion_laughs, "more than 250000 values"),
+        ] {
+            let error = parse(&yaml).unwrap_err();
+            assert!(error.contains(expected), "{error}");
+            assert!(!error.contains("not valid YAML"), "{error}");
+            assert_reads_as_a_sentence(&error);
+        }
+    }
+
+    #[test]
+    fn a_control_character_is_named_by_its_code_point() {
+        let error = parse("a: \"\u{0}\"\n").unwrap_err();
+        assert!(error.ends_with("U+0000, a control character"), "{error}");
+        assert_reads_as_a_sentence(&error);
+    }
+
+    #[test]
+    fn an_unquoted_account_id_is_told_to_be_quoted() {
+        let problems = problems(&format!("{VALID}  accountId: 012345678901\n"));
+        assert!(problems[0].contains("quote it"), "{problems:?}");
+        assert_reads_as_a_sentence(&problems[0]);
+    }
+
+    #[test]
     fn yaml_syntax_errors_are_one_line_with_where_they_are() {
         let error = parse("apiVersion: securequeue.io/v1alpha1\nmetadata: {name: a\nspec: [\n")
             .unwrap_err();
-        assert!(error.starts_with("line 3, column 5: "), "{error}");
+        assert!(
+            error.starts_with("not valid YAML: line 3, column 5: "),
+            "{error}"
+        );
         assert_reads_as_a_sentence(&error);
         let duplicate = parse(&format!("{VALID}  consumerRoleArns: null\n")).unwrap_err();
-        assert!(duplicate.starts_with("line 6, column 3: "), "{duplicate}");
+        assert!(
+            duplicate.starts_with("not valid YAML: line 6, column 3: "),
+            "{duplicate}"
+        );
         assert!(duplicate.contains("consumerRoleArns"), "{duplicate}");
         assert_reads_as_a_sentence(&duplicate);
     }

@@ -34,7 +34,7 @@ impl AccountsArgs {
         let text =
             super::input::read_text(path).map_err(|e| vec![format!("--accounts {shown}: {e}")])?;
         let documents = manifest::parse_accounts(&text)
-            .map_err(|e| vec![format!("--accounts {shown}: not valid YAML: {e}")])?;
+            .map_err(|e| vec![format!("--accounts {shown}: {e}")])?;
         let mut errors = Vec::new();
         let mut resources = Vec::new();
         for document in documents {

@@ -33,7 +33,7 @@ pub(super) fn read(files: &[PathBuf]) -> Inputs {
         let parsed = match manifest::parse(&text) {
             Ok(parsed) => parsed,
             Err(e) => {
-                inputs.errors.push(format!("{shown}: not valid YAML: {e}"));
+                inputs.errors.push(format!("{shown}: {e}"));
                 continue;
             }
         };
