@@ -51,7 +51,65 @@ pub fn key_alias_prefix(prefix: &str) -> Result<String, String> {
             "`{prefix}` must not start with `alias/aws/` nor hold `*`"
         ));
     }
+    if !rest
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "/_-".contains(c))
+    {
+        return Err(format!(
+            "{} holds characters KMS does not allow in an alias (letters, digits, `/`, `_` and `-` only)",
+            crate::validation::quoted(prefix)
+        ));
+    }
     Ok(prefix.to_string())
+}
+
+/// A queue name prefix, as the `--queue-name-prefix` flags take it: empty (any name), or the
+/// start of a queue name: the characters SQS allows in one, short enough to leave room for a
+/// name after it.
+pub fn queue_name_prefix(prefix: &str) -> Result<String, String> {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || "_-".contains(c);
+    if !prefix.chars().all(allowed) {
+        return Err(format!(
+            "{} holds characters SQS does not allow in a queue name (letters, digits, `_` and `-` only)",
+            crate::validation::quoted(prefix)
+        ));
+    }
+    if prefix.len() >= crate::api::limits::QUEUE_NAME_MAX as usize {
+        return Err(format!(
+            "is {} characters long, leaving no room for a queue name within SQS's 80",
+            prefix.len()
+        ));
+    }
+    Ok(prefix.to_string())
+}
+
+/// An organization id, as `--required-organization-id` takes it.
+pub fn organization_id(id: &str) -> Result<String, String> {
+    if crate::validation::matches(crate::api::patterns::ORGANIZATION_ID, id) {
+        Ok(id.to_string())
+    } else {
+        Err(format!(
+            "{} is not an organization id such as o-a1b2c3d4e5 (no wildcards)",
+            crate::validation::quoted(id)
+        ))
+    }
+}
+
+/// An account id, as `--allowed-account-ids` takes each.
+pub fn account_id(id: &str) -> Result<String, String> {
+    if crate::arn::is_account_id(id) {
+        Ok(id.to_string())
+    } else {
+        Err(format!(
+            "{} is not a 12-digit account id",
+            crate::validation::quoted(id)
+        ))
+    }
+}
+
+/// A role ARN, as `--admin-role-arns` takes each: one role, no wildcards, no root or user.
+pub fn role_arn(arn: &str) -> Result<String, String> {
+    crate::arn::parse_role(arn).map(|_| arn.to_string())
 }
 
 impl Guardrails {
@@ -292,8 +350,37 @@ mod tests {
         for good in ["alias/securequeue/", "alias/team-", ""] {
             assert_eq!(key_alias_prefix(good).as_deref(), Ok(good));
         }
-        for bad in ["securequeue/", "alias/aws/", "alias/*"] {
+        for bad in [
+            "securequeue/",
+            "alias/aws/",
+            "alias/*",
+            "alias/team?",
+            "alias/a b",
+        ] {
             assert!(key_alias_prefix(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn guardrail_flags_take_only_what_aws_allows_there() {
+        for good in ["", "team-", "team_a-"] {
+            assert_eq!(queue_name_prefix(good).as_deref(), Ok(good));
+        }
+        for bad in ["*", "team?", "team*", "a b", "t\n", &"a".repeat(76)] {
+            assert!(queue_name_prefix(bad).is_err(), "{bad:?}");
+        }
+        assert!(organization_id("o-a1b2c3d4e5").is_ok());
+        assert!(organization_id("o-*").is_err());
+        assert!(account_id("111122223333").is_ok());
+        assert!(account_id("1111*").is_err());
+        assert!(role_arn("arn:aws:iam::111122223333:role/platform-admin").is_ok());
+        for bad in [
+            "arn:aws:iam::111122223333:role/*",
+            "arn:aws:iam::111122223333:root",
+            "arn:aws:iam::111122223333:user/u",
+            "*",
+        ] {
+            assert!(role_arn(bad).is_err(), "{bad}");
         }
     }
 

@@ -418,3 +418,39 @@ fn an_input_larger_than_the_documented_bound_is_refused_naming_it() {
         "{stderr}"
     );
 }
+
+#[test]
+fn guardrail_and_endpoint_flags_are_checked_at_start_naming_the_flag() {
+    let example = ["deploy/examples/sns-producer.yaml"];
+    for (flag, value) in [
+        ("--admin-role-arns", "arn:aws:iam::111122223333:role/*"),
+        ("--queue-name-prefix", "*"),
+        ("--required-organization-id", "o-*"),
+        ("--key-alias-prefix", "alias/team?"),
+        ("--allowed-account-ids", "1111*"),
+    ] {
+        let out = plan(&example, &[flag, value], None);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{flag}: {stderr}");
+        assert!(stderr.contains(flag), "{flag}: {stderr}");
+        assert!(out.stdout.is_empty(), "{flag}: planned anyway");
+    }
+    let iam = cli::in_repository(
+        &[
+            "iam-policy",
+            "--account-id",
+            "111122223333",
+            "--queue-name-prefix",
+            "team?",
+        ],
+        None,
+    );
+    assert_eq!(iam.status.code(), Some(2), "{}", text(&iam.stderr));
+    assert!(text(&iam.stderr).contains("--queue-name-prefix"));
+    let apply = cli::in_repository(
+        &["apply", "-f", example[0], "--endpoint-url", "not a url"],
+        None,
+    );
+    assert_eq!(apply.status.code(), Some(2), "{}", text(&apply.stderr));
+    assert!(text(&apply.stderr).contains("--endpoint-url"));
+}

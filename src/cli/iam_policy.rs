@@ -20,7 +20,7 @@ pub(super) struct IamPolicyArgs {
     partition: String,
 
     /// The operator's --queue-name-prefix: queues are touched only under it.
-    #[arg(long, env = "SECUREQUEUE_QUEUE_NAME_PREFIX", default_value = "")]
+    #[arg(long, env = "SECUREQUEUE_QUEUE_NAME_PREFIX", default_value = "", value_parser = guardrails::queue_name_prefix)]
     queue_name_prefix: String,
 
     /// The operator's --key-alias-prefix: aliases are created, moved and deleted only under it.

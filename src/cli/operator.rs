@@ -49,20 +49,22 @@ pub(super) struct OperatorArgs {
 struct GuardrailArgs {
     /// Guardrail: accounts (comma-separated) whose principals and sources SecureQueues may
     /// name besides the operator's own.
-    #[arg(long, env = "SECUREQUEUE_ALLOWED_ACCOUNT_IDS", value_delimiter = ',')]
+    #[arg(long, env = "SECUREQUEUE_ALLOWED_ACCOUNT_IDS", value_delimiter = ',',
+          value_parser = guardrails::account_id)]
     allowed_account_ids: Vec<String>,
 
     /// Guardrail: the organizationId every SecureQueue must set.
-    #[arg(long, env = "SECUREQUEUE_REQUIRED_ORGANIZATION_ID")]
+    #[arg(long, env = "SECUREQUEUE_REQUIRED_ORGANIZATION_ID", value_parser = guardrails::organization_id)]
     required_organization_id: Option<String>,
 
     /// Guardrail: roles (comma-separated) added to every key's and queue's administrators.
-    #[arg(long, env = "SECUREQUEUE_ADMIN_ROLE_ARNS", value_delimiter = ',')]
+    #[arg(long, env = "SECUREQUEUE_ADMIN_ROLE_ARNS", value_delimiter = ',',
+          value_parser = guardrails::role_arn)]
     admin_role_arns: Vec<String>,
 
     /// Guardrail: a prefix every queue name must start with; default names get it. The
     /// operator's IAM policy (`securequeue iam-policy`) is scoped to it.
-    #[arg(long, env = "SECUREQUEUE_QUEUE_NAME_PREFIX")]
+    #[arg(long, env = "SECUREQUEUE_QUEUE_NAME_PREFIX", value_parser = guardrails::queue_name_prefix)]
     queue_name_prefix: Option<String>,
 
     /// Guardrail: a prefix every key alias must start with (`alias/...`); default aliases
@@ -133,7 +135,7 @@ impl OperatorArgs {
 #[derive(Args, Debug, Clone)]
 pub(super) struct AwsArgs {
     /// Endpoint URL for every AWS service, for local emulators such as moto.
-    #[arg(long, env = "AWS_ENDPOINT_URL")]
+    #[arg(long, env = "AWS_ENDPOINT_URL", value_parser = endpoint_url)]
     endpoint_url: Option<String>,
 
     /// Seconds one attempt of an AWS call may take before it is abandoned and retried (up to 4
@@ -217,5 +219,47 @@ impl AwsArgs {
         let region = operator.region.clone().or_else(|| aws.region());
         let env = operator.environment_as(operator_role_arn, region)?;
         Ok(Reconciler::new(aws, env))
+    }
+}
+
+/// An endpoint URL, as `--endpoint-url` takes it: `http://` or `https://` and a host, checked at
+/// start, so a typo is named here rather than in every SecureQueue's condition as an outage.
+fn endpoint_url(url: &str) -> Result<String, String> {
+    let host = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .map(|rest| rest.split('/').next().unwrap_or_default());
+    match host {
+        Some(host) if !host.is_empty() && host.chars().all(|c| c.is_ascii_graphic()) => {
+            Ok(url.to_string())
+        }
+        _ => Err(format!(
+            "{} is not an http:// or https:// URL with a host, such as http://127.0.0.1:5000",
+            crate::validation::quoted(url)
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_endpoint_url_needs_a_scheme_and_a_host() {
+        for good in [
+            "http://127.0.0.1:5000",
+            "https://kms.eu-west-1.amazonaws.com/",
+        ] {
+            assert_eq!(endpoint_url(good).as_deref(), Ok(good));
+        }
+        for bad in [
+            "not a url",
+            "127.0.0.1:5000",
+            "http://",
+            "http://a b",
+            "ftp://x",
+        ] {
+            assert!(endpoint_url(bad).is_err(), "{bad}");
+        }
     }
 }
