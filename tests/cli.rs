@@ -454,3 +454,59 @@ fn guardrail_and_endpoint_flags_are_checked_at_start_naming_the_flag() {
     assert_eq!(apply.status.code(), Some(2), "{}", text(&apply.stderr));
     assert!(text(&apply.stderr).contains("--endpoint-url"));
 }
+
+#[test]
+fn explain_refuses_made_up_actions_and_principals_and_several_documents() {
+    let explain = |file: &str, principal: &str, action: &str, stdin: Option<&str>| {
+        cli::in_repository(
+            &[
+                "explain",
+                "-f",
+                file,
+                "--operator-role-arn",
+                OPERATOR_ROLE,
+                "--region",
+                "eu-west-1",
+                "--principal",
+                principal,
+                "--action",
+                action,
+            ],
+            stdin,
+        )
+    };
+    let example = "deploy/examples/sns-producer.yaml";
+    let role = "arn:aws:iam::111122223333:role/orders-worker";
+    for (principal, action, flag) in [
+        (role, "sqs:SendMessages", "--action"),
+        (role, "sqs:*", "--action"),
+        ("bob", "sqs:SendMessage", "--principal"),
+    ] {
+        let out = explain(example, principal, action, None);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains(flag), "{stderr}");
+        assert!(
+            out.stdout.is_empty(),
+            "answered anyway: {}",
+            text(&out.stdout)
+        );
+    }
+    assert!(
+        explain(example, "sns.amazonaws.com", "sqs:SendMessage", None)
+            .status
+            .success()
+    );
+    let two = format!(
+        "{}\n---\n{}",
+        std::fs::read_to_string(common::repo_path(example)).unwrap(),
+        std::fs::read_to_string(common::repo_path("deploy/examples/fifo.yaml")).unwrap()
+    );
+    let out = explain("-", role, "sqs:ReceiveMessage", Some(&two));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("holds 2 documents"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -224,9 +224,20 @@ pub(super) fn explain_command(args: ExplainArgs) -> ExitCode {
         Ok(bindings) => bindings,
         Err(code) => return code,
     };
+    if let Err(error) = explainable(&args) {
+        eprintln!("error: {error}");
+        return ExitCode::from(2);
+    }
     let inputs = input::read(std::slice::from_ref(&args.file));
-    let (queue, errors) = (inputs.queues.first(), inputs.errors);
-    let Some((source, queue)) = queue.filter(|_| errors.is_empty()) else {
+    let mut errors = inputs.errors;
+    if inputs.documents > 1 {
+        errors.push(format!(
+            "{}: holds {} documents; explain answers for one SecureQueue: give a file with that one alone",
+            args.file.display(),
+            inputs.documents
+        ));
+    }
+    let Some((source, queue)) = inputs.queues.first().filter(|_| errors.is_empty()) else {
         for error in errors {
             eprintln!("error: {error}");
         }
@@ -276,6 +287,34 @@ pub(super) fn explain_command(args: ExplainArgs) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Refuses a request that cannot be made: a made-up action, or a principal that is neither an
+/// ARN nor a service principal. The evaluator would answer "denied by default" for either,
+/// which reads like a finding about the policy.
+fn explainable(args: &ExplainArgs) -> Result<(), String> {
+    if !crate::policy::actions::is_known(&args.action) {
+        return Err(format!(
+            "--action {} is not an Amazon SQS or AWS KMS action, such as sqs:SendMessage or kms:Decrypt (one action, no wildcards)",
+            crate::validation::quoted(&args.action)
+        ));
+    }
+    let service = args
+        .principal
+        .strip_suffix(".amazonaws.com")
+        .is_some_and(|name| {
+            !name.is_empty()
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || ".-".contains(c))
+        });
+    if !service && crate::arn::Arn::parse(&args.principal).is_err() {
+        return Err(format!(
+            "--principal {} is neither an ARN (arn:aws:iam::111122223333:role/orders) nor a service principal (sns.amazonaws.com)",
+            crate::validation::quoted(&args.principal)
+        ));
+    }
+    Ok(())
 }
 
 /// The request `explain` is asked about, built with the intent table's request helpers: an IAM

@@ -5,6 +5,7 @@
 //! documents, [`quota`] for the AWS size limits they must fit, and [`trust`] for the trust
 //! policy of the role the operator assumes in another account.
 
+pub mod actions;
 pub mod document;
 pub mod key;
 pub mod normalize;
