@@ -318,7 +318,28 @@ fn field_problem(path: &str, message: &str) -> Problem {
             format!("has {length} items; expected {}", expected_words(expected)),
         );
     }
-    Problem::new(field(path), message)
+    Problem::new(field(path), ranges_in_words(message))
+}
+
+/// Rust's range syntax in another library's message (jiff's "is not in the required range of
+/// 1..=12") as words: "is not from 1 to 12".
+fn ranges_in_words(message: &str) -> String {
+    use std::sync::OnceLock;
+    static RANGE: OnceLock<regex::Regex> = OnceLock::new();
+    let range = RANGE.get_or_init(|| {
+        regex::Regex::new(r"(?:not in (?:the required range of )?)?(-?\d+)\.\.=(-?\d+)")
+            .expect("a valid pattern")
+    });
+    range
+        .replace_all(message, |found: &regex::Captures<'_>| {
+            let negated = if found[0].starts_with("not in") {
+                "not "
+            } else {
+                ""
+            };
+            format!("{negated}from {} to {}", &found[1], &found[2])
+        })
+        .into_owned()
 }
 
 /// The name in `` prefix`name` ``.
@@ -636,6 +657,24 @@ mod tests {
         let error = parse("a: \"\u{0}\"\n").unwrap_err();
         assert!(error.ends_with("U+0000, a control character"), "{error}");
         assert_reads_as_a_sentence(&error);
+    }
+
+    #[test]
+    fn ranges_in_another_librarys_message_are_put_in_words() {
+        assert_eq!(
+            ranges_in_words(
+                "parameter 'month' with value 13 is not in the required range of 1..=12"
+            ),
+            "parameter 'month' with value 13 is not from 1 to 12"
+        );
+        assert_eq!(
+            ranges_in_words("5 is not in 10..=86400"),
+            "5 is not from 10 to 86400"
+        );
+        let problems = problems(&format!(
+            "{VALID}status:\n  conditions:\n  - {{type: Ready, status: 'True', reason: R, message: m, lastTransitionTime: '2026-13-01T00:00:00Z'}}\n"
+        ));
+        assert!(!problems[0].contains("..="), "{problems:?}");
     }
 
     #[test]

@@ -37,7 +37,7 @@ const LOG_TAIL: usize = 20;
 #[derive(Args, Debug)]
 pub(super) struct BenchWatchArgs {
     /// How many SecureQueues to create and watch.
-    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    #[arg(long, default_value_t = 10_000, value_parser = super::numbers::between::<u32>(1, 100_000))]
     secure_queues: u32,
 
     /// How long to keep watching once every SecureQueue was reconciled, in seconds.

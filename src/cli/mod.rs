@@ -11,6 +11,7 @@ mod crd;
 mod diff;
 mod iam_policy;
 mod input;
+mod numbers;
 mod operator;
 mod output;
 mod pipeline;

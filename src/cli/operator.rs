@@ -144,7 +144,7 @@ pub(super) struct AwsArgs {
     /// (7 at the default 15 s Lease), which is also the default, so that a replica that lost the
     /// Lease has finished its last write before another can take it.
     #[arg(long, env = "SECUREQUEUE_AWS_ATTEMPT_TIMEOUT_SECONDS",
-          value_parser = clap::value_parser!(u64).range(1..=300))]
+          value_parser = super::numbers::between::<u64>(1, 300))]
     aws_attempt_timeout_seconds: Option<u64>,
 
     /// The share of each AWS request quota the operator uses, leaving the rest to the account's

@@ -31,14 +31,14 @@ pub(super) struct RunArgs {
 
     /// Seconds between drift checks of a Ready SecureQueue.
     #[arg(long, env = "SECUREQUEUE_RESYNC_SECONDS", default_value_t = 600,
-          value_parser = clap::value_parser!(u64).range(10..=86_400))]
+          value_parser = super::numbers::between::<u64>(10, 86_400))]
     resync_seconds: u64,
 
     /// SecureQueues reconciled at once. A pass waiting for its turn at an AWS request budget
     /// costs little, and enough passes in flight keep every budget busy during an onboarding
     /// wave.
     #[arg(long, env = "SECUREQUEUE_CONCURRENCY", default_value_t = 32,
-          value_parser = clap::value_parser!(u16).range(1..=256))]
+          value_parser = super::numbers::between::<u16>(1, 256))]
     concurrency: u16,
 
     /// Address of the /metrics, /healthz and /readyz endpoints.
@@ -68,7 +68,7 @@ pub(super) struct RunArgs {
     /// Seconds a Lease holds without renewal. The leader renews it six times as often, and
     /// writes nothing once half of it has passed since its last successful renewal began.
     #[arg(long, env = "SECUREQUEUE_LEASE_SECONDS", default_value_t = 15,
-          value_parser = clap::value_parser!(u64).range(3..=300))]
+          value_parser = super::numbers::between::<u64>(3, 300))]
     lease_seconds: u64,
 }
 
