@@ -81,6 +81,14 @@ fn cel_refuses_a_fifo_name_without_fifo() {
 }
 
 #[test]
+fn cel_refuses_a_queue_that_is_its_own_dead_letter_queue() {
+    let yaml = manifest(
+        "  queueName: orders\n  consumerRoleArns: [arn:aws:iam::111122223333:role/c]\n  deadLetterQueue: {queueName: orders}\n",
+    );
+    assert_api_server_refuses(&yaml, None, "its own dead-letter queue");
+}
+
+#[test]
 fn cel_refuses_a_dead_letter_retention_shorter_than_the_queues() {
     let yaml = manifest(
         "  consumerRoleArns: [arn:aws:iam::111122223333:role/c]\n  queue: {messageRetentionSeconds: 1209600}\n  deadLetterQueue: {messageRetentionSeconds: 86400}\n",

@@ -166,6 +166,11 @@ fn cases() -> Vec<Case> {
             json!({"fifo": true, "queueName": "orders"}),
         ),
         case(
+            "a queue cannot be its own dead-letter queue",
+            None,
+            json!({"queueName": "orders", "deadLetterQueue": {"queueName": "orders"}}),
+        ),
+        case(
             "deadLetterQueue.messageRetentionSeconds must be at least queue.messageRetentionSeconds",
             None,
             json!({"queue": {"messageRetentionSeconds": 7200}, "deadLetterQueue": {"messageRetentionSeconds": 3600}}),

@@ -523,7 +523,8 @@ refused!(
     dead_letter_queue_named_as_the_main_queue,
     "  queueName: orders-main\n  deadLetterQueue: {queueName: orders-main}\n",
     "spec.deadLetterQueue.queueName",
-    "its own dead-letter queue"
+    "its own dead-letter queue",
+    also_by_the_api_server
 );
 refused!(
     too_many_tags,

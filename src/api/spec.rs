@@ -68,6 +68,9 @@ use super::{limits, patterns};
     validation = Rule::new("!has(self.queueName) || self.fifo == self.queueName.endsWith('.fifo')")
         .message("queueName must end in '.fifo' exactly when fifo is true")
         .field_path(".queueName"),
+    validation = Rule::new("!has(self.queueName) || !has(self.deadLetterQueue.queueName) || self.queueName != self.deadLetterQueue.queueName")
+        .message("deadLetterQueue.queueName must differ from queueName: a queue cannot be its own dead-letter queue")
+        .field_path(".deadLetterQueue.queueName"),
     validation = Rule::new("self.deadLetterQueue.messageRetentionSeconds >= self.queue.messageRetentionSeconds")
         .message("deadLetterQueue.messageRetentionSeconds must be at least queue.messageRetentionSeconds, or messages expire before anyone reads them in the dead-letter queue")
         .field_path(".deadLetterQueue.messageRetentionSeconds"),
