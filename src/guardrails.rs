@@ -85,24 +85,27 @@ pub fn queue_name_prefix(prefix: &str) -> Result<String, String> {
 
 /// An organization id, as `--required-organization-id` takes it.
 pub fn organization_id(id: &str) -> Result<String, String> {
-    if crate::validation::matches(crate::api::patterns::ORGANIZATION_ID, id) {
-        Ok(id.to_string())
-    } else {
-        Err(format!(
-            "{} is not an organization id such as o-a1b2c3d4e5 (no wildcards)",
-            crate::validation::quoted(id)
-        ))
-    }
+    let valid = crate::validation::matches(crate::api::patterns::ORGANIZATION_ID, id);
+    kept_if(
+        id,
+        valid,
+        "an organization id such as o-a1b2c3d4e5 (no wildcards)",
+    )
 }
 
 /// An account id, as `--allowed-account-ids` takes each.
 pub fn account_id(id: &str) -> Result<String, String> {
-    if crate::arn::is_account_id(id) {
-        Ok(id.to_string())
+    kept_if(id, crate::arn::is_account_id(id), "a 12-digit account id")
+}
+
+/// `value` when `valid`; otherwise why not: it is not `what`.
+fn kept_if(value: &str, valid: bool, what: &str) -> Result<String, String> {
+    if valid {
+        Ok(value.to_string())
     } else {
         Err(format!(
-            "{} is not a 12-digit account id",
-            crate::validation::quoted(id)
+            "{} is not {what}",
+            crate::validation::quoted(value)
         ))
     }
 }
