@@ -165,6 +165,7 @@ fn cases() -> Vec<Case> {
             None,
             json!({"fifo": true, "queueName": "orders"}),
         ),
+        case("should match", None, json!({"tags": {"team": "a\tb"}})),
         case(
             "a queue cannot be its own dead-letter queue",
             None,

@@ -505,19 +505,22 @@ refused!(
     tag_with_forbidden_characters,
     "  tags: {team: 'a;b'}\n",
     "spec.tags[team]",
-    "letters, digits"
+    "letters, digits",
+    also_by_the_api_server
 );
 refused!(
     tag_value_with_a_tab,
     "  tags: {team: \"a\\tb\"}\n",
     "spec.tags[team]",
-    "no tabs, newlines"
+    "no tabs, newlines",
+    also_by_the_api_server
 );
 refused!(
     tag_value_with_a_newline,
     "  tags: {team: \"a\\nb\"}\n",
     "spec.tags[team]",
-    "no tabs, newlines"
+    "no tabs, newlines",
+    also_by_the_api_server
 );
 refused!(
     dead_letter_queue_named_as_the_main_queue,

@@ -178,9 +178,18 @@ pub struct SecureQueueSpec {
     pub deletion_policy: DeletionPolicy,
 
     /// Tags added to the key and both queues, beside the operator's own `securequeue.io/*`
-    /// ownership tags. Keys may not start with `aws:` or `securequeue.io/`.
+    /// ownership tags. Keys may not start with `aws:` or `securequeue.io/`. Values hold at most
+    /// 256 letters, digits, spaces and `_ . : / = + - @` (AWS's tag pattern: no tabs or
+    /// newlines).
     #[serde(default)]
-    #[schemars(extend("maxProperties" = limits::USER_TAGS_MAX))]
+    #[schemars(extend(
+        "maxProperties" = limits::USER_TAGS_MAX,
+        "additionalProperties" = {
+            "type": "string",
+            "maxLength": limits::TAG_VALUE_MAX,
+            "pattern": patterns::TAG,
+        },
+    ))]
     #[x_kube(validation = Rule::new("self.all(k, !k.startsWith('aws:') && !k.startsWith('securequeue.io/'))")
         .message("tag keys starting with 'aws:' or 'securequeue.io/' are reserved"))]
     pub tags: BTreeMap<String, String>,
