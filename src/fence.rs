@@ -136,11 +136,6 @@ impl WriteFence {
         self.refused.load(Ordering::Relaxed)
     }
 
-    /// Whether the fence was shut for good, by [`WriteFence::lose`].
-    pub fn is_lost(&self) -> bool {
-        *self.permit.borrow() == Permit::Lost
-    }
-
     /// Resolves once writes are no longer allowed: at the deadline unless a renewal moved it,
     /// or when leadership is lost. Never resolves for an open fence.
     pub async fn shut(&self) {
@@ -217,7 +212,7 @@ mod tests {
         fence.renewed(earlier, Duration::from_secs(60));
         assert_eq!(fence.check(), Ok(()), "a late answer to an old renewal");
         fence.lose();
-        assert!(fence.is_lost());
+        assert_eq!(fence.check(), Err(Fenced), "lost");
         fence.renewed(now(), Duration::from_secs(60));
         assert_eq!(fence.check(), Err(Fenced));
     }

@@ -79,7 +79,7 @@ const MAX_ATTEMPTS: u32 = 4;
 
 /// The time one attempt may take unless configured: KMS and SQS answer in milliseconds, so an
 /// attempt this slow has hung.
-const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(20);
+pub const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// The KMS and SQS adapters for one region.
 #[derive(Clone, Debug)]

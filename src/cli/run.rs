@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::Args;
 
-use crate::aws::ConnectOptions;
+use crate::aws::{ConnectOptions, DEFAULT_ATTEMPT_TIMEOUT};
 use crate::controller::leader::Timing;
 use crate::controller::{self, Config, LeaderElection};
 use crate::fence::WriteFence;
@@ -92,7 +92,7 @@ fn fencing(args: &RunArgs) -> Result<(WriteFence, Option<Duration>), String> {
         Some(attempt) => Ok((WriteFence::elected(), Some(attempt))),
         None => Ok((
             WriteFence::elected(),
-            Some(longest.min(Duration::from_secs(20))),
+            Some(longest.min(DEFAULT_ATTEMPT_TIMEOUT)),
         )),
     }
 }
