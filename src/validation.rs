@@ -4,8 +4,9 @@
 //!
 //! Every problem names the field path and says why, so a person can fix it in one go.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
+use std::sync::{OnceLock, RwLock};
 
 use regex::Regex;
 
@@ -481,8 +482,20 @@ pub fn quoted(value: &str) -> String {
     format!("`{escaped}`{cut}")
 }
 
+/// Whether `text` matches one of the shared patterns of [`patterns`]. Each is compiled once per
+/// process: validation runs on every pass, and a pattern with Unicode classes (the tag pattern)
+/// is costly to compile. The patterns are a fixed set, so the cache is bounded.
 pub(crate) fn matches(pattern: &str, text: &str) -> bool {
-    Regex::new(pattern)
-        .expect("the shared patterns are valid regular expressions")
-        .is_match(text)
+    static COMPILED: OnceLock<RwLock<HashMap<String, Regex>>> = OnceLock::new();
+    let compiled = COMPILED.get_or_init(RwLock::default);
+    if let Some(regex) = compiled.read().expect("compiled patterns").get(pattern) {
+        return regex.is_match(text);
+    }
+    let regex = Regex::new(pattern).expect("the shared patterns are valid regular expressions");
+    let found = regex.is_match(text);
+    compiled
+        .write()
+        .expect("compiled patterns")
+        .insert(pattern.to_string(), regex);
+    found
 }
