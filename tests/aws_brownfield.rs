@@ -10,7 +10,9 @@ use common::OPERATOR_ROLE;
 use common::cli::text;
 use emulator::*;
 use securequeue::api::{Management, SecureQueue};
+use securequeue::guardrails::Guardrails;
 use securequeue::reconcile::status;
+use securequeue::resolve::Environment;
 
 /// A SecureQueue of the hand-made queue `<namespace>-orders`, managed as `management` says.
 fn brownfield(namespace: &str, management: &str) -> SecureQueue {
@@ -255,7 +257,7 @@ async fn a_key_pending_deletion_or_disabled_is_refused_with_what_to_do() {
         ("disabled", "enable-key"),
     ] {
         let namespace = unique_namespace("adopt-key");
-        let alias = format!("alias/{namespace}/key");
+        let alias = format!("alias/securequeue/{namespace}/key");
         let key_id = hand_made(&["key", &alias, state]);
         let queue = secure_queue(
             &namespace,
@@ -306,4 +308,75 @@ async fn an_adoption_its_owner_has_not_granted_says_what_to_grant() {
         message.contains("adopts only what its owner hands over"),
         "{message}"
     );
+}
+
+/// Tenancy: namespace `N` cannot observe the SecureQueue of namespace `N-b` through a queue
+/// name both share the start of (`N-b-orders` starts with `N-`); the ownership tags decide. The
+/// platform team's trust across tenants lets it.
+#[tokio::test]
+async fn an_observer_reads_nothing_of_another_namespaces_secure_queue_unless_trusted() {
+    let namespace = unique_namespace("tenant");
+    let neighbour = format!("{namespace}-b");
+    let theirs = secure_queue(&neighbour, "");
+    assert_ready(&converge(&reconciler().await, &theirs).await, "Created");
+    let observer = secure_queue(
+        &namespace,
+        &format!("  management: Observe\n  queueName: {neighbour}-q\n"),
+    );
+    let mark = writes_so_far(&neighbour);
+    let refused = converge(&reconciler().await, &observer).await;
+    let conflict = refused
+        .conditions
+        .iter()
+        .find(|c| c.reason == "NameConflict")
+        .unwrap_or_else(|| panic!("no NameConflict: {refused:#?}"));
+    let message = &conflict.message;
+    assert!(message.contains("--cross-tenant-namespaces"), "{message}");
+    assert!(refused.access_findings.is_empty(), "{refused:#?}");
+
+    let trusting = reconciler_for(Environment {
+        guardrails: Guardrails {
+            cross_tenant_namespaces: vec![namespace.clone()],
+            ..Guardrails::default()
+        },
+        ..env()
+    })
+    .await;
+    let observed = converge(&trusting, &observer).await;
+    let reasons: Vec<_> = observed
+        .conditions
+        .iter()
+        .map(|c| c.reason.as_str())
+        .collect();
+    assert!(!reasons.contains(&"NameConflict"), "{observed:#?}");
+    assert_eq!(
+        condition(&observed, "QueueReady"),
+        ("False", "Drifted"),
+        "its key is not the observer's"
+    );
+    assert_no_writes_since(&neighbour, mark, "observing");
+}
+
+/// Tenancy: a name outside the namespace's is refused before any AWS call.
+#[test]
+fn an_adoption_outside_the_namespaces_names_is_refused_before_aws() {
+    let namespace = unique_namespace("tenant-cli");
+    let queue = secure_queue(
+        &namespace,
+        &format!("  management: Adopt\n  queueName: other-{namespace}\n"),
+    );
+    let out = securequeue_cli(
+        &["apply", "-f", "-", "--operator-role-arn", OPERATOR_ROLE],
+        &manifest(&queue),
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    for part in [
+        "spec.queueName: `other-",
+        "--cross-tenant-namespaces",
+        "nothing was changed in AWS",
+    ] {
+        assert!(stderr.contains(part), "{stderr}");
+    }
+    assert!(requests_touching(&namespace).is_empty());
 }

@@ -140,6 +140,9 @@ pub enum Reason {
     GuardrailQueueNamePrefix,
     /// Guardrail: a key alias without the required prefix.
     GuardrailKeyAliasPrefix,
+    /// Guardrail: `management: Observe` or `Adopt` names a queue or alias outside the names of
+    /// the SecureQueue's own namespace, which the platform team has not trusted across tenants.
+    GuardrailTenantScope,
     /// Guardrail: `spec.accountId` names an account no SecureQueueAccount binds to the
     /// namespace (or the binding was removed, or is invalid); nothing is called in AWS.
     GuardrailAccount,
@@ -179,6 +182,7 @@ impl Reason {
             Reason::GuardrailOrganization => "GuardrailOrganization",
             Reason::GuardrailQueueNamePrefix => "GuardrailQueueNamePrefix",
             Reason::GuardrailKeyAliasPrefix => "GuardrailKeyAliasPrefix",
+            Reason::GuardrailTenantScope => "GuardrailTenantScope",
             Reason::GuardrailAccount => "GuardrailAccount",
         }
     }
@@ -197,6 +201,7 @@ impl Reason {
                 | Reason::GuardrailOrganization
                 | Reason::GuardrailQueueNamePrefix
                 | Reason::GuardrailKeyAliasPrefix
+                | Reason::GuardrailTenantScope
                 | Reason::GuardrailAccount
         )
     }

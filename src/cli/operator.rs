@@ -71,6 +71,14 @@ struct GuardrailArgs {
     /// outside it get it. Give `securequeue iam-policy` the same prefix.
     #[arg(long, env = "SECUREQUEUE_KEY_ALIAS_PREFIX", value_parser = guardrails::key_alias_prefix)]
     key_alias_prefix: Option<String>,
+
+    /// Guardrail: namespaces (comma-separated; `*` for all) whose `management: Observe` and
+    /// `Adopt` SecureQueues may name any queue and key alias. Elsewhere they name only queues
+    /// starting with `<namespace>-` and aliases under `alias/securequeue/<namespace>/`, and
+    /// observe nothing of another namespace's SecureQueues.
+    #[arg(long, env = "SECUREQUEUE_CROSS_TENANT_NAMESPACES", value_delimiter = ',',
+          value_parser = guardrails::tenancy::namespace)]
+    cross_tenant_namespaces: Vec<String>,
 }
 
 impl GuardrailArgs {
@@ -82,6 +90,7 @@ impl GuardrailArgs {
             admin_role_arns: self.admin_role_arns.clone(),
             queue_name_prefix: given(&self.queue_name_prefix),
             key_alias_prefix: given(&self.key_alias_prefix),
+            cross_tenant_namespaces: self.cross_tenant_namespaces.clone(),
         }
     }
 }

@@ -203,7 +203,10 @@ impl Reconciler {
             self.memory.recall(slots.each_ref())
         };
         let recorded = recorded_adoption(queue);
-        let claim = Claim::of(queue.spec.management, &recorded, dry_run);
+        let across_tenants = env
+            .guardrails
+            .trusts_across_tenants(queue.metadata.namespace.as_deref().unwrap_or("default"));
+        let claim = Claim::of(queue.spec.management, &recorded, dry_run, across_tenants);
         let pass = self.memory.next_pass();
         // On the heap: the pass's future holds every step's state at once.
         let finished = log

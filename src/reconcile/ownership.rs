@@ -23,8 +23,9 @@ pub struct Owner {
 pub enum Ownership {
     /// This SecureQueue made it.
     Ours,
-    /// Another SecureQueue made it; the text names it.
-    Theirs(String),
+    /// Another SecureQueue made it: `owner` names it, and `same_tenant` says whether it is of
+    /// this SecureQueue's namespace and cluster.
+    Theirs { owner: String, same_tenant: bool },
     /// Nothing in its tags says securequeue made it.
     Unowned,
 }
@@ -115,7 +116,10 @@ impl Owner {
         } else if other == Self::default() {
             Ownership::Unowned
         } else {
-            Ownership::Theirs(other.named())
+            Ownership::Theirs {
+                owner: other.named(),
+                same_tenant: other.namespace == self.namespace && other.cluster == self.cluster,
+            }
         }
     }
 
@@ -133,7 +137,7 @@ impl Ownership {
     pub fn conflict(&self, resource: &str) -> Option<String> {
         match self {
             Ownership::Ours => None,
-            Ownership::Theirs(owner) => Some(format!(
+            Ownership::Theirs { owner, .. } => Some(format!(
                 "{resource} already exists and belongs to {owner}; choose another name"
             )),
             Ownership::Unowned => Some(format!(
@@ -153,8 +157,10 @@ pub enum Claim<'a> {
     Adopting(&'a [String]),
     /// Its own and any unowned one: a dry run of an adoption, finding what it would take.
     Unowned,
-    /// Any, whoever owns it: nothing is written (`Observe`).
-    Anything,
+    /// Any unowned one and any of its own tenant's, its namespace's and cluster's, or with
+    /// `across_tenants` any at all (`Observe`, see [`crate::guardrails::tenancy`]): nothing is
+    /// written.
+    Observing { across_tenants: bool },
 }
 
 /// Why a pass may not use an existing resource.
@@ -168,13 +174,19 @@ pub enum Refusal {
 
 impl Claim<'_> {
     /// The claim of a SecureQueue managed so, with the resources its adoption record lists;
-    /// for a dry run, an adoption claims every unowned resource it finds.
-    pub fn of(management: Management, recorded: &[String], dry_run: bool) -> Claim<'_> {
+    /// for a dry run, an adoption claims every unowned resource it finds. An observer of a
+    /// namespace the platform team trusts `across_tenants` may read anyone's.
+    pub fn of(
+        management: Management,
+        recorded: &[String],
+        dry_run: bool,
+        across_tenants: bool,
+    ) -> Claim<'_> {
         match (management, dry_run) {
             (Management::Manage, _) => Claim::Ours,
             (Management::Adopt, false) => Claim::Adopting(recorded),
             (Management::Adopt, true) => Claim::Unowned,
-            (Management::Observe, _) => Claim::Anything,
+            (Management::Observe, _) => Claim::Observing { across_tenants },
         }
     }
 
@@ -183,7 +195,18 @@ impl Claim<'_> {
     pub fn judge(&self, ownership: &Ownership, resource: &str, arn: &str) -> Result<bool, Refusal> {
         match (self, ownership) {
             (_, Ownership::Ours) => Ok(false),
-            (Claim::Anything, _) | (Claim::Unowned, Ownership::Unowned) => Ok(true),
+            (
+                Claim::Observing {
+                    across_tenants: false,
+                },
+                Ownership::Theirs {
+                    owner,
+                    same_tenant: false,
+                },
+            ) => Err(Refusal::Conflict(format!(
+                "{resource} belongs to {owner}: a SecureQueue observes only what is unowned or its own namespace's, unless the platform team trusts its namespace across tenants (--cross-tenant-namespaces)"
+            ))),
+            (Claim::Observing { .. }, _) | (Claim::Unowned, Ownership::Unowned) => Ok(true),
             (Claim::Adopting(recorded), Ownership::Unowned) => {
                 if recorded.iter().any(|r| r == arn) {
                     Ok(true)
@@ -230,7 +253,7 @@ mod tests {
             tags("shop", "orders", "staging"),
         ] {
             let judged = owner.judge(&other);
-            assert!(matches!(judged, Ownership::Theirs(_)), "{other:?}");
+            assert!(matches!(judged, Ownership::Theirs { .. }), "{other:?}");
             assert!(judged.conflict("queue `q`").unwrap().contains("belongs to"));
         }
     }
@@ -258,7 +281,7 @@ mod tests {
         let theirs = policy(&resolve::queue_policy_id("shop", "orders", "staging"));
         assert!(matches!(
             owner.judge_queue(&untagged, Some(&theirs)),
-            Ownership::Theirs(_)
+            Ownership::Theirs { .. }
         ));
         for other in [
             None,
@@ -282,7 +305,7 @@ mod tests {
         let theirs = resolve::key_description("shop", "orders", "staging");
         assert!(matches!(
             owner.judge_key(&untagged, &theirs),
-            Ownership::Theirs(_)
+            Ownership::Theirs { .. }
         ));
         for other in ["", "a key somebody made", "securequeue key"] {
             assert_eq!(owner.judge_key(&untagged, other), Ownership::Unowned);
@@ -297,7 +320,7 @@ mod tests {
         let theirs = tags("shop", "orders", "staging");
         assert!(matches!(
             owner.judge_key(&theirs, &ours),
-            Ownership::Theirs(_)
+            Ownership::Theirs { .. }
         ));
         assert_ne!(Owner::of_key(&theirs, &ours), owner);
     }
@@ -311,16 +334,22 @@ mod tests {
         );
         assert!(matches!(
             owner.judge_queue(&tags("shop", "orders", "staging"), Some(&ours)),
-            Ownership::Theirs(_)
+            Ownership::Theirs { .. }
         ));
     }
 
     #[test]
     fn each_management_claims_what_it_may_and_adoption_needs_a_record() {
-        let theirs = Ownership::Theirs("SecureQueue a/b of cluster `c`".into());
+        let theirs = Ownership::Theirs {
+            owner: "SecureQueue a/b of cluster `c`".into(),
+            same_tenant: false,
+        };
+        let observer = Claim::Observing {
+            across_tenants: false,
+        };
         let (resource, arn) = ("the queue `q`", "arn:aws:sqs:us-east-1:1:q");
         let recorded = [arn.to_string()];
-        for claim in [Claim::Ours, Claim::Adopting(&recorded), Claim::Anything] {
+        for claim in [Claim::Ours, Claim::Adopting(&recorded), observer] {
             assert_eq!(claim.judge(&Ownership::Ours, resource, arn), Ok(false));
         }
         assert!(matches!(
@@ -347,7 +376,32 @@ mod tests {
             Claim::Unowned.judge(&theirs, resource, arn),
             Err(Refusal::Conflict(_))
         ));
-        assert_eq!(Claim::Anything.judge(&theirs, resource, arn), Ok(true));
+        assert_eq!(observer.judge(&Ownership::Unowned, resource, arn), Ok(true));
+    }
+
+    #[test]
+    fn an_observer_reads_another_tenants_resources_only_when_trusted_across_tenants() {
+        let owner = Owner::from_tags(&tags("shop", "orders", "prod"));
+        let (resource, arn) = ("the queue `q`", "arn:aws:sqs:us-east-1:1:q");
+        let observer = Claim::Observing {
+            across_tenants: false,
+        };
+        let sibling = owner.judge(&tags("shop", "payments", "prod"));
+        assert_eq!(observer.judge(&sibling, resource, arn), Ok(true));
+        for stranger in [
+            tags("shop-b", "orders", "prod"),
+            tags("shop", "orders", "staging"),
+        ] {
+            let theirs = owner.judge(&stranger);
+            let Err(Refusal::Conflict(why)) = observer.judge(&theirs, resource, arn) else {
+                panic!("{stranger:?} was observed");
+            };
+            assert!(why.contains("--cross-tenant-namespaces"), "{why}");
+            let trusted = Claim::Observing {
+                across_tenants: true,
+            };
+            assert_eq!(trusted.judge(&theirs, resource, arn), Ok(true));
+        }
     }
 
     #[test]

@@ -1,13 +1,16 @@
 //! Guardrails the platform team sets on the operator, applied to every SecureQueue before it is
 //! planned: principals and sources only from allowed accounts, a required organization, admin
-//! roles added everywhere, a queue name prefix and a key alias prefix. Pure: a SecureQueue in, the SecureQueue the
-//! operator will plan (or the guardrails it breaks) out.
+//! roles added everywhere, a queue name prefix, a key alias prefix, and `Observe` and `Adopt`
+//! kept to the SecureQueue's own namespace ([`tenancy`]). Pure: a SecureQueue in, the
+//! SecureQueue the operator will plan (or the guardrails it breaks) out.
 
 use crate::api::SecureQueue;
 use crate::api::conditions::Reason;
 use crate::arn::Arn;
 use crate::resolve;
 use crate::validation::Problem;
+
+pub mod tenancy;
 
 /// The platform team's guardrails; the default has none.
 #[derive(Clone, Debug, Default)]
@@ -24,13 +27,17 @@ pub struct Guardrails {
     /// A prefix every key alias must start with (`alias/...`); a default alias outside it gets
     /// it in place of `alias/`. The operator's IAM policy can then be scoped to it.
     pub key_alias_prefix: Option<String>,
+    /// Namespaces whose `Observe` and `Adopt` SecureQueues may name any queue and key; `*`
+    /// stands for every namespace. Elsewhere they keep to their namespace's names
+    /// ([`tenancy`]).
+    pub cross_tenant_namespaces: Vec<String>,
 }
 
 /// A broken guardrail: the condition reason naming it, and the problem.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Violation {
-    /// `GuardrailAllowedAccounts`, `GuardrailOrganization`, `GuardrailQueueNamePrefix` or
-    /// `GuardrailKeyAliasPrefix`.
+    /// `GuardrailAllowedAccounts`, `GuardrailOrganization`, `GuardrailQueueNamePrefix`,
+    /// `GuardrailKeyAliasPrefix` or `GuardrailTenantScope`.
     pub reason: Reason,
     /// The field and what is wrong with it.
     pub problem: Problem,
@@ -193,8 +200,8 @@ impl Guardrails {
         if let Some(prefix) = &self.key_alias_prefix {
             let default = || {
                 let alias = resolve::default_alias(namespace, name);
-                (!alias.starts_with(prefix.as_str()))
-                    .then(|| format!("{prefix}{}", alias.trim_start_matches("alias/")))
+                let within = self.within_alias_prefix(&alias);
+                (within != alias).then_some(within)
             };
             Prefix {
                 prefix,
@@ -204,6 +211,7 @@ impl Guardrails {
             }
             .hold(&mut planned.spec.key.alias, default, &mut violations);
         }
+        violations.extend(tenancy::violations(self, &planned, namespace, name));
         for role in &self.admin_role_arns {
             if !planned.spec.admin_role_arns.contains(role) {
                 planned.spec.admin_role_arns.push(role.clone());
@@ -213,6 +221,19 @@ impl Guardrails {
             Ok(planned)
         } else {
             Err(violations)
+        }
+    }
+}
+
+impl Guardrails {
+    /// `alias` as a default alias is given the key alias prefix: unchanged when it starts with
+    /// it already (or there is none), else with the prefix in place of `alias/`.
+    fn within_alias_prefix(&self, alias: &str) -> String {
+        match &self.key_alias_prefix {
+            Some(prefix) if !alias.starts_with(prefix.as_str()) => {
+                format!("{prefix}{}", alias.trim_start_matches("alias/"))
+            }
+            _ => alias.to_string(),
         }
     }
 }
