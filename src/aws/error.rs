@@ -3,9 +3,13 @@
 
 use std::error::Error as StdError;
 use std::fmt;
+use std::sync::Arc;
 
+use aws_credential_types::provider::error::CredentialsError;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
-use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_runtime_api::client::result::{DispatchFailure, SdkError};
+
+use crate::arn::Partition;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 /// What kind of failure an AWS call ended in.
@@ -61,15 +65,44 @@ const THROTTLING_CODES: [&str; 7] = [
     "LimitExceededException",
 ];
 
-/// The `map_err` function for one call's SDK errors.
+/// The `map_err` function for one call's SDK errors, the call sent to `endpoint`.
 pub fn mapper<E>(
     service: &'static str,
     operation: &'static str,
-) -> impl FnOnce(SdkError<E, HttpResponse>) -> AwsError
+    endpoint: &Endpoint,
+) -> impl FnOnce(SdkError<E, HttpResponse>) -> AwsError + use<E>
 where
     E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
 {
-    move |e| AwsError::from_sdk(service, operation, e)
+    let endpoint = endpoint.clone();
+    move |e| AwsError::from_sdk(service, operation, &endpoint, e)
+}
+
+/// Where a client sends its calls, for messages about calls that never got an answer: the
+/// endpoint URL given (`--endpoint-url`), or the service's regional endpoint.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Endpoint(Arc<str>);
+
+impl Endpoint {
+    /// The endpoint of `service` (`kms`, `sqs`, `sts`) for a client configured with
+    /// `endpoint_url` and `region`.
+    pub fn of(service: &str, endpoint_url: Option<&str>, region: Option<&str>) -> Self {
+        let url = match (endpoint_url, region) {
+            (Some(url), _) => url.to_string(),
+            (None, Some(region)) => {
+                let suffix = Partition::of_region(region).unwrap_or(Partition::Aws);
+                format!("https://{service}.{region}.{}", suffix.dns_suffix())
+            }
+            (None, None) => format!("the {service} endpoint (no region is set)"),
+        };
+        Self(url.into())
+    }
+}
+
+impl fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
 }
 
 impl AwsError {
@@ -88,6 +121,7 @@ impl AwsError {
     pub fn from_sdk<E>(
         service: &'static str,
         operation: &'static str,
+        endpoint: &Endpoint,
         err: SdkError<E, HttpResponse>,
     ) -> Self
     where
@@ -117,12 +151,23 @@ impl AwsError {
                 };
                 (code, message, kind)
             }
-            SdkError::TimeoutError(_) => {
-                ("Timeout".to_string(), chain(&err), ErrorKind::Unavailable)
+            SdkError::TimeoutError(_) => (
+                "Timeout".to_string(),
+                format!(
+                    "{endpoint} did not answer within the attempt timeout (--aws-attempt-timeout-seconds)"
+                ),
+                ErrorKind::Unavailable,
+            ),
+            SdkError::DispatchFailure(failure) => {
+                let (code, message) = unsent(endpoint, failure, &err);
+                (code.to_string(), message, ErrorKind::Unavailable)
             }
-            SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => (
+            SdkError::ResponseError(_) => (
                 "Unreachable".to_string(),
-                chain(&err),
+                format!(
+                    "the answer from {endpoint} could not be read: {}",
+                    innermost(&err)
+                ),
                 ErrorKind::Unavailable,
             ),
             #[cfg(feature = "test-hooks")]
@@ -158,6 +203,48 @@ impl AwsError {
             kind,
         }
     }
+}
+
+/// Why a request never reached AWS, in words: the credentials could not be loaded, the
+/// endpoint could not be reached or did not answer. The code names the class.
+fn unsent(
+    endpoint: &Endpoint,
+    failure: &DispatchFailure,
+    err: &(dyn StdError + 'static),
+) -> (&'static str, String) {
+    if let Some(credentials) = sources(err).find(|e| e.is::<CredentialsError>()) {
+        return (
+            "NoCredentials",
+            format!(
+                "no AWS credentials could be loaded ({}); give the operator a role (IRSA or EKS Pod Identity) or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
+                chain(credentials)
+            ),
+        );
+    }
+    if failure.is_timeout() {
+        (
+            "Timeout",
+            format!("{endpoint} did not answer in time: {}", innermost(err)),
+        )
+    } else if failure.is_io() {
+        (
+            "Unreachable",
+            format!("could not connect to {endpoint}: {}", innermost(err)),
+        )
+    } else {
+        (
+            "Unreachable",
+            format!("the request to {endpoint} failed: {}", chain(err)),
+        )
+    }
+}
+
+/// The deepest cause of `err`: for a failed connection, what the operating system said.
+fn innermost(err: &(dyn StdError + 'static)) -> String {
+    sources(err)
+        .last()
+        .map(ToString::to_string)
+        .unwrap_or_default()
 }
 
 /// Whether an AWS error code (bare, or with SQS's `AWS.SimpleQueueService.` prefix) says the
@@ -217,6 +304,7 @@ pub(super) fn caused_by<T: StdError + 'static>(error: &(dyn StdError + 'static))
 #[cfg(test)]
 mod tests {
     use super::*;
+    use aws_smithy_runtime_api::client::result::ConnectorError;
 
     #[test]
     fn codes_are_classified_by_kind() {
@@ -239,5 +327,65 @@ mod tests {
             ErrorKind::Unavailable
         );
         assert_eq!(classify_code("InvalidAttributeValue"), ErrorKind::Rejected);
+    }
+
+    /// A call that never reached AWS, failing as `connector` says.
+    fn unsent_call(connector: ConnectorError) -> AwsError {
+        let failure: SdkError<
+            aws_sdk_kms::operation::describe_key::DescribeKeyError,
+            HttpResponse,
+        > = SdkError::dispatch_failure(connector);
+        let endpoint = Endpoint::of("kms", Some("http://127.0.0.1:9"), Some("eu-west-1"));
+        AwsError::from_sdk("kms", "DescribeKey", &endpoint, failure)
+    }
+
+    #[test]
+    fn a_call_that_never_reached_aws_says_where_it_went_and_why_in_words() {
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        let error = unsent_call(ConnectorError::io(Box::new(refused)));
+        assert_eq!(
+            (error.code.as_str(), error.kind),
+            ("Unreachable", ErrorKind::Unavailable)
+        );
+        assert_eq!(
+            error.to_string(),
+            "kms:DescribeKey failed with Unreachable: could not connect to http://127.0.0.1:9: connection refused"
+        );
+        let late = std::io::Error::from(std::io::ErrorKind::TimedOut);
+        let error = unsent_call(ConnectorError::timeout(Box::new(late)));
+        assert_eq!(error.code, "Timeout");
+        assert!(
+            error
+                .message
+                .starts_with("http://127.0.0.1:9 did not answer in time")
+        );
+        let none = CredentialsError::not_loaded("no providers in chain provided credentials");
+        let error = unsent_call(ConnectorError::other(Box::new(none), None));
+        assert_eq!(error.code, "NoCredentials");
+        for part in [
+            "no AWS credentials",
+            "no providers in chain",
+            "AWS_ACCESS_KEY_ID",
+        ] {
+            assert!(error.message.contains(part), "{}", error.message);
+        }
+    }
+
+    #[test]
+    fn an_endpoint_is_the_one_given_or_the_regions() {
+        let of = |url, region| Endpoint::of("sqs", url, region).to_string();
+        assert_eq!(
+            of(Some("http://127.0.0.1:4566"), Some("us-east-1")),
+            "http://127.0.0.1:4566"
+        );
+        assert_eq!(
+            of(None, Some("eu-west-1")),
+            "https://sqs.eu-west-1.amazonaws.com"
+        );
+        assert_eq!(
+            of(None, Some("cn-north-1")),
+            "https://sqs.cn-north-1.amazonaws.com.cn"
+        );
+        assert!(of(None, None).contains("no region"));
     }
 }

@@ -1,6 +1,6 @@
 //! Who the operator is: STS GetCallerIdentity, and the role ARN behind an assumed-role session.
 
-use super::error::{AwsError, mapper};
+use super::error::{AwsError, Endpoint, mapper};
 
 /// The identity the AWS credentials belong to.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -11,13 +11,13 @@ pub struct Caller {
     pub arn: String,
 }
 
-/// Asks STS who the credentials belong to.
-pub async fn caller(sts: &aws_sdk_sts::Client) -> Result<Caller, AwsError> {
-    let out = sts
-        .get_caller_identity()
-        .send()
-        .await
-        .map_err(mapper("sts", "GetCallerIdentity"))?;
+/// Asks STS, at `endpoint`, who the credentials belong to.
+pub async fn caller(sts: &aws_sdk_sts::Client, endpoint: &Endpoint) -> Result<Caller, AwsError> {
+    let out = sts.get_caller_identity().send().await.map_err(mapper(
+        "sts",
+        "GetCallerIdentity",
+        endpoint,
+    ))?;
     Ok(Caller {
         account: out.account().unwrap_or_default().to_string(),
         arn: out.arn().unwrap_or_default().to_string(),

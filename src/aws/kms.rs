@@ -8,8 +8,12 @@ use aws_sdk_kms::types::{KeyManagerType, KeySpec, KeyUsageType, OriginType, Tag}
 
 use crate::policy::operator::CREATE_KEY;
 
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
 use super::budget::{Budgets, Paced};
-use super::error::{AwsError, mapper};
+use super::error::{AwsError, Endpoint, mapper};
 use super::held::{self, Gate, HeldWrites};
 
 /// KMS accepts one key policy per key, always named `default`.
@@ -55,6 +59,8 @@ pub struct Kms {
     client: Paced<Client>,
     /// Where writes go: to AWS, or held back in a dry run.
     gate: Gate,
+    /// Where the client sends its calls, for errors.
+    endpoint: Endpoint,
 }
 
 fn key_info(metadata: &aws_sdk_kms::types::KeyMetadata) -> KeyInfo {
@@ -84,12 +90,24 @@ fn tag_list(tags: &BTreeMap<String, String>) -> Vec<Tag> {
 }
 
 impl Kms {
-    /// Wraps a configured client.
-    pub fn new(client: Client, budgets: Arc<Budgets>) -> Self {
+    /// Wraps a configured client, which sends its calls to `endpoint`.
+    pub fn new(client: Client, budgets: Arc<Budgets>, endpoint: Endpoint) -> Self {
         Self {
             client: Paced::new(client, budgets),
             gate: Gate::default(),
+            endpoint,
         }
+    }
+
+    /// The `map_err` function for `operation`'s SDK errors.
+    fn failed<E>(
+        &self,
+        operation: &'static str,
+    ) -> impl FnOnce(SdkError<E, HttpResponse>) -> AwsError + use<E>
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        mapper("kms", operation, &self.endpoint)
     }
 
     /// This adapter, holding back every write into `held` (see [`super::held`]).
@@ -115,7 +133,7 @@ impl Kms {
                 super::calls::note_not_found("kms:DescribeKey");
                 Ok(None)
             }
-            Err(e) => Err(mapper("kms", "DescribeKey")(e)),
+            Err(e) => Err(self.failed("DescribeKey")(e)),
         }
     }
 
@@ -133,7 +151,7 @@ impl Kms {
                         .send()
                 })
                 .await
-                .map_err(mapper("kms", "ListResourceTags"))?;
+                .map_err(self.failed("ListResourceTags"))?;
             for tag in page.tags() {
                 tags.insert(tag.tag_key().to_string(), tag.tag_value().to_string());
             }
@@ -158,7 +176,7 @@ impl Kms {
                     .send()
             })
             .await
-            .map_err(mapper("kms", "GetKeyPolicy"))?;
+            .map_err(self.failed("GetKeyPolicy"))?;
         Ok(out.policy().map(str::to_string))
     }
 
@@ -170,7 +188,7 @@ impl Kms {
                 c.get_key_rotation_status().key_id(key_id).send()
             })
             .await
-            .map_err(mapper("kms", "GetKeyRotationStatus"))?;
+            .map_err(self.failed("GetKeyRotationStatus"))?;
         Ok(Rotation {
             enabled: out.key_rotation_enabled(),
             period_days: out.rotation_period_in_days(),
@@ -217,7 +235,7 @@ impl Kms {
                     .send()
             })
             .await
-            .map_err(mapper("kms", "CreateKey"))?;
+            .map_err(self.failed("CreateKey"))?;
         out.key_metadata()
             .map(key_info)
             .ok_or_else(|| AwsError::missing("kms", "CreateKey", "KeyMetadata"))
@@ -236,7 +254,7 @@ impl Kms {
                     .send()
             })
             .await
-            .map_err(mapper("kms", "CreateAlias"))?;
+            .map_err(self.failed("CreateAlias"))?;
         Ok(())
     }
 
@@ -253,7 +271,7 @@ impl Kms {
                     .send()
             })
             .await
-            .map_err(mapper("kms", "UpdateAlias"))?;
+            .map_err(self.failed("UpdateAlias"))?;
         Ok(())
     }
 
@@ -265,7 +283,7 @@ impl Kms {
         self.client
             .send("DeleteAlias", |c| c.delete_alias().alias_name(alias).send())
             .await
-            .map_err(mapper("kms", "DeleteAlias"))?;
+            .map_err(self.failed("DeleteAlias"))?;
         Ok(())
     }
 
@@ -282,7 +300,7 @@ impl Kms {
                     .send()
             })
             .await
-            .map_err(mapper("kms", "EnableKeyRotation"))?;
+            .map_err(self.failed("EnableKeyRotation"))?;
         Ok(())
     }
 
@@ -300,7 +318,7 @@ impl Kms {
                     .send()
             })
             .await
-            .map_err(mapper("kms", "PutKeyPolicy"))?;
+            .map_err(self.failed("PutKeyPolicy"))?;
         Ok(())
     }
 
@@ -317,7 +335,7 @@ impl Kms {
                     .send()
             })
             .await
-            .map_err(mapper("kms", "TagResource"))?;
+            .map_err(self.failed("TagResource"))?;
         Ok(())
     }
 
@@ -334,7 +352,7 @@ impl Kms {
                     .send()
             })
             .await
-            .map_err(mapper("kms", "UntagResource"))?;
+            .map_err(self.failed("UntagResource"))?;
         Ok(())
     }
 
@@ -355,7 +373,7 @@ impl Kms {
                     .send()
             })
             .await
-            .map_err(mapper("kms", "UpdateKeyDescription"))?;
+            .map_err(self.failed("UpdateKeyDescription"))?;
         Ok(())
     }
 
@@ -369,7 +387,7 @@ impl Kms {
                 c.cancel_key_deletion().key_id(key_id).send()
             })
             .await
-            .map_err(mapper("kms", "CancelKeyDeletion"))?;
+            .map_err(self.failed("CancelKeyDeletion"))?;
         Ok(())
     }
 
@@ -381,7 +399,7 @@ impl Kms {
         self.client
             .send("EnableKey", |c| c.enable_key().key_id(key_id).send())
             .await
-            .map_err(mapper("kms", "EnableKey"))?;
+            .map_err(self.failed("EnableKey"))?;
         Ok(())
     }
 
@@ -398,7 +416,7 @@ impl Kms {
                     .send()
             })
             .await
-            .map_err(mapper("kms", "ScheduleKeyDeletion"))?;
+            .map_err(self.failed("ScheduleKeyDeletion"))?;
         Ok(())
     }
 
@@ -417,7 +435,7 @@ impl Kms {
                             .send()
                     })
                     .await
-                    .map_err(mapper("kms", "ListAliases"))?;
+                    .map_err(self.failed("ListAliases"))?;
                 targets.extend(
                     page.aliases()
                         .iter()
@@ -442,7 +460,7 @@ impl Kms {
                         c.list_keys().limit(1000).set_marker(marker.clone()).send()
                     })
                     .await
-                    .map_err(mapper("kms", "ListKeys"))?;
+                    .map_err(self.failed("ListKeys"))?;
                 ids.extend(
                     page.keys()
                         .iter()

@@ -48,7 +48,7 @@ use aws_sdk_kms::config::retry::RetryPartition;
 
 use crate::fence::WriteFence;
 use budget::{BudgetSnapshot, Budgets, ThrottleWatch, ThrottledRequeued};
-pub use error::{AwsError, ErrorKind};
+pub use error::{AwsError, Endpoint, ErrorKind};
 use request_quota::{QuotaSettings, Service};
 
 /// How to reach AWS.
@@ -260,7 +260,12 @@ impl Aws {
         let sts = aws_sdk_sts::config::Builder::from(&self.config)
             .interceptor(calls::CallCounter)
             .build();
-        identity::caller(&aws_sdk_sts::Client::from_conf(sts)).await
+        let endpoint = Endpoint::of(
+            "sts",
+            self.config.endpoint_url(),
+            self.config.region().map(|r| r.as_ref()),
+        );
+        identity::caller(&aws_sdk_sts::Client::from_conf(sts), &endpoint).await
     }
 }
 
@@ -313,8 +318,16 @@ impl Cache {
         }
         let (kms, sqs) = (kms.build(), sqs.build());
         let clients = Clients {
-            kms: kms::Kms::new(aws_sdk_kms::Client::from_conf(kms), kms_budgets),
-            sqs: sqs::Sqs::new(aws_sdk_sqs::Client::from_conf(sqs), sqs_budgets),
+            kms: kms::Kms::new(
+                aws_sdk_kms::Client::from_conf(kms),
+                kms_budgets,
+                Endpoint::of("kms", config.endpoint_url(), Some(region)),
+            ),
+            sqs: sqs::Sqs::new(
+                aws_sdk_sqs::Client::from_conf(sqs),
+                sqs_budgets,
+                Endpoint::of("sqs", config.endpoint_url(), Some(region)),
+            ),
         };
         self.clients.insert(key, clients.clone());
         clients

@@ -8,8 +8,12 @@ use aws_sdk_sqs::types::QueueAttributeName;
 
 use crate::plan::QueueAttributes;
 
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
 use super::budget::{Budgets, Paced};
-use super::error::{AwsError, mapper};
+use super::error::{AwsError, Endpoint, mapper};
 use super::held::{self, Gate, HeldWrites};
 
 /// The SQS client, behind the operator's own vocabulary.
@@ -18,6 +22,8 @@ pub struct Sqs {
     client: Paced<Client>,
     /// Where writes go: to AWS, or held back in a dry run.
     gate: Gate,
+    /// Where the client sends its calls, for errors.
+    endpoint: Endpoint,
 }
 
 fn attribute_map(attributes: &BTreeMap<String, String>) -> HashMap<QueueAttributeName, String> {
@@ -28,12 +34,24 @@ fn attribute_map(attributes: &BTreeMap<String, String>) -> HashMap<QueueAttribut
 }
 
 impl Sqs {
-    /// Wraps a configured client.
-    pub fn new(client: Client, budgets: Arc<Budgets>) -> Self {
+    /// Wraps a configured client, which sends its calls to `endpoint`.
+    pub fn new(client: Client, budgets: Arc<Budgets>, endpoint: Endpoint) -> Self {
         Self {
             client: Paced::new(client, budgets),
             gate: Gate::default(),
+            endpoint,
         }
+    }
+
+    /// The `map_err` function for `operation`'s SDK errors.
+    fn failed<E>(
+        &self,
+        operation: &'static str,
+    ) -> impl FnOnce(SdkError<E, HttpResponse>) -> AwsError + use<E>
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        mapper("sqs", operation, &self.endpoint)
     }
 
     /// This adapter, holding back every write into `held` (see [`super::held`]).
@@ -59,7 +77,7 @@ impl Sqs {
                 super::calls::note_not_found("sqs:GetQueueUrl");
                 Ok(None)
             }
-            Err(e) => Err(mapper("sqs", "GetQueueUrl")(e)),
+            Err(e) => Err(self.failed("GetQueueUrl")(e)),
         }
     }
 
@@ -93,7 +111,7 @@ impl Sqs {
                 super::calls::note_not_found("sqs:GetQueueAttributes");
                 Ok(None)
             }
-            Err(e) => Err(mapper("sqs", "GetQueueAttributes")(e)),
+            Err(e) => Err(self.failed("GetQueueAttributes")(e)),
         }
     }
 
@@ -105,7 +123,7 @@ impl Sqs {
                 c.list_queue_tags().queue_url(url).send()
             })
             .await
-            .map_err(mapper("sqs", "ListQueueTags"))?;
+            .map_err(self.failed("ListQueueTags"))?;
         Ok(out
             .tags()
             .into_iter()
@@ -135,7 +153,7 @@ impl Sqs {
                     .send()
             })
             .await
-            .map_err(mapper("sqs", "CreateQueue"))?;
+            .map_err(self.failed("CreateQueue"))?;
         out.queue_url()
             .map(str::to_string)
             .ok_or_else(|| AwsError::missing("sqs", "CreateQueue", "QueueUrl"))
@@ -158,7 +176,7 @@ impl Sqs {
                     .send()
             })
             .await
-            .map_err(mapper("sqs", "SetQueueAttributes"))?;
+            .map_err(self.failed("SetQueueAttributes"))?;
         Ok(())
     }
 
@@ -175,7 +193,7 @@ impl Sqs {
                     .send()
             })
             .await
-            .map_err(mapper("sqs", "TagQueue"))?;
+            .map_err(self.failed("TagQueue"))?;
         Ok(())
     }
 
@@ -192,7 +210,7 @@ impl Sqs {
                     .send()
             })
             .await
-            .map_err(mapper("sqs", "UntagQueue"))?;
+            .map_err(self.failed("UntagQueue"))?;
         Ok(())
     }
 
@@ -204,7 +222,7 @@ impl Sqs {
         self.client
             .send("DeleteQueue", |c| c.delete_queue().queue_url(url).send())
             .await
-            .map_err(mapper("sqs", "DeleteQueue"))?;
+            .map_err(self.failed("DeleteQueue"))?;
         Ok(())
     }
 }
