@@ -348,7 +348,10 @@ fn verify_operator_fails_on_an_attached_policy_that_lets_a_tag_unlock_a_queue() 
     assert!(out.contains("containment: 90 of 92 rows hold"), "{out}");
     assert_eq!(out.matches("FAIL").count(), 2, "{out}");
     let (ok, out) = verify_operator(&["--iam-policy", "/nonexistent/policy.json"]);
-    assert!(!ok && out.contains("--iam-policy: cannot read"), "{out}");
+    assert!(
+        !ok && out.contains("--iam-policy: ") && out.contains(" cannot read: "),
+        "{out}"
+    );
 }
 
 #[test]

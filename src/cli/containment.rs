@@ -72,8 +72,8 @@ impl Operator {
             }));
         };
         let shown = path.display();
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("--iam-policy: cannot read {shown}: {e}"))?;
+        let text =
+            super::input::read_text(path).map_err(|why| format!("--iam-policy: {shown} {why}"))?;
         let policy: Value = serde_json::from_str(&text)
             .map_err(|e| format!("--iam-policy: {shown} is not JSON: {e}"))?;
         if !policy["Statement"].is_array() {
