@@ -48,7 +48,10 @@ impl Binding {
             if !matches(patterns::NAMESPACE, namespace) {
                 problems.push(Problem::new(
                     format!("spec.namespaces[{i}]"),
-                    format!("`{namespace}` is not a namespace name"),
+                    format!(
+                        "{namespace} is not a namespace name",
+                        namespace = crate::validation::quoted(namespace)
+                    ),
                 ));
             }
         }
@@ -170,7 +173,10 @@ fn guardrail_problems(guardrails: &AccountGuardrails) -> Vec<Problem> {
     {
         problems.push(Problem::new(
             "spec.guardrails.requiredOrganizationId",
-            format!("`{org}` is not an organization id (`o-...`)"),
+            format!(
+                "{org} is not an organization id (`o-...`)",
+                org = crate::validation::quoted(org)
+            ),
         ));
     }
     problems

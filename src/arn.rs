@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use crate::validation::quoted;
+
 /// An AWS partition: the set of regions an ARN, a service principal's DNS suffix and a policy
 /// live in. A role in one partition can never be a principal in another.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -84,25 +86,30 @@ impl<'a> Arn<'a> {
     pub fn parse(text: &'a str) -> Result<Arn<'a>, String> {
         if text.contains(['*', '?']) {
             return Err(format!(
-                "`{text}` contains a wildcard; name one exact resource, wildcards would widen the policy"
+                "{text} contains a wildcard; name one exact resource, wildcards would widen the policy",
+                text = quoted(text)
             ));
         }
         let fields: Vec<&str> = text.splitn(6, ':').collect();
         if fields.len() != 6 || fields[0] != "arn" {
             return Err(format!(
-                "`{text}` is not an ARN (expected arn:<partition>:<service>:<region>:<account>:<resource>)"
+                "{text} is not an ARN (expected arn:<partition>:<service>:<region>:<account>:<resource>)",
+                text = quoted(text)
             ));
         }
         let partition = Partition::from_arn_field(fields[1]).ok_or_else(|| {
             format!(
-                "`{text}` names partition `{}`; expected aws, aws-cn or aws-us-gov",
-                fields[1]
+                "{text} names partition `{}`; expected aws, aws-cn or aws-us-gov",
+                fields[1],
+                text = quoted(text)
             )
         })?;
         let account = fields[4];
         if !account.is_empty() && !is_account_id(account) {
             return Err(format!(
-                "`{text}` has account `{account}`; an account id is 12 digits"
+                "{text} has account {account}; an account id is 12 digits",
+                account = quoted(account),
+                text = quoted(text)
             ));
         }
         Ok(Arn {
@@ -137,21 +144,28 @@ pub fn parse_role(text: &str) -> Result<RoleArn<'_>, String> {
         "sts" if arn.resource.starts_with("assumed-role/") => {
             let role = arn.resource.split('/').nth(1).unwrap_or_default();
             return Err(format!(
-                "`{text}` is an assumed-role session, not a role; name the role itself, e.g. arn:{}:iam::{}:role/{role}",
-                arn.partition, arn.account
+                "{text} is an assumed-role session, not a role; name the role itself, e.g. arn:{}:iam::{}:role/{role}",
+                arn.partition,
+                arn.account,
+                text = quoted(text)
             ));
         }
         other => {
             return Err(format!(
-                "`{text}` is an ARN of service `{other}` where an IAM role is required"
+                "{text} is an ARN of service {other} where an IAM role is required",
+                other = quoted(other),
+                text = quoted(text)
             ));
         }
     }
     if !arn.region.is_empty() {
-        return Err(format!("`{text}` has a region; IAM ARNs have none"));
+        return Err(format!(
+            "{text} has a region; IAM ARNs have none",
+            text = quoted(text)
+        ));
     }
     if arn.account.is_empty() {
-        return Err(format!("`{text}` has no account id"));
+        return Err(format!("{text} has no account id", text = quoted(text)));
     }
     let Some(path_and_name) = arn.resource.strip_prefix("role/") else {
         let kind = match arn.resource.split('/').next().unwrap_or_default() {
@@ -162,7 +176,10 @@ pub fn parse_role(text: &str) -> Result<RoleArn<'_>, String> {
             "instance-profile" => "an instance profile",
             _ => "not an IAM role",
         };
-        return Err(format!("`{text}` is {kind}; an IAM role is required here"));
+        return Err(format!(
+            "{text} is {kind}; an IAM role is required here",
+            text = quoted(text)
+        ));
     };
     let (path, name) = match path_and_name.rsplit_once('/') {
         Some((path, name)) => (path, name),
@@ -170,19 +187,22 @@ pub fn parse_role(text: &str) -> Result<RoleArn<'_>, String> {
     };
     if name.is_empty() || name.len() > 64 {
         return Err(format!(
-            "`{text}` has a role name of {} characters; IAM allows 1 to 64",
-            name.len()
+            "{text} has a role name of {} characters; IAM allows 1 to 64",
+            name.len(),
+            text = quoted(text)
         ));
     }
     if path.len() > 510 {
         return Err(format!(
-            "`{text}` has a role path longer than IAM's 512 characters"
+            "{text} has a role path longer than IAM's 512 characters",
+            text = quoted(text)
         ));
     }
     let allowed = |c: char| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c);
     if !name.chars().all(allowed) || !path.split('/').all(|p| p.chars().all(allowed)) {
         return Err(format!(
-            "`{text}` has characters IAM does not allow in a role name or path (letters, digits and +=,.@_- only)"
+            "{text} has characters IAM does not allow in a role name or path (letters, digits and +=,.@_- only)",
+            text = quoted(text)
         ));
     }
     Ok(RoleArn { arn, name })
@@ -193,13 +213,17 @@ pub fn parse_sns_topic(text: &str) -> Result<(Arn<'_>, &str), String> {
     let arn = expect_service(text, "sns", "an SNS topic")?;
     if arn.region.is_empty() || arn.account.is_empty() {
         return Err(format!(
-            "`{text}` lacks a region or an account; SNS topic ARNs have both"
+            "{text} lacks a region or an account; SNS topic ARNs have both",
+            text = quoted(text)
         ));
     }
     let name = arn.resource;
     let base = name.strip_suffix(".fifo").unwrap_or(name);
     if name.contains(':') {
-        return Err(format!("`{text}` is a subscription ARN; name the topic"));
+        return Err(format!(
+            "{text} is a subscription ARN; name the topic",
+            text = quoted(text)
+        ));
     }
     if base.is_empty()
         || name.len() > 256
@@ -208,7 +232,8 @@ pub fn parse_sns_topic(text: &str) -> Result<(Arn<'_>, &str), String> {
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
     {
         return Err(format!(
-            "`{text}` has an invalid topic name (1 to 256 letters, digits, - and _, optionally ending in .fifo)"
+            "{text} has an invalid topic name (1 to 256 letters, digits, - and _, optionally ending in .fifo)",
+            text = quoted(text)
         ));
     }
     Ok((arn, name))
@@ -219,13 +244,15 @@ pub fn parse_s3_bucket(text: &str) -> Result<(Arn<'_>, &str), String> {
     let arn = expect_service(text, "s3", "an S3 bucket")?;
     if !arn.region.is_empty() || !arn.account.is_empty() {
         return Err(format!(
-            "`{text}` has a region or account; S3 bucket ARNs have neither (arn:aws:s3:::bucket)"
+            "{text} has a region or account; S3 bucket ARNs have neither (arn:aws:s3:::bucket)",
+            text = quoted(text)
         ));
     }
     let bucket = arn.resource;
     if bucket.contains('/') {
         return Err(format!(
-            "`{text}` names objects in a bucket; name the bucket itself"
+            "{text} names objects in a bucket; name the bucket itself",
+            text = quoted(text)
         ));
     }
     let valid_chars = bucket
@@ -235,7 +262,8 @@ pub fn parse_s3_bucket(text: &str) -> Result<(Arn<'_>, &str), String> {
         && bucket.ends_with(|c: char| c.is_ascii_alphanumeric());
     if !(3..=63).contains(&bucket.len()) || !valid_chars || !ends_ok || bucket.contains("..") {
         return Err(format!(
-            "`{text}` has an invalid bucket name (3 to 63 lowercase letters, digits, dots and hyphens)"
+            "{text} has an invalid bucket name (3 to 63 lowercase letters, digits, dots and hyphens)",
+            text = quoted(text)
         ));
     }
     Ok((arn, bucket))
@@ -246,12 +274,14 @@ pub fn parse_event_bridge_rule(text: &str) -> Result<Arn<'_>, String> {
     let arn = expect_service(text, "events", "an EventBridge rule")?;
     if arn.region.is_empty() || arn.account.is_empty() {
         return Err(format!(
-            "`{text}` lacks a region or an account; rule ARNs have both"
+            "{text} lacks a region or an account; rule ARNs have both",
+            text = quoted(text)
         ));
     }
     let Some(rule) = arn.resource.strip_prefix("rule/") else {
         return Err(format!(
-            "`{text}` is not an EventBridge rule (expected ...:rule/<name>)"
+            "{text} is not an EventBridge rule (expected ...:rule/<name>)",
+            text = quoted(text)
         ));
     };
     let parts: Vec<&str> = rule.split('/').collect();
@@ -263,7 +293,8 @@ pub fn parse_event_bridge_rule(text: &str) -> Result<Arn<'_>, String> {
     };
     if parts.len() > 2 || !parts.iter().all(valid) {
         return Err(format!(
-            "`{text}` has an invalid rule name (rule/<name> or rule/<event-bus>/<name>; letters, digits, . - _)"
+            "{text} has an invalid rule name (rule/<name> or rule/<event-bus>/<name>; letters, digits, . - _)",
+            text = quoted(text)
         ));
     }
     Ok(arn)
@@ -273,8 +304,9 @@ fn expect_service<'a>(text: &'a str, service: &str, what: &str) -> Result<Arn<'a
     let arn = Arn::parse(text)?;
     if arn.service != service {
         return Err(format!(
-            "`{text}` is an ARN of service `{}` where {what} is required",
-            arn.service
+            "{text} is an ARN of service `{}` where {what} is required",
+            arn.service,
+            text = quoted(text)
         ));
     }
     Ok(arn)

@@ -286,7 +286,10 @@ pub fn resolve(queue: &SecureQueue, env: &Environment) -> Result<Resolved, Vec<P
         Some(region) if !validation::matches(patterns::REGION, region) => {
             problems.push(Problem::new(
                 region_source.field(),
-                format!("`{region}` is not an AWS region name such as eu-west-1"),
+                format!(
+                    "{region} is not an AWS region name such as eu-west-1",
+                    region = crate::validation::quoted(region)
+                ),
             ));
             None
         }
@@ -295,7 +298,7 @@ pub fn resolve(queue: &SecureQueue, env: &Environment) -> Result<Resolved, Vec<P
             if partition.is_none() {
                 problems.push(Problem::new(
                     region_source.field(),
-                    format!("`{region}` is in a partition the operator does not support (aws, aws-cn and aws-us-gov are)"),
+                    format!("{region} is in a partition the operator does not support (aws, aws-cn and aws-us-gov are)", region = crate::validation::quoted(region)),
                 ));
             }
             partition
@@ -323,9 +326,8 @@ pub fn resolve(queue: &SecureQueue, env: &Environment) -> Result<Resolved, Vec<P
         .unwrap_or_else(|| default_alias(&namespace, &name));
     if key_alias.len() > limits::KEY_ALIAS_MAX as usize {
         problems.push(Problem::new("spec.key.alias", format!(
-            "the default alias `{key_alias}` is longer than KMS's {} characters; set spec.key.alias",
-            limits::KEY_ALIAS_MAX
-        )));
+            "the default alias {key_alias} is longer than KMS's {} characters; set spec.key.alias",
+            limits::KEY_ALIAS_MAX, key_alias = crate::validation::quoted(&key_alias))));
     }
 
     let (Some(partition), Some(region), true) = (partition, region, problems.is_empty()) else {
@@ -393,7 +395,8 @@ pub fn queue_names(
             return Err(Problem::new(
                 "spec.deadLetterQueue.queueName",
                 format!(
-                    "`{given}` is the main queue's name too: a queue cannot be its own dead-letter queue (its failed messages would never leave it); choose another name"
+                    "{given} is the main queue's name too: a queue cannot be its own dead-letter queue (its failed messages would never leave it); choose another name",
+                    given = crate::validation::quoted(given)
                 ),
             ));
         }
@@ -404,9 +407,10 @@ pub fn queue_names(
         return Err(Problem::new(
             "spec.queueName",
             format!(
-                "the dead-letter queue's name `{dead_letter}` would have {} characters, over SQS's {}; set a shorter spec.queueName",
+                "the dead-letter queue's name {dead_letter} would have {} characters, over SQS's {}; set a shorter spec.queueName",
                 dead_letter.len(),
-                limits::SQS_QUEUE_NAME_MAX
+                limits::SQS_QUEUE_NAME_MAX,
+                dead_letter = crate::validation::quoted(&dead_letter)
             ),
         ));
     }

@@ -179,8 +179,9 @@ impl Checker<'_> {
             self.problem(
                 field,
                 format!(
-                    "`{name}` has {} characters; at most {max} are allowed{why}",
-                    name.len()
+                    "{name} has {} characters; at most {max} are allowed{why}",
+                    name.len(),
+                    name = quoted(name)
                 ),
             );
         }
@@ -188,18 +189,25 @@ impl Checker<'_> {
             self.problem(
                 field,
                 format!(
-                    "`{name}` may hold only letters, digits, `-` and `_` (and a final `.fifo`)"
+                    "{name} may hold only letters, digits, `-` and `_` (and a final `.fifo`)",
+                    name = quoted(name)
                 ),
             );
         }
         match (fifo, name.ends_with(".fifo")) {
             (true, false) => self.problem(
                 field,
-                format!("`{name}` must end in `.fifo` because fifo is true"),
+                format!(
+                    "{name} must end in `.fifo` because fifo is true",
+                    name = quoted(name)
+                ),
             ),
             (false, true) => self.problem(
                 field,
-                format!("`{name}` ends in `.fifo` but fifo is false; set fifo: true or rename"),
+                format!(
+                    "{name} ends in `.fifo` but fifo is false; set fifo: true or rename",
+                    name = quoted(name)
+                ),
             ),
             _ => {}
         }
@@ -209,7 +217,10 @@ impl Checker<'_> {
         if let Some(value) = value
             && !matches(pattern, value)
         {
-            self.problem(field, format!("`{value}` is not {what}"));
+            self.problem(
+                field,
+                format!("{value} is not {what}", value = quoted(value)),
+            );
         }
     }
 
@@ -229,7 +240,7 @@ impl Checker<'_> {
             if !seen.insert(value.as_str()) {
                 self.problem(
                     format!("{field}[{i}]"),
-                    format!("`{value}` is listed twice"),
+                    format!("{value} is listed twice", value = quoted(value)),
                 );
             }
         }
@@ -252,18 +263,16 @@ impl Checker<'_> {
             && arn.partition != partition
         {
             self.problem(field, format!(
-                "`{text}` is in partition {} but the queue's region {region} is in partition {partition}",
-                arn.partition
-            ));
+                "{text} is in partition {} but the queue's region {region} is in partition {partition}",
+                arn.partition, text = quoted(text)));
         }
         if !arn.account.is_empty()
             && arn.account != self.scope.account_id
             && !self.scope.allow_cross_account
         {
             self.problem(field, format!(
-                "`{text}` belongs to account {}, not the queue's account {}; cross-account principals must be allowed explicitly by the operator",
-                arn.account, self.scope.account_id
-            ));
+                "{text} belongs to account {}, not the queue's account {}; cross-account principals must be allowed explicitly by the operator",
+                arn.account, self.scope.account_id, text = quoted(text)));
         }
     }
 
@@ -277,7 +286,7 @@ impl Checker<'_> {
                 Ok((topic, name)) => {
                     self.placement(&at, text, &topic);
                     if spec.fifo && !name.ends_with(".fifo") {
-                        self.problem(at, format!("`{text}` is a standard topic; a FIFO queue can only subscribe to FIFO topics"));
+                        self.problem(at, format!("{text} is a standard topic; a FIFO queue can only subscribe to FIFO topics", text = quoted(text)));
                     }
                 }
                 Err(reason) => self.problem(at, reason),
@@ -311,9 +320,8 @@ impl Checker<'_> {
                         && rule.region != region
                     {
                         self.problem(at, format!(
-                            "`{text}` is in region {}; an EventBridge rule can only target queues in its own region ({region})",
-                            rule.region
-                        ));
+                            "{text} is in region {}; an EventBridge rule can only target queues in its own region ({region})",
+                            rule.region, text = quoted(text)));
                     }
                 }
                 Err(reason) => self.problem(at, reason),
@@ -414,11 +422,14 @@ impl Checker<'_> {
             );
         }
         if !matches(patterns::KEY_ALIAS, alias) {
-            self.problem(field, format!("`{alias}` must start with `alias/` and hold only letters, digits, `/`, `_` and `-`"));
+            self.problem(field, format!("{alias} must start with `alias/` and hold only letters, digits, `/`, `_` and `-`", alias = quoted(alias)));
         } else if alias.starts_with("alias/aws/") {
             self.problem(
                 field,
-                format!("`{alias}` is under alias/aws/, which is reserved for AWS managed keys"),
+                format!(
+                    "{alias} is under alias/aws/, which is reserved for AWS managed keys",
+                    alias = quoted(alias)
+                ),
             );
         }
     }
@@ -463,17 +474,12 @@ impl Checker<'_> {
     }
 }
 
-/// True when `text` matches one of the shared patterns (compiled per call: validation is rare and
-/// the patterns are tiny).
-/// A value for a message: in backquotes, with control and invisible characters escaped, and cut
-/// after 200 characters, so a hostile value can neither flood a message nor pass for another.
+/// A value for a message: in backquotes, with control and invisible characters escaped (`\n`,
+/// `\t`, `\r`, the rest as `<U+200B>`), and cut after 200 characters, so a hostile value can
+/// neither flood a message nor pass for another.
 pub fn quoted(value: &str) -> String {
     const SHOWN: usize = 200;
-    let escaped: String = value
-        .chars()
-        .take(SHOWN)
-        .flat_map(char::escape_debug)
-        .collect();
+    let escaped: String = value.chars().take(SHOWN).map(visible).collect();
     let cut = if value.chars().count() > SHOWN {
         format!("… ({} characters)", value.chars().count())
     } else {
@@ -481,6 +487,21 @@ pub fn quoted(value: &str) -> String {
     };
     format!("`{escaped}`{cut}")
 }
+
+/// `c` as a message shows it: itself, or an escape when it is a control character or one a
+/// reader would not see (zero-width, bidirectional overrides, combining marks: those Rust's
+/// `char::escape_debug` escapes).
+fn visible(c: char) -> String {
+    match c {
+        '\n' => "\\n".to_string(),
+        '\t' => "\\t".to_string(),
+        '\r' => "\\r".to_string(),
+        '\\' | '\'' | '"' => c.to_string(),
+        c if c.escape_debug().nth(1).is_some() => format!("<U+{:04X}>", u32::from(c)),
+        c => c.to_string(),
+    }
+}
+
 
 /// Whether `text` matches one of the shared patterns of [`patterns`]. Each is compiled once per
 /// process: validation runs on every pass, and a pattern with Unicode classes (the tag pattern)
@@ -498,4 +519,21 @@ pub(crate) fn matches(pattern: &str, text: &str) -> bool {
         .expect("compiled patterns")
         .insert(pattern.to_string(), regex);
     found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_quoted_value_shows_what_a_reader_cannot_see_and_no_more_than_200_characters() {
+        assert_eq!(quoted("role/a b"), "`role/a b`");
+        assert_eq!(quoted("a\tb\nc"), "`a\\tb\\nc`");
+        assert_eq!(quoted("c\u{200b}\u{202e}\u{0}"), "`c<U+200B><U+202E><U+0000>`");
+        assert_eq!(quoted(r#"it's "q" \"#), r#"`it's "q" \`"#);
+        assert_eq!(quoted("é"), "`é`");
+        let long = quoted(&"x".repeat(1_000_000));
+        assert!(long.ends_with("… (1000000 characters)"), "{long}");
+        assert_eq!(long.matches('x').count(), 200);
+    }
 }

@@ -94,8 +94,9 @@ fn trust_flags(args: &IamPolicyArgs) -> Result<(), String> {
             arn::parse_role(role).map_err(|reason| format!("--assumable-role-arn: {reason}"))?;
         if parsed.arn.account == args.account_id {
             return Err(format!(
-                "--assumable-role-arn: `{role}` is in the operator's own account {}; name the roles of the bound accounts",
-                args.account_id
+                "--assumable-role-arn: {role} is in the operator's own account {}; name the roles of the bound accounts",
+                args.account_id,
+                role = crate::validation::quoted(role)
             ));
         }
     }
@@ -104,8 +105,9 @@ fn trust_flags(args: &IamPolicyArgs) -> Result<(), String> {
             .map_err(|reason| format!("--trusted-principal: {reason}"))?;
         if role.arn.account == args.account_id {
             return Err(format!(
-                "--trusted-principal: `{principal}` is in account {}, the target account itself; name the operator's own role, in the cluster's account",
-                args.account_id
+                "--trusted-principal: {principal} is in account {}, the target account itself; name the operator's own role, in the cluster's account",
+                args.account_id,
+                principal = crate::validation::quoted(principal)
             ));
         }
     }

@@ -16,7 +16,12 @@ pub fn holds(
 ) -> Result<bool, String> {
     let (set, rest) = match operator.split_once(':') {
         Some((qualifier @ ("ForAnyValue" | "ForAllValues"), rest)) => (Some(qualifier), rest),
-        Some(_) => return Err(format!("unknown condition operator `{operator}`")),
+        Some(_) => {
+            return Err(format!(
+                "unknown condition operator {operator}",
+                operator = crate::validation::quoted(operator)
+            ));
+        }
         None => (None, operator),
     };
     let (base, if_exists) = match rest.strip_suffix("IfExists") {
@@ -25,13 +30,20 @@ pub fn holds(
     };
     if base == "Null" {
         if set.is_some() || if_exists {
-            return Err(format!("unknown condition operator `{operator}`"));
+            return Err(format!(
+                "unknown condition operator {operator}",
+                operator = crate::validation::quoted(operator)
+            ));
         }
         let wants_absent = policy.iter().any(|v| v.eq_ignore_ascii_case("true"));
         return Ok(request.is_none() == wants_absent);
     }
-    let (compare, negated) =
-        comparison(base).ok_or_else(|| format!("unknown condition operator `{operator}`"))?;
+    let (compare, negated) = comparison(base).ok_or_else(|| {
+        format!(
+            "unknown condition operator {operator}",
+            operator = crate::validation::quoted(operator)
+        )
+    })?;
     let Some(values) = request else {
         // Absent key: IfExists and negated operators match; ForAllValues matches vacuously.
         return Ok(if_exists || negated || set == Some("ForAllValues"));
@@ -124,16 +136,24 @@ fn date(policy: &str, value: &str, compare: fn(i64, i64) -> bool) -> Result<bool
             .ok()
             .map(|t| t.as_second())
     };
-    let p = seconds(policy).ok_or_else(|| format!("`{policy}` is not a date"))?;
+    let p = seconds(policy).ok_or_else(|| {
+        format!(
+            "{policy} is not a date",
+            policy = crate::validation::quoted(policy)
+        )
+    })?;
     Ok(seconds(value).is_some_and(|v| compare(p, v)))
 }
 
 /// Whether an IP address lies in a CIDR block (or equals an address).
 fn ip_in(policy: &str, value: &str) -> Result<bool, String> {
     let (network, bits) = policy.split_once('/').unwrap_or((policy, ""));
-    let network: std::net::IpAddr = network
-        .parse()
-        .map_err(|_| format!("`{policy}` is not an IP address or CIDR block"))?;
+    let network: std::net::IpAddr = network.parse().map_err(|_| {
+        format!(
+            "{policy} is not an IP address or CIDR block",
+            policy = crate::validation::quoted(policy)
+        )
+    })?;
     let Ok(address) = value.parse::<std::net::IpAddr>() else {
         return Ok(false);
     };
@@ -147,20 +167,30 @@ fn ip_in(policy: &str, value: &str) -> Result<bool, String> {
     let bits: u32 = if bits.is_empty() {
         width
     } else {
-        bits.parse()
-            .map_err(|_| format!("`{policy}` has a bad prefix length"))?
+        bits.parse().map_err(|_| {
+            format!(
+                "{policy} has a bad prefix length",
+                policy = crate::validation::quoted(policy)
+            )
+        })?
     };
     if bits > width {
-        return Err(format!("`{policy}` has a bad prefix length"));
+        return Err(format!(
+            "{policy} has a bad prefix length",
+            policy = crate::validation::quoted(policy)
+        ));
     }
     let shift = width - bits;
     Ok(bits == 0 || (net >> shift) == (addr >> shift))
 }
 
 fn numeric(policy: &str, value: &str, compare: fn(f64, f64) -> bool) -> Result<bool, String> {
-    let p: f64 = policy
-        .parse()
-        .map_err(|_| format!("`{policy}` is not a number"))?;
+    let p: f64 = policy.parse().map_err(|_| {
+        format!(
+            "{policy} is not a number",
+            policy = crate::validation::quoted(policy)
+        )
+    })?;
     Ok(value.parse::<f64>().is_ok_and(|v| compare(p, v)))
 }
 

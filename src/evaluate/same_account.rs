@@ -81,7 +81,10 @@ fn account_root(principal: &Principal) -> Result<Principal, String> {
         ["arn", partition, _, _, account, ..] => Ok(Principal::Aws(format!(
             "arn:{partition}:iam::{account}:root"
         ))),
-        _ => Err(format!("`{arn}` is not an ARN")),
+        _ => Err(format!(
+            "{arn} is not an ARN",
+            arn = crate::validation::quoted(arn)
+        )),
     }
 }
 

@@ -51,11 +51,15 @@ pub fn key_alias_prefix(prefix: &str) -> Result<String, String> {
         return Ok(String::new());
     }
     let Some(rest) = prefix.strip_prefix("alias/") else {
-        return Err(format!("`{prefix}` must start with `alias/`"));
+        return Err(format!(
+            "{prefix} must start with `alias/`",
+            prefix = crate::validation::quoted(prefix)
+        ));
     };
     if rest.starts_with("aws/") || rest.contains('*') {
         return Err(format!(
-            "`{prefix}` must not start with `alias/aws/` nor hold `*`"
+            "{prefix} must not start with `alias/aws/` nor hold `*`",
+            prefix = crate::validation::quoted(prefix)
         ));
     }
     if !rest
@@ -160,10 +164,9 @@ impl Guardrails {
                             problem: Problem::new(
                                 format!("{field}[{i}]"),
                                 format!(
-                                    "`{text}` is in account {}, which the operator's guardrail does not allow (allowed: {})",
+                                    "{text} is in account {}, which the operator's guardrail does not allow (allowed: {})",
                                     arn.account,
-                                    self.allowed_account_ids.join(", ")
-                                ),
+                                    self.allowed_account_ids.join(", "), text = crate::validation::quoted(text)),
                             ),
                         });
                     }
@@ -262,8 +265,10 @@ impl Prefix<'_> {
                 problem: Problem::new(
                     self.field,
                     format!(
-                        "`{given}` must start with `{}`, the operator's {} prefix",
-                        self.prefix, self.what
+                        "{given} must start with `{}`, the operator's {} prefix",
+                        self.prefix,
+                        self.what,
+                        given = crate::validation::quoted(given)
                     ),
                 ),
             }),
