@@ -551,7 +551,7 @@ mod tests {
         assert!(metadata_problems(&"a".repeat(253), "shop").is_empty());
         let shown =
             &metadata_problems(&format!("bad\u{200b}\n{}", "x".repeat(1_000_000)), "shop")[0];
-        assert!(shown.reason.contains(r"bad\u{200b}\n"), "escaped: {shown}");
+        assert!(shown.reason.contains(r"bad<U+200B>\n"), "escaped: {shown}");
         assert!(
             shown.reason.len() < 600,
             "quoted in part: {} bytes",

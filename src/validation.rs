@@ -478,14 +478,26 @@ impl Checker<'_> {
 /// `\t`, `\r`, the rest as `<U+200B>`), and cut after 200 characters, so a hostile value can
 /// neither flood a message nor pass for another.
 pub fn quoted(value: &str) -> String {
-    const SHOWN: usize = 200;
-    let escaped: String = value.chars().take(SHOWN).map(visible).collect();
-    let cut = if value.chars().count() > SHOWN {
-        format!("… ({} characters)", value.chars().count())
+    let characters = value.chars().count();
+    let count = if characters > SHOWN {
+        format!(" ({characters} characters)")
     } else {
         String::new()
     };
-    format!("`{escaped}`{cut}")
+    format!("`{}`{count}", escaped(value))
+}
+
+/// The most characters of one value a message shows.
+const SHOWN: usize = 200;
+
+/// `value` with control and invisible characters escaped as [`quoted`] does, cut after 200
+/// characters with `…`: for a name inside a label, where backquotes would be noise.
+pub fn escaped(value: &str) -> String {
+    let mut shown: String = value.chars().take(SHOWN).map(visible).collect();
+    if value.chars().nth(SHOWN).is_some() {
+        shown.push('…');
+    }
+    shown
 }
 
 /// `c` as a message shows it: itself, or an escape when it is a control character or one a
@@ -501,7 +513,6 @@ fn visible(c: char) -> String {
         c => c.to_string(),
     }
 }
-
 
 /// Whether `text` matches one of the shared patterns of [`patterns`]. Each is compiled once per
 /// process: validation runs on every pass, and a pattern with Unicode classes (the tag pattern)
@@ -529,11 +540,14 @@ mod tests {
     fn a_quoted_value_shows_what_a_reader_cannot_see_and_no_more_than_200_characters() {
         assert_eq!(quoted("role/a b"), "`role/a b`");
         assert_eq!(quoted("a\tb\nc"), "`a\\tb\\nc`");
-        assert_eq!(quoted("c\u{200b}\u{202e}\u{0}"), "`c<U+200B><U+202E><U+0000>`");
+        assert_eq!(
+            quoted("c\u{200b}\u{202e}\u{0}"),
+            "`c<U+200B><U+202E><U+0000>`"
+        );
         assert_eq!(quoted(r#"it's "q" \"#), r#"`it's "q" \`"#);
         assert_eq!(quoted("é"), "`é`");
         let long = quoted(&"x".repeat(1_000_000));
-        assert!(long.ends_with("… (1000000 characters)"), "{long}");
+        assert!(long.ends_with("…` (1000000 characters)"), "{long}");
         assert_eq!(long.matches('x').count(), 200);
     }
 }
