@@ -28,6 +28,16 @@ pub(super) struct PlanArgs {
     output: Format,
 }
 
+/// `plans` without those a collision refuses: a refused document is never printed as planned.
+pub(super) fn without_later<T>(plans: Vec<T>, collisions: &[plan::Collision]) -> Vec<T> {
+    plans
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| !collisions.iter().any(|c| c.later == *i))
+        .map(|(_, plan)| plan)
+        .collect()
+}
+
 pub(super) fn run(args: PlanArgs) -> ExitCode {
     let env = match args.operator.offline_environment() {
         Ok(env) => env,
@@ -65,10 +75,12 @@ pub(super) fn run(args: PlanArgs) -> ExitCode {
             }
         }
     }
-    for collision in plan::collisions(sources.into_iter().zip(&plans)) {
+    let collisions = plan::collisions(sources.into_iter().zip(&plans));
+    for collision in &collisions {
         failed = true;
         eprintln!("{collision}");
     }
+    let plans = without_later(plans, &collisions);
     let documents = inputs.documents;
     if documents == 0 {
         return ExitCode::FAILURE;

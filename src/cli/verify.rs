@@ -149,14 +149,16 @@ pub(super) fn verify_command(args: VerifyArgs) -> ExitCode {
             }
         }
     }
-    for collision in plan::collisions(
+    let collisions = plan::collisions(
         built
             .iter()
             .map(|(source, _, plan)| (source.as_str(), plan)),
-    ) {
+    );
+    for collision in &collisions {
         eprintln!("error: {collision}");
         failed = true;
     }
+    let built = super::plan::without_later(built, &collisions);
     let mut checked = Vec::new();
     for (source, resolved, plan) in built {
         let rows = match verify(&Policies::of(&plan), &resolved) {

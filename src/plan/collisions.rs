@@ -8,10 +8,11 @@ use std::collections::BTreeMap;
 
 use super::Plan;
 
-/// One resource a document's plan claims: its ARN, and what it is to that document.
+/// One resource a document's plan claims: its ARN, what kind of resource it is, and its name.
 struct Claim<'a> {
     arn: &'a str,
-    what: String,
+    kind: &'static str,
+    name: &'a str,
 }
 
 /// The claims of one plan: its queues by ARN (the main queue of one and the dead-letter queue
@@ -20,41 +21,64 @@ fn claims(plan: &Plan) -> [Claim<'_>; 3] {
     [
         Claim {
             arn: &plan.queue.arn,
-            what: format!("its queue `{}`", plan.queue.name),
+            kind: "queue",
+            name: &plan.queue.name,
         },
         Claim {
             arn: &plan.dead_letter_queue.arn,
-            what: format!("its dead-letter queue `{}`", plan.dead_letter_queue.name),
+            kind: "dead-letter queue",
+            name: &plan.dead_letter_queue.name,
         },
         Claim {
             arn: &plan.key.alias_arn,
-            what: format!("its key alias `{}`", plan.key.alias),
+            kind: "key alias",
+            name: &plan.key.alias,
         },
     ]
 }
 
+/// A document that meets an earlier one: which (its position among the plans given), and why,
+/// naming both.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Collision {
+    /// The position of the later document's plan among those given: the one refused.
+    pub later: usize,
+    /// What it shares with which earlier document.
+    pub message: String,
+}
+
+impl std::fmt::Display for Collision {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
 /// Every collision among `planned` (each plan with the source that names its document), one
-/// message each, naming both documents; empty when there is none.
-pub fn collisions<'a>(planned: impl IntoIterator<Item = (&'a str, &'a Plan)>) -> Vec<String> {
+/// for each resource a later document shares with an earlier one; empty when there is none.
+pub fn collisions<'a>(planned: impl IntoIterator<Item = (&'a str, &'a Plan)>) -> Vec<Collision> {
     let mut found = Vec::new();
     let mut queues: BTreeMap<&str, &str> = BTreeMap::new();
-    let mut claimed: BTreeMap<&str, (&str, String)> = BTreeMap::new();
-    for (source, plan) in planned {
+    let mut claimed: BTreeMap<&str, (&str, &'static str)> = BTreeMap::new();
+    for (later, (source, plan)) in planned.into_iter().enumerate() {
         if let Some(first) = queues.insert(&plan.name, source) {
-            found.push(format!(
+            let message = format!(
                 "{source}: SecureQueue {} is also {first}; each SecureQueue may appear once in an input",
                 plan.name
-            ));
+            );
+            found.push(Collision { later, message });
             continue;
         }
         for claim in claims(plan) {
             match claimed.get(claim.arn) {
-                Some((first, theirs)) => found.push(format!(
-                    "{source}: {} is {theirs} of {first} too ({}); two SecureQueues cannot share one resource: give one of them another name",
-                    claim.what, claim.arn
-                )),
+                Some((first, theirs)) => found.push(Collision {
+                    later,
+                    message: format!(
+                        "{source}: its {} `{}` is also the {theirs} of {first} ({}); two SecureQueues cannot share one resource: give one of them another name",
+                        claim.kind, claim.name, claim.arn
+                    ),
+                }),
                 None => {
-                    claimed.insert(claim.arn, (source, claim.what));
+                    claimed.insert(claim.arn, (source, claim.kind));
                 }
             }
         }
@@ -85,6 +109,9 @@ mod tests {
     fn found(plans: &[Plan]) -> Vec<String> {
         let sources: Vec<String> = (1..=plans.len()).map(|i| format!("document {i}")).collect();
         collisions(sources.iter().map(String::as_str).zip(plans))
+            .into_iter()
+            .map(|c| c.message)
+            .collect()
     }
 
     #[test]
@@ -123,8 +150,9 @@ mod tests {
             plan("shop", "x", "  queueName: shop-orders-dlq\n"),
         ]);
         assert!(
-            dead.iter()
-                .any(|p| p.contains("its dead-letter queue `shop-orders-dlq`")),
+            dead.iter().any(|p| p.contains(
+                "its queue `shop-orders-dlq` is also the dead-letter queue of document 1"
+            )),
             "{dead:?}"
         );
     }
@@ -148,5 +176,24 @@ mod tests {
         let problems = found(&[plan("shop", "orders", ""), plan("shop", "orders", "")]);
         assert_eq!(problems.len(), 1, "{problems:?}");
         assert!(problems[0].contains("may appear once"), "{problems:?}");
+    }
+
+    #[test]
+    fn the_later_document_is_the_one_refused() {
+        let plans = [
+            plan("shop", "orders", ""),
+            plan("a-b", "c", ""),
+            plan("a", "b-c", ""),
+        ];
+        let sources = ["one", "two", "three"];
+        let found = collisions(sources.into_iter().zip(&plans));
+        assert!(!found.is_empty());
+        assert!(found.iter().all(|c| c.later == 2), "{found:?}");
+        assert!(
+            found[0]
+                .message
+                .starts_with("three: its queue `a-b-c` is also the queue of two"),
+            "{found:?}"
+        );
     }
 }

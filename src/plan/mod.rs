@@ -17,7 +17,7 @@ use crate::policy::{key, queue, redrive};
 use crate::resolve::{self, Environment, Resolved};
 use crate::validation::Problem;
 
-pub use collisions::collisions;
+pub use collisions::{Collision, collisions};
 pub use kms_cost::KmsEstimate;
 pub use steps::Step;
 
