@@ -102,7 +102,7 @@ pub fn pipelines() -> Vec<Vec<&'static str>> {
 pub fn refused_everywhere(input: &str, named: &[&str]) {
     for args in pipelines() {
         let out = run(&args, Some(input));
-        out.refused(1, named, &args[0]);
+        out.refused(1, named, args[0]);
     }
 }
 
