@@ -76,23 +76,50 @@ async fn every_example_converges_and_a_second_pass_makes_no_writes() {
 
 #[tokio::test]
 async fn a_fresh_converge_follows_the_planned_calls() {
+    // A stranger's unaliased keys in the region, which a fresh converge never reads.
+    let (kms, _) = raw().await;
+    for _ in 0..3 {
+        kms.create_key()
+            .description("a stranger's key")
+            .send()
+            .await
+            .unwrap();
+    }
     let reconciler = reconciler().await;
-    let queue = secure_queue(&unique_namespace("steps"), "");
+    let mut queue = secure_queue(&unique_namespace("steps"), "");
     let plan = plan::build(&queue, &env()).unwrap();
-    let report = converge(&reconciler, &queue).await;
-    assert_ready(&report, "Created");
     let mut planned = std::collections::BTreeMap::new();
     for step in &plan.steps {
         *planned
             .entry(format!("{}:{}", step.service, step.operation))
             .or_insert(0u64) += 1;
     }
-    // Keys other tests left unaliased a moment ago are looked at too (and found not ours): their
-    // tags, and the description of those without ownership tags.
+    let ledger = StatusLedger::default();
+    let report = converge_recorded(&reconciler, &mut queue, &ledger).await;
+    assert_ready(&report, "Created");
+    assert_eq!(
+        report.calls.0, planned,
+        "the controller's path makes exactly the planned calls"
+    );
+    assert_eq!(
+        ledger.writes(),
+        2,
+        "recorded before CreateKey, removed once aliased"
+    );
+    assert_eq!(ledger.record(), None);
+
+    // Without a status to record in (`apply`), the orphan search lists the region's keys and
+    // aliases and looks at the unaliased ones (found not ours): their tags, and the
+    // description of those without ownership tags.
+    let queue = secure_queue(&unique_namespace("steps"), "");
+    let report = converge(&reconciler, &queue).await;
+    assert_ready(&report, "Created");
     let mut calls = report.calls.0.clone();
     calls.remove("kms:ListResourceTags");
     let describes = calls.remove("kms:DescribeKey").unwrap_or_default();
     assert!(describes >= planned.remove("kms:DescribeKey").unwrap_or_default());
+    planned.insert("kms:ListAliases".into(), 1);
+    planned.insert("kms:ListKeys".into(), 1);
     assert_eq!(calls, planned);
 }
 

@@ -521,6 +521,25 @@ fn reasons(report: &Report) -> Vec<&str> {
         .collect()
 }
 
+/// How a pass knows what earlier ones sent: `apply`'s process memory, or the controller's
+/// status, which keeps the key ledger.
+enum Path {
+    Memory,
+    Recorded(StatusLedger),
+}
+
+/// One converge pass of `queue` along `path`.
+async fn pass_along(
+    reconciler: &securequeue::reconcile::Reconciler,
+    queue: &mut securequeue::api::SecureQueue,
+    path: &Path,
+) -> Report {
+    match path {
+        Path::Memory => converge(reconciler, queue).await,
+        Path::Recorded(ledger) => converge_recorded(reconciler, queue, ledger).await,
+    }
+}
+
 /// A few passes in a row in which every write (first passes and recovery passes, concurrent
 /// writes each on its own) may fail with a throttle, a 5xx, or a timeout whose request took
 /// effect; afterwards fault-free passes bring the SecureQueue to Ready with exactly one key, one
@@ -528,32 +547,45 @@ fn reasons(report: &Report) -> Vec<&str> {
 /// A failing seed is replayed with `SECUREQUEUE_CHAOS_SEED`.
 #[tokio::test]
 async fn any_write_failing_in_any_pass_still_ends_ready_with_one_of_each() {
+    chaos_converges(|| Path::Memory).await;
+}
+
+/// The same along the controller's path, whose status keeps the key ledger: what the ledger
+/// spares (the orphan search of a fresh converge) never costs a second key.
+#[tokio::test]
+async fn any_write_failing_in_any_recorded_pass_still_ends_ready_with_one_of_each() {
+    chaos_converges(|| Path::Recorded(StatusLedger::default())).await;
+}
+
+async fn chaos_converges(path: impl Fn() -> Path) {
     let (kms, _) = raw().await;
     let runs = chaos_seeds().into_iter().map(|seed| {
         let kms = &kms;
+        let path = path();
         async move {
             let reconciler = &impatient().await;
             let namespace = unique_namespace(&format!("chaos{seed}"));
-            let queue = secure_queue(&namespace, "");
+            let mut queue = secure_queue(&namespace, "");
+            let queue = &mut queue;
             inject_chaos(&namespace, seed);
             for pass in 0..2 + seed % 3 {
-                let report = converge(reconciler, &queue).await;
+                let report = pass_along(reconciler, queue, &path).await;
                 let when = format!("faulty pass {pass}");
                 assert_never_refused_as_foreign(&reasons(&report), seed, &when);
                 assert!(!report.needs_a_person(), "seed {seed}, {when}: {report:#?}");
             }
             clear_faults(&namespace);
-            let mut report = converge(reconciler, &queue).await;
+            let mut report = pass_along(reconciler, queue, &path).await;
             for _ in 0..5 {
                 assert_never_refused_as_foreign(&reasons(&report), seed, "a fault-free pass");
                 if report.is_ready() {
                     break;
                 }
-                report = converge(reconciler, &queue).await;
+                report = pass_along(reconciler, queue, &path).await;
             }
             assert!(report.is_ready(), "seed {seed}: {report:#?}");
-            assert_one_of_each(kms, &queue, &format!("seed {seed}")).await;
-            let settled = converge(reconciler, &queue).await;
+            assert_one_of_each(kms, queue, &format!("seed {seed}")).await;
+            let settled = pass_along(reconciler, queue, &path).await;
             assert!(settled.is_ready(), "seed {seed}: {settled:#?}");
             assert_eq!(
                 settled.calls.write_operations(),

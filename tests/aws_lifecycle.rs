@@ -10,8 +10,12 @@ use securequeue::aws::calls::CallLog;
 use securequeue::plan;
 use securequeue::reconcile::Reconciler;
 
-/// The number of calls a fresh converge makes (see `plan::steps`).
+/// The number of calls a fresh converge makes without a durable record (`apply`): the planned
+/// calls (see `plan::steps`) and the orphan search's ListAliases and ListKeys.
 const FRESH_CALLS: u64 = 13;
+
+/// The number of calls of a fresh converge whose status keeps the key ledger: the planned ones.
+const RECORDED_FRESH_CALLS: u64 = 11;
 
 /// Checks what a finished converge must leave: one key, enabled, aliased; both queues.
 async fn assert_complete(queue: &SecureQueue) {
@@ -86,6 +90,100 @@ async fn a_converge_cut_off_after_any_call_is_finished_by_the_next_pass() {
         assert_ready(&settled, "Converged");
         assert_eq!(settled.calls.writes(), 0);
     }
+}
+
+/// The controller's path, whose status keeps the key ledger: a fresh converge makes the planned
+/// calls and no more, a pass cut off after any call is finished by the next with exactly one
+/// key, and the record of a creation is gone once the SecureQueue is Ready, unless the cut may
+/// have sent a CreateKey whose key can still appear.
+#[tokio::test]
+async fn a_recorded_converge_cut_off_after_any_call_is_finished_by_the_next_pass() {
+    let reconciler = reconciler().await;
+    for calls in 0.. {
+        assert!(
+            calls <= FRESH_CALLS,
+            "no pass finished within {FRESH_CALLS} calls"
+        );
+        let mut queue = secure_queue(&unique_namespace(&format!("ledger{calls}")), "");
+        let ledger = StatusLedger::default();
+        let log = CallLog::stopping_after(calls);
+        let cut = converge_recorded_with(&reconciler, &mut queue, &ledger, &log).await;
+        if cut.is_ready() {
+            assert_eq!(calls, RECORDED_FRESH_CALLS, "{:?}", cut.calls);
+            assert_eq!(ledger.record(), None);
+            break;
+        }
+        assert!(!cut.needs_a_person(), "{cut:#?}");
+        let resumed = converge_recorded(&reconciler, &mut queue, &ledger).await;
+        assert!(
+            resumed.is_ready(),
+            "resume after {calls} calls: {resumed:#?}"
+        );
+        assert_complete(&queue).await;
+        let settled = converge_recorded(&reconciler, &mut queue, &ledger).await;
+        assert_ready(&settled, "Converged");
+        assert_eq!(settled.calls.writes(), 0, "{:?}", settled.calls);
+        let searched = settled.calls.0.contains_key("kms:ListKeys");
+        assert_eq!(
+            searched,
+            ledger.record().is_some(),
+            "after {calls} calls: only a kept record makes a pass search"
+        );
+    }
+}
+
+/// Without a durable record of its creation no key is created: a pass whose record cannot be
+/// written stops before CreateKey and needs no person; the next pass, once it can write,
+/// creates the one key.
+#[tokio::test]
+async fn a_key_whose_creation_cannot_be_recorded_is_not_created() {
+    let reconciler = reconciler().await;
+    let namespace = unique_namespace("unrecorded");
+    let mut queue = secure_queue(&namespace, "");
+    let refusing = StatusLedger::default();
+    refusing.refuse_writes();
+    let refused = converge_recorded(&reconciler, &mut queue, &refusing).await;
+    assert_eq!(condition(&refused, "KeyReady"), ("False", "Interrupted"));
+    assert!(!refused.needs_a_person());
+    assert_eq!(
+        refused.calls.0.get("kms:CreateKey"),
+        None,
+        "{:?}",
+        refused.calls
+    );
+    let (kms, _) = raw().await;
+    assert!(keys_of(&kms, &namespace).await.is_empty());
+    let ledger = StatusLedger::default();
+    let created = converge_recorded(&reconciler, &mut queue, &ledger).await;
+    assert_ready(&created, "Created");
+    assert_complete(&queue).await;
+}
+
+/// A key whose alias was deleted out of band is found by the id the status knows, without a
+/// search of the region.
+#[tokio::test]
+async fn a_recorded_key_whose_alias_was_deleted_is_read_by_its_id() {
+    let reconciler = reconciler().await;
+    let mut queue = secure_queue(&unique_namespace("known-key"), "");
+    let ledger = StatusLedger::default();
+    assert_ready(
+        &converge_recorded(&reconciler, &mut queue, &ledger).await,
+        "Created",
+    );
+    let plan = plan::build(&queue, &env()).unwrap();
+    let (kms, _) = raw().await;
+    kms.delete_alias()
+        .alias_name(&plan.key.alias)
+        .send()
+        .await
+        .unwrap();
+    let repaired = converge_recorded(&reconciler, &mut queue, &ledger).await;
+    assert!(repaired.is_ready(), "{repaired:#?}");
+    for listing in ["kms:ListKeys", "kms:ListAliases"] {
+        assert_eq!(repaired.calls.0.get(listing), None, "{:?}", repaired.calls);
+    }
+    assert_eq!(repaired.calls.0.get("kms:CreateAlias"), Some(&1));
+    assert_complete(&queue).await;
 }
 
 #[tokio::test]

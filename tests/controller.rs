@@ -32,6 +32,8 @@ struct Expect {
     path: String,
     body_contains: Vec<&'static str>,
     answer: Answer,
+    /// For a status write: the field manager that must make it.
+    manager: &'static str,
 }
 
 enum Answer {
@@ -89,10 +91,12 @@ async fn serve(mut handle: ApiHandle, expected: Vec<Expect>) {
             request.uri()
         );
         if expect.path.ends_with("/status") {
-            // Every status write is a server-side apply owned by the operator.
+            // Every status write is a server-side apply owned by the operator: the whole status
+            // by one field manager, the key ledger by its own.
             let query = request.uri().query().unwrap_or_default();
+            let manager = format!("fieldManager={}", expect.manager);
             assert!(
-                query.contains("fieldManager=securequeue") && query.contains("force=true"),
+                query.split('&').any(|pair| pair == manager) && query.contains("force=true"),
                 "{}",
                 request.uri()
             );
@@ -129,6 +133,21 @@ fn status_patch(body_contains: Vec<&'static str>, object: &SecureQueue) -> Expec
         path: format!("{OBJECT}/status"),
         body_contains,
         answer: Answer::Json(serde_json::to_value(object).unwrap()),
+        manager: "securequeue",
+    }
+}
+
+/// The key ledger's write before a CreateKey (`recorded`), or its removal once the key is
+/// settled, answered with `object`.
+fn ledger_patch(recorded: bool, object: &SecureQueue) -> Expect {
+    Expect {
+        body_contains: vec![if recorded {
+            "\"keyCreation\":{\"requestedAt\""
+        } else {
+            "\"status\":{}"
+        }],
+        manager: "securequeue-key-ledger",
+        ..status_patch(Vec::new(), object)
     }
 }
 
@@ -139,6 +158,7 @@ fn event(body_contains: Vec<&'static str>) -> Expect {
         path: EVENTS.into(),
         body_contains,
         answer: Answer::EchoBody,
+        manager: "",
     }
 }
 
@@ -162,6 +182,7 @@ async fn a_new_secure_queue_gets_the_finalizer_before_anything_else() {
             path: OBJECT.into(),
             body_contains: vec![FINALIZER],
             answer: Answer::Json(finalized),
+            manager: "",
         }],
     ));
     let action = reconcile::reconcile(Arc::new(object), ctx).await.unwrap();
@@ -208,6 +229,8 @@ async fn a_new_queue_waiting_for_its_policy_is_reconciling_with_a_normal_event()
     let server = tokio::spawn(serve(
         handle,
         vec![
+            ledger_patch(true, &object),
+            ledger_patch(false, &object),
             status_patch(vec!["QueuePolicyPropagating", "\"Reconciling\""], &object),
             event(vec!["Normal", "CreateKey"]),
             event(vec!["Normal", "QueuePolicyPropagating"]),
@@ -268,6 +291,7 @@ async fn deleting_a_retained_secure_queue_reports_releases_and_forgets_it() {
                 path: OBJECT.into(),
                 body_contains: vec!["remove", "/metadata/finalizers/0"],
                 answer: Answer::Json(released),
+                manager: "",
             },
         ],
     ));
@@ -317,6 +341,7 @@ async fn a_pass_waiting_for_its_turn_at_a_budget_says_so_without_an_event_then_i
     let server = tokio::spawn(serve(
         handle,
         vec![
+            ledger_patch(true, &object),
             status_patch(
                 vec![
                     "WaitingForRequestQuota",
@@ -325,6 +350,7 @@ async fn a_pass_waiting_for_its_turn_at_a_budget_says_so_without_an_event_then_i
                 ],
                 &object,
             ),
+            ledger_patch(false, &object),
             status_patch(vec!["\"Ready\"", "\"True\"", "Created"], &object),
             event(vec!["Normal", "CreateKey"]),
             event(vec!["Normal", "CreateDeadLetterQueue"]),

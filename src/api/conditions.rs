@@ -102,8 +102,9 @@ pub enum Reason {
     /// AWS could not be reached or failed beyond the retries; the next pass continues.
     AwsUnavailable,
     /// The pass stopped before finishing; the next pass continues where it left off: this
-    /// replica lost its leadership mid-pass (the new leader's passes continue), or the tests'
-    /// fault injection cut it short.
+    /// replica lost its leadership mid-pass (the new leader's passes continue), the record a
+    /// new key needs in the status could not be written first, or the tests' fault injection
+    /// cut it short.
     Interrupted,
     /// A queue was just created, and SQS has not yet applied the queue policy through which
     /// the operator tags it; the next pass tags it.

@@ -75,6 +75,21 @@ pub struct SecureQueueStatus {
     /// operator's first write to any of them, which waits for it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub adoption: Option<AdoptionRecord>,
+
+    /// A CreateKey that may have made a key the alias does not name yet: recorded just before
+    /// every CreateKey and removed once the alias names the key, so that only a pass cut off in
+    /// between searches the region for the key it may have made. Written by its own field
+    /// manager (`securequeue-key-ledger`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_creation: Option<KeyCreation>,
+}
+
+/// A CreateKey this SecureQueue's passes may have sent whose key is not yet settled.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct KeyCreation {
+    /// When it was recorded, just before the CreateKey (RFC 3339).
+    pub requested_at: String,
 }
 
 /// What an adoption takes over and changes, as recorded before its first write.

@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod http;
 pub mod leader;
+pub mod ledger;
 pub mod metrics;
 pub mod namespaces;
 pub mod reconcile;

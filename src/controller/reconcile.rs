@@ -23,6 +23,7 @@ use crate::fence::{Fenced, WriteFence};
 use crate::reconcile::{Report, display_name, status};
 
 use super::Context;
+use super::ledger::StatusLedger;
 use super::metrics::ReconcileResult;
 
 /// The finalizer that keeps a SecureQueue until its AWS resources are handled.
@@ -124,14 +125,15 @@ async fn apply(
 ) -> Result<Action, Error> {
     let log = CallLog::default();
     let mut told_waiting = false;
-    let pass = ctx.reconciler.converge(queue, &log);
+    let ledger = StatusLedger::new(api.clone(), queue.name_any(), ctx.fence.clone());
+    let pass = ctx.reconciler.converge_recorded(queue, &log, &ledger);
     let mut report =
         converge_telling_waits(&ctx.fence, queue, api, pass, &mut told_waiting).await?;
     let adopted;
     let queue = match record_adoption(queue, &report, api, ctx).await? {
         Some(recorded) => {
             adopted = recorded;
-            let pass = ctx.reconciler.converge(&adopted, &log);
+            let pass = ctx.reconciler.converge_recorded(&adopted, &log, &ledger);
             report =
                 converge_telling_waits(&ctx.fence, &adopted, api, pass, &mut told_waiting).await?;
             &adopted
@@ -332,13 +334,18 @@ pub const FIELD_MANAGER: &str = "securequeue";
 
 /// Writes the whole status by server-side apply, forced: the operator owns every status field,
 /// so one it no longer sets (a condition that stopped holding) is removed, not left behind.
-/// Only while this replica leads (`fence`).
+/// All but `keyCreation`, which the key ledger writes under its own manager
+/// ([`super::ledger`]). Only while this replica leads (`fence`).
 async fn patch_status(
     fence: &WriteFence,
     api: &Api<SecureQueue>,
     queue: &SecureQueue,
     status: &SecureQueueStatus,
 ) -> Result<(), Error> {
+    let status = SecureQueueStatus {
+        key_creation: None,
+        ..status.clone()
+    };
     let applied = json!({
         "apiVersion": SecureQueue::api_version(&()),
         "kind": SecureQueue::kind(&()),

@@ -4,18 +4,20 @@
 //! stops it before anything changes. The key is looked up by its alias, and each queue by its
 //! name (CreateQueue on an existing name silently returns someone else's queue, whose ownership
 //! tags must be checked first); the three lookups run in parallel. CreateKey is not idempotent,
-//! so when the alias is missing the keys no alias points at are listed (ListAliases and ListKeys,
-//! in parallel) and their tags read: a key a crash left unaliased is found and finished, never
-//! created twice. Then the key, with its policy and a description naming its owner, but no tags:
+//! so it is recorded in the SecureQueue's status first (`reconcile::ledger`): a key a crash left
+//! unaliased is searched for only where such a record says one may exist, and found and
+//! finished, never created twice. Without a status (`apply`) the keys no alias points at are
+//! listed (ListAliases and ListKeys, in parallel, two more reads, one more per page beyond 100
+//! aliases or 1,000 keys) and their tags read, on every fresh converge.
+//! Then the key, with its policy and a description naming its owner, but no tags:
 //! tags on CreateKey would need `kms:TagResource` in an IAM policy over every key of the account,
 //! so the key is tagged next, through its own key policy, before its alias (so a key found by
 //! its alias always carries its tags); then the alias and its rotation, which CreateKey cannot
 //! set. The dead-letter queue comes before the main queue, whose RedrivePolicy names it.
 //! Policies, redrive documents and encryption travel in the CreateQueue calls, so no Set call is
 //! needed; tags do not, as they would need `sqs:TagQueue` in an IAM policy over every queue, so
-//! each queue is tagged next, through the policy its CreateQueue set. That makes 13 calls, of
-//! which 5 are reads, in 9 dependent round trips. The listings are one page each below 100
-//! aliases and 1,000 keys in the region; each further page is one more read.
+//! each queue is tagged next, through the policy its CreateQueue set. That makes 11 calls, of
+//! which 3 are reads, in 8 dependent round trips, whatever else the account holds.
 //!
 //! A steady-state pass of a process that converged the SecureQueue before reads 6 times in 2
 //! round trips: DescribeKey, then GetKeyPolicy, GetKeyRotationStatus and each queue's
@@ -68,21 +70,9 @@ pub fn fresh_converge(q: &Resolved) -> Vec<Step> {
         ),
         step(
             "kms",
-            "ListAliases",
-            &q.key_alias,
-            "with ListKeys, find keys no alias points at: a key a crash left unaliased",
-        ),
-        step(
-            "kms",
-            "ListKeys",
-            &q.key_alias,
-            "with ListAliases, find keys no alias points at; none on a fresh converge",
-        ),
-        step(
-            "kms",
             "CreateKey",
             &q.key_alias,
-            "create the symmetric key with its policy and a description naming its owner",
+            "create the symmetric key with its policy and a description naming its owner, once its creation is recorded in the SecureQueue's status",
         ),
         step(
             "kms",

@@ -31,6 +31,12 @@ pub enum StepError {
     /// what lets the operator tag it. The text names the queue.
     #[error("{0}")]
     QueuePolicyPropagating(String),
+    /// The record a CreateKey needs first could not be written to the SecureQueue's status
+    /// (see [`super::ledger`]); no key was created.
+    #[error(
+        "the key was not created, as the record of its creation could not be written to the SecureQueue's status first ({0}); the next pass retries"
+    )]
+    CreationUnrecorded(String),
 }
 
 impl From<super::ownership::Refusal> for StepError {
@@ -67,6 +73,7 @@ impl StepError {
             StepError::AdoptionNotGranted(_) => Reason::AccessDenied,
             StepError::Immutable(_) => Reason::ImmutableFieldChanged,
             StepError::QueuePolicyPropagating(_) => Reason::QueuePolicyPropagating,
+            StepError::CreationUnrecorded(_) => Reason::Interrupted,
         }
     }
 
@@ -96,7 +103,11 @@ impl StepError {
     /// Any later failure of a fresh key step (CreateAlias, EnableKeyRotation) comes after a
     /// key was made, and a CreateKey whose answer was lost may have made one.
     pub fn created_no_key(&self) -> bool {
-        matches!(self, StepError::Aws(e) if e.operation == "CreateKey" && e.kind != ErrorKind::Unavailable)
+        match self {
+            StepError::Aws(e) => e.operation == "CreateKey" && e.kind != ErrorKind::Unavailable,
+            StepError::CreationUnrecorded(_) => true,
+            _ => false,
+        }
     }
 
     /// The message for people: what failed and what to do.

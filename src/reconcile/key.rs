@@ -22,7 +22,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use tokio::sync::OnceCell;
 
@@ -33,13 +33,11 @@ use crate::policy::normalize;
 
 use super::diff;
 use super::error::StepError;
+use super::ledger::{KeyLedger, LOST_CREATE_WATCH};
 use super::memory::Recall;
 use super::ownership::{Claim, Owner, Ownership};
 use super::report::Repair;
 use super::tags;
-
-/// How long after a lost CreateKey its owner's passes keep looking for the key it may have made.
-const LOST_CREATE_WATCH: Duration = Duration::from_secs(600);
 
 /// What this process knows about keys beyond one pass.
 ///
@@ -118,6 +116,13 @@ impl KeyRecords {
         lost.retain(|_, at| at.elapsed() < LOST_CREATE_WATCH);
         lost.contains_key(owner)
     }
+}
+
+/// What the key step knows beyond AWS: this process's records, and the SecureQueue's ledger.
+#[derive(Clone, Copy)]
+pub(super) struct Keys<'a> {
+    pub records: &'a KeyRecords,
+    pub ledger: KeyLedger<'a>,
 }
 
 /// What the lookups found.
@@ -205,11 +210,11 @@ pub(super) async fn observe(
     plan: &KeyPlan,
     owner: &Owner,
     claim: &Claim<'_>,
-    keys: &KeyRecords,
+    keys: &Keys<'_>,
     recall: &Recall,
 ) -> Result<KeyFound, StepError> {
     let Some(target) = kms.describe(&plan.alias).await? else {
-        return Ok(adopt_orphan(kms, owner, keys, AliasState::Missing)
+        return Ok(unaliased(kms, owner, keys)
             .await?
             .map_or(KeyFound::Absent, |key| KeyFound::Present(Box::new(key))));
     };
@@ -237,7 +242,9 @@ pub(super) async fn observe(
     let ownership = owner.judge_key(&tags, &target.description);
     let adopted = ownership != Ownership::Ours;
     if adopted {
-        if let Some(existing) = adopt_orphan(kms, owner, keys, AliasState::Elsewhere).await? {
+        if let Some(existing) =
+            adopt_orphan(kms, owner, keys.records, AliasState::Elsewhere).await?
+        {
             return Ok(KeyFound::Present(Box::new(existing)));
         }
         if ownership == Ownership::Unowned && matches!(claim, Claim::Adopting(_) | Claim::Unowned) {
@@ -252,9 +259,13 @@ pub(super) async fn observe(
         Some((policy, rotation)) => Some((policy?, rotation?)),
         None => None,
     };
-    let surplus = if !adopted && keys.watching(owner) {
+    let watching = keys
+        .ledger
+        .watching(jiff::Timestamp::now())
+        .unwrap_or_else(|| keys.records.watching(owner));
+    let surplus = if !adopted && watching {
         // Never the key the alias names, even if a lagging ListAliases missed the alias.
-        find_orphans(kms, owner, keys)
+        find_orphans(kms, owner, keys.records)
             .await?
             .into_iter()
             .filter(|info| info.key_id != target.key_id)
@@ -271,6 +282,38 @@ pub(super) async fn observe(
         tags_read,
         adopted,
     })))
+}
+
+/// The key of ours to finish when the alias is missing: found by the orphan search where the
+/// ledger says an earlier pass may have made one unaliased, else the key the status knows by
+/// id (its alias deleted out of band), else none, without reading anything account-wide.
+async fn unaliased(
+    kms: &Kms,
+    owner: &Owner,
+    keys: &Keys<'_>,
+) -> Result<Option<ExistingKey>, AwsError> {
+    if keys.ledger.must_search() {
+        return adopt_orphan(kms, owner, keys.records, AliasState::Missing).await;
+    }
+    let Some(known) = keys.ledger.known_key() else {
+        return Ok(None);
+    };
+    let Some(info) = kms.describe(known).await? else {
+        return Ok(None);
+    };
+    let tags = kms.tags(&info.key_id).await?;
+    if !info.customer_managed || owner.judge_key(&tags, &info.description) != Ownership::Ours {
+        return Ok(None);
+    }
+    Ok(Some(ExistingKey {
+        tags,
+        info,
+        surplus: Vec::new(),
+        alias: AliasState::Missing,
+        details: None,
+        tags_read: true,
+        adopted: false,
+    }))
 }
 
 /// Refuses to adopt a key the operator must not take over: one AWS manages ("you can only
@@ -359,7 +402,7 @@ async fn adopt_orphan(
 pub(super) async fn ensure(
     kms: &Kms,
     plan: &KeyPlan,
-    keys: &KeyRecords,
+    keys: &Keys<'_>,
     found: KeyFound,
 ) -> Result<KeyDone, StepError> {
     let existing = match found {
@@ -393,6 +436,9 @@ pub(super) async fn ensure(
         );
     }
     corrections.extend(delete_surplus(kms, plan, &surplus).await?);
+    if !adopted {
+        keys.ledger.settle(false, jiff::Timestamp::now()).await;
+    }
     Ok(KeyDone {
         info,
         created: false,
@@ -410,20 +456,27 @@ fn deletion_window(plan: &KeyPlan) -> i32 {
     i32::try_from(plan.deletion_window_days).expect("validated bounds")
 }
 
-/// Makes the key: CreateKey, then its tags, then its alias and rotation.
-async fn create(kms: &Kms, plan: &KeyPlan, keys: &KeyRecords) -> Result<KeyDone, StepError> {
+/// Makes the key: records that it may be made (see [`super::ledger`]), CreateKey, then its tags,
+/// then its alias and rotation; then removes the record if nothing else was pending.
+async fn create(kms: &Kms, plan: &KeyPlan, keys: &Keys<'_>) -> Result<KeyDone, StepError> {
     let owner = Owner::from_tags(&plan.tags);
     let policy = plan.policy.to_compact_json();
+    keys.ledger
+        .record_creation(jiff::Timestamp::now())
+        .await
+        .map_err(StepError::CreationUnrecorded)?;
     let info = match kms.create_key(&plan.description, &policy).await {
         Ok(info) => info,
         Err(e) => {
             if e.kind == ErrorKind::Unavailable {
-                keys.lost_create(&owner);
+                keys.records.lost_create(&owner);
+            } else {
+                keys.ledger.settle(true, jiff::Timestamp::now()).await;
             }
             return Err(e.into());
         }
     };
-    keys.record(&info.key_id, &owner);
+    keys.records.record(&info.key_id, &owner);
     // Through the key policy just written, which makes the operator an administrator:
     // before the alias, so that a key found by its alias always carries its tags.
     kms.tag(&info.key_id, &plan.tags).await?;
@@ -432,6 +485,7 @@ async fn create(kms: &Kms, plan: &KeyPlan, keys: &KeyRecords) -> Result<KeyDone,
         kms.create_alias(&plan.alias, &info.key_id),
         kms.enable_rotation(&info.key_id, rotation_period(plan))
     )?;
+    keys.ledger.settle(true, jiff::Timestamp::now()).await;
     Ok(KeyDone {
         info,
         created: true,

@@ -10,6 +10,7 @@
 mod diff;
 mod error;
 mod key;
+pub mod ledger;
 mod memory;
 mod observed;
 mod ownership;
@@ -35,6 +36,7 @@ use crate::validation::{self, Problem};
 
 pub use diff::Difference;
 pub use error::StepError;
+use ledger::{KeyLedger, LedgerStore};
 use ownership::Claim;
 pub use ownership::{Owner, Ownership};
 pub use report::{Adoption, Correction, Deletion, Finding, Repair, Report};
@@ -139,21 +141,46 @@ impl Reconciler {
     }
 
     /// One converge pass, its calls counted in `log`; for an observed SecureQueue
-    /// (`spec.management: Observe`), a pass that writes nothing and reports what differs.
+    /// (`spec.management: Observe`), a pass that writes nothing and reports what differs. With
+    /// no durable record of its CreateKey calls (`apply`), a pass that finds no alias searches
+    /// the region for an unaliased key of its own ([`ledger`]).
     pub async fn converge(&self, queue: &SecureQueue, log: &CallLog) -> Report {
+        self.converge_with(queue, log, KeyLedger::Memory).await
+    }
+
+    /// [`Reconciler::converge`] for a SecureQueue whose status keeps the key ledger, written
+    /// to `store` (the controller's): a fresh converge reads nothing account-wide.
+    pub async fn converge_recorded(
+        &self,
+        queue: &SecureQueue,
+        log: &CallLog,
+        store: &dyn LedgerStore,
+    ) -> Report {
+        let observed = queue.spec.management == Management::Observe;
+        let store = (!observed).then_some(store);
+        self.converge_with(queue, log, KeyLedger::of(queue, store))
+            .await
+    }
+
+    async fn converge_with(
+        &self,
+        queue: &SecureQueue,
+        log: &CallLog,
+        ledger: KeyLedger<'_>,
+    ) -> Report {
         if queue.spec.management == Management::Observe {
-            let mut report = self.pass(queue, log, Writes::Held).await;
+            let mut report = self.pass(queue, log, Writes::Held, ledger).await;
             observed::conclude(&mut report);
             return report;
         }
-        self.pass(queue, log, Writes::Sent).await
+        self.pass(queue, log, Writes::Sent, ledger).await
     }
 
     /// The pass a converge would make, every write held back and reported in order
     /// (`held_writes`), with the access each policy change gives and takes: for `securequeue
     /// diff` and for the adoption record an adoption writes before it takes anything over.
     pub async fn preview(&self, queue: &SecureQueue, log: &CallLog) -> Report {
-        self.pass(queue, log, Writes::Held).await
+        self.pass(queue, log, Writes::Held, KeyLedger::Memory).await
     }
 
     /// When `report`'s pass waited for an adoption record (`AdoptionPending`): the record a dry
@@ -171,7 +198,13 @@ impl Reconciler {
         status::adoption_record(&preview, jiff::Timestamp::now())
     }
 
-    async fn pass(&self, queue: &SecureQueue, log: &CallLog, writes: Writes) -> Report {
+    async fn pass(
+        &self,
+        queue: &SecureQueue,
+        log: &CallLog,
+        writes: Writes,
+        ledger: KeyLedger<'_>,
+    ) -> Report {
         let name = display_name(queue);
         let (env, session) = match self.tenant(queue) {
             Ok(tenant) => tenant,
@@ -212,7 +245,10 @@ impl Reconciler {
         let finished = log
             .scope(Box::pin(pass::converge(
                 &clients,
-                &self.key_records,
+                &key::Keys {
+                    records: &self.key_records,
+                    ledger,
+                },
                 &plan,
                 &resolved,
                 &recalls,

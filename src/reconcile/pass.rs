@@ -19,7 +19,7 @@ use crate::policy::normalize;
 use crate::resolve::Resolved;
 
 use super::error::StepError;
-use super::key::{self, KeyFound, KeyRecords};
+use super::key::{self, KeyFound, KeyRecords, Keys};
 use super::memory::{self, Outcome, Recall};
 use super::ownership::{Claim, Owner};
 use super::queue::{self, ExistingQueue};
@@ -95,7 +95,7 @@ fn failed(condition: &'static str, error: &StepError) -> StepReport {
 /// Fills `report` and returns what the memory keeps, when every step held.
 pub(super) async fn converge(
     clients: &Clients,
-    key_records: &KeyRecords,
+    keys: &Keys<'_>,
     plan: &Plan,
     resolved: &Resolved,
     recalls: &[Recall; 3],
@@ -105,14 +105,7 @@ pub(super) async fn converge(
     let owner = Owner::from_tags(&plan.key.tags);
     let [key_recall, dead_letter_recall, queue_recall] = recalls;
     let (key_found, dead_letter_found, queue_found) = tokio::join!(
-        key::observe(
-            &clients.kms,
-            &plan.key,
-            &owner,
-            claim,
-            key_records,
-            key_recall
-        ),
+        key::observe(&clients.kms, &plan.key, &owner, claim, keys, key_recall),
         queue::observe(
             &clients.sqs,
             &plan.dead_letter_queue,
@@ -162,14 +155,7 @@ pub(super) async fn converge(
     let steps: Vec<(&'static str, Step<'_>)> = vec![
         (
             KEY_READY,
-            Box::pin(key_step(
-                clients,
-                key_records,
-                plan,
-                resolved,
-                key_found,
-                identity,
-            )),
+            Box::pin(key_step(clients, keys, plan, resolved, key_found, identity)),
         ),
         (
             DEAD_LETTER_QUEUE_READY,
@@ -255,14 +241,14 @@ fn done_message(
 /// may exist: after any failure but a CreateKey that certainly made none.
 async fn key_step(
     clients: &Clients,
-    key_records: &KeyRecords,
+    keys: &Keys<'_>,
     plan: &Plan,
     resolved: &Resolved,
     found: KeyFound,
     identity: Option<ResourceIdentity>,
 ) -> Stepped {
     let adopted = matches!(&found, KeyFound::Present(key) if key.adopted().is_some());
-    let key = match key::ensure(&clients.kms, &plan.key, key_records, found).await {
+    let key = match key::ensure(&clients.kms, &plan.key, keys, found).await {
         Ok(key) => key,
         Err(e) => {
             let e = if adopted { e.adopting(KEY_GRANT) } else { e };

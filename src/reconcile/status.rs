@@ -198,6 +198,8 @@ pub(super) fn newer(earlier: SecureQueueStatus, later: SecureQueueStatus) -> Sec
             .or(earlier.kms_estimated_requests_per_30_days),
         identity: later.identity.or(earlier.identity),
         adoption: later.adoption.or(earlier.adoption),
+        // The ledger's own: passes write it through their store, never through a status.
+        key_creation: earlier.key_creation,
         differences: later.differences,
         findings: later.findings,
         observed_generation: earlier.observed_generation,

@@ -122,6 +122,31 @@ pub async fn converge(reconciler: &Reconciler, queue: &SecureQueue) -> Report {
     reconciler.converge(queue, &CallLog::default()).await
 }
 
+/// A SecureQueue's key ledger as the controller keeps it, in its status.
+pub use securequeue::reconcile::ledger::KeptLedger as StatusLedger;
+
+/// One converge pass as the controller makes it, cut off as `log` says: with the status its
+/// earlier passes wrote and the ledger's record in it, which it brings up to date after.
+pub async fn converge_recorded_with(
+    reconciler: &Reconciler,
+    queue: &mut SecureQueue,
+    ledger: &StatusLedger,
+    log: &CallLog,
+) -> Report {
+    let report = reconciler.converge_recorded(queue, log, ledger).await;
+    ledger.after_pass(queue, &report);
+    report
+}
+
+/// [`converge_recorded_with`] with a call log of its own.
+pub async fn converge_recorded(
+    reconciler: &Reconciler,
+    queue: &mut SecureQueue,
+    ledger: &StatusLedger,
+) -> Report {
+    converge_recorded_with(reconciler, queue, ledger, &CallLog::default()).await
+}
+
 /// The condition `type` of a report, as `(status, reason)`.
 pub fn condition<'a>(report: &'a Report, condition: &str) -> (&'a str, &'a str) {
     let c = report

@@ -6,6 +6,7 @@
 mod bounds;
 mod rival;
 mod steady;
+mod strangers;
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -18,20 +19,25 @@ use crate::api::{SecureQueue, SecureQueueSpec};
 use crate::arn;
 use crate::aws::ConnectOptions;
 use crate::aws::calls::{CallCounts, CallLog};
+use crate::reconcile::ledger::KeptLedger;
 use crate::reconcile::{Reconciler, Report};
 
 use super::operator::{AwsArgs, OperatorArgs};
 use bounds::{fresh_minimum, latency_bound, quota_bound};
 use rival::Rival;
+use strangers::Strangers;
 
-/// Dependent round trips of a fresh converge: lookups, orphan search, CreateKey, TagResource,
-/// alias and rotation, dead-letter queue and its tags, queue and its tags (see `plan::steps`).
-const FRESH_ROUND_TRIPS: u32 = 9;
+/// Dependent round trips of a fresh converge: lookups, CreateKey, TagResource, alias and
+/// rotation, dead-letter queue and its tags, queue and its tags (see `plan::steps`); one more
+/// for the orphan search without a status.
+const FRESH_ROUND_TRIPS: u32 = 8;
 /// Dependent round trips of a later pass: DescribeKey, then every other read together.
 const LATER_ROUND_TRIPS: u32 = 2;
-/// The calls of a fresh converge when the region's aliases and keys fit on one listing page
-/// each (see `plan::steps`).
-const FRESH_CALLS: u64 = 13;
+/// The calls of a fresh converge whose status keeps the key ledger (see `plan::steps`).
+const FRESH_CALLS: u64 = 11;
+/// The calls of a fresh converge without a status (`apply`): the orphan search's ListAliases
+/// and ListKeys besides, when the region's aliases and keys fit on one listing page each.
+const FRESH_CALLS_WITHOUT_STATUS: u64 = 13;
 /// The reads of a later pass (see `reconcile::memory`).
 const LATER_READS: u64 = 6;
 /// The operation the rival calls.
@@ -70,6 +76,22 @@ pub(super) struct BenchArgs {
     #[arg(long)]
     keep: bool,
 
+    /// Converge as `apply` does, without a status to keep the key ledger in: every fresh
+    /// converge searches the region for unaliased keys. By default the bench converges as the
+    /// controller does, each SecureQueue's status (with its ledger) kept in memory between
+    /// passes.
+    #[arg(long)]
+    without_status: bool,
+
+    /// Fill the region with this many keys of other teams before the run, as a crowded account
+    /// holds (emulator only: needs --endpoint-url). Removed afterwards.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=100_000))]
+    foreign_keys: u32,
+
+    /// Give the first this many of the --foreign-keys an alias each.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=100_000))]
+    foreign_aliases: u32,
+
     #[command(flatten)]
     operator: OperatorArgs,
 
@@ -96,14 +118,46 @@ fn throttles_so_far(reconciler: &Reconciler) -> BTreeMap<String, u64> {
         .collect()
 }
 
-async fn round(reconciler: &Reconciler, queues: &[SecureQueue], concurrency: u32) -> Round {
+/// The SecureQueues a bench converges, each with the status the controller would have written
+/// (and its key ledger) unless they converge as `apply` does.
+struct Fleet {
+    queues: Vec<SecureQueue>,
+    ledgers: Option<Vec<KeptLedger>>,
+}
+
+impl Fleet {
+    fn new(queues: Vec<SecureQueue>, with_status: bool) -> Self {
+        let ledgers = with_status.then(|| queues.iter().map(|_| KeptLedger::default()).collect());
+        Self { queues, ledgers }
+    }
+
+    /// One pass over every SecureQueue, `concurrency` at once.
+    async fn pass(&mut self, reconciler: &Reconciler, concurrency: u32) -> Vec<Report> {
+        let Some(ledgers) = &self.ledgers else {
+            return stream::iter(&self.queues)
+                .map(|queue| async move { reconciler.converge(queue, &CallLog::default()).await })
+                .buffer_unordered(concurrency as usize)
+                .collect()
+                .await;
+        };
+        stream::iter(self.queues.iter_mut().zip(ledgers))
+            .map(|(queue, ledger)| async move {
+                let report = reconciler
+                    .converge_recorded(queue, &CallLog::default(), ledger)
+                    .await;
+                ledger.after_pass(queue, &report);
+                report
+            })
+            .buffer_unordered(concurrency as usize)
+            .collect()
+            .await
+    }
+}
+
+async fn round(reconciler: &Reconciler, fleet: &mut Fleet, concurrency: u32) -> Round {
     let throttled_before = throttles_so_far(reconciler);
     let started = Instant::now();
-    let reports: Vec<Report> = stream::iter(queues)
-        .map(|queue| async move { reconciler.converge(queue, &CallLog::default()).await })
-        .buffer_unordered(concurrency as usize)
-        .collect()
-        .await;
+    let reports = fleet.pass(reconciler, concurrency).await;
     let wall = started.elapsed();
     let mut calls = CallCounts::default();
     let mut not_ready = BTreeMap::new();
@@ -149,8 +203,13 @@ fn generated(count: u32, account: &str, partition: &str) -> Vec<SecureQueue> {
         .collect()
 }
 
-fn print_fresh_minimum(calls: &CallCounts, queues: u32) {
-    let minimum = fresh_minimum(calls, queues, FRESH_CALLS);
+fn print_fresh_minimum(calls: &CallCounts, queues: u32, with_status: bool) {
+    let per_queue = if with_status {
+        FRESH_CALLS
+    } else {
+        FRESH_CALLS_WITHOUT_STATUS
+    };
+    let minimum = fresh_minimum(calls, queues, per_queue);
     let per = |n: u64| n as f64 / f64::from(queues);
     let verdict = if calls.total() == minimum {
         "equal".to_string()
@@ -158,11 +217,13 @@ fn print_fresh_minimum(calls: &CallCounts, queues: u32) {
         format!("{} calls over", calls.total().abs_diff(minimum))
     };
     println!(
-        "  the design's minimum: {:.2} calls per queue ({FRESH_CALLS}, plus {:.2} listing pages beyond the first); measured {:.2}: {verdict}",
+        "  the design's minimum: {:.2} calls per queue ({per_queue}, plus {:.2} listing pages beyond the first); measured {:.2}: {verdict}",
         per(minimum),
-        per(minimum - FRESH_CALLS * u64::from(queues)),
+        per(minimum - per_queue * u64::from(queues)),
         per(calls.total()),
     );
+    let foreign = calls.0.get("kms:ListResourceTags").copied().unwrap_or(0);
+    println!("  tag reads of keys no alias names (the orphan search's): {foreign}");
 }
 
 /// Peak resident set size of this process, from /proc (Linux).
@@ -317,22 +378,35 @@ fn generated_for(reconciler: &Reconciler, count: u32) -> Vec<SecureQueue> {
 }
 
 async fn converge(args: &BenchArgs, reconciler: &Reconciler) -> ExitCode {
-    let queues = generated_for(reconciler, args.queues);
+    let with_status = !args.without_status;
+    let mut fleet = Fleet::new(generated_for(reconciler, args.queues), with_status);
     println!(
-        "bench: {} SecureQueues, concurrency {}, added latency {} ms per request{}",
+        "bench: {} SecureQueues, concurrency {}, added latency {} ms per request{}; converged as {}",
         args.queues,
         args.concurrency,
         args.latency_ms,
         args.rival_create_keys_per_second
             .map(|r| format!(", a rival calling CreateKey {r} times a second"))
-            .unwrap_or_default()
+            .unwrap_or_default(),
+        if with_status {
+            "the controller does, with a status"
+        } else {
+            "apply does, without a status"
+        }
     );
     let region = reconciler.environment().region.clone().unwrap_or_default();
+    let strangers = match fill_the_account(args, &region).await {
+        Ok(strangers) => strangers,
+        Err(why) => {
+            eprintln!("error: {why}");
+            return ExitCode::from(2);
+        }
+    };
     let rival = match args.rival_create_keys_per_second {
         Some(rate) => Some(Rival::start(args.aws.endpoint_url(), &region, rate).await),
         None => None,
     };
-    let fresh = round(reconciler, &queues, args.concurrency).await;
+    let fresh = round(reconciler, &mut fleet, args.concurrency).await;
     let mut rival_rate = None;
     if let Some(rival) = rival {
         let done = rival.stop().await;
@@ -352,9 +426,9 @@ async fn converge(args: &BenchArgs, reconciler: &Reconciler) -> ExitCode {
         reconciler,
         rival_rate,
     );
-    print_fresh_minimum(&fresh.calls, args.queues);
+    print_fresh_minimum(&fresh.calls, args.queues, with_status);
     print_peak_rss("after the fresh converge");
-    let first_look = round(reconciler, &queues, args.concurrency).await;
+    let first_look = round(reconciler, &mut fleet, args.concurrency).await;
     print_round(
         "first look after create",
         &first_look,
@@ -363,7 +437,7 @@ async fn converge(args: &BenchArgs, reconciler: &Reconciler) -> ExitCode {
         reconciler,
         None,
     );
-    let later = round(reconciler, &queues, args.concurrency).await;
+    let later = round(reconciler, &mut fleet, args.concurrency).await;
     print_round(
         "later pass",
         &later,
@@ -380,11 +454,14 @@ async fn converge(args: &BenchArgs, reconciler: &Reconciler) -> ExitCode {
     print_peak_rss("over the run");
 
     if !args.keep {
-        clean_up(reconciler, &queues, args.concurrency).await;
+        clean_up(reconciler, &fleet.queues, args.concurrency).await;
+        if let Some(strangers) = strangers {
+            strangers.remove().await;
+        }
     }
     let all_ready = [&fresh, &first_look, &later]
         .iter()
-        .all(|r| r.ready == queues.len());
+        .all(|r| r.ready == fleet.queues.len());
     let quiet = first_look.calls.writes() == 0 && later.calls.writes() == 0;
     if all_ready && quiet {
         ExitCode::SUCCESS
@@ -394,20 +471,47 @@ async fn converge(args: &BenchArgs, reconciler: &Reconciler) -> ExitCode {
     }
 }
 
+/// The strangers' keys and aliases `--foreign-keys` and `--foreign-aliases` ask for, made in
+/// the emulator's `region`; `None` when they ask for none.
+async fn fill_the_account(args: &BenchArgs, region: &str) -> Result<Option<Strangers>, String> {
+    if args.foreign_keys == 0 && args.foreign_aliases == 0 {
+        return Ok(None);
+    }
+    let Some(endpoint) = args.aws.endpoint_url() else {
+        return Err("--foreign-keys: fills the region with keys, which cost money in AWS: only against an emulator (--endpoint-url)".to_string());
+    };
+    if args.foreign_aliases > args.foreign_keys {
+        return Err(format!(
+            "--foreign-aliases: {} aliases need as many --foreign-keys, not {}",
+            args.foreign_aliases, args.foreign_keys
+        ));
+    }
+    let started = Instant::now();
+    let strangers =
+        Strangers::make(endpoint, region, args.foreign_keys, args.foreign_aliases).await?;
+    println!(
+        "the account holds {} keys of other teams, {} of them aliased (made in {:.1} s)",
+        args.foreign_keys,
+        args.foreign_aliases,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(Some(strangers))
+}
+
 /// Measures a later pass's reads on a few real SecureQueues, then simulates the resyncs.
 async fn simulate_steady_state(args: &BenchArgs, reconciler: &Reconciler) -> ExitCode {
     const SAMPLE: u32 = 3;
-    let sample = generated_for(reconciler, SAMPLE);
+    let mut sample = Fleet::new(generated_for(reconciler, SAMPLE), !args.without_status);
     // A fresh converge and the first look; then two later passes, which read the tags of
     // different resources in turn: each operation counts at its most.
     let mut rounds = Vec::new();
     for _ in 0..4 {
-        rounds.push(round(reconciler, &sample, SAMPLE).await);
+        rounds.push(round(reconciler, &mut sample, SAMPLE).await);
     }
     if !args.keep {
-        clean_up(reconciler, &sample, SAMPLE).await;
+        clean_up(reconciler, &sample.queues, SAMPLE).await;
     }
-    if let Some(failed) = rounds.iter().find(|r| r.ready != sample.len()) {
+    if let Some(failed) = rounds.iter().find(|r| r.ready != sample.queues.len()) {
         eprintln!(
             "the sample SecureQueues did not converge: {:?}",
             failed.not_ready
