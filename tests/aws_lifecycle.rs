@@ -223,6 +223,47 @@ async fn delete_removes_queues_and_alias_and_schedules_the_key() {
     assert_eq!(again.calls.writes(), 0, "{:?}", again.calls);
 }
 
+/// A deletion along the controller's path reads nothing account-wide when the ledger holds no
+/// record, and still finds the unaliased key of a pass cut off after CreateKey when it does.
+#[tokio::test]
+async fn a_recorded_deletion_searches_only_where_the_ledger_says_a_key_may_hide() {
+    let reconciler = reconciler().await;
+    let spec = "  deletionPolicy: Delete\n";
+    let mut made = secure_queue(&unique_namespace("ledger-delete"), spec);
+    let ledger = StatusLedger::default();
+    assert_ready(
+        &converge_recorded(&reconciler, &mut made, &ledger).await,
+        "Created",
+    );
+    let deletion = reconciler.delete_recorded(&made, &CallLog::default()).await;
+    assert!(deletion.finished(), "{deletion:#?}");
+    for listing in ["kms:ListKeys", "kms:ListAliases"] {
+        assert_eq!(deletion.calls.0.get(listing), None, "{:?}", deletion.calls);
+    }
+    assert_deleted(&made).await;
+
+    let mut cut = secure_queue(&unique_namespace("ledger-delete-cut"), spec);
+    let ledger = StatusLedger::default();
+    let log = CallLog::stopping_after_operation("kms:CreateKey");
+    converge_recorded_with(&reconciler, &mut cut, &ledger, &log).await;
+    assert!(ledger.record().is_some(), "the cut pass leaves its record");
+    let deletion = reconciler.delete_recorded(&cut, &CallLog::default()).await;
+    assert!(deletion.finished(), "{deletion:#?}");
+    assert_eq!(
+        deletion.calls.0.get("kms:ListKeys"),
+        Some(&1),
+        "{:?}",
+        deletion.calls
+    );
+    let (kms, _) = raw().await;
+    let keys = keys_of(&kms, cut.metadata.namespace.as_deref().unwrap()).await;
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    assert_eq!(
+        keys[0].1, "PendingDeletion",
+        "the unaliased key is not left behind"
+    );
+}
+
 #[tokio::test]
 async fn a_deletion_cut_off_after_any_call_is_finished_by_the_next_pass() {
     let reconciler = reconciler().await;

@@ -942,7 +942,13 @@ async fn on_a_modern_server_the_operator_applies_status_and_streams_its_watch() 
     // the alias named the key: a later pass has nothing to search for.
     let status = ready.status.as_ref().unwrap();
     assert_eq!(status.key_creation, None, "{status:#?}");
-    assert!(status.identity.as_ref().and_then(|i| i.key_id.as_ref()).is_some());
+    assert!(
+        status
+            .identity
+            .as_ref()
+            .and_then(|i| i.key_id.as_ref())
+            .is_some()
+    );
     let log = std::fs::read_to_string(common::repo_path("target/e2e/modern.log")).unwrap();
     assert!(log.contains("streaming_lists=true"), "{log}");
 

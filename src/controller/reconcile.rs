@@ -272,7 +272,7 @@ async fn cleanup(
     ctx: &Context,
 ) -> Result<Action, Error> {
     let log = CallLog::default();
-    let deletion = Box::pin(ctx.reconciler.delete(queue, &log)).await;
+    let deletion = Box::pin(ctx.reconciler.delete_recorded(queue, &log)).await;
     ctx.metrics
         .aws_calls(&deletion.calls, &log.failures(), &log.not_found());
     let Some(failure) = deletion.failure() else {

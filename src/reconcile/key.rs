@@ -631,13 +631,14 @@ async fn delete_surplus(
 }
 
 /// Deletes the alias, then schedules the deletion of the key, and of any unaliased key of ours
-/// (see the module's documentation). Resumable: a key already pending deletion is left as it
-/// is, and a key whose alias is gone is found by its tags.
+/// (see the module's documentation): found by the orphan search where the ledger says one may
+/// exist, else the key the status knows. Resumable: a key already pending deletion is left as
+/// it is, and a key whose alias is gone is found again.
 pub(super) async fn delete(
     kms: &Kms,
     plan: &KeyPlan,
     owner: &Owner,
-    keys: &KeyRecords,
+    keys: &Keys<'_>,
 ) -> Result<String, StepError> {
     let mut ours = Vec::new();
     let mut done = Vec::new();
@@ -645,13 +646,25 @@ pub(super) async fn delete(
         let tags = kms.tags(&target.key_id).await?;
         if owner.judge_key(&tags, &target.description) == Ownership::Ours {
             // Unaliased next, it is listed by the search below; its tags need no second read.
-            keys.record(&target.key_id, owner);
+            keys.records.record(&target.key_id, owner);
             kms.delete_alias(&plan.alias).await?;
             done.push(format!("deleted the alias {}", plan.alias));
             ours.push(target);
         }
     }
-    for orphan in find_orphans(kms, owner, keys).await? {
+    let known_already = |id: &str| ours.iter().any(|k| k.key_id == id);
+    let unaliased = if keys.ledger.must_search() {
+        find_orphans(kms, owner, keys.records).await?
+    } else if keys.ledger.known_key().is_some_and(known_already) {
+        Vec::new()
+    } else {
+        unaliased(kms, owner, keys)
+            .await?
+            .map(|key| key.info)
+            .into_iter()
+            .collect()
+    };
+    for orphan in unaliased {
         if ours.iter().all(|k| k.key_id != orphan.key_id) {
             ours.push(orphan);
         }

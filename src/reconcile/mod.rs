@@ -285,12 +285,29 @@ impl Reconciler {
     /// observed SecureQueue's resources are never touched. Once it is finished, the SecureQueue's
     /// session in a bound account, if any, is forgotten.
     pub async fn delete(&self, queue: &SecureQueue, log: &CallLog) -> Deletion {
+        self.delete_with(queue, log, KeyLedger::Memory).await
+    }
+
+    /// [`Reconciler::delete`] for a SecureQueue whose status keeps the key ledger: the region
+    /// is searched for unaliased keys of its own only where a record says one may exist; the
+    /// key the status knows is deleted too, should its alias be gone.
+    pub async fn delete_recorded(&self, queue: &SecureQueue, log: &CallLog) -> Deletion {
+        self.delete_with(queue, log, KeyLedger::of(queue, None))
+            .await
+    }
+
+    async fn delete_with(
+        &self,
+        queue: &SecureQueue,
+        log: &CallLog,
+        ledger: KeyLedger<'_>,
+    ) -> Deletion {
         let tenant = self.tenant(queue);
         let session = tenant
             .as_ref()
             .ok()
             .and_then(|(_, session)| session.clone());
-        let deletion = self.deletion(queue, tenant, log).await;
+        let deletion = self.deletion(queue, tenant, log, ledger).await;
         if deletion.finished()
             && let Some(session) = session
         {
@@ -304,6 +321,7 @@ impl Reconciler {
         queue: &SecureQueue,
         tenant: Result<(Environment, Option<AssumedRole>), Problem>,
         log: &CallLog,
+        ledger: KeyLedger<'_>,
     ) -> Deletion {
         let name = display_name(queue);
         if queue.spec.management == Management::Observe {
@@ -373,7 +391,14 @@ impl Reconciler {
         };
         let clients = self.clients(&env, session.as_ref(), &plan.region).await;
         let steps = log
-            .scope(pass::delete(&clients, &self.key_records, &plan))
+            .scope(pass::delete(
+                &clients,
+                &key::Keys {
+                    records: &self.key_records,
+                    ledger,
+                },
+                &plan,
+            ))
             .await;
         Deletion {
             name,

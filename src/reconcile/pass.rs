@@ -19,7 +19,7 @@ use crate::policy::normalize;
 use crate::resolve::Resolved;
 
 use super::error::StepError;
-use super::key::{self, KeyFound, KeyRecords, Keys};
+use super::key::{self, KeyFound, Keys};
 use super::memory::{self, Outcome, Recall};
 use super::ownership::{Claim, Owner};
 use super::queue::{self, ExistingQueue};
@@ -512,11 +512,7 @@ fn access_findings(
 }
 
 /// One deletion pass: the queue, then the dead-letter queue, then the key, each only if ours.
-pub(super) async fn delete(
-    clients: &Clients,
-    key_records: &KeyRecords,
-    plan: &Plan,
-) -> Vec<StepReport> {
+pub(super) async fn delete(clients: &Clients, keys: &Keys<'_>, plan: &Plan) -> Vec<StepReport> {
     let owner = Owner::from_tags(&plan.key.tags);
     let deleted = |condition, result: Result<String, StepError>| match result {
         Ok(message) => Stepped::only(StepReport::done(condition, Reason::Deleted, message)),
@@ -553,7 +549,7 @@ pub(super) async fn delete(
             Box::pin(async {
                 deleted(
                     key_ready,
-                    key::delete(&clients.kms, &plan.key, &owner, key_records).await,
+                    key::delete(&clients.kms, &plan.key, &owner, keys).await,
                 )
             }),
         ),

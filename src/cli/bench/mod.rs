@@ -418,11 +418,13 @@ async fn converge(args: &BenchArgs, reconciler: &Reconciler) -> ExitCode {
         );
         rival_rate = Some(rate);
     }
+    // Without a status, the orphan search's listings are one more round trip.
+    let trips = FRESH_ROUND_TRIPS + u32::from(!with_status);
     print_round(
         "fresh converge",
         &fresh,
         args,
-        FRESH_ROUND_TRIPS,
+        trips,
         reconciler,
         rival_rate,
     );
