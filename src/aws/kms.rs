@@ -8,10 +8,6 @@ use aws_sdk_kms::types::{KeyManagerType, KeySpec, KeyUsageType, OriginType, Tag}
 
 use crate::policy::operator::CREATE_KEY;
 
-use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
-use aws_smithy_runtime_api::client::result::SdkError;
-use aws_smithy_types::error::metadata::ProvideErrorMetadata;
-
 use super::budget::{Budgets, Paced};
 use super::error::{AwsError, Endpoint, mapper};
 use super::held::{self, Gate, HeldWrites};
@@ -99,17 +95,6 @@ impl Kms {
         }
     }
 
-    /// The `map_err` function for `operation`'s SDK errors.
-    fn failed<E>(
-        &self,
-        operation: &'static str,
-    ) -> impl FnOnce(SdkError<E, HttpResponse>) -> AwsError + use<E>
-    where
-        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    {
-        mapper("kms", operation, &self.endpoint)
-    }
-
     /// This adapter, holding back every write into `held` (see [`super::held`]).
     pub fn holding_writes(&self, held: &HeldWrites) -> Self {
         Self {
@@ -133,7 +118,7 @@ impl Kms {
                 super::calls::note_not_found("kms:DescribeKey");
                 Ok(None)
             }
-            Err(e) => Err(self.failed("DescribeKey")(e)),
+            Err(e) => Err(mapper("kms", "DescribeKey", &self.endpoint)(e)),
         }
     }
 
@@ -151,7 +136,7 @@ impl Kms {
                         .send()
                 })
                 .await
-                .map_err(self.failed("ListResourceTags"))?;
+                .map_err(mapper("kms", "ListResourceTags", &self.endpoint))?;
             for tag in page.tags() {
                 tags.insert(tag.tag_key().to_string(), tag.tag_value().to_string());
             }
@@ -176,7 +161,7 @@ impl Kms {
                     .send()
             })
             .await
-            .map_err(self.failed("GetKeyPolicy"))?;
+            .map_err(mapper("kms", "GetKeyPolicy", &self.endpoint))?;
         Ok(out.policy().map(str::to_string))
     }
 
@@ -188,7 +173,7 @@ impl Kms {
                 c.get_key_rotation_status().key_id(key_id).send()
             })
             .await
-            .map_err(self.failed("GetKeyRotationStatus"))?;
+            .map_err(mapper("kms", "GetKeyRotationStatus", &self.endpoint))?;
         Ok(Rotation {
             enabled: out.key_rotation_enabled(),
             period_days: out.rotation_period_in_days(),
@@ -235,7 +220,7 @@ impl Kms {
                     .send()
             })
             .await
-            .map_err(self.failed("CreateKey"))?;
+            .map_err(mapper("kms", "CreateKey", &self.endpoint))?;
         out.key_metadata()
             .map(key_info)
             .ok_or_else(|| AwsError::missing("kms", "CreateKey", "KeyMetadata"))
@@ -254,7 +239,7 @@ impl Kms {
                     .send()
             })
             .await
-            .map_err(self.failed("CreateAlias"))?;
+            .map_err(mapper("kms", "CreateAlias", &self.endpoint))?;
         Ok(())
     }
 
@@ -271,7 +256,7 @@ impl Kms {
                     .send()
             })
             .await
-            .map_err(self.failed("UpdateAlias"))?;
+            .map_err(mapper("kms", "UpdateAlias", &self.endpoint))?;
         Ok(())
     }
 
@@ -283,7 +268,7 @@ impl Kms {
         self.client
             .send("DeleteAlias", |c| c.delete_alias().alias_name(alias).send())
             .await
-            .map_err(self.failed("DeleteAlias"))?;
+            .map_err(mapper("kms", "DeleteAlias", &self.endpoint))?;
         Ok(())
     }
 
@@ -300,7 +285,7 @@ impl Kms {
                     .send()
             })
             .await
-            .map_err(self.failed("EnableKeyRotation"))?;
+            .map_err(mapper("kms", "EnableKeyRotation", &self.endpoint))?;
         Ok(())
     }
 
@@ -318,7 +303,7 @@ impl Kms {
                     .send()
             })
             .await
-            .map_err(self.failed("PutKeyPolicy"))?;
+            .map_err(mapper("kms", "PutKeyPolicy", &self.endpoint))?;
         Ok(())
     }
 
@@ -335,7 +320,7 @@ impl Kms {
                     .send()
             })
             .await
-            .map_err(self.failed("TagResource"))?;
+            .map_err(mapper("kms", "TagResource", &self.endpoint))?;
         Ok(())
     }
 
@@ -352,7 +337,7 @@ impl Kms {
                     .send()
             })
             .await
-            .map_err(self.failed("UntagResource"))?;
+            .map_err(mapper("kms", "UntagResource", &self.endpoint))?;
         Ok(())
     }
 
@@ -373,7 +358,7 @@ impl Kms {
                     .send()
             })
             .await
-            .map_err(self.failed("UpdateKeyDescription"))?;
+            .map_err(mapper("kms", "UpdateKeyDescription", &self.endpoint))?;
         Ok(())
     }
 
@@ -387,7 +372,7 @@ impl Kms {
                 c.cancel_key_deletion().key_id(key_id).send()
             })
             .await
-            .map_err(self.failed("CancelKeyDeletion"))?;
+            .map_err(mapper("kms", "CancelKeyDeletion", &self.endpoint))?;
         Ok(())
     }
 
@@ -399,7 +384,7 @@ impl Kms {
         self.client
             .send("EnableKey", |c| c.enable_key().key_id(key_id).send())
             .await
-            .map_err(self.failed("EnableKey"))?;
+            .map_err(mapper("kms", "EnableKey", &self.endpoint))?;
         Ok(())
     }
 
@@ -416,7 +401,7 @@ impl Kms {
                     .send()
             })
             .await
-            .map_err(self.failed("ScheduleKeyDeletion"))?;
+            .map_err(mapper("kms", "ScheduleKeyDeletion", &self.endpoint))?;
         Ok(())
     }
 
@@ -435,7 +420,7 @@ impl Kms {
                             .send()
                     })
                     .await
-                    .map_err(self.failed("ListAliases"))?;
+                    .map_err(mapper("kms", "ListAliases", &self.endpoint))?;
                 targets.extend(
                     page.aliases()
                         .iter()
@@ -460,7 +445,7 @@ impl Kms {
                         c.list_keys().limit(1000).set_marker(marker.clone()).send()
                     })
                     .await
-                    .map_err(self.failed("ListKeys"))?;
+                    .map_err(mapper("kms", "ListKeys", &self.endpoint))?;
                 ids.extend(
                     page.keys()
                         .iter()

@@ -8,10 +8,6 @@ use aws_sdk_sqs::types::QueueAttributeName;
 
 use crate::plan::QueueAttributes;
 
-use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
-use aws_smithy_runtime_api::client::result::SdkError;
-use aws_smithy_types::error::metadata::ProvideErrorMetadata;
-
 use super::budget::{Budgets, Paced};
 use super::error::{AwsError, Endpoint, mapper};
 use super::held::{self, Gate, HeldWrites};
@@ -43,17 +39,6 @@ impl Sqs {
         }
     }
 
-    /// The `map_err` function for `operation`'s SDK errors.
-    fn failed<E>(
-        &self,
-        operation: &'static str,
-    ) -> impl FnOnce(SdkError<E, HttpResponse>) -> AwsError + use<E>
-    where
-        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    {
-        mapper("sqs", operation, &self.endpoint)
-    }
-
     /// This adapter, holding back every write into `held` (see [`super::held`]).
     pub fn holding_writes(&self, held: &HeldWrites) -> Self {
         Self {
@@ -77,7 +62,7 @@ impl Sqs {
                 super::calls::note_not_found("sqs:GetQueueUrl");
                 Ok(None)
             }
-            Err(e) => Err(self.failed("GetQueueUrl")(e)),
+            Err(e) => Err(mapper("sqs", "GetQueueUrl", &self.endpoint)(e)),
         }
     }
 
@@ -111,7 +96,7 @@ impl Sqs {
                 super::calls::note_not_found("sqs:GetQueueAttributes");
                 Ok(None)
             }
-            Err(e) => Err(self.failed("GetQueueAttributes")(e)),
+            Err(e) => Err(mapper("sqs", "GetQueueAttributes", &self.endpoint)(e)),
         }
     }
 
@@ -123,7 +108,7 @@ impl Sqs {
                 c.list_queue_tags().queue_url(url).send()
             })
             .await
-            .map_err(self.failed("ListQueueTags"))?;
+            .map_err(mapper("sqs", "ListQueueTags", &self.endpoint))?;
         Ok(out
             .tags()
             .into_iter()
@@ -153,7 +138,7 @@ impl Sqs {
                     .send()
             })
             .await
-            .map_err(self.failed("CreateQueue"))?;
+            .map_err(mapper("sqs", "CreateQueue", &self.endpoint))?;
         out.queue_url()
             .map(str::to_string)
             .ok_or_else(|| AwsError::missing("sqs", "CreateQueue", "QueueUrl"))
@@ -176,7 +161,7 @@ impl Sqs {
                     .send()
             })
             .await
-            .map_err(self.failed("SetQueueAttributes"))?;
+            .map_err(mapper("sqs", "SetQueueAttributes", &self.endpoint))?;
         Ok(())
     }
 
@@ -193,7 +178,7 @@ impl Sqs {
                     .send()
             })
             .await
-            .map_err(self.failed("TagQueue"))?;
+            .map_err(mapper("sqs", "TagQueue", &self.endpoint))?;
         Ok(())
     }
 
@@ -210,7 +195,7 @@ impl Sqs {
                     .send()
             })
             .await
-            .map_err(self.failed("UntagQueue"))?;
+            .map_err(mapper("sqs", "UntagQueue", &self.endpoint))?;
         Ok(())
     }
 
@@ -222,7 +207,7 @@ impl Sqs {
         self.client
             .send("DeleteQueue", |c| c.delete_queue().queue_url(url).send())
             .await
-            .map_err(self.failed("DeleteQueue"))?;
+            .map_err(mapper("sqs", "DeleteQueue", &self.endpoint))?;
         Ok(())
     }
 }

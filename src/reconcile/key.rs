@@ -4,6 +4,8 @@
 //! CreateKey is not idempotent, so a key is only ever created after both lookups came back
 //! empty. A key that a crash left without its alias has no alias pointing at it; the orphan
 //! search lists exactly those keys and reads their tags, so the next pass finds and finishes it.
+//! It runs where the key ledger ([`super::ledger`]) says such a key can exist, or on every
+//! fresh converge where there is no ledger (`apply`).
 //!
 //! Whose a key is has one rule, [`Owner::judge_key`], for the alias lookup, the orphan search
 //! and the deletion alike: its ownership tags or, where it has none, the description CreateKey

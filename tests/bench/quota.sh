@@ -13,7 +13,8 @@ cargo build --release --quiet --features bench
 # shellcheck source=tests/emulator/emulator.sh
 source tests/emulator/emulator.sh
 trap emulator_stop EXIT
-SECUREQUEUE_EMULATOR_QUOTAS=aws emulator_start
+# Quota mode unless the caller sets SECUREQUEUE_EMULATOR_QUOTAS, even to nothing (crowded.sh).
+SECUREQUEUE_EMULATOR_QUOTAS="${SECUREQUEUE_EMULATOR_QUOTAS-aws}" emulator_start
 echo "== $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 target/release/securequeue bench \
     --operator-role-arn "arn:aws:iam::$EMULATOR_ACCOUNT_ID:role/securequeue-operator" "$@"
