@@ -14,6 +14,10 @@
 //!
 //! The record must be written before CreateKey is sent: a pass that cannot write it creates
 //! nothing. Removing it may fail harmlessly: the next pass searches once more and removes it.
+//! The status is the ledger, so what it relies on is the status itself: a status erased by hand
+//! (or restored from a backup taken without it) in the seconds between a cut CreateKey and the
+//! next pass would let that pass make a second key, unaliased and unseen by the controller;
+//! `securequeue delete`, which always searches, finds it by its tags or description.
 //!
 //! Where no durable record exists (`securequeue apply`, which keeps no status), a pass cannot
 //! know what an earlier one sent, so every pass that finds no alias searches, and lost answers
