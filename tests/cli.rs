@@ -30,7 +30,7 @@ fn plan_of_one_manifest_prints_one_object() {
     let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(plan["name"], "shop/orders");
     assert_eq!(plan["queue"]["name"], "shop-orders");
-    assert_eq!(plan["steps"].as_array().unwrap().len(), 13);
+    assert_eq!(plan["steps"].as_array().unwrap().len(), 11);
     assert!(plan["kms"]["estimatedRequestsPer30Days"].as_u64().unwrap() > 0);
 }
 
