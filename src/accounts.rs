@@ -50,7 +50,7 @@ impl Binding {
                     format!("spec.namespaces[{i}]"),
                     format!(
                         "{namespace} is not a namespace name",
-                        namespace = crate::validation::quoted(namespace)
+                        namespace = crate::quote::quoted(namespace)
                     ),
                 ));
             }
@@ -175,7 +175,7 @@ fn guardrail_problems(guardrails: &AccountGuardrails) -> Vec<Problem> {
             "spec.guardrails.requiredOrganizationId",
             format!(
                 "{org} is not an organization id (`o-...`)",
-                org = crate::validation::quoted(org)
+                org = crate::quote::quoted(org)
             ),
         ));
     }

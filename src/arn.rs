@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use crate::validation::quoted;
+use crate::quote::quoted;
 
 /// An AWS partition: the set of regions an ARN, a service principal's DNS suffix and a policy
 /// live in. A role in one partition can never be a principal in another.

@@ -22,6 +22,7 @@ pub mod identity;
 pub mod manifest;
 pub mod plan;
 pub mod policy;
+pub mod quote;
 pub mod reconcile;
 pub mod resolve;
 pub mod validation;

@@ -5,7 +5,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::api::{ACCOUNT_KIND, GROUP, KIND, SecureQueue, SecureQueueAccount, VERSION};
-use crate::validation::{self, Problem};
+use crate::validation::Problem;
 
 /// One document of a manifest.
 #[derive(Debug)]
@@ -54,8 +54,8 @@ fn label(value: &Value) -> String {
     };
     format!(
         "{}/{}",
-        validation::escaped(field("namespace").unwrap_or("default")),
-        validation::escaped(field("name").unwrap_or("<unnamed>"))
+        crate::quote::escaped(field("namespace").unwrap_or("default")),
+        crate::quote::escaped(field("name").unwrap_or("<unnamed>"))
     )
 }
 

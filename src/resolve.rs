@@ -288,7 +288,7 @@ pub fn resolve(queue: &SecureQueue, env: &Environment) -> Result<Resolved, Vec<P
                 region_source.field(),
                 format!(
                     "{region} is not an AWS region name such as eu-west-1",
-                    region = crate::validation::quoted(region)
+                    region = crate::quote::quoted(region)
                 ),
             ));
             None
@@ -298,7 +298,7 @@ pub fn resolve(queue: &SecureQueue, env: &Environment) -> Result<Resolved, Vec<P
             if partition.is_none() {
                 problems.push(Problem::new(
                     region_source.field(),
-                    format!("{region} is in a partition the operator does not support (aws, aws-cn and aws-us-gov are)", region = crate::validation::quoted(region)),
+                    format!("{region} is in a partition the operator does not support (aws, aws-cn and aws-us-gov are)", region = crate::quote::quoted(region)),
                 ));
             }
             partition
@@ -327,7 +327,7 @@ pub fn resolve(queue: &SecureQueue, env: &Environment) -> Result<Resolved, Vec<P
     if key_alias.len() > limits::KEY_ALIAS_MAX as usize {
         problems.push(Problem::new("spec.key.alias", format!(
             "the default alias {key_alias} is longer than KMS's {} characters; set spec.key.alias",
-            limits::KEY_ALIAS_MAX, key_alias = crate::validation::quoted(&key_alias))));
+            limits::KEY_ALIAS_MAX, key_alias = crate::quote::quoted(&key_alias))));
     }
 
     let (Some(partition), Some(region), true) = (partition, region, problems.is_empty()) else {
@@ -396,7 +396,7 @@ pub fn queue_names(
                 "spec.deadLetterQueue.queueName",
                 format!(
                     "{given} is the main queue's name too: a queue cannot be its own dead-letter queue (its failed messages would never leave it); choose another name",
-                    given = crate::validation::quoted(given)
+                    given = crate::quote::quoted(given)
                 ),
             ));
         }
@@ -410,7 +410,7 @@ pub fn queue_names(
                 "the dead-letter queue's name {dead_letter} would have {} characters, over SQS's {}; set a shorter spec.queueName",
                 dead_letter.len(),
                 limits::SQS_QUEUE_NAME_MAX,
-                dead_letter = crate::validation::quoted(&dead_letter)
+                dead_letter = crate::quote::quoted(&dead_letter)
             ),
         ));
     }
@@ -431,7 +431,7 @@ fn metadata_problems(name: &str, namespace: &str) -> Vec<Problem> {
             "metadata.name",
             format!(
                 "{} is not a Kubernetes object name: at most {} lowercase letters, digits, `-` and `.`, starting and ending with a letter or digit",
-                validation::quoted(name),
+                crate::quote::quoted(name),
                 limits::OBJECT_NAME_MAX
             ),
         ));
@@ -441,7 +441,7 @@ fn metadata_problems(name: &str, namespace: &str) -> Vec<Problem> {
             "metadata.namespace",
             format!(
                 "{} is not a Kubernetes namespace name: at most 63 lowercase letters, digits and `-`, starting and ending with a letter or digit",
-                validation::quoted(namespace)
+                crate::quote::quoted(namespace)
             ),
         ));
     }

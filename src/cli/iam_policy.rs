@@ -96,7 +96,7 @@ fn trust_flags(args: &IamPolicyArgs) -> Result<(), String> {
             return Err(format!(
                 "--assumable-role-arn: {role} is in the operator's own account {}; name the roles of the bound accounts",
                 args.account_id,
-                role = crate::validation::quoted(role)
+                role = crate::quote::quoted(role)
             ));
         }
     }
@@ -107,7 +107,7 @@ fn trust_flags(args: &IamPolicyArgs) -> Result<(), String> {
             return Err(format!(
                 "--trusted-principal: {principal} is in account {}, the target account itself; name the operator's own role, in the cluster's account",
                 args.account_id,
-                principal = crate::validation::quoted(principal)
+                principal = crate::quote::quoted(principal)
             ));
         }
     }

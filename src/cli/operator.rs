@@ -244,7 +244,7 @@ fn endpoint_url(url: &str) -> Result<String, String> {
         }
         _ => Err(format!(
             "{} is not an http:// or https:// URL with a host, such as http://127.0.0.1:5000",
-            crate::validation::quoted(url)
+            crate::quote::quoted(url)
         )),
     }
 }

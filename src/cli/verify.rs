@@ -298,7 +298,7 @@ fn explainable(args: &ExplainArgs) -> Result<(), String> {
     if !crate::policy::actions::is_known(&args.action) {
         return Err(format!(
             "--action {} is not an Amazon SQS or AWS KMS action, such as sqs:SendMessage or kms:Decrypt (one action, no wildcards)",
-            crate::validation::quoted(&args.action)
+            crate::quote::quoted(&args.action)
         ));
     }
     let service = args
@@ -313,7 +313,7 @@ fn explainable(args: &ExplainArgs) -> Result<(), String> {
     if !service && crate::arn::Arn::parse(&args.principal).is_err() {
         return Err(format!(
             "--principal {} is neither an ARN (arn:aws:iam::111122223333:role/orders) nor a service principal (sns.amazonaws.com)",
-            crate::validation::quoted(&args.principal)
+            crate::quote::quoted(&args.principal)
         ));
     }
     Ok(())

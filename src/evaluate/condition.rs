@@ -19,7 +19,7 @@ pub fn holds(
         Some(_) => {
             return Err(format!(
                 "unknown condition operator {operator}",
-                operator = crate::validation::quoted(operator)
+                operator = crate::quote::quoted(operator)
             ));
         }
         None => (None, operator),
@@ -32,7 +32,7 @@ pub fn holds(
         if set.is_some() || if_exists {
             return Err(format!(
                 "unknown condition operator {operator}",
-                operator = crate::validation::quoted(operator)
+                operator = crate::quote::quoted(operator)
             ));
         }
         let wants_absent = policy.iter().any(|v| v.eq_ignore_ascii_case("true"));
@@ -41,7 +41,7 @@ pub fn holds(
     let (compare, negated) = comparison(base).ok_or_else(|| {
         format!(
             "unknown condition operator {operator}",
-            operator = crate::validation::quoted(operator)
+            operator = crate::quote::quoted(operator)
         )
     })?;
     let Some(values) = request else {
@@ -139,7 +139,7 @@ fn date(policy: &str, value: &str, compare: fn(i64, i64) -> bool) -> Result<bool
     let p = seconds(policy).ok_or_else(|| {
         format!(
             "{policy} is not a date",
-            policy = crate::validation::quoted(policy)
+            policy = crate::quote::quoted(policy)
         )
     })?;
     Ok(seconds(value).is_some_and(|v| compare(p, v)))
@@ -151,7 +151,7 @@ fn ip_in(policy: &str, value: &str) -> Result<bool, String> {
     let network: std::net::IpAddr = network.parse().map_err(|_| {
         format!(
             "{policy} is not an IP address or CIDR block",
-            policy = crate::validation::quoted(policy)
+            policy = crate::quote::quoted(policy)
         )
     })?;
     let Ok(address) = value.parse::<std::net::IpAddr>() else {
@@ -170,14 +170,14 @@ fn ip_in(policy: &str, value: &str) -> Result<bool, String> {
         bits.parse().map_err(|_| {
             format!(
                 "{policy} has a bad prefix length",
-                policy = crate::validation::quoted(policy)
+                policy = crate::quote::quoted(policy)
             )
         })?
     };
     if bits > width {
         return Err(format!(
             "{policy} has a bad prefix length",
-            policy = crate::validation::quoted(policy)
+            policy = crate::quote::quoted(policy)
         ));
     }
     let shift = width - bits;
@@ -188,7 +188,7 @@ fn numeric(policy: &str, value: &str, compare: fn(f64, f64) -> bool) -> Result<b
     let p: f64 = policy.parse().map_err(|_| {
         format!(
             "{policy} is not a number",
-            policy = crate::validation::quoted(policy)
+            policy = crate::quote::quoted(policy)
         )
     })?;
     Ok(value.parse::<f64>().is_ok_and(|v| compare(p, v)))

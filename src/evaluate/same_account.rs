@@ -83,7 +83,7 @@ fn account_root(principal: &Principal) -> Result<Principal, String> {
         ))),
         _ => Err(format!(
             "{arn} is not an ARN",
-            arn = crate::validation::quoted(arn)
+            arn = crate::quote::quoted(arn)
         )),
     }
 }

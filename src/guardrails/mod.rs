@@ -53,13 +53,13 @@ pub fn key_alias_prefix(prefix: &str) -> Result<String, String> {
     let Some(rest) = prefix.strip_prefix("alias/") else {
         return Err(format!(
             "{prefix} must start with `alias/`",
-            prefix = crate::validation::quoted(prefix)
+            prefix = crate::quote::quoted(prefix)
         ));
     };
     if rest.starts_with("aws/") || rest.contains('*') {
         return Err(format!(
             "{prefix} must not start with `alias/aws/` nor hold `*`",
-            prefix = crate::validation::quoted(prefix)
+            prefix = crate::quote::quoted(prefix)
         ));
     }
     if !rest
@@ -68,7 +68,7 @@ pub fn key_alias_prefix(prefix: &str) -> Result<String, String> {
     {
         return Err(format!(
             "{} holds characters KMS does not allow in an alias (letters, digits, `/`, `_` and `-` only)",
-            crate::validation::quoted(prefix)
+            crate::quote::quoted(prefix)
         ));
     }
     Ok(prefix.to_string())
@@ -82,7 +82,7 @@ pub fn queue_name_prefix(prefix: &str) -> Result<String, String> {
     if !prefix.chars().all(allowed) {
         return Err(format!(
             "{} holds characters SQS does not allow in a queue name (letters, digits, `_` and `-` only)",
-            crate::validation::quoted(prefix)
+            crate::quote::quoted(prefix)
         ));
     }
     if prefix.len() >= crate::api::limits::QUEUE_NAME_MAX as usize {
@@ -114,10 +114,7 @@ fn kept_if(value: &str, valid: bool, what: &str) -> Result<String, String> {
     if valid {
         Ok(value.to_string())
     } else {
-        Err(format!(
-            "{} is not {what}",
-            crate::validation::quoted(value)
-        ))
+        Err(format!("{} is not {what}", crate::quote::quoted(value)))
     }
 }
 
@@ -166,7 +163,7 @@ impl Guardrails {
                                 format!(
                                     "{text} is in account {}, which the operator's guardrail does not allow (allowed: {})",
                                     arn.account,
-                                    self.allowed_account_ids.join(", "), text = crate::validation::quoted(text)),
+                                    self.allowed_account_ids.join(", "), text = crate::quote::quoted(text)),
                             ),
                         });
                     }
@@ -268,7 +265,7 @@ impl Prefix<'_> {
                         "{given} must start with `{}`, the operator's {} prefix",
                         self.prefix,
                         self.what,
-                        given = crate::validation::quoted(given)
+                        given = crate::quote::quoted(given)
                     ),
                 ),
             }),

@@ -33,7 +33,7 @@ pub fn namespace(text: &str) -> Result<String, String> {
     } else {
         Err(format!(
             "{} is neither a namespace name (at most 63 lowercase letters, digits and `-`) nor `*`",
-            validation::quoted(text)
+            crate::quote::quoted(text)
         ))
     }
 }
@@ -89,7 +89,7 @@ pub(super) fn violations(
                 field,
                 format!(
                     "{} is not one of namespace {namespace}'s names: with management: {management}, a SecureQueue names only queues starting with `{queues}` and key aliases starting with `{aliases}`, unless the platform team trusts its namespace across tenants (--cross-tenant-namespaces)",
-                    validation::quoted(&given)
+                    crate::quote::quoted(&given)
                 ),
             ),
         })
