@@ -3,13 +3,14 @@
 //! whole-status writes of the reconcile (which never carry it) neither remove nor own it. Only
 //! while this replica leads.
 
-use kube::Resource;
-use kube::api::{Api, Patch, PatchParams};
+use kube::api::Api;
 use serde_json::json;
 
 use crate::api::{KeyCreation, SecureQueue};
 use crate::fence::WriteFence;
 use crate::reconcile::ledger::{LedgerStore, Written};
+
+use super::reconcile::apply_status;
 
 /// The field manager of `status.keyCreation`.
 pub const LEDGER_FIELD_MANAGER: &str = "securequeue-key-ledger";
@@ -37,20 +38,9 @@ impl LedgerStore for StatusLedger {
                 Some(creation) => json!({ "keyCreation": creation }),
                 None => json!({}),
             };
-            let applied = json!({
-                "apiVersion": SecureQueue::api_version(&()),
-                "kind": SecureQueue::kind(&()),
-                "status": status,
-            });
-            fence.check().map_err(|fenced| fenced.to_string())?;
-            api.patch_status(
-                &name,
-                &PatchParams::apply(LEDGER_FIELD_MANAGER).force(),
-                &Patch::Apply(applied),
-            )
-            .await
-            .map(|_| ())
-            .map_err(|e| format!("Kubernetes API: {e}"))
+            apply_status(&fence, &api, &name, LEDGER_FIELD_MANAGER, status)
+                .await
+                .map_err(|e| e.to_string())
         })
     }
 }

@@ -346,6 +346,19 @@ async fn patch_status(
         key_creation: None,
         ..status.clone()
     };
+    apply_status(fence, api, &queue.name_any(), FIELD_MANAGER, json!(status)).await
+}
+
+/// Applies the status fields `status` holds to the SecureQueue `name` by server-side apply as
+/// `manager`, forced: the fields that manager wrote before and `status` lacks are removed. Only
+/// while this replica leads (`fence`).
+pub(super) async fn apply_status(
+    fence: &WriteFence,
+    api: &Api<SecureQueue>,
+    name: &str,
+    manager: &str,
+    status: serde_json::Value,
+) -> Result<(), Error> {
     let applied = json!({
         "apiVersion": SecureQueue::api_version(&()),
         "kind": SecureQueue::kind(&()),
@@ -353,8 +366,8 @@ async fn patch_status(
     });
     fence.check()?;
     api.patch_status(
-        &queue.name_any(),
-        &PatchParams::apply(FIELD_MANAGER).force(),
+        name,
+        &PatchParams::apply(manager).force(),
         &Patch::Apply(applied),
     )
     .await?;
