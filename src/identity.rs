@@ -104,7 +104,10 @@ impl Recorded {
                 "spec.region",
                 format!(
                     "the key and both queues are in {recorded}{partition} (status.identity.region), and the spec now says `{}`; securequeue never moves them, as that would leave the queues in {recorded} and their messages unmanaged: set spec.region back to {recorded}, or create a new SecureQueue for `{}`",
-                    planned.region, planned.region, recorded = crate::quote::quoted(recorded)),
+                    planned.region,
+                    planned.region,
+                    recorded = crate::quote::quoted(recorded)
+                ),
             ));
         }
         let renamed = differs(&self.queue_name, &planned.queue_name)
@@ -126,7 +129,10 @@ impl Recorded {
             problems.push(Problem::new(
                 "spec.queueName",
                 format!(
-                    "the spec would rename the {what} from {recorded} to {wanted} (spec.queueName, spec.fifo, or the operator's queue name prefix changed); a queue cannot be renamed and securequeue never replaces a queue that may hold messages: restore the field, or create a new SecureQueue", recorded = crate::quote::quoted(recorded), wanted = crate::quote::quoted(wanted)),
+                    "the spec would rename the {what} from {recorded} to {wanted} (spec.queueName, spec.fifo, or the operator's queue name prefix changed); a queue cannot be renamed and securequeue never replaces a queue that may hold messages: restore the field, or create a new SecureQueue",
+                    recorded = crate::quote::quoted(recorded),
+                    wanted = crate::quote::quoted(wanted)
+                ),
             ));
         }
         if let Some(recorded) = differs(&self.key_alias, &planned.key_alias) {
@@ -134,7 +140,9 @@ impl Recorded {
                 "spec.key.alias",
                 format!(
                     "the key's alias is {recorded} (status.identity.keyAlias), and the spec now says `{}`; a new alias would mean a new key, and the key behind {recorded} still decrypts the messages in both queues: set spec.key.alias back to {recorded} (or remove it, if that is the default). KMS rotates the key material itself, every spec.key.rotationPeriodDays",
-                    planned.key_alias, recorded = crate::quote::quoted(recorded)),
+                    planned.key_alias,
+                    recorded = crate::quote::quoted(recorded)
+                ),
             ));
         }
         problems

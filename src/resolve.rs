@@ -298,7 +298,10 @@ pub fn resolve(queue: &SecureQueue, env: &Environment) -> Result<Resolved, Vec<P
             if partition.is_none() {
                 problems.push(Problem::new(
                     region_source.field(),
-                    format!("{region} is in a partition the operator does not support (aws, aws-cn and aws-us-gov are)", region = crate::quote::quoted(region)),
+                    format!(
+                        "{region} is in a partition the operator does not support (aws, aws-cn and aws-us-gov are)",
+                        region = crate::quote::quoted(region)
+                    ),
                 ));
             }
             partition
@@ -325,9 +328,14 @@ pub fn resolve(queue: &SecureQueue, env: &Environment) -> Result<Resolved, Vec<P
         .clone()
         .unwrap_or_else(|| default_alias(&namespace, &name));
     if key_alias.len() > limits::KEY_ALIAS_MAX as usize {
-        problems.push(Problem::new("spec.key.alias", format!(
-            "the default alias {key_alias} is longer than KMS's {} characters; set spec.key.alias",
-            limits::KEY_ALIAS_MAX, key_alias = crate::quote::quoted(&key_alias))));
+        problems.push(Problem::new(
+            "spec.key.alias",
+            format!(
+                "the default alias {key_alias} is longer than KMS's {} characters; set spec.key.alias",
+                limits::KEY_ALIAS_MAX,
+                key_alias = crate::quote::quoted(&key_alias)
+            ),
+        ));
     }
 
     let (Some(partition), Some(region), true) = (partition, region, problems.is_empty()) else {

@@ -263,17 +263,28 @@ impl Checker<'_> {
         if let (Some(partition), Some(region)) = (self.scope.partition, self.scope.region)
             && arn.partition != partition
         {
-            self.problem(field, format!(
-                "{text} is in partition {} but the queue's region {region} is in partition {partition}",
-                arn.partition, text = quoted(text)));
+            self.problem(
+                field,
+                format!(
+                    "{text} is in partition {} but the queue's region {region} is in partition {partition}",
+                    arn.partition,
+                    text = quoted(text)
+                ),
+            );
         }
         if !arn.account.is_empty()
             && arn.account != self.scope.account_id
             && !self.scope.allow_cross_account
         {
-            self.problem(field, format!(
-                "{text} belongs to account {}, not the queue's account {}; cross-account principals must be allowed explicitly by the operator",
-                arn.account, self.scope.account_id, text = quoted(text)));
+            self.problem(
+                field,
+                format!(
+                    "{text} belongs to account {}, not the queue's account {}; cross-account principals must be allowed explicitly by the operator",
+                    arn.account,
+                    self.scope.account_id,
+                    text = quoted(text)
+                ),
+            );
         }
     }
 
@@ -287,7 +298,13 @@ impl Checker<'_> {
                 Ok((topic, name)) => {
                     self.placement(&at, text, &topic);
                     if spec.fifo && !name.ends_with(".fifo") {
-                        self.problem(at, format!("{text} is a standard topic; a FIFO queue can only subscribe to FIFO topics", text = quoted(text)));
+                        self.problem(
+                            at,
+                            format!(
+                                "{text} is a standard topic; a FIFO queue can only subscribe to FIFO topics",
+                                text = quoted(text)
+                            ),
+                        );
                     }
                 }
                 Err(reason) => self.problem(at, reason),
@@ -320,9 +337,14 @@ impl Checker<'_> {
                     if let Some(region) = self.scope.region
                         && rule.region != region
                     {
-                        self.problem(at, format!(
-                            "{text} is in region {}; an EventBridge rule can only target queues in its own region ({region})",
-                            rule.region, text = quoted(text)));
+                        self.problem(
+                            at,
+                            format!(
+                                "{text} is in region {}; an EventBridge rule can only target queues in its own region ({region})",
+                                rule.region,
+                                text = quoted(text)
+                            ),
+                        );
                     }
                 }
                 Err(reason) => self.problem(at, reason),
@@ -423,7 +445,13 @@ impl Checker<'_> {
             );
         }
         if !matches(patterns::KEY_ALIAS, alias) {
-            self.problem(field, format!("{alias} must start with `alias/` and hold only letters, digits, `/`, `_` and `-`", alias = quoted(alias)));
+            self.problem(
+                field,
+                format!(
+                    "{alias} must start with `alias/` and hold only letters, digits, `/`, `_` and `-`",
+                    alias = quoted(alias)
+                ),
+            );
         } else if alias.starts_with("alias/aws/") {
             self.problem(
                 field,

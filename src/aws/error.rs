@@ -8,9 +8,9 @@ use std::sync::Arc;
 use aws_credential_types::provider::error::CredentialsError;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::{DispatchFailure, SdkError};
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use crate::arn::Partition;
-use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 /// What kind of failure an AWS call ended in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

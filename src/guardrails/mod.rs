@@ -163,7 +163,9 @@ impl Guardrails {
                                 format!(
                                     "{text} is in account {}, which the operator's guardrail does not allow (allowed: {})",
                                     arn.account,
-                                    self.allowed_account_ids.join(", "), text = crate::quote::quoted(text)),
+                                    self.allowed_account_ids.join(", "),
+                                    text = crate::quote::quoted(text)
+                                ),
                             ),
                         });
                     }
@@ -223,9 +225,7 @@ impl Guardrails {
             Err(violations)
         }
     }
-}
 
-impl Guardrails {
     /// `alias` as a default alias is given the key alias prefix: unchanged when it starts with
     /// it already (or there is none), else with the prefix in place of `alias/`.
     fn within_alias_prefix(&self, alias: &str) -> String {
