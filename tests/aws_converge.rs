@@ -94,7 +94,7 @@ async fn a_fresh_converge_follows_the_planned_calls() {
             .entry(format!("{}:{}", step.service, step.operation))
             .or_insert(0u64) += 1;
     }
-    let ledger = StatusLedger::default();
+    let ledger = KeptLedger::default();
     let report = converge_recorded(&reconciler, &mut queue, &ledger).await;
     assert_ready(&report, "Created");
     assert_eq!(

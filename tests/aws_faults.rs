@@ -525,7 +525,7 @@ fn reasons(report: &Report) -> Vec<&str> {
 /// status, which keeps the key ledger.
 enum Path {
     Memory,
-    Recorded(StatusLedger),
+    Recorded(KeptLedger),
 }
 
 /// One converge pass of `queue` along `path`.
@@ -566,7 +566,7 @@ async fn any_write_failing_in_any_pass_still_ends_ready_with_one_of_each() {
 /// spares (the orphan search of a fresh converge) never costs a second key.
 #[tokio::test]
 async fn any_write_failing_in_any_recorded_pass_still_ends_ready_with_one_of_each() {
-    chaos_converges(|| Path::Recorded(StatusLedger::default())).await;
+    chaos_converges(|| Path::Recorded(KeptLedger::default())).await;
 }
 
 async fn chaos_converges(path: impl Fn() -> Path) {
@@ -621,7 +621,7 @@ async fn any_write_failing_in_any_deletion_pass_still_ends_with_nothing_left() {
 /// only where a record says an unaliased key may exist, still leaves no live key behind.
 #[tokio::test]
 async fn any_write_failing_in_any_recorded_deletion_pass_still_ends_with_nothing_left() {
-    chaos_deletions(|| Path::Recorded(StatusLedger::default())).await;
+    chaos_deletions(|| Path::Recorded(KeptLedger::default())).await;
 }
 
 async fn chaos_deletions(path: impl Fn() -> Path) {

@@ -105,7 +105,7 @@ async fn a_recorded_converge_cut_off_after_any_call_is_finished_by_the_next_pass
             "no pass finished within {FRESH_CALLS} calls"
         );
         let mut queue = secure_queue(&unique_namespace(&format!("ledger{calls}")), "");
-        let ledger = StatusLedger::default();
+        let ledger = KeptLedger::default();
         let log = CallLog::stopping_after(calls);
         let cut = converge_recorded_with(&reconciler, &mut queue, &ledger, &log).await;
         if cut.is_ready() {
@@ -140,7 +140,7 @@ async fn a_key_whose_creation_cannot_be_recorded_is_not_created() {
     let reconciler = reconciler().await;
     let namespace = unique_namespace("unrecorded");
     let mut queue = secure_queue(&namespace, "");
-    let refusing = StatusLedger::default();
+    let refusing = KeptLedger::default();
     refusing.refuse_writes();
     let refused = converge_recorded(&reconciler, &mut queue, &refusing).await;
     assert_eq!(condition(&refused, "KeyReady"), ("False", "Interrupted"));
@@ -153,7 +153,7 @@ async fn a_key_whose_creation_cannot_be_recorded_is_not_created() {
     );
     let (kms, _) = raw().await;
     assert!(keys_of(&kms, &namespace).await.is_empty());
-    let ledger = StatusLedger::default();
+    let ledger = KeptLedger::default();
     let created = converge_recorded(&reconciler, &mut queue, &ledger).await;
     assert_ready(&created, "Created");
     assert_complete(&queue).await;
@@ -165,7 +165,7 @@ async fn a_key_whose_creation_cannot_be_recorded_is_not_created() {
 async fn a_recorded_key_whose_alias_was_deleted_is_read_by_its_id() {
     let reconciler = reconciler().await;
     let mut queue = secure_queue(&unique_namespace("known-key"), "");
-    let ledger = StatusLedger::default();
+    let ledger = KeptLedger::default();
     assert_ready(
         &converge_recorded(&reconciler, &mut queue, &ledger).await,
         "Created",
@@ -230,7 +230,7 @@ async fn a_recorded_deletion_searches_only_where_the_ledger_says_a_key_may_hide(
     let reconciler = reconciler().await;
     let spec = "  deletionPolicy: Delete\n";
     let mut made = secure_queue(&unique_namespace("ledger-delete"), spec);
-    let ledger = StatusLedger::default();
+    let ledger = KeptLedger::default();
     assert_ready(
         &converge_recorded(&reconciler, &mut made, &ledger).await,
         "Created",
@@ -243,7 +243,7 @@ async fn a_recorded_deletion_searches_only_where_the_ledger_says_a_key_may_hide(
     assert_deleted(&made).await;
 
     let mut cut = secure_queue(&unique_namespace("ledger-delete-cut"), spec);
-    let ledger = StatusLedger::default();
+    let ledger = KeptLedger::default();
     let log = CallLog::stopping_after_operation("kms:CreateKey");
     converge_recorded_with(&reconciler, &mut cut, &ledger, &log).await;
     assert!(ledger.record().is_some(), "the cut pass leaves its record");

@@ -123,14 +123,14 @@ pub async fn converge(reconciler: &Reconciler, queue: &SecureQueue) -> Report {
 }
 
 /// A SecureQueue's key ledger as the controller keeps it, in its status.
-pub use securequeue::reconcile::ledger::KeptLedger as StatusLedger;
+pub use securequeue::reconcile::ledger::KeptLedger;
 
 /// One converge pass as the controller makes it, cut off as `log` says: with the status its
 /// earlier passes wrote and the ledger's record in it, which it brings up to date after.
 pub async fn converge_recorded_with(
     reconciler: &Reconciler,
     queue: &mut SecureQueue,
-    ledger: &StatusLedger,
+    ledger: &KeptLedger,
     log: &CallLog,
 ) -> Report {
     let report = reconciler.converge_recorded(queue, log, ledger).await;
@@ -142,7 +142,7 @@ pub async fn converge_recorded_with(
 pub async fn converge_recorded(
     reconciler: &Reconciler,
     queue: &mut SecureQueue,
-    ledger: &StatusLedger,
+    ledger: &KeptLedger,
 ) -> Report {
     converge_recorded_with(reconciler, queue, ledger, &CallLog::default()).await
 }
