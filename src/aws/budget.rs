@@ -13,6 +13,14 @@
 //! no known quota goes unpaced until AWS throttles it; then it is paced the same way from half
 //! the rate of its last second, and unpaced again after [`RELEASE_AFTER`] without a throttle.
 //!
+//! Spacing alone holds against a token bucket, but AWS does not document how it counts "per
+//! second" (<https://docs.aws.amazon.com/kms/latest/developerguide/requests-per-second.html>
+//! says only that a quota is requests per second, shared by the account in the Region). Under
+//! the strictest reading, at most N requests in any one-second window, evenly spaced requests
+//! at N a second put N + 1 in a closed window. So a request also waits until fewer than the
+//! rate, rounded up, went in the last [`WINDOW`], a second with a margin for the time between
+//! a request leaving and AWS counting it.
+//!
 //! A throttled request is not retried by the SDK, whose retries would bypass the budget: it
 //! waits for its turn again ([`Paced::send`]), up to [`REQUEUES`] times. The wait for a turn
 //! happens before the SDK sends the request, outside its attempt timeout, so a long queue never
@@ -53,6 +61,10 @@ pub const MIN_RATE: f64 = 0.5;
 pub const CUT_SPACING: Duration = Duration::from_secs(1);
 /// How long an operation with no known quota stays paced after its last throttle.
 pub const RELEASE_AFTER: Duration = Duration::from_secs(60);
+/// No more requests than the rate, rounded up, go in any window this long: one second, and a
+/// margin for the time between a request leaving and AWS counting it (measured against the
+/// emulator's sliding-window counting with 1,000 passes waiting: see the README's figures).
+pub const WINDOW: Duration = Duration::from_millis(1050);
 /// How many times a throttled request waits for its turn again before the throttle is reported.
 pub const REQUEUES: u32 = 8;
 /// Requests of one service in one region in flight at once, however many passes run: each
@@ -83,11 +95,23 @@ struct State {
     last_cut: Option<Instant>,
     /// When the rate was last raised (or cut).
     last_raise: Instant,
-    /// When the requests of about the last second went.
+    /// When the requests of the last [`WINDOW`] went, or are to go, in order.
     sent: VecDeque<Instant>,
     throttles: u64,
     cuts: u64,
     requests: u64,
+}
+
+impl State {
+    /// The earliest a request may go with fewer than `rate`, rounded up, in the [`WINDOW`]
+    /// before it.
+    fn window_opens(&self, rate: f64) -> Instant {
+        let most = (rate.ceil() as usize).max(1);
+        match self.sent.len().checked_sub(most) {
+            Some(index) => self.sent[index] + WINDOW,
+            None => self.next_free,
+        }
+    }
 }
 
 /// What a budget is doing, for metrics, the start-up log and tests.
@@ -124,7 +148,7 @@ const LATE: Duration = Duration::from_millis(10);
 
 impl Turn<'_> {
     /// The request goes now: if late (it waited for a place in flight), the operation's next
-    /// turn comes no sooner than one spacing after now.
+    /// turn comes no sooner than one spacing after now, and its window counts it from now.
     pub fn go(self) {
         let now = Instant::now();
         if now.saturating_duration_since(self.at) < LATE {
@@ -134,6 +158,12 @@ impl Turn<'_> {
         if let Some(rate) = state.rate {
             let earliest = now + Duration::from_secs_f64(1.0 / rate);
             state.next_free = state.next_free.max(earliest);
+        }
+        // The turn is held until now, so the last slot taken is this request's.
+        if self._held.is_some()
+            && let Some(slot) = state.sent.back_mut()
+        {
+            *slot = now;
         }
     }
 }
@@ -207,14 +237,14 @@ impl Budget {
         while state
             .sent
             .front()
-            .is_some_and(|t| now.saturating_duration_since(*t) >= Duration::from_secs(1))
+            .is_some_and(|t| now.saturating_duration_since(*t) >= WINDOW)
         {
             state.sent.pop_front();
         }
         let slot = match state.rate {
             None => now,
             Some(rate) => {
-                let slot = state.next_free.max(now);
+                let slot = state.next_free.max(now).max(state.window_opens(rate));
                 state.next_free = slot + Duration::from_secs_f64(1.0 / rate);
                 slot
             }
@@ -489,8 +519,57 @@ mod tests {
             budget.wait().await.go();
             sent.push(Instant::now() - start);
         }
-        assert_eq!(sent, [ms(0), ms(200), ms(400), ms(600), ms(800), ms(1000)]);
+        assert_eq!(sent, [ms(0), ms(200), ms(400), ms(600), ms(800), ms(1050)]);
         assert_eq!(budget.snapshot().throttles, 0);
+    }
+
+    /// Sends `count` requests through `budget` one after another; when each went.
+    async fn send_times(budget: &Budget, count: usize) -> Vec<Duration> {
+        let start = Instant::now();
+        let mut sent = Vec::new();
+        for _ in 0..count {
+            budget.wait().await.go();
+            sent.push(Instant::now() - start);
+        }
+        sent
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn no_window_of_a_second_holds_more_requests_than_the_rate() {
+        for rate in [1.0, 2.5, 5.0, 15.0, 50.0] {
+            let sent = send_times(&budget(Some(rate)), 200).await;
+            let most = rate.ceil() as usize;
+            for (i, first) in sent.iter().enumerate() {
+                // A window of a second and the margin, beginning with the request at `first`.
+                let within = sent[i..].iter().filter(|t| **t - *first < WINDOW).count();
+                assert!(within <= most, "{within} requests in a window at {rate}/s");
+            }
+            let spacing = (*sent.last().unwrap() - sent[0]).as_secs_f64() / 199.0;
+            assert!(
+                spacing * rate <= WINDOW.as_secs_f64(),
+                "{rate}/s is slowed by no more than the window's margin: {spacing} s apart"
+            );
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_rate_that_is_not_whole_keeps_its_spacing() {
+        let sent = send_times(&budget(Some(2.5)), 4).await;
+        assert_eq!(sent, [ms(0), ms(400), ms(800), ms(1200)]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_late_request_is_counted_in_the_window_from_when_it_went() {
+        let budget = budget(Some(2.0));
+        budget.wait().await.go();
+        let turn = budget.wait().await;
+        // Its slot was at 500 ms; it waits for a place in flight until 900 ms.
+        tokio::time::sleep(ms(400)).await;
+        turn.go();
+        let start = Instant::now();
+        budget.wait().await.go();
+        // Two a second: the third goes a window after the second went, not after its slot.
+        assert_eq!(Instant::now() - start, ms(500));
     }
 
     #[tokio::test(start_paused = true)]
