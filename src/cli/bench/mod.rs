@@ -3,6 +3,7 @@
 //! its latency and quota bounds, throttled attempts by operation and peak memory. With
 //! `--simulate-steady-state`, the resync schedule of N SecureQueues over virtual time instead.
 
+mod accounts;
 mod bounds;
 mod rival;
 mod steady;
@@ -15,6 +16,7 @@ use std::time::{Duration, Instant};
 use clap::Args;
 use futures::stream::{self, StreamExt};
 
+use crate::accounts::Accounts;
 use crate::api::{SecureQueue, SecureQueueSpec};
 use crate::arn;
 use crate::aws::ConnectOptions;
@@ -23,7 +25,8 @@ use crate::reconcile::ledger::KeptLedger;
 use crate::reconcile::{Reconciler, Report};
 
 use super::operator::{AwsArgs, OperatorArgs};
-use bounds::{fresh_minimum, latency_bound, quota_bound};
+use accounts::{Spread, slowest_account};
+use bounds::{fresh_minimum, latency_bound};
 use rival::Rival;
 use strangers::Strangers;
 
@@ -92,6 +95,17 @@ pub(super) struct BenchArgs {
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=100_000))]
     foreign_aliases: u32,
 
+    /// Spread the SecureQueues over this many bound accounts (SecureQueueAccounts made for the
+    /// run), dealt in turn, instead of the operator's own (emulator only: needs
+    /// --endpoint-url, which plays each account for a role assumed in it).
+    #[arg(
+        long,
+        default_value_t = 0,
+        value_parser = clap::value_parser!(u32).range(0..=1_000),
+        conflicts_with = "simulate_steady_state"
+    )]
+    accounts: u32,
+
     #[command(flatten)]
     operator: OperatorArgs,
 
@@ -103,6 +117,8 @@ pub(super) struct BenchArgs {
 struct Round {
     wall: Duration,
     calls: CallCounts,
+    /// The same calls by the account they went to.
+    by_account: BTreeMap<String, CallCounts>,
     ready: usize,
     /// The reasons of the passes that did not end Ready, with how many ended so.
     not_ready: BTreeMap<&'static str, usize>,
@@ -110,12 +126,13 @@ struct Round {
     throttles: BTreeMap<String, u64>,
 }
 
+/// Throttled attempts so far by operation, in every account and region.
 fn throttles_so_far(reconciler: &Reconciler) -> BTreeMap<String, u64> {
-    reconciler
-        .budgets()
-        .into_iter()
-        .map(|(_, _, b)| (b.operation, b.throttles))
-        .collect()
+    let mut throttles = BTreeMap::new();
+    for (_, _, budget) in reconciler.budgets() {
+        *throttles.entry(budget.operation).or_default() += budget.throttles;
+    }
+    throttles
 }
 
 /// The SecureQueues a bench converges, each with the status the controller would have written
@@ -123,19 +140,37 @@ fn throttles_so_far(reconciler: &Reconciler) -> BTreeMap<String, u64> {
 struct Fleet {
     queues: Vec<SecureQueue>,
     ledgers: Option<Vec<KeptLedger>>,
+    /// The operator's own account, where SecureQueues naming none are.
+    home: String,
 }
 
 impl Fleet {
-    fn new(queues: Vec<SecureQueue>, with_status: bool) -> Self {
+    fn new(queues: Vec<SecureQueue>, with_status: bool, home: &str) -> Self {
         let ledgers = with_status.then(|| queues.iter().map(|_| KeptLedger::default()).collect());
-        Self { queues, ledgers }
+        Self {
+            queues,
+            ledgers,
+            home: home.to_string(),
+        }
     }
 
-    /// One pass over every SecureQueue, `concurrency` at once.
-    async fn pass(&mut self, reconciler: &Reconciler, concurrency: u32) -> Vec<Report> {
-        let Some(ledgers) = &self.ledgers else {
+    /// One pass over every SecureQueue, `concurrency` at once: each one's report, with the
+    /// account it is in.
+    async fn pass(&mut self, reconciler: &Reconciler, concurrency: u32) -> Vec<(String, Report)> {
+        let home = &self.home;
+        let account = |queue: &SecureQueue| {
+            queue
+                .spec
+                .account_id
+                .clone()
+                .unwrap_or_else(|| home.clone())
+        };
+        let Some(ledgers) = &mut self.ledgers else {
             return stream::iter(&self.queues)
-                .map(|queue| async move { reconciler.converge(queue, &CallLog::default()).await })
+                .map(|queue| async move {
+                    let report = reconciler.converge(queue, &CallLog::default()).await;
+                    (account(queue), report)
+                })
                 .buffer_unordered(concurrency as usize)
                 .collect()
                 .await;
@@ -146,7 +181,7 @@ impl Fleet {
                     .converge_recorded(queue, &CallLog::default(), ledger)
                     .await;
                 ledger.after_pass(queue, &report);
-                report
+                (account(queue), report)
             })
             .buffer_unordered(concurrency as usize)
             .collect()
@@ -160,9 +195,14 @@ async fn round(reconciler: &Reconciler, fleet: &mut Fleet, concurrency: u32) -> 
     let reports = fleet.pass(reconciler, concurrency).await;
     let wall = started.elapsed();
     let mut calls = CallCounts::default();
+    let mut by_account: BTreeMap<String, CallCounts> = BTreeMap::new();
     let mut not_ready = BTreeMap::new();
-    for report in &reports {
+    for (account, report) in &reports {
         calls.add(&report.calls);
+        by_account
+            .entry(account.clone())
+            .or_default()
+            .add(&report.calls);
         if let Some(ready) = report.ready().filter(|r| !r.holds()) {
             *not_ready.entry(ready.reason.as_str()).or_default() += 1;
         }
@@ -178,26 +218,45 @@ async fn round(reconciler: &Reconciler, fleet: &mut Fleet, concurrency: u32) -> 
     Round {
         wall,
         calls,
-        ready: reports.iter().filter(|r| r.is_ready()).count(),
+        by_account,
+        ready: reports.iter().filter(|(_, r)| r.is_ready()).count(),
         not_ready,
         throttles,
     }
 }
 
-fn generated(count: u32, account: &str, partition: &str) -> Vec<SecureQueue> {
+/// The namespace of one run's SecureQueues, named for the time it started.
+fn run_namespace() -> String {
     let run = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    let namespace = format!("bench-{run}");
-    (0..count)
+    format!("bench-{run}")
+}
+
+/// `count` SecureQueues in `namespace`, each in the account `spread` deals it (or `home`) and
+/// consumed by a role of that account.
+fn generated(
+    count: u32,
+    namespace: &str,
+    home: &str,
+    partition: &str,
+    spread: &Spread,
+) -> Vec<SecureQueue> {
+    (0..count as usize)
         .map(|i| {
+            let account = spread.account_of(i);
+            let consumer = format!(
+                "arn:{partition}:iam::{}:role/bench-consumer",
+                account.unwrap_or(home)
+            );
             let spec: SecureQueueSpec = serde_json::from_value(serde_json::json!({
-                "consumerRoleArns": [format!("arn:{partition}:iam::{account}:role/bench-consumer")],
+                "consumerRoleArns": [consumer],
                 "deletionPolicy": "Delete",
+                "accountId": account,
             }))
             .expect("the generated spec deserializes");
             let mut queue = SecureQueue::new(&format!("q{i}"), spec);
-            queue.metadata.namespace = Some(namespace.clone());
+            queue.metadata.namespace = Some(namespace.to_string());
             queue
         })
         .collect()
@@ -240,6 +299,42 @@ fn print_peak_rss(when: &str) {
         Some(kib) => println!("peak RSS {when}: {:.1} MiB", kib as f64 / 1024.0),
         None => println!("peak RSS {when}: unknown (no /proc/self/status)"),
     }
+}
+
+/// Prints the quota bound of a round: the slowest account's, when the SecureQueues were
+/// spread over several; `rival` is the CreateKeys per second another client of the operator's
+/// own account got through.
+fn print_quota_bound(round: &Round, reconciler: &Reconciler, rival: Option<f64>) {
+    let rival = rival.map(|rate| (RIVAL_OPERATION, rate));
+    let home = &reconciler.environment().account_id;
+    let Some((account, bound)) =
+        slowest_account(&round.by_account, reconciler.quotas(), home, rival)
+    else {
+        println!("  quota bound: none (no operation called has a budget)");
+        return;
+    };
+    let whose = if round.by_account.len() > 1 {
+        format!(
+            " in account {account}, the slowest of {}",
+            round.by_account.len()
+        )
+    } else {
+        String::new()
+    };
+    let rivalled = rival.is_some_and(|(op, _)| op == bound.operation) && &account == home;
+    println!(
+        "  quota bound {:.3} s ({} calls of {} at {} per second{}{whose}); ratio {:.2}",
+        bound.bound.as_secs_f64(),
+        bound.calls,
+        bound.operation,
+        bound.rate,
+        if rivalled {
+            ", what the rival left of the quota"
+        } else {
+            ""
+        },
+        round.wall.as_secs_f64() / bound.bound.as_secs_f64().max(f64::MIN_POSITIVE)
+    );
 }
 
 /// Prints what a round measured; `rival` is the CreateKeys per second another client of the
@@ -287,23 +382,7 @@ fn print_round(
             round.wall.as_secs_f64() / latency.as_secs_f64()
         );
     }
-    let rival = rival.map(|rate| (RIVAL_OPERATION, rate));
-    match quota_bound(&round.calls, reconciler.quotas(), rival) {
-        Some(bound) => println!(
-            "  quota bound {:.3} s ({} calls of {} at {} per second{}); ratio {:.2}",
-            bound.bound.as_secs_f64(),
-            bound.calls,
-            bound.operation,
-            bound.rate,
-            if rival.is_some_and(|(op, _)| op == bound.operation) {
-                ", what the rival left of the quota"
-            } else {
-                ""
-            },
-            round.wall.as_secs_f64() / bound.bound.as_secs_f64().max(f64::MIN_POSITIVE)
-        ),
-        None => println!("  quota bound: none (no operation called has a budget)"),
-    }
+    print_quota_bound(round, reconciler, rival);
     let throttled: Vec<String> = round
         .throttles
         .iter()
@@ -368,21 +447,46 @@ pub(super) async fn run(args: BenchArgs) -> ExitCode {
     }
 }
 
-fn generated_for(reconciler: &Reconciler, count: u32) -> Vec<SecureQueue> {
-    let env = reconciler.environment();
-    // The operator role was validated, so it parses; its partition is the queues' too.
-    let partition = arn::parse_role(&env.operator_role_arn)
+/// The partition of the operator's role, which the generated SecureQueues' roles share.
+fn partition_of(reconciler: &Reconciler) -> String {
+    // The operator role was validated, so it parses.
+    arn::parse_role(&reconciler.environment().operator_role_arn)
         .map(|role| role.arn.partition.to_string())
-        .unwrap_or_else(|_| "aws".to_string());
-    generated(count, &env.account_id, &partition)
+        .unwrap_or_else(|_| "aws".to_string())
+}
+
+/// `count` SecureQueues for this run, spread over `spread`'s accounts, which the reconciler is
+/// bound to for them.
+fn generated_for(reconciler: &Reconciler, count: u32, spread: &Spread) -> Vec<SecureQueue> {
+    let namespace = run_namespace();
+    let partition = partition_of(reconciler);
+    if spread.account_of(0).is_some() {
+        reconciler.set_accounts(Accounts::of(&spread.bindings(&namespace, &partition)));
+    }
+    let home = &reconciler.environment().account_id;
+    generated(count, &namespace, home, &partition, spread)
 }
 
 async fn converge(args: &BenchArgs, reconciler: &Reconciler) -> ExitCode {
     let with_status = !args.without_status;
-    let mut fleet = Fleet::new(generated_for(reconciler, args.queues), with_status);
+    if args.accounts > 0 && args.aws.endpoint_url().is_none() {
+        eprintln!(
+            "error: --accounts: makes up the accounts it binds, which only an emulator plays (--endpoint-url)"
+        );
+        return ExitCode::from(2);
+    }
+    let spread = Spread::new(args.accounts);
+    let home = reconciler.environment().account_id.clone();
+    let queues = generated_for(reconciler, args.queues, &spread);
+    let mut fleet = Fleet::new(queues, with_status, &home);
     println!(
-        "bench: {} SecureQueues, concurrency {}, added latency {} ms per request{}; converged as {}",
+        "bench: {} SecureQueues{}, concurrency {}, added latency {} ms per request{}; converged as {}",
         args.queues,
+        if args.accounts > 0 {
+            format!(" spread over {} bound accounts", args.accounts)
+        } else {
+            String::new()
+        },
         args.concurrency,
         args.latency_ms,
         args.rival_create_keys_per_second
@@ -503,7 +607,9 @@ async fn fill_the_account(args: &BenchArgs, region: &str) -> Result<Option<Stran
 /// Measures a later pass's reads on a few real SecureQueues, then simulates the resyncs.
 async fn simulate_steady_state(args: &BenchArgs, reconciler: &Reconciler) -> ExitCode {
     const SAMPLE: u32 = 3;
-    let mut sample = Fleet::new(generated_for(reconciler, SAMPLE), !args.without_status);
+    let home = reconciler.environment().account_id.clone();
+    let queues = generated_for(reconciler, SAMPLE, &Spread::default());
+    let mut sample = Fleet::new(queues, !args.without_status, &home);
     // A fresh converge and the first look; then two later passes, which read the tags of
     // different resources in turn: each operation counts at its most.
     let mut rounds = Vec::new();
@@ -544,7 +650,7 @@ mod tests {
 
     #[test]
     fn generated_queues_are_valid_and_distinct() {
-        let queues = generated(3, "111122223333", "aws");
+        let queues = generated(3, "bench-1", "111122223333", "aws", &Spread::default());
         let env = crate::resolve::Environment {
             account_id: "111122223333".into(),
             region: Some("us-east-1".into()),
