@@ -60,31 +60,83 @@ Off by default. Switched on
 - at run time, per region, through `/_securequeue/quotas`, which takes precedence for that region:
   - POST {"region": "eu-west-3", "defaults": true, "quotas": {"kms:CreateKey": 5}} sets that
     region's quotas: the documented defaults if "defaults" is true (default false), then "quotas";
-    the region's buckets start full and its counts at zero;
+    the region's buckets start full, its windows empty and its counts at zero;
   - DELETE ?region=eu-west-3 drops that region's setting (and counts), so the start-up setting
-    applies to it again; DELETE without a region drops every region's setting and all counts;
+    applies to it again; DELETE without a region drops every region's setting and all counts, and
+    puts back the start-up counting;
   - GET (and every answer) is {"quotas": {region or "*" for the start-up setting: {"kms:CreateKey":
-    5, ...}}, "counts": {region: {"kms:CreateKey": {"allowed": 12, "throttled": 3}}}}; a request
-    is counted when its operation has a quota in its region.
+    5, ...}}, "counts": {region: {"kms:CreateKey": {"allowed": 12, "throttled": 3}}}, "counting":
+    "bucket"}; a request is counted when its operation has a quota in its region.
 A quota is a whole number of requests per second, >= 0 (0 throttles every call); a bad setting
 is answered 400 {"error": ...}. Quotas are checked before faults: a throttled call takes no fault.
+
+How "N requests per second" is counted: AWS does not say. KMS's documentation gives each quota in
+"requests per second", sets quotas "for the number of API operations requested in each second"
+(https://docs.aws.amazon.com/kms/latest/developerguide/requests-per-second.html) and says that
+beyond it "AWS KMS throttles all subsequent ... requests in that second"
+(https://docs.aws.amazon.com/kms/latest/developerguide/throttling.html), which fits more than one
+algorithm (a token bucket, fixed one-second slots, a sliding second), so the emulator offers two,
+per (region, service:Operation):
+- "bucket" (the default): a token bucket holding one second's worth of requests, refilled
+  continuously at the quota per second. A client pacing at the quota is never throttled, and
+  after a pause a full second's worth may come at once: up to about 2N-1 calls can pass within
+  one second (N from the full bucket, then N-1 refilled).
+- "sliding": the strictest reading. A request passes only if fewer than N requests of its
+  (region, service:Operation) passed in the one second before it, the window (now - 1 s, now];
+  throttled requests do not count as passed. No one-second interval, wherever it starts, ever
+  holds more than N passed calls, so a client must space its calls at least 1/N s apart on
+  average, with no credit for pauses.
+The counting is chosen at start-up by SECUREQUEUE_EMULATOR_QUOTA_COUNTING, `bucket` or `sliding`
+(unset or empty: bucket; anything else stops the emulator at start-up), and at run time by POST
+{"counting": "sliding"} to `/_securequeue/quotas` (alone or with a region's setting, as
+{"counting": "sliding", "region": "eu-west-3", "quotas": {...}}). It applies to every region;
+changing it starts every bucket full and every window empty, and keeps the counts. GET (and every
+answer) shows it as "counting"; DELETE without a region also puts the start-up counting back.
+
+State across a restart: with SECUREQUEUE_EMULATOR_STATE=FILE, the emulator loads FILE before
+serving, if it exists, and on SIGTERM or SIGINT stops listening, lets the moto calls under way
+finish (calls that reach moto later are never answered, as if the process had died before them),
+and saves to FILE through a temporary file renamed over it (so that FILE holds the old state or
+the new one, never half of one, even if the process is killed while saving) before exiting with
+status 0 (1 if saving failed). The state is:
+- moto's backends for kms, sqs, sts and iam, in every account and region: KMS keys with their
+  policies, tags, aliases, rotation, state and scheduled deletions (and their key material, so
+  data encrypted before the restart decrypts after it); SQS queues with their attributes,
+  policies, tags and messages; STS's assumed roles and the IAM access keys behind them (so
+  credentials from AssumeRole still act in the role's account);
+- moto's random generator, so identifiers made after the restart continue its sequence and
+  never repeat one made before it (even when a test seeded it through /moto-api/seed);
+- the recorder's log of requests (`/_securequeue/requests`), so that counting a test's calls
+  spans the restart.
+Quota settings and counts, faults and chaos are the test harness's own controls, not AWS state:
+they start again from the environment (SECUREQUEUE_EMULATOR_QUOTAS and _QUOTA_COUNTING), as in a
+fresh emulator. FILE is a pickle for this moto version: a file from another moto version, or one
+that cannot be read, stops the emulator at start-up rather than serving an empty account.
+Without SECUREQUEUE_EMULATOR_STATE nothing is loaded or saved, and SIGTERM ends the process at once.
 
 Usage: moto_server.py PORT
 """
 
+import collections
 import io
 import json
 import os
+import pickle
 import random
 import re
+import signal
 import socket
 import sys
 import threading
 import time
 import uuid
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from moto.backends import get_backend
 from moto.kms import models as kms_models
 from moto.kms import responses as kms_responses
+from moto.moto_api._internal import mock_random
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from moto.sqs import models as sqs_models
 from werkzeug.serving import run_simple
@@ -417,22 +469,40 @@ def parse_quotas(setting: str) -> dict:
     return quotas
 
 
+COUNTINGS = ("bucket", "sliding")
+
+
+def checked_counting(counting) -> str:
+    """How quotas are counted, "bucket" or "sliding", or ValueError saying what is wrong."""
+    if counting not in COUNTINGS:
+        raise ValueError(f"counting {counting!r} is neither \"bucket\" (a token bucket, the default)"
+                         " nor \"sliding\" (at most N passes in any one second)")
+    return counting
+
+
 class Quotas:
     """AWS's request quotas, enforced before Faults or moto see the request.
 
-    AWS states KMS quotas as requests per second ("each one-second interval",
-    https://docs.aws.amazon.com/kms/latest/developerguide/requests-per-second.html). The emulator
-    models each quota as a token bucket per (region, service, operation) holding one second's
-    worth of requests and refilled continuously at the quota per second: a client pacing at the
-    quota is never throttled, while a burst above it is. A request takes one token; with less than
-    one left it is throttled and takes none.
+    AWS states KMS quotas as requests per second ("the number of API operations requested in each
+    second", https://docs.aws.amazon.com/kms/latest/developerguide/requests-per-second.html)
+    without saying how a second is counted, so there are two countings per (region, service,
+    operation), as the module's documentation explains:
+    - "bucket" (the default): a token bucket holding one second's worth of requests and refilled
+      continuously at the quota per second: a client pacing at the quota is never throttled, while
+      a burst above it is. A request takes one token; with less than one left it is throttled and
+      takes none.
+    - "sliding": a request passes only if fewer than the quota passed in the window
+      (now - 1 s, now]; a throttled request does not count.
     """
 
-    def __init__(self, app, startup: dict):
+    def __init__(self, app, startup: dict, counting: str = "bucket"):
         self.app = app
         self.lock = threading.Lock()
         self.quotas = {"*": startup} if startup else {}  # region, or "*" for the rest: quotas
+        self.startup_counting = counting
+        self.counting = counting  # "bucket" or "sliding"
         self.buckets = {}  # (region, "service:Operation"): (tokens, time.monotonic() they were counted)
+        self.windows = {}  # (region, "service:Operation"): time.monotonic() of the passes in the last second
         self.counts = {}  # region: "service:Operation": {"allowed": n, "throttled": n}
 
     def __call__(self, environ, start_response):
@@ -451,31 +521,50 @@ class Quotas:
             try:
                 if request.method == "POST":
                     setting = json.loads(request.get_data(as_text=True) or "{}")
-                    region = setting.get("region") if isinstance(setting, dict) else None
-                    if not isinstance(region, str) or not region or region == "*":
-                        raise ValueError('POST a JSON object with "region", such as "eu-west-3"')
-                    if not isinstance(setting.get("defaults", False), bool):
-                        raise ValueError('"defaults" must be true or false')
-                    quotas = dict(AWS_QUOTAS) if setting.get("defaults") else {}
-                    quotas.update(checked(setting.get("quotas", {})))
-                    self.reset(region)
-                    self.quotas[region] = quotas
+                    counting = None
+                    if isinstance(setting, dict) and "counting" in setting:
+                        counting = checked_counting(setting["counting"])
+                    quotas = None
+                    if counting is None or "region" in setting:
+                        quotas = self.region_setting(setting)
+                    if counting not in (None, self.counting):
+                        self.counting = counting
+                        self.buckets, self.windows = {}, {}
+                    if quotas is not None:
+                        self.reset(setting["region"])
+                        self.quotas[setting["region"]] = quotas
                 elif request.method == "DELETE":
                     region = request.args.get("region")
                     if region == "*":
                         raise ValueError("the start-up setting, SECUREQUEUE_EMULATOR_QUOTAS, stays")
                     for each in [region] if region else [r for r in self.quotas if r != "*"]:
                         self.quotas.pop(each, None)
+                    if not region:
+                        self.counting = self.startup_counting
                     self.reset(region)
             except ValueError as error:
                 payload = json.dumps({"error": str(error)})
                 return Response(payload, status=400, content_type="application/json")
-            state = {"quotas": self.quotas, "counts": self.counts}
+            state = {"quotas": self.quotas, "counts": self.counts, "counting": self.counting}
             return Response(json.dumps(state), content_type="application/json")
 
+    @staticmethod
+    def region_setting(setting) -> dict:
+        """The quotas a POST sets for its region, or ValueError saying what is wrong."""
+        region = setting.get("region") if isinstance(setting, dict) else None
+        if not isinstance(region, str) or not region or region == "*":
+            raise ValueError('POST a JSON object with "region", such as "eu-west-3", or "counting"')
+        if not isinstance(setting.get("defaults", False), bool):
+            raise ValueError('"defaults" must be true or false')
+        quotas = dict(AWS_QUOTAS) if setting.get("defaults") else {}
+        quotas.update(checked(setting.get("quotas", {})))
+        return quotas
+
     def reset(self, region=None):
-        """Fills the region's buckets and zeroes its counts; every region's without one."""
+        """Fills the region's buckets, empties its windows and zeroes its counts; every region's
+        without one."""
         self.buckets = {key: b for key, b in self.buckets.items() if region not in (None, key[0])}
+        self.windows = {key: w for key, w in self.windows.items() if region not in (None, key[0])}
         if region is None:
             self.counts = {}
         else:
@@ -488,13 +577,27 @@ class Quotas:
             rate = self.quotas.get(region, self.quotas.get("*", {})).get(name)
             if rate is None:
                 return True
-            tokens, counted = self.buckets.get((region, name), (rate, now))
-            tokens = min(rate, tokens + (now - counted) * rate)
-            allowed = tokens >= 1
-            self.buckets[(region, name)] = (tokens - 1 if allowed else tokens, now)
+            if self.counting == "sliding":
+                allowed = self.slide(region, name, rate, now)
+            else:
+                tokens, counted = self.buckets.get((region, name), (rate, now))
+                tokens = min(rate, tokens + (now - counted) * rate)
+                allowed = tokens >= 1
+                self.buckets[(region, name)] = (tokens - 1 if allowed else tokens, now)
             count = self.counts.setdefault(region, {}).setdefault(name, {"allowed": 0, "throttled": 0})
             count["allowed" if allowed else "throttled"] += 1
             return allowed
+
+    def slide(self, region, name, rate, now) -> bool:
+        """Whether a request at `now` passes the sliding window: fewer than `rate` passes in
+        (now - 1 s, now]. Called under the lock."""
+        window = self.windows.setdefault((region, name), collections.deque())
+        while window and window[0] <= now - 1.0:
+            window.popleft()
+        if len(window) >= rate:
+            return False
+        window.append(now)
+        return True
 
 
 # Credential=AKID/20261202/us-east-1/kms/aws4_request: the access key is the first part.
@@ -509,6 +612,11 @@ class Recorder:
         self.app = app
         self.lock = threading.Lock()
         self.requests = []
+
+    def recorded(self) -> list:
+        """The requests recorded so far."""
+        with self.lock:
+            return list(self.requests)
 
     def __call__(self, environ, start_response):
         request = Request(environ)
@@ -531,6 +639,141 @@ class Recorder:
         return self.app(environ, start_response)
 
 
+class Freezer:
+    """The last layer before moto: once frozen, for a snapshot of the state, no call reaches moto
+    again. A call that comes later waits, unanswered, for the process to end."""
+
+    def __init__(self, app):
+        self.app = app
+        self.changes = threading.Condition()
+        self.active = 0  # calls inside moto
+        self.frozen = False
+
+    def __call__(self, environ, start_response):
+        with self.changes:
+            if self.frozen:
+                self.changes.wait_for(lambda: False)
+            self.active += 1
+        try:
+            return self.app(environ, start_response)
+        finally:
+            with self.changes:
+                self.active -= 1
+                self.changes.notify_all()
+
+    def freeze(self, timeout: float) -> bool:
+        """Stops calls reaching moto and waits, at most `timeout` seconds, for those inside it to
+        finish; whether they did."""
+        with self.changes:
+            self.frozen = True
+            return self.changes.wait_for(lambda: self.active == 0, timeout)
+
+
+# The moto backends whose state survives a restart: iam holds the access keys of the credentials
+# STS AssumeRole returned, which say whose account a request acts in.
+STATE_SERVICES = ("kms", "sqs", "sts", "iam")
+STATE_FORMAT = 1
+MOTO_VERSION = "5.2.5"
+
+
+def private_key(der: bytes):
+    """A KMS key's private key again, from its DER, as the state file keeps it (the emulator made
+    it: it needs no validation, which takes 40 ms a key)."""
+    return serialization.load_der_private_key(der, None, unsafe_skip_rsa_key_validation=True)
+
+
+RLOCK_TYPE = type(threading.RLock())
+LOCK_TYPES = (type(threading.Lock()), RLOCK_TYPE)
+
+
+class StatePickler(pickle.Pickler):
+    """Pickles moto's backends: cryptography's keys as DER, and locks and conditions (SQS's queues
+    hold one) as new ones, unheld."""
+
+    def reducer_override(self, obj):
+        if isinstance(obj, (rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey)):
+            der = obj.private_bytes(
+                serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+            return private_key, (der,)
+        if isinstance(obj, threading.Condition):
+            return threading.Condition, ()
+        if isinstance(obj, LOCK_TYPES):
+            return (threading.RLock if type(obj) is RLOCK_TYPE else threading.Lock), ()
+        return NotImplemented
+
+
+class StateUnpickler(pickle.Unpickler):
+    """Finds this file's functions (private_key) whether it runs as a script or a module."""
+
+    def find_class(self, module, name):
+        if module == "__main__":
+            return getattr(sys.modules[__name__], name)
+        return super().find_class(module, name)
+
+
+def save_state(path: str, recorder) -> str:
+    """Writes the state to `path` through a temporary file renamed over it; what it saved."""
+    backends = {
+        service: {account: dict(regions) for account, regions in get_backend(service).items()}
+        for service in STATE_SERVICES
+    }
+    state = {
+        "format": STATE_FORMAT,
+        "moto": MOTO_VERSION,
+        "backends": backends,
+        "random": mock_random.getstate(),
+        "requests": recorder.recorded(),
+    }
+    temporary = f"{path}.{os.getpid()}.tmp"
+    try:
+        for attempt in range(3):
+            try:
+                with open(temporary, "wb") as file:
+                    StatePickler(file, protocol=pickle.HIGHEST_PROTOCOL).dump(state)
+                    file.flush()
+                    os.fsync(file.fileno())
+                break
+            except RuntimeError:  # a dict changed by a moto call that outlasted the freeze
+                if attempt == 2:
+                    raise
+                time.sleep(1)
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+    return summary(state)
+
+
+def load_state(path: str, recorder) -> str:
+    """Puts the state saved in `path` back into moto's backends and the recorder; what it loaded."""
+    with open(path, "rb") as file:
+        state = StateUnpickler(file).load()
+    if not isinstance(state, dict) or (state.get("format"), state.get("moto")) != (STATE_FORMAT, MOTO_VERSION):
+        raise ValueError(f"not an emulator state of format {STATE_FORMAT} for moto {MOTO_VERSION}")
+    for service, accounts in state["backends"].items():
+        backends = get_backend(service)
+        for account, regions in accounts.items():
+            for region, backend in regions.items():
+                backends[account][region] = backend
+    mock_random.setstate(state["random"])
+    recorder.requests[:0] = state["requests"]
+    return summary(state)
+
+
+def summary(state: dict) -> str:
+    """The state's KMS keys, SQS queues and recorded requests, counted."""
+    backends = state["backends"]
+    keys = sum(len(b.keys) for regions in backends["kms"].values() for b in regions.values())
+    queues = sum(len(b.queues) for regions in backends["sqs"].values() for b in regions.values())
+    return f"{keys} KMS keys, {queues} SQS queues, {len(state['requests'])} recorded requests"
+
+
+def interrupt(signum, frame):
+    """SIGTERM, as SIGINT: ends the server's loop, so that the state is saved."""
+    raise KeyboardInterrupt
+
+
 def main() -> None:
     port = int(sys.argv[1])
     setting = os.environ.get("SECUREQUEUE_EMULATOR_QUOTAS", "")
@@ -538,11 +781,40 @@ def main() -> None:
         startup = parse_quotas(setting)
     except ValueError as error:
         sys.exit(f"moto_server.py: SECUREQUEUE_EMULATOR_QUOTAS={setting!r}: {error}")
+    counting = os.environ.get("SECUREQUEUE_EMULATOR_QUOTA_COUNTING", "")
+    try:
+        counting = checked_counting(counting or "bucket")
+    except ValueError as error:
+        sys.exit(f"moto_server.py: SECUREQUEUE_EMULATOR_QUOTA_COUNTING={counting!r}: {error}")
+    state = os.environ.get("SECUREQUEUE_EMULATOR_STATE", "")
     patch_sqs()
     patch_kms()
     patch_accounts()
-    app = Recorder(Quotas(Faults(DomainDispatcherApplication(create_backend_app)), startup))
-    run_simple("127.0.0.1", port, app, threaded=True)
+    moto = DomainDispatcherApplication(create_backend_app)
+    freezer = Freezer(moto) if state else None
+    recorder = Recorder(Quotas(Faults(freezer or moto), startup, counting))
+    if state and os.path.exists(state):
+        try:
+            loaded = load_state(state, recorder)
+        except Exception as error:
+            sys.exit(f"moto_server.py: SECUREQUEUE_EMULATOR_STATE={state!r} cannot be loaded: {error!r}")
+        print(f"moto_server.py: loaded {loaded} from {state}", file=sys.stderr, flush=True)
+    if state:
+        signal.signal(signal.SIGTERM, interrupt)
+    try:
+        run_simple("127.0.0.1", port, recorder, threaded=True)
+    except KeyboardInterrupt:
+        pass  # a signal before the server's loop began
+    if state:
+        for each in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(each, signal.SIG_IGN)
+        if not freezer.freeze(timeout=30):
+            print("moto_server.py: moto calls still under way after 30 s; saving anyway", file=sys.stderr)
+        try:
+            saved = save_state(state, recorder)
+        except Exception as error:
+            sys.exit(f"moto_server.py: could not save the state to {state!r}: {error!r}")
+        print(f"moto_server.py: saved {saved} to {state}", file=sys.stderr, flush=True)
 
 
 if __name__ == "__main__":
