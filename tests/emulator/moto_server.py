@@ -50,9 +50,11 @@ X, in the order they came, with the access key that signed each and when it arri
 since the epoch), so a test can prove that a pass, or one of two processes, sent no write
 touching its resources, or none after a given moment.
 
-Quota mode enforces AWS's default request quotas per (region, service, operation), answering
-calls beyond them as AWS does (KMS ThrottlingException, SQS RequestThrottled, both HTTP 400). The
-region is the one in the request's SigV4 credential scope; requests without one are not counted.
+Quota mode enforces AWS's default request quotas per (account, region, service, operation),
+answering calls beyond them as AWS does (KMS ThrottlingException, SQS RequestThrottled, both HTTP
+400). The region is the one in the request's SigV4 credential scope, the account the one moto
+gives the signing access key (an assumed role's session acts in the role's account); requests
+without a credential scope are not counted.
 Off by default. Switched on
 - at start-up by SECUREQUEUE_EMULATOR_QUOTAS: `aws` is the documented defaults (AWS_QUOTAS) in
   every region, optionally followed by overrides, `aws,kms:CreateKey=20,sqs:CreateQueue=50`;
@@ -197,6 +199,17 @@ def patch_kms() -> None:
     backend.enable_key_rotation = enable_key_rotation
     handler.enable_key_rotation = enable_key_rotation_response
     handler.get_key_rotation_status = get_key_rotation_status_response
+
+    # moto makes an RSA-2048 key pair for every key, the symmetric ones too, which only sign and
+    # verify with an asymmetric key spec would use: about 43 ms of this process's one core per
+    # CreateKey, which capped the emulator below KMS's CreateKey quota of a single account. A
+    # symmetric key gets none.
+    make_pair = kms_models.generate_private_key
+
+    def generate_private_key(key_spec):
+        return None if key_spec == "SYMMETRIC_DEFAULT" else make_pair(key_spec)
+
+    kms_models.generate_private_key = generate_private_key
 
 
 def patch_accounts() -> None:
@@ -501,8 +514,8 @@ class Quotas:
         self.quotas = {"*": startup} if startup else {}  # region, or "*" for the rest: quotas
         self.startup_counting = counting
         self.counting = counting  # "bucket" or "sliding"
-        self.buckets = {}  # (region, "service:Operation"): (tokens, time.monotonic() they were counted)
-        self.windows = {}  # (region, "service:Operation"): time.monotonic() of the passes in the last second
+        self.buckets = {}  # (region, "service:Operation", account): (tokens, time.monotonic() they were counted)
+        self.windows = {}  # (region, "service:Operation", account): time.monotonic() of the passes in the last second
         self.counts = {}  # region: "service:Operation": {"allowed": n, "throttled": n}
 
     def __call__(self, environ, start_response):
@@ -511,8 +524,11 @@ class Quotas:
             return self.control(request)(environ, start_response)
         prefix, _, operation = request.headers.get("X-Amz-Target", "").rpartition(".")
         service = SERVICES.get(prefix)
-        scope = CREDENTIAL.search(request.headers.get("Authorization", ""))
-        if service is None or scope is None or self.take(scope[1], f"{service}:{operation}"):
+        authorization = request.headers.get("Authorization", "")
+        scope = CREDENTIAL.search(authorization)
+        if service is None or scope is None:
+            return self.app(environ, start_response)
+        if self.take(scope[1], f"{service}:{operation}", account_of(authorization)):
             return self.app(environ, start_response)
         return throttled(service)(environ, start_response)
 
@@ -570,28 +586,31 @@ class Quotas:
         else:
             self.counts.pop(region, None)
 
-    def take(self, region, name) -> bool:
-        """Whether the request passes; counted if its operation has a quota in its region."""
+    def take(self, region, name, account) -> bool:
+        """Whether the request passes; counted if its operation has a quota in its region. As
+        in AWS, each account has quotas of its own: the settings are per region, the buckets and
+        windows per region and account."""
         now = time.monotonic()
         with self.lock:
             rate = self.quotas.get(region, self.quotas.get("*", {})).get(name)
             if rate is None:
                 return True
             if self.counting == "sliding":
-                allowed = self.slide(region, name, rate, now)
+                allowed = self.slide((region, name, account), rate, now)
             else:
-                tokens, counted = self.buckets.get((region, name), (rate, now))
+                tokens, counted = self.buckets.get((region, name, account), (rate, now))
                 tokens = min(rate, tokens + (now - counted) * rate)
                 allowed = tokens >= 1
-                self.buckets[(region, name)] = (tokens - 1 if allowed else tokens, now)
+                self.buckets[(region, name, account)] = (tokens - 1 if allowed else tokens, now)
             count = self.counts.setdefault(region, {}).setdefault(name, {"allowed": 0, "throttled": 0})
             count["allowed" if allowed else "throttled"] += 1
             return allowed
 
-    def slide(self, region, name, rate, now) -> bool:
-        """Whether a request at `now` passes the sliding window: fewer than `rate` passes in
-        (now - 1 s, now]. Called under the lock."""
-        window = self.windows.setdefault((region, name), collections.deque())
+    def slide(self, key, rate, now) -> bool:
+        """Whether a request at `now` passes the sliding window of `key`, (region,
+        "service:Operation", account): fewer than `rate` passes in (now - 1 s, now]. Called under
+        the lock."""
+        window = self.windows.setdefault(key, collections.deque())
         while window and window[0] <= now - 1.0:
             window.popleft()
         if len(window) >= rate:
@@ -602,6 +621,15 @@ class Quotas:
 
 # Credential=AKID/20261202/us-east-1/kms/aws4_request: the access key is the first part.
 ACCESS_KEY = re.compile(r"Credential=([^/,\s]+)/")
+
+
+def account_of(authorization: str) -> str:
+    """The account a signed request acts in, as moto decides it: the static test credentials'
+    is the emulator's own, an assumed role's session the role's account."""
+    from moto.iam.models import get_account_id_from
+
+    signed = ACCESS_KEY.search(authorization)
+    return get_account_id_from(signed[1]) if signed else ""
 
 
 class Recorder:
