@@ -21,7 +21,6 @@ use kube::{Client, CustomResourceExt};
 use securequeue::api::{SecureQueue, SecureQueueAccount};
 use securequeue::plan;
 use serde_json::json;
-use tokio::sync::OnceCell;
 
 const WAIT: Duration = Duration::from_secs(90);
 
@@ -114,64 +113,13 @@ fn metric(text: &str, prefix: &str) -> u64 {
         .sum::<f64>() as u64
 }
 
-async fn client() -> Client {
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    Client::try_default()
-        .await
-        .expect("KUBECONFIG names a cluster: run the tests with tests/run.sh")
-}
-
-/// Installs the CRDs once per test binary and waits until they are served.
 async fn setup() -> Client {
-    static CRD: OnceCell<()> = OnceCell::const_new();
-    let client = client().await;
-    CRD.get_or_init(|| async {
-        // Create or replace rather than server-side apply: a 1.20 API server's apply refuses
-        // the CEL fields it does not know, where create and replace drop them.
-        let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-        for mut crd in [SecureQueue::crd(), SecureQueueAccount::crd()] {
-            let name = crd.metadata.name.clone().unwrap();
-            match crds.get_opt(&name).await.unwrap() {
-                None => {
-                    crds.create(&PostParams::default(), &crd).await.unwrap();
-                }
-                Some(existing) => {
-                    crd.metadata.resource_version = existing.metadata.resource_version;
-                    crds.replace(&name, &PostParams::default(), &crd)
-                        .await
-                        .unwrap();
-                }
-            }
-        }
-        let queues: Api<SecureQueue> = Api::all(client.clone());
-        let accounts: Api<SecureQueueAccount> = Api::all(client.clone());
-        for _ in 0..100 {
-            let queues_served = queues.list(&ListParams::default()).await.is_ok();
-            if queues_served && accounts.list(&ListParams::default()).await.is_ok() {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("the SecureQueue and SecureQueueAccount CRDs are not served");
-    })
-    .await;
-    client
+    common::cluster::with_crds().await
 }
 
 async fn namespace(client: &Client, prefix: &str) -> String {
     let name = unique_namespace(prefix);
-    let namespaces: Api<Namespace> = Api::all(client.clone());
-    let ns = Namespace {
-        metadata: ObjectMeta {
-            name: Some(name.clone()),
-            ..Default::default()
-        },
-        ..Default::default()
-    };
-    namespaces
-        .create(&PostParams::default(), &ns)
-        .await
-        .unwrap();
+    common::cluster::create_namespace(client, &name).await;
     name
 }
 

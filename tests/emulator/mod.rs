@@ -177,7 +177,11 @@ pub fn inject_fault(operation: &str, code: &str, status: u16, count: u32, body_c
 
 /// One request to the launcher's control endpoints; returns the answer's body.
 fn control(method: &str, path: &str, body: &str) -> String {
-    let url = endpoint();
+    control_at(&endpoint(), method, path, body)
+}
+
+/// [`control`] of the emulator at `url`.
+pub fn control_at(url: &str, method: &str, path: &str, body: &str) -> String {
     let address = url.trim_start_matches("http://");
     let mut stream = TcpStream::connect(address).expect("the emulator listens");
     write!(
@@ -233,8 +237,13 @@ pub fn stop_enforcing_quotas(region: &str) {
 
 /// The requests the emulator allowed and throttled in `region`, by `service:Operation`.
 pub fn quota_counts(region: &str) -> BTreeMap<String, (u64, u64)> {
+    quota_counts_at(&endpoint(), region)
+}
+
+/// [`quota_counts`] of the emulator at `url`.
+pub fn quota_counts_at(url: &str, region: &str) -> BTreeMap<String, (u64, u64)> {
     let answer: serde_json::Value =
-        serde_json::from_str(&control("GET", "/_securequeue/quotas", "")).expect("JSON");
+        serde_json::from_str(&control_at(url, "GET", "/_securequeue/quotas", "")).expect("JSON");
     answer["counts"][region]
         .as_object()
         .into_iter()
@@ -432,9 +441,14 @@ impl Recorded {
 
 /// Every request the emulator recorded whose body contains `text`, in the order they came.
 pub fn recorded_touching(text: &str) -> Vec<Recorded> {
+    recorded_at(&endpoint(), text)
+}
+
+/// [`recorded_touching`] of the emulator at `url`.
+pub fn recorded_at(url: &str, text: &str) -> Vec<Recorded> {
     let path = format!("/_securequeue/requests?bodyContains={text}");
     let seen: Vec<serde_json::Value> =
-        serde_json::from_str(&control("GET", &path, "")).expect("JSON");
+        serde_json::from_str(&control_at(url, "GET", &path, "")).expect("JSON");
     seen.iter()
         .map(|r| Recorded {
             call: format!(

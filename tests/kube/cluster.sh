@@ -34,15 +34,21 @@ cluster_start() {
         --advertise-client-urls "http://127.0.0.1:$etcd_port" \
         --listen-peer-urls "http://127.0.0.1:$(free_port)" >"$dir/etcd.log" 2>&1 &
     CLUSTER_PIDS="$!"
-    "$bin/kube-apiserver" --etcd-servers "http://127.0.0.1:$etcd_port" \
-        --bind-address 127.0.0.1 --secure-port "$api_port" --insecure-port 0 \
-        --tls-cert-file "$dir/apiserver.crt" --tls-private-key-file "$dir/apiserver.key" \
-        --client-ca-file "$dir/ca.crt" --token-auth-file "$dir/tokens.csv" \
-        --authorization-mode RBAC --service-cluster-ip-range 10.0.0.0/24 \
-        --service-account-key-file "$dir/sa.pub" --service-account-signing-key-file "$dir/sa.key" \
-        --service-account-issuer https://kubernetes.default.svc --api-audiences https://kubernetes.default.svc \
-        --disable-admission-plugins ServiceAccount >"$dir/apiserver.log" 2>&1 &
-    CLUSTER_PIDS="$CLUSTER_PIDS $!"
+    # The API server's command is kept in a script of its own, so that restart-apiserver.sh
+    # can start it again the same way.
+    cat >"$dir/apiserver.sh" <<APISERVER
+exec "$bin/kube-apiserver" --etcd-servers "http://127.0.0.1:$etcd_port" \\
+    --bind-address 127.0.0.1 --secure-port "$api_port" --insecure-port 0 \\
+    --tls-cert-file "$dir/apiserver.crt" --tls-private-key-file "$dir/apiserver.key" \\
+    --client-ca-file "$dir/ca.crt" --token-auth-file "$dir/tokens.csv" \\
+    --authorization-mode RBAC --service-cluster-ip-range 10.0.0.0/24 \\
+    --service-account-key-file "$dir/sa.pub" --service-account-signing-key-file "$dir/sa.key" \\
+    --service-account-issuer https://kubernetes.default.svc --api-audiences https://kubernetes.default.svc \\
+    --disable-admission-plugins ServiceAccount
+APISERVER
+    bash "$dir/apiserver.sh" >"$dir/apiserver.log" 2>&1 &
+    echo "$!" >"$dir/apiserver.pid"
+    printf '%s %s %s\n' "$api_port" "$token" "$dir/ca.crt" >"$dir/apiserver.ready"
 
     cat >"$dir/kubeconfig" <<KUBECONFIG
 apiVersion: v1
@@ -64,24 +70,21 @@ KUBECONFIG
         >"$dir/controller-manager.log" 2>&1 &
     CLUSTER_PIDS="$CLUSTER_PIDS $!"
     export KUBECONFIG="$dir/kubeconfig"
-    python3 - "$api_port" "$token" "$dir/ca.crt" <<'PY'
-import ssl, sys, time, urllib.request
-port, token, ca = sys.argv[1:4]
-context = ssl.create_default_context(cafile=ca)
-for _ in range(300):
-    try:
-        request = urllib.request.Request(f"https://127.0.0.1:{port}/readyz", headers={"Authorization": f"Bearer {token}"})
-        if urllib.request.urlopen(request, context=context, timeout=1).status == 200:
-            sys.exit(0)
-    except Exception:
-        time.sleep(0.2)
-sys.exit("kube-apiserver did not become ready; see target/kube/apiserver.log")
-PY
+    # shellcheck disable=SC2046
+    python3 "$root/tests/kube/wait-ready.py" $(cat "$dir/apiserver.ready")
+    # Tests that restart the API server (tests/soak.rs) find how here.
+    export SECUREQUEUE_TEST_APISERVER_RESTART="$root/tests/kube/restart-apiserver.sh"
     echo "==> kube-apiserver 1.20 ready on https://127.0.0.1:$api_port (KUBECONFIG=$KUBECONFIG)"
 }
 
 cluster_stop() {
-    local pid
+    local pid root
+    root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+    if [ -f "$root/target/kube/apiserver.pid" ]; then
+        # The API server of the last start or restart.
+        CLUSTER_PIDS="${CLUSTER_PIDS:-} $(cat "$root/target/kube/apiserver.pid")"
+        rm -f "$root/target/kube/apiserver.pid"
+    fi
     for pid in ${CLUSTER_PIDS:-}; do
         kill "$pid" 2>/dev/null || true
     done
