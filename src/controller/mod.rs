@@ -3,6 +3,7 @@
 //! leader election so several replicas are safe.
 
 pub mod accounts;
+mod first_listing;
 pub mod http;
 pub mod leader;
 pub mod ledger;
@@ -211,15 +212,16 @@ pub async fn run(client: Client, reconciler: Reconciler, config: Config) -> Resu
     let streaming = watching::supports_streaming_lists(&api).await;
     info!(streaming_lists = streaming, "watching SecureQueues");
     let (reader, writer) = reflector::store();
-    let changes = watcher(
+    let events = watcher(
         api,
         watching::config(config.label_selector.as_deref(), streaming),
     )
     .default_backoff()
-    .modify(watching::trim)
-    .reflect(writer)
-    .applied_objects()
-    .predicate_filter(watching::change_marker, Default::default());
+    .modify(watching::trim);
+    let changes = first_listing::early(events)
+        .reflect(writer)
+        .applied_objects()
+        .predicate_filter(watching::change_marker, Default::default());
     let bindings_changed = accounts::follow(
         client.clone(),
         reconciler.clone(),
