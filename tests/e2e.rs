@@ -37,14 +37,6 @@ impl Drop for Operator {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn operator(name: &str, args: &[&str]) -> Operator {
     operator_on(None, name, args)
 }
@@ -64,7 +56,7 @@ fn operator_with(
     let logs = common::repo_path("target/e2e");
     std::fs::create_dir_all(&logs).unwrap();
     let log = std::fs::File::create(logs.join(format!("{name}.log"))).unwrap();
-    let http = free_port();
+    let http = common::free_port();
     let mut command = Command::new(common::cli::BIN);
     if let Some(kubeconfig) = kubeconfig {
         command.env("KUBECONFIG", kubeconfig);

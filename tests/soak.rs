@@ -21,14 +21,6 @@ use kill_anywhere::census::Census;
 use kill_anywhere::emulator_process::EmulatorProcess;
 use kill_anywhere::wave::{Schedule, Wave};
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// The number the environment variable `name` holds; `default` when unset or empty.
 fn setting(name: &str, default: u64) -> u64 {
     let value = std::env::var(name).ok().filter(|v| !v.is_empty());

@@ -30,6 +30,15 @@ pub fn repo_path(relative: &str) -> PathBuf {
     PathBuf::from(ROOT).join(relative)
 }
 
+/// A loopback port nothing listens on now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 /// The configuration every test plans with: account 111122223333, region eu-west-1.
 pub fn env() -> Environment {
     env_in("eu-west-1")

@@ -25,7 +25,7 @@ impl EmulatorProcess {
         let _ = std::fs::remove_file(&state);
         let mut emulator = Self {
             child: None,
-            port: crate::free_port(),
+            port: crate::common::free_port(),
             state,
             log: dir.join("emulator.log"),
         };

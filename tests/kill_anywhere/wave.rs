@@ -204,7 +204,7 @@ fn operator(namespace: &str, endpoint: &str, logs: &Path, start: usize) -> Child
         .args(["--aws-quota-share", "1"])
         .args([
             "--http-address",
-            &format!("127.0.0.1:{}", crate::free_port()),
+            &format!("127.0.0.1:{}", crate::common::free_port()),
         ])
         .env("AWS_ENDPOINT_URL", endpoint)
         .env("AWS_REGION", REGION)
