@@ -10,7 +10,7 @@ use crate::api::{KeyCreation, SecureQueue};
 use crate::fence::WriteFence;
 use crate::reconcile::ledger::{LedgerStore, Written};
 
-use super::reconcile::apply_status;
+use super::status_apply::apply_status;
 
 /// The field manager of `status.keyCreation`.
 pub const LEDGER_FIELD_MANAGER: &str = "securequeue-key-ledger";
@@ -38,9 +38,15 @@ impl LedgerStore for StatusLedger {
                 Some(creation) => json!({ "keyCreation": creation }),
                 None => json!({}),
             };
-            apply_status(&fence, &api, &name, LEDGER_FIELD_MANAGER, status)
-                .await
-                .map_err(|e| e.to_string())
+            apply_status::<Box<dyn std::error::Error + Send + Sync>>(
+                &fence,
+                &api,
+                &name,
+                LEDGER_FIELD_MANAGER,
+                status,
+            )
+            .await
+            .map_err(|e| e.to_string())
         })
     }
 }

@@ -11,6 +11,7 @@ pub mod metrics;
 pub mod namespaces;
 pub mod reconcile;
 pub mod spread;
+mod status_apply;
 pub mod watching;
 
 use std::collections::HashMap;

@@ -5,7 +5,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use kube::api::{Api, PartialObjectMeta, Patch, PatchParams};
+use kube::api::{Api, PartialObjectMeta};
 use kube::runtime::controller::Action;
 use kube::runtime::events::{Event, EventType};
 use kube::runtime::finalizer::{self, Event as Finalize};
@@ -25,6 +25,7 @@ use crate::reconcile::{Report, display_name, status};
 use super::Context;
 use super::ledger::StatusLedger;
 use super::metrics::ReconcileResult;
+use super::status_apply::apply_status;
 
 /// The finalizer that keeps a SecureQueue until its AWS resources are handled.
 pub const FINALIZER: &str = "securequeue.io/cleanup";
@@ -347,31 +348,6 @@ async fn patch_status(
         ..status.clone()
     };
     apply_status(fence, api, &queue.name_any(), FIELD_MANAGER, json!(status)).await
-}
-
-/// Applies the status fields `status` holds to the SecureQueue `name` by server-side apply as
-/// `manager`, forced: the fields that manager wrote before and `status` lacks are removed. Only
-/// while this replica leads (`fence`).
-pub(super) async fn apply_status(
-    fence: &WriteFence,
-    api: &Api<SecureQueue>,
-    name: &str,
-    manager: &str,
-    status: serde_json::Value,
-) -> Result<(), Error> {
-    let applied = json!({
-        "apiVersion": SecureQueue::api_version(&()),
-        "kind": SecureQueue::kind(&()),
-        "status": status,
-    });
-    fence.check()?;
-    api.patch_status(
-        name,
-        &PatchParams::apply(manager).force(),
-        &Patch::Apply(applied),
-    )
-    .await?;
-    Ok(())
 }
 
 /// Events for what changed: created resources, corrected drift, messages newly waiting in the
