@@ -45,6 +45,8 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_sdk_kms::config::retry::RetryPartition;
+use aws_smithy_http_client::{ConnectorBuilder, proxy::ProxyConfig, tls};
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
 
 use crate::fence::WriteFence;
 use budget::{BudgetSnapshot, Budgets, ThrottleWatch, ThrottledRequeued};
@@ -106,8 +108,21 @@ fn partition(service: &str, region: &str) -> RetryPartition {
     RetryPartition::custom(format!("{service}-{region}")).build()
 }
 
-/// Whose credentials a client uses: the operator's own, or an assumed role's session.
-type Session = Option<session::AssumedRole>;
+/// One HTTPS client for every SDK client of an [`Aws`], made as the SDK makes one for each
+/// client it is not given one (rustls with aws-lc, the proxy from the environment): one
+/// connection pool and one load of the trusted certificates, however many clients, where the
+/// clients of a session are made anew for each pass ([`Aws::clients_as`]).
+fn https_client() -> SharedHttpClient {
+    aws_smithy_http_client::Builder::new().build_with_connector_fn(|settings, components| {
+        let mut connector = ConnectorBuilder::default().tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::AwsLc,
+        ));
+        connector.set_connector_settings(settings.cloned());
+        connector.set_sleep_impl(components.and_then(|c| c.sleep_impl()));
+        connector.set_proxy_config(Some(ProxyConfig::from_env()));
+        connector.build()
+    })
+}
 
 /// The budgets of one account (`None`: the operator's own) in one region.
 type BudgetScope = (Option<String>, String);
@@ -116,6 +131,8 @@ type BudgetScope = (Option<String>, String);
 #[derive(Clone, Debug)]
 pub struct Aws {
     config: SdkConfig,
+    /// Assumes the roles of every session, with the operator's own credentials.
+    sts: aws_sdk_sts::Client,
     quotas: QuotaSettings,
     cache: Arc<Mutex<Cache>>,
 }
@@ -124,7 +141,9 @@ pub struct Aws {
 #[derive(Debug, Default)]
 struct Cache {
     budgets: BTreeMap<BudgetScope, (Arc<Budgets>, Arc<Budgets>)>,
-    clients: BTreeMap<(Session, String), Clients>,
+    /// The clients with the operator's own credentials, by region.
+    clients: BTreeMap<String, Clients>,
+    /// Each session's credentials provider: all that is kept of a session between passes.
     credentials: BTreeMap<session::AssumedRole, SharedCredentialsProvider>,
     /// Every client's writes pass it.
     fence: WriteFence,
@@ -135,6 +154,7 @@ impl Aws {
     pub async fn connect(options: &ConnectOptions) -> Self {
         let attempt = options.attempt_timeout.unwrap_or(DEFAULT_ATTEMPT_TIMEOUT);
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .http_client(https_client())
             .retry_config(
                 RetryConfig::standard()
                     .with_max_attempts(MAX_ATTEMPTS)
@@ -173,6 +193,7 @@ impl Aws {
             ..Cache::default()
         };
         Self {
+            sts: aws_sdk_sts::Client::new(&config),
             config,
             quotas: options.quotas.clone(),
             cache: Arc::new(Mutex::new(cache)),
@@ -187,38 +208,37 @@ impl Aws {
     /// The clients for `region` with the operator's own credentials, made once and shared.
     pub fn clients(&self, region: &str) -> Clients {
         let mut cache = self.cache.lock().expect("client cache");
-        cache.clients_for(&self.config, &self.quotas, None, None, region)
+        if let Some(clients) = cache.clients.get(region) {
+            return clients.clone();
+        }
+        let clients = cache.clients_for(&self.config, &self.quotas, None, None, region);
+        cache.clients.insert(region.to_string(), clients.clone());
+        clients
     }
 
     /// The clients for `region` in `account`, with the credentials of `role`'s session there;
     /// their budgets are the account's, shared by every session in it.
+    ///
+    /// Only the session's credentials provider is kept between calls (well under 1 KiB, with
+    /// its credentials in the shared identity cache); the clients are made anew for each call
+    /// (a pass), sharing the HTTP client, identity cache, retry partitions and budgets of every
+    /// other client: kept per session, they held ~70 KiB each for as long as it lasted.
     pub async fn clients_as(
         &self,
         role: &session::AssumedRole,
         account: &str,
         region: &str,
     ) -> Clients {
-        let known = self
-            .cache
-            .lock()
-            .expect("client cache")
-            .credentials
-            .get(role)
-            .cloned();
-        let credentials = match known {
-            Some(credentials) => credentials,
-            None => session::credentials(&self.config, role).await,
-        };
         let mut cache = self.cache.lock().expect("client cache");
         let credentials = cache
             .credentials
             .entry(role.clone())
-            .or_insert(credentials)
+            .or_insert_with(|| session::credentials(&self.sts, role))
             .clone();
         cache.clients_for(
             &self.config,
             &self.quotas,
-            Some((role, credentials)),
+            Some(credentials),
             Some(account),
             region,
         )
@@ -229,14 +249,11 @@ impl Aws {
         &self.quotas
     }
 
-    /// Forgets `role`'s session and its clients, for a SecureQueue that is gone; the
-    /// account's budgets stay, shared by its other sessions.
+    /// Forgets `role`'s session, for a SecureQueue that is gone; the account's budgets stay,
+    /// shared by its other sessions.
     pub fn forget(&self, role: &session::AssumedRole) {
         let mut cache = self.cache.lock().expect("client cache");
         cache.credentials.remove(role);
-        cache
-            .clients
-            .retain(|(session, _), _| session.as_ref() != Some(role));
     }
 
     /// What every operation's budget is doing, by account (`None`: the operator's own) and
@@ -270,23 +287,16 @@ impl Aws {
 }
 
 impl Cache {
-    /// The clients of one session in one region, made on first use; `account` names the
-    /// account whose budgets they wait at (`None`: the operator's own).
+    /// New clients of one session (`None`: the operator's own credentials) in one region;
+    /// `account` names the account whose budgets they wait at (`None`: the operator's own).
     fn clients_for(
         &mut self,
         config: &SdkConfig,
         quotas: &QuotaSettings,
-        session: Option<(&session::AssumedRole, SharedCredentialsProvider)>,
+        session: Option<SharedCredentialsProvider>,
         account: Option<&str>,
         region: &str,
     ) -> Clients {
-        let key = (
-            session.as_ref().map(|(role, _)| (*role).clone()),
-            region.to_string(),
-        );
-        if let Some(clients) = self.clients.get(&key) {
-            return clients.clone();
-        }
         let (kms_budgets, sqs_budgets) = self
             .budgets
             .entry((account.map(ToString::to_string), region.to_string()))
@@ -311,13 +321,14 @@ impl Cache {
             .interceptor(calls::CallCounter)
             .interceptor(fenced::FenceGate(self.fence.clone()))
             .interceptor(ThrottleWatch(sqs_budgets.clone()));
-        if let Some((_, credentials)) = session {
-            // The same provider, not a copy: both clients share its place in the identity cache.
+        if let Some(credentials) = session {
+            // The same provider, not a copy: both clients, and those of every later pass, share
+            // its place in the identity cache.
             kms.set_credentials_provider(Some(credentials.clone()));
             sqs.set_credentials_provider(Some(credentials));
         }
         let (kms, sqs) = (kms.build(), sqs.build());
-        let clients = Clients {
+        Clients {
             kms: kms::Kms::new(
                 aws_sdk_kms::Client::from_conf(kms),
                 kms_budgets,
@@ -328,8 +339,6 @@ impl Cache {
                 sqs_budgets,
                 Endpoint::of("sqs", config.endpoint_url(), Some(region)),
             ),
-        };
-        self.clients.insert(key, clients.clone());
-        clients
+        }
     }
 }

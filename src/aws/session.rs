@@ -1,23 +1,28 @@
 //! Working in another account: the credentials of a role the operator assumes with STS
-//! AssumeRole, through the SDK's assume-role provider.
+//! AssumeRole.
 //!
-//! The provider is made once per session (one role and session name) and shared by the KMS and
-//! SQS clients of every region, so they share one identity cache entry: the SDK's lazy identity
-//! cache (the `SdkConfig`'s) keeps the credentials and fetches new ones before they expire, so
-//! a session that ends mid-pass is renewed by the next call instead of failing it.
+//! One STS client, the operator's, assumes every role; a session (one role and session name) is
+//! a small provider that names the role and the session ([`credentials`]). The SDK's lazy
+//! identity cache (the `SdkConfig`'s, shared by every client made from it) keeps the credentials
+//! of each `SharedCredentialsProvider` apart (one cache partition per provider) and asks the
+//! provider again only shortly before the expiry AssumeRole reports: one AssumeRole per session
+//! and credentials lifetime, however many clients and passes use it, and a session that ends
+//! mid-pass is renewed by the next call instead of failing it.
 //!
 //! AWS: "AssumeRole returns a set of temporary security credentials ... you can use to access
-//! AWS resources"; the session name "is used to uniquely identify a session when the same role
-//! is assumed by different principals" and appears in CloudTrail
+//! AWS resources", with their `Expiration`; the session name "is used to uniquely identify a
+//! session when the same role is assumed by different principals" and appears in CloudTrail
 //! (https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html).
 
 use std::error::Error as StdError;
 use std::fmt;
+use std::time::SystemTime;
 
-use aws_config::SdkConfig;
-use aws_config::sts::AssumeRoleProvider;
+use aws_credential_types::Credentials;
 use aws_credential_types::provider::error::CredentialsError;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider, future};
+use aws_sdk_sts::error::SdkError;
+use aws_sdk_sts::operation::assume_role::AssumeRoleError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use super::error::sources;
@@ -33,37 +38,62 @@ pub struct AssumedRole {
     pub external_id: Option<String>,
 }
 
-/// The credentials of `role`, assumed with the credentials of `config`, cached and refreshed by
-/// the identity cache of the clients that use them.
-pub async fn credentials(config: &SdkConfig, role: &AssumedRole) -> SharedCredentialsProvider {
-    let mut builder = AssumeRoleProvider::builder(role.role_arn.clone())
-        .configure(config)
-        .session_name(role.session_name.clone());
-    if let Some(id) = &role.external_id {
-        builder = builder.external_id(id.clone());
-    }
-    SharedCredentialsProvider::new(Named {
-        role_arn: role.role_arn.clone(),
-        inner: builder.build().await,
+/// The credentials of `role`, assumed by `sts` (a client with the operator's own credentials)
+/// when first needed, then cached and refreshed by the identity cache of the clients that use
+/// this provider.
+pub fn credentials(sts: &aws_sdk_sts::Client, role: &AssumedRole) -> SharedCredentialsProvider {
+    SharedCredentialsProvider::new(Session {
+        sts: sts.clone(),
+        role: role.clone(),
     })
 }
 
-/// The SDK's provider, with its failures saying which role could not be assumed.
+/// One session's provider: the shared STS client and the names it assumes the role with.
 #[derive(Debug)]
-struct Named {
-    role_arn: String,
-    inner: AssumeRoleProvider,
+struct Session {
+    sts: aws_sdk_sts::Client,
+    role: AssumedRole,
 }
 
-impl ProvideCredentials for Named {
+impl Session {
+    /// Assumes the role once, for the credentials and when they expire.
+    async fn assume(&self) -> Result<Credentials, AssumeRoleFailed> {
+        let role_arn = &self.role.role_arn;
+        let out = self
+            .sts
+            .assume_role()
+            .role_arn(role_arn)
+            .role_session_name(&self.role.session_name)
+            .set_external_id(self.role.external_id.clone())
+            .send()
+            .await
+            .map_err(|e| AssumeRoleFailed::of(role_arn, &e))?;
+        let issued = out.credentials.ok_or_else(|| {
+            AssumeRoleFailed::unusable(role_arn, "STS answered without credentials")
+        })?;
+        let expiry = SystemTime::try_from(issued.expiration).map_err(|_| {
+            AssumeRoleFailed::unusable(role_arn, "the credentials' expiration is out of range")
+        })?;
+        // The expiry tells the identity cache when to assume the role again.
+        Ok(Credentials::new(
+            issued.access_key_id,
+            issued.secret_access_key,
+            Some(issued.session_token),
+            Some(expiry),
+            "AssumeRole",
+        ))
+    }
+}
+
+impl ProvideCredentials for Session {
     fn provide_credentials<'a>(&'a self) -> future::ProvideCredentials<'a>
     where
         Self: 'a,
     {
         future::ProvideCredentials::new(async move {
-            self.inner.provide_credentials().await.map_err(|e| {
-                CredentialsError::provider_error(AssumeRoleFailed::of(&self.role_arn, &e))
-            })
+            self.assume()
+                .await
+                .map_err(CredentialsError::provider_error)
         })
     }
 }
@@ -80,28 +110,29 @@ pub struct AssumeRoleFailed {
 }
 
 impl AssumeRoleFailed {
-    fn of(role_arn: &str, error: &CredentialsError) -> Self {
-        let sdk = sources(error).find_map(|e| {
-            e.downcast_ref::<aws_sdk_sts::error::SdkError<
-                aws_sdk_sts::operation::assume_role::AssumeRoleError,
-            >>()
+    fn of(role_arn: &str, error: &SdkError<AssumeRoleError>) -> Self {
+        let service = error.as_service_error();
+        let code = service.and_then(|e| e.code()).unwrap_or(match error {
+            SdkError::ServiceError(_) => "CredentialsError",
+            _ => "Unreachable",
         });
-        let service = sdk.and_then(|e| e.as_service_error());
-        let code = service
-            .and_then(|e| e.code())
-            .unwrap_or(match sdk {
-                Some(aws_sdk_sts::error::SdkError::ServiceError(_)) | None => "CredentialsError",
-                Some(_) => "Unreachable",
-            })
-            .to_string();
         let message = service
             .and_then(|e| e.message())
             .map(ToString::to_string)
             .unwrap_or_else(|| super::error::chain(error));
         Self {
             role_arn: role_arn.to_string(),
-            code,
+            code: code.to_string(),
             message,
+        }
+    }
+
+    /// STS answered, but not with credentials the operator can use.
+    fn unusable(role_arn: &str, message: &str) -> Self {
+        Self {
+            role_arn: role_arn.to_string(),
+            code: "CredentialsError".to_string(),
+            message: message.to_string(),
         }
     }
 
