@@ -4,6 +4,8 @@
 //! `--simulate-steady-state`, the resync schedule of N SecureQueues over virtual time instead.
 
 mod bounds;
+#[cfg(feature = "dhat-heap")]
+mod heap;
 mod rival;
 mod steady;
 mod strangers;
@@ -91,6 +93,12 @@ pub(super) struct BenchArgs {
     /// Give the first this many of the --foreign-keys an alias each.
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=100_000))]
     foreign_aliases: u32,
+
+    /// Profile the heap during the fresh converge and write, to this file, the allocation sites
+    /// of what was live at its peak (dhat's JSON).
+    #[cfg(feature = "dhat-heap")]
+    #[arg(long, value_name = "FILE")]
+    heap_profile: Option<std::path::PathBuf>,
 
     #[command(flatten)]
     operator: OperatorArgs,
@@ -406,7 +414,11 @@ async fn converge(args: &BenchArgs, reconciler: &Reconciler) -> ExitCode {
         Some(rate) => Some(Rival::start(args.aws.endpoint_url(), &region, rate).await),
         None => None,
     };
+    #[cfg(feature = "dhat-heap")]
+    let profile = args.heap_profile.as_deref().map(heap::HeapProfile::start);
     let fresh = round(reconciler, &mut fleet, args.concurrency).await;
+    #[cfg(feature = "dhat-heap")]
+    drop(profile);
     let mut rival_rate = None;
     if let Some(rival) = rival {
         let done = rival.stop().await;
