@@ -207,7 +207,9 @@ impl Aws {
             .cloned();
         let credentials = match known {
             Some(credentials) => credentials,
-            None => session::credentials(&self.config, role).await,
+            // On the heap, and only while it is made: making the provider is a future of some
+            // 10 KB, which every pass's future would otherwise keep room for all its life.
+            None => Box::pin(session::credentials(&self.config, role)).await,
         };
         let mut cache = self.cache.lock().expect("client cache");
         let credentials = cache
