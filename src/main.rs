@@ -7,8 +7,14 @@ use tracing_subscriber::EnvFilter;
 
 /// mimalloc returns freed memory to the system, where glibc's allocator keeps the peak of a
 /// large watch list (thousands of SecureQueues listed at once) for the life of the process.
+#[cfg(not(feature = "dhat-heap"))]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// dhat's allocator, which records every allocation's backtrace for `bench --heap-profile`.
+#[cfg(feature = "dhat-heap")]
+#[global_allocator]
+static ALLOCATOR: dhat::Alloc = dhat::Alloc;
 
 fn main() -> ExitCode {
     // The AWS SDK and the Kubernetes client both use rustls; name the one crypto provider.

@@ -388,7 +388,8 @@ impl<C> Paced<C> {
 
     /// Sends the request `request` makes of `operation`, each time its turn comes (first, and
     /// again after each throttle, up to [`REQUEUES`] times) and one of the service's
-    /// [`MAX_IN_FLIGHT`] places is free.
+    /// [`MAX_IN_FLIGHT`] places is free. The SDK's operation is made only then, and on the
+    /// heap: while it waits, a request holds a few hundred bytes.
     pub async fn send<T, E, F, Fut>(
         &self,
         operation: &'static str,
@@ -405,7 +406,10 @@ impl<C> Paced<C> {
             let turn = budget.wait().await;
             let in_flight = self.budgets.in_flight.acquire().await;
             turn.go();
-            let result = request(&self.client).await;
+            // On the heap, and only once the turn has come: an SDK operation's future is some
+            // 6 KB, and a pass's future would otherwise keep room for every operation it may
+            // send (those it joins side by side), however long it waits for its turn.
+            let result = Box::pin(request(&self.client)).await;
             drop(in_flight);
             match &result {
                 Err(SdkError::ServiceError(e))

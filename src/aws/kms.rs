@@ -467,3 +467,38 @@ impl Kms {
             .collect())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_kms::config::{BehaviorVersion, Region};
+
+    use super::*;
+    use crate::aws::request_quota::{QuotaSettings, Service};
+
+    /// An adapter over a client that is never called.
+    fn kms() -> Kms {
+        let config = aws_sdk_kms::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .build();
+        Kms::new(
+            Client::from_conf(config),
+            Budgets::new(Service::Kms, &QuotaSettings::default()),
+            Endpoint::of("kms", None, Some("us-east-1")),
+        )
+    }
+
+    #[test]
+    fn a_call_keeps_no_room_for_the_sdk_operation_while_it_waits_for_its_turn() {
+        let kms = kms();
+        // An SDK operation's future alone is some 6 KB; a pass joins several such calls, and
+        // a thousand passes wait for CreateKey at once.
+        let sizes = [
+            size_of_val(&kms.describe("k")),
+            size_of_val(&kms.tags("k")),
+            size_of_val(&kms.create_key("d", "p")),
+            size_of_val(&kms.tag("k", &BTreeMap::new())),
+        ];
+        assert!(sizes.iter().all(|size| *size < 1024), "{sizes:?} bytes");
+    }
+}

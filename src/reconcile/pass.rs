@@ -65,17 +65,22 @@ impl Stepped {
 
 type Step<'a> = Pin<Box<dyn Future<Output = Stepped> + Send + 'a>>;
 
+/// A step not yet started: its future, and the room it takes, are made only when its turn
+/// comes, so a pass waiting in its first step (for CreateKey, behind a thousand others) holds
+/// no room for the later ones.
+type Start<'a> = Box<dyn FnOnce() -> Step<'a> + Send + 'a>;
+
 /// Runs the steps in order; once one does not hold, the rest are not started and report
 /// `Blocked`.
-async fn in_order(steps: Vec<(&'static str, Step<'_>)>) -> Vec<Stepped> {
+async fn in_order(steps: Vec<(&'static str, Start<'_>)>) -> Vec<Stepped> {
     let mut done: Vec<Stepped> = Vec::new();
-    for (condition, step) in steps {
+    for (condition, start) in steps {
         match done.iter().find(|s| !s.report.holds()) {
             Some(cause) => {
                 let blocked = StepReport::blocked(condition, &cause.report);
                 done.push(Stepped::only(blocked));
             }
-            None => done.push(step.await),
+            None => done.push(start().await),
         }
     }
     done
@@ -104,24 +109,33 @@ pub(super) async fn converge(
 ) -> Option<[Outcome; 3]> {
     let owner = Owner::from_tags(&plan.key.tags);
     let [key_recall, dead_letter_recall, queue_recall] = recalls;
+    // Each lookup on the heap while it runs: once they are done, the pass keeps no room for
+    // them while it waits in its steps.
     let (key_found, dead_letter_found, queue_found) = tokio::join!(
-        key::observe(&clients.kms, &plan.key, &owner, claim, keys, key_recall),
-        queue::observe(
+        Box::pin(key::observe(
+            &clients.kms,
+            &plan.key,
+            &owner,
+            claim,
+            keys,
+            key_recall
+        )),
+        Box::pin(queue::observe(
             &clients.sqs,
             &plan.dead_letter_queue,
             &owner,
             claim,
             DEAD_LETTER_QUEUE,
             dead_letter_recall
-        ),
-        queue::observe(
+        )),
+        Box::pin(queue::observe(
             &clients.sqs,
             &plan.queue,
             &owner,
             claim,
             QUEUE,
             queue_recall
-        ),
+        )),
     );
     let identity = found(resolved, &key_found, &dead_letter_found, &queue_found);
     report.learned.identity = identity.clone();
@@ -152,18 +166,20 @@ pub(super) async fn converge(
     };
     report.access_changes = found.access_changes(plan, resolved);
     report.adoption = found.adoption(plan);
-    let steps: Vec<(&'static str, Step<'_>)> = vec![
+    let steps: Vec<(&'static str, Start<'_>)> = vec![
         (
             KEY_READY,
-            Box::pin(key_step(clients, keys, plan, resolved, key_found, identity)),
+            Box::new(move || {
+                Box::pin(key_step(clients, keys, plan, resolved, key_found, identity))
+            }),
         ),
         (
             DEAD_LETTER_QUEUE_READY,
-            Box::pin(dead_letter_queue_step(clients, plan, dead_letter_found)),
+            Box::new(move || Box::pin(dead_letter_queue_step(clients, plan, dead_letter_found))),
         ),
         (
             QUEUE_READY,
-            Box::pin(queue_step(clients, plan, queue_found)),
+            Box::new(move || Box::pin(queue_step(clients, plan, queue_found))),
         ),
     ];
     let stepped = in_order(steps).await;
@@ -519,38 +535,34 @@ pub(super) async fn delete(clients: &Clients, keys: &Keys<'_>, plan: &Plan) -> V
         Err(e) => Stepped::failed(condition, &e),
     };
     let [queue_ready, dead_letter_ready, key_ready] = DELETE_ORDER;
-    let steps: Vec<(&'static str, Step<'_>)> = vec![
+    let (deleted, owner) = (&deleted, &owner);
+    let steps: Vec<(&'static str, Start<'_>)> = vec![
         (
             queue_ready,
-            Box::pin(async {
-                deleted(
-                    queue_ready,
-                    queue::delete(&clients.sqs, &plan.queue, &owner, QUEUE).await,
-                )
+            Box::new(move || {
+                Box::pin(async move {
+                    let result = queue::delete(&clients.sqs, &plan.queue, owner, QUEUE).await;
+                    deleted(queue_ready, result)
+                })
             }),
         ),
         (
             dead_letter_ready,
-            Box::pin(async {
-                deleted(
-                    dead_letter_ready,
-                    queue::delete(
-                        &clients.sqs,
-                        &plan.dead_letter_queue,
-                        &owner,
-                        DEAD_LETTER_QUEUE,
-                    )
-                    .await,
-                )
+            Box::new(move || {
+                Box::pin(async move {
+                    let queue = &plan.dead_letter_queue;
+                    let result = queue::delete(&clients.sqs, queue, owner, DEAD_LETTER_QUEUE).await;
+                    deleted(dead_letter_ready, result)
+                })
             }),
         ),
         (
             key_ready,
-            Box::pin(async {
-                deleted(
-                    key_ready,
-                    key::delete(&clients.kms, &plan.key, &owner, keys).await,
-                )
+            Box::new(move || {
+                Box::pin(async move {
+                    let result = key::delete(&clients.kms, &plan.key, owner, keys).await;
+                    deleted(key_ready, result)
+                })
             }),
         ),
     ];

@@ -6,10 +6,13 @@
 #   tests/bench/quota.sh --queues 1000 --concurrency 1000 --aws-quota-share 1
 #   tests/bench/quota.sh --queues 1000 --concurrency 1000 --aws-quota-share 1 --rival-create-keys-per-second 2.5
 #   tests/bench/quota.sh --simulate-steady-state --queues 10000 --resync-seconds 600
+# SECUREQUEUE_BENCH_FEATURES names the cargo features of the build (default: bench), e.g.
+#   SECUREQUEUE_BENCH_FEATURES=dhat-heap tests/bench/quota.sh --queues 1000 --concurrency 1000 \
+#       --aws-quota-share 1 --heap-profile target/heap.json
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
-cargo build --release --quiet --features bench
+cargo build --release --quiet --features "${SECUREQUEUE_BENCH_FEATURES:-bench}"
 # shellcheck source=tests/emulator/emulator.sh
 source tests/emulator/emulator.sh
 trap emulator_stop EXIT

@@ -5,6 +5,8 @@
 
 mod accounts;
 mod bounds;
+#[cfg(feature = "dhat-heap")]
+mod heap;
 mod rival;
 mod steady;
 mod strangers;
@@ -105,6 +107,12 @@ pub(super) struct BenchArgs {
         conflicts_with = "simulate_steady_state"
     )]
     accounts: u32,
+
+    /// Profile the heap during the fresh converge and write, to this file, the allocation sites
+    /// of what was live at its peak (dhat's JSON).
+    #[cfg(feature = "dhat-heap")]
+    #[arg(long, value_name = "FILE")]
+    heap_profile: Option<std::path::PathBuf>,
 
     #[command(flatten)]
     operator: OperatorArgs,
@@ -510,7 +518,11 @@ async fn converge(args: &BenchArgs, reconciler: &Reconciler) -> ExitCode {
         Some(rate) => Some(Rival::start(args.aws.endpoint_url(), &region, rate).await),
         None => None,
     };
+    #[cfg(feature = "dhat-heap")]
+    let profile = args.heap_profile.as_deref().map(heap::HeapProfile::start);
     let fresh = round(reconciler, &mut fleet, args.concurrency).await;
+    #[cfg(feature = "dhat-heap")]
+    drop(profile);
     let mut rival_rate = None;
     if let Some(rival) = rival {
         let done = rival.stop().await;
