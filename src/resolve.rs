@@ -5,6 +5,7 @@
 //! sees a value AWS would refuse.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use crate::api::conditions::Reason;
 use crate::api::{
@@ -192,8 +193,9 @@ pub struct Resolved {
     pub consumers: Vec<String>,
     /// The dead-letter queue's consumers, sorted (the main queue's when the spec names none).
     pub dead_letter_queue_consumers: Vec<String>,
-    /// Ownership tags and user tags, for the key and both queues.
-    pub tags: BTreeMap<String, String>,
+    /// Ownership tags and user tags, for the key and both queues: one map, which the plan's
+    /// three resources share.
+    pub tags: Arc<BTreeMap<String, String>>,
 }
 
 /// Where a SecureQueue's region comes from, first match wins.
@@ -380,7 +382,7 @@ pub fn resolve(queue: &SecureQueue, env: &Environment) -> Result<Resolved, Vec<P
         administrators: sorted(administrators),
         consumers: sorted(spec.consumer_role_arns.clone()),
         dead_letter_queue_consumers: sorted(dead_letter_queue_consumers),
-        tags,
+        tags: Arc::new(tags),
     })
 }
 

@@ -60,7 +60,7 @@ async fn every_example_converges_and_a_second_pass_makes_no_writes() {
                 .await
                 .unwrap();
             assert!(normalize::same_policy(
-                &plan.key.policy.to_compact_json(),
+                plan.key.policy.as_json(),
                 policy.policy().unwrap()
             ));
             let url = queue_url(&sqs, &plan.queue.name).await.unwrap();
@@ -152,7 +152,7 @@ async fn the_queues_carry_the_planned_encryption_redrive_and_tags() {
         &dead_letter["RedriveAllowPolicy"]
     ));
     assert!(normalize::same_policy(
-        &plan.dead_letter_queue.attributes.policy.to_compact_json(),
+        plan.dead_letter_queue.attributes.policy.as_json(),
         &dead_letter["Policy"]
     ));
 
@@ -592,7 +592,7 @@ async fn a_new_queue_whose_policy_sqs_has_not_applied_yet_is_tagged_by_the_next_
         second.conditions[1].message.contains("tagged it"),
         "{second:#?}"
     );
-    assert_eq!(queue_tags(&sqs, &url).await, plan.dead_letter_queue.tags);
+    assert_eq!(queue_tags(&sqs, &url).await, *plan.dead_letter_queue.tags);
 }
 
 #[tokio::test]
@@ -602,9 +602,9 @@ async fn an_untagged_queue_whose_policy_names_another_secure_queue_is_refused() 
     let namespace = unique_namespace("marked");
     let queue = secure_queue(&namespace, "");
     let plan = plan::build(&queue, &env()).unwrap();
-    let ours = plan.dead_letter_queue.attributes.policy.to_compact_json();
+    let ours = plan.dead_letter_queue.attributes.policy.as_json();
     let theirs = ours.replace(&format!("/{namespace}/"), &format!("/{namespace}-other/"));
-    assert_ne!(theirs, ours);
+    assert_ne!(theirs.as_str(), ours);
     sqs.create_queue()
         .queue_name(&plan.dead_letter_queue.name)
         .attributes(QueueAttributeName::Policy, theirs)

@@ -67,9 +67,9 @@ fn queue(spec: SecureQueueSpec) -> SecureQueue {
 }
 
 fn policies(plan: &Plan) -> Vec<(PolicyKind, PolicyDocument)> {
-    let parse = |q: &plan::QueuePlan| q.attributes.policy.clone();
+    let parse = |q: &plan::QueuePlan| q.attributes.policy.typed();
     vec![
-        (PolicyKind::Key, plan.key.policy.clone()),
+        (PolicyKind::Key, plan.key.policy.typed()),
         (PolicyKind::Queue, parse(&plan.dead_letter_queue)),
         (PolicyKind::Queue, parse(&plan.queue)),
     ]

@@ -7,11 +7,12 @@ pub mod kms_cost;
 pub mod steps;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::Serialize;
 
 use crate::api::SecureQueue;
-use crate::policy::document::PolicyDocument;
+use crate::policy::document::{CompactDocument, PolicyDocument};
 use crate::policy::quota::{self, PolicyKind};
 use crate::policy::{key, queue, redrive};
 use crate::resolve::{self, Environment, Resolved};
@@ -52,13 +53,13 @@ pub struct KeyPlan {
     /// The key's description.
     pub description: String,
     /// The key policy.
-    pub policy: PolicyDocument,
+    pub policy: CompactDocument,
     /// Days between rotations.
     pub rotation_period_days: u32,
     /// Days between scheduling deletion and deletion.
     pub deletion_window_days: u32,
-    /// Ownership and user tags.
-    pub tags: BTreeMap<String, String>,
+    /// Ownership and user tags, shared by the three resources.
+    pub tags: Arc<BTreeMap<String, String>>,
 }
 
 /// One queue.
@@ -69,21 +70,22 @@ pub struct QueuePlan {
     pub name: String,
     /// The queue ARN.
     pub arn: String,
-    /// The queue's attributes, its documents typed.
+    /// The queue's attributes.
     pub attributes: QueueAttributes,
-    /// Ownership and user tags.
-    pub tags: BTreeMap<String, String>,
+    /// Ownership and user tags, shared by the three resources.
+    pub tags: Arc<BTreeMap<String, String>>,
 }
 
-/// A queue's attributes: its policy and redrive document as typed values, every other setting
-/// as the string SQS takes. SQS's attribute map, documents as compact JSON, is made only where
-/// it is needed, by [`QueueAttributes::to_sqs`]; the plan serializes as that map.
+/// A queue's attributes: its policy as the compact JSON it was generated to (typed while it is
+/// made and checked, in [`crate::policy`]), its redrive document typed, every other setting as
+/// the string SQS takes. SQS's attribute map is made only where it is needed, by
+/// [`QueueAttributes::to_sqs`]; the plan serializes as that map.
 #[derive(Clone, Debug, PartialEq)]
 pub struct QueueAttributes {
     /// The plain settings (encryption, FIFO-ness, timings), by SQS attribute name.
     pub settings: BTreeMap<String, String>,
     /// The queue policy (`Policy`).
-    pub policy: PolicyDocument,
+    pub policy: CompactDocument,
     /// The queue's redrive document.
     pub redrive: Redrive,
 }
@@ -120,7 +122,7 @@ impl QueueAttributes {
     /// The exact SQS attribute map: string values, documents as compact JSON.
     pub fn to_sqs(&self) -> BTreeMap<String, String> {
         let mut attributes = self.settings.clone();
-        attributes.insert("Policy".to_string(), self.policy.to_compact_json());
+        attributes.insert("Policy".to_string(), self.policy.as_json().to_string());
         attributes.insert(
             self.redrive.attribute_name().to_string(),
             self.redrive.to_compact_json(),
@@ -228,7 +230,7 @@ pub fn build_resolved(
                 &q.name,
                 &q.tags[resolve::TAG_CLUSTER],
             ),
-            policy: key_policy,
+            policy: CompactDocument::from(&key_policy),
             rotation_period_days: q.spec.key.rotation_period_days,
             deletion_window_days: q.spec.key.deletion_window_days,
             tags: q.tags.clone(),
@@ -277,7 +279,7 @@ fn dead_letter_queue_attributes(q: &Resolved, policy: PolicyDocument) -> QueueAt
     );
     QueueAttributes {
         settings,
-        policy,
+        policy: CompactDocument::from(&policy),
         redrive: Redrive::Allow(redrive::redrive_allow_policy(q)),
     }
 }
@@ -306,7 +308,7 @@ fn main_queue_attributes(q: &Resolved, policy: PolicyDocument) -> QueueAttribute
     ]);
     QueueAttributes {
         settings,
-        policy,
+        policy: CompactDocument::from(&policy),
         redrive: Redrive::Policy(redrive::redrive_policy(q)),
     }
 }

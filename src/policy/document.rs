@@ -56,6 +56,43 @@ impl<S: Serialize> PolicyDocument<S> {
     }
 }
 
+/// A finished document as the compact JSON AWS stores: what a plan keeps. A typed document
+/// takes several times the memory (each condition is a B-tree map of about 500 bytes however few
+/// entries it holds), and a pass holds its plan for as long as it waits for a quota: minutes for
+/// a backlog of new SecureQueues. It serializes as the typed document it was made from, in the
+/// same order, not as a string.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CompactDocument(Box<str>);
+
+impl CompactDocument {
+    /// The compact JSON, as sent to AWS.
+    pub fn as_json(&self) -> &str {
+        &self.0
+    }
+
+    /// The document as a JSON value, as the evaluator reads policies.
+    pub fn to_value(&self) -> serde_json::Value {
+        serde_json::from_str(&self.0).expect("a compact document is JSON made by serde_json")
+    }
+
+    /// The document typed again, to look into its statements.
+    pub fn typed(&self) -> PolicyDocument {
+        serde_json::from_str(&self.0).expect("a compact document is a policy made by serde_json")
+    }
+}
+
+impl<S: Serialize> From<&PolicyDocument<S>> for CompactDocument {
+    fn from(document: &PolicyDocument<S>) -> Self {
+        Self(document.to_compact_json().into_boxed_str())
+    }
+}
+
+impl Serialize for CompactDocument {
+    fn serialize<Z: Serializer>(&self, serializer: Z) -> Result<Z::Ok, Z::Error> {
+        self.typed().serialize(serializer)
+    }
+}
+
 impl PolicyDocument {
     /// The statement with this Sid, if any.
     pub fn statement(&self, sid: &str) -> Option<&Statement> {

@@ -462,12 +462,12 @@ fn deletion_window(plan: &KeyPlan) -> i32 {
 /// then its alias and rotation; then removes the record if nothing else was pending.
 async fn create(kms: &Kms, plan: &KeyPlan, keys: &Keys<'_>) -> Result<KeyDone, StepError> {
     let owner = Owner::from_tags(&plan.tags);
-    let policy = plan.policy.to_compact_json();
+    let policy = plan.policy.as_json();
     keys.ledger
         .record_creation(jiff::Timestamp::now())
         .await
         .map_err(StepError::CreationUnrecorded)?;
-    let info = match kms.create_key(&plan.description, &policy).await {
+    let info = match kms.create_key(&plan.description, policy).await {
         Ok(info) => info,
         Err(e) => {
             if e.kind == ErrorKind::Unavailable {
@@ -580,15 +580,15 @@ async fn repair_policy_and_rotation(
         None => tokio::try_join!(kms.policy(id), kms.rotation(id))?,
     };
     let mut repairs = Vec::new();
-    let policy = plan.policy.to_compact_json();
+    let policy = plan.policy.as_json();
     if !current_policy
         .as_deref()
-        .is_some_and(|p| normalize::same_policy(&policy, p))
+        .is_some_and(|p| normalize::same_policy(policy, p))
     {
-        kms.put_policy(id, &policy).await?;
+        kms.put_policy(id, policy).await?;
         repairs.push(
             Repair::new("RestoreKeyPolicy", "restored the key policy").of(
-                diff::document_differences("KeyPolicy", current_policy.as_deref(), &policy),
+                diff::document_differences("KeyPolicy", current_policy.as_deref(), policy),
             ),
         );
     }

@@ -94,8 +94,8 @@ impl Created {
 pub(super) struct Seen {
     /// The resource.
     pub identity: Identity,
-    /// Its tags when the pass ended.
-    pub tags: BTreeMap<String, String>,
+    /// Its tags when the pass ended: the plan's map, shared with its other two resources.
+    pub tags: Arc<BTreeMap<String, String>>,
     /// When its tags were last read from AWS, in passes: the larger, the later.
     read: u64,
 }
@@ -131,7 +131,7 @@ impl Recall {
                 identity: Identity::Key(id),
                 tags,
                 ..
-            }) if id == key_id => Some(tags.clone()),
+            }) if id == key_id => Some(BTreeMap::clone(tags)),
             _ => None,
         }
     }
@@ -148,7 +148,7 @@ impl Recall {
                     },
                 tags,
                 ..
-            }) if remembered == url && when.matches(created) => Some(tags.clone()),
+            }) if remembered == url && when.matches(created) => Some(BTreeMap::clone(tags)),
             _ => None,
         }
     }
@@ -236,7 +236,13 @@ impl Memory {
     }
 
     /// Remembers a resource a pass converged: `read` is when its tags were last read.
-    fn remember(&self, slot: Slot, identity: Identity, tags: BTreeMap<String, String>, read: u64) {
+    fn remember(
+        &self,
+        slot: Slot,
+        identity: Identity,
+        tags: Arc<BTreeMap<String, String>>,
+        read: u64,
+    ) {
         let seen = Seen {
             identity,
             tags,
@@ -258,8 +264,11 @@ impl Memory {
 mod tests {
     use super::*;
 
-    fn tags(owner: &str) -> BTreeMap<String, String> {
-        BTreeMap::from([("securequeue.io/name".to_string(), owner.to_string())])
+    fn tags(owner: &str) -> Arc<BTreeMap<String, String>> {
+        Arc::new(BTreeMap::from([(
+            "securequeue.io/name".to_string(),
+            owner.to_string(),
+        )]))
     }
 
     fn slots() -> [Slot; 3] {
@@ -373,7 +382,7 @@ mod tests {
         memory.remember(s[0].clone(), Identity::Key("key-0".into()), tags("a"), pass);
         let [k, d, q] = &s;
         let [key, _, _] = memory.recall([k, d, q]);
-        assert_eq!(key.key_tags("key-0"), Some(tags("a")));
+        assert_eq!(key.key_tags("key-0").as_ref(), Some(&*tags("a")));
         assert_eq!(key.key_tags("another-key"), None);
     }
 
