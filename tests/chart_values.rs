@@ -1,0 +1,193 @@
+//! What the chart's values render, as `helm template` renders it: web-identity credentials as
+//! EKS's pod identity webhook injects them, refused with a message that says what to do where
+//! they are wrong.
+
+mod common;
+
+use common::helm::{rendered, the, try_template};
+use serde_json::{Value, json};
+
+const ROLE: &str = "arn:aws:iam::111122223333:role/securequeue-irsa";
+const TOKEN_DIR: &str = "/var/run/secrets/eks.amazonaws.com/serviceaccount";
+
+/// The pod template's spec of the rendered Deployment.
+fn pod(documents: &[Value]) -> &Value {
+    &the(documents, "Deployment")["spec"]["template"]["spec"]
+}
+
+/// The operator's container.
+fn container(documents: &[Value]) -> &Value {
+    let containers = pod(documents)["containers"].as_array().unwrap();
+    assert_eq!(containers.len(), 1, "{containers:#?}");
+    &containers[0]
+}
+
+/// The container's environment variables' names, in order.
+fn env_names(documents: &[Value]) -> Vec<String> {
+    container(documents)["env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The value of the container's environment variable `name`.
+fn env<'a>(documents: &'a [Value], name: &str) -> &'a Value {
+    let found = container(documents)["env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"] == name);
+    &found.unwrap_or_else(|| panic!("no {name} in {:#?}", container(documents)))["value"]
+}
+
+/// The container's args.
+fn args(documents: &[Value]) -> Vec<String> {
+    container(documents)["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap().to_string())
+        .collect()
+}
+
+/// helm's refusal of `args`, which must refuse.
+fn refusal(args: &[&str]) -> String {
+    match try_template(args) {
+        Ok(text) => panic!("helm rendered {args:?}:\n{text}"),
+        Err(error) => error,
+    }
+}
+
+#[test]
+fn web_identity_renders_the_token_and_variables_eks_injects() {
+    let docs = rendered(&[
+        &format!("aws.webIdentity.roleArn={ROLE}"),
+        "aws.region=eu-west-1",
+    ]);
+    let pod = pod(&docs);
+    let container = container(&docs);
+
+    // The projected token: audience sts.amazonaws.com, a day, in the file `token`.
+    let volumes = pod["volumes"].as_array().unwrap();
+    assert_eq!(volumes.len(), 1, "{volumes:#?}");
+    assert_eq!(volumes[0]["name"], "aws-iam-token");
+    assert_eq!(
+        volumes[0]["projected"]["sources"],
+        json!([{"serviceAccountToken": {
+            "audience": "sts.amazonaws.com", "expirationSeconds": 86400, "path": "token"}}])
+    );
+    // Mounted read-only where EKS mounts it, and the variables name that file and the role.
+    assert_eq!(
+        container["volumeMounts"],
+        json!([{"name": "aws-iam-token", "mountPath": TOKEN_DIR, "readOnly": true}])
+    );
+    assert_eq!(
+        env(&docs, "AWS_WEB_IDENTITY_TOKEN_FILE"),
+        &json!(format!("{TOKEN_DIR}/token"))
+    );
+    assert_eq!(env(&docs, "AWS_ROLE_ARN"), &json!(ROLE));
+    // The session is named after the pod, which Kubernetes substitutes from POD_NAME: defined
+    // earlier in the list, as `$(VAR)` needs.
+    assert_eq!(env(&docs, "AWS_ROLE_SESSION_NAME"), &json!("$(POD_NAME)"));
+    let names = env_names(&docs);
+    let position = |name: &str| names.iter().position(|n| n == name).unwrap();
+    assert!(position("POD_NAME") < position("AWS_ROLE_SESSION_NAME"));
+    // No emulator: the exchange goes to AWS's STS.
+    assert!(!names.contains(&"AWS_ENDPOINT_URL_STS".to_string()));
+
+    // The pod is as restricted as without the volume.
+    let plain = rendered(&[]);
+    assert_eq!(
+        container["securityContext"],
+        self::container(&plain)["securityContext"]
+    );
+    assert_eq!(container["securityContext"]["readOnlyRootFilesystem"], true);
+    assert_eq!(container["securityContext"]["runAsNonRoot"], true);
+    assert_eq!(pod["securityContext"], self::pod(&plain)["securityContext"]);
+}
+
+#[test]
+fn web_identity_takes_another_audience_and_lifetime_and_an_emulators_sts() {
+    let docs = rendered(&[
+        &format!("aws.webIdentity.roleArn={ROLE}"),
+        "aws.webIdentity.audience=https://oidc.example.com",
+        "aws.webIdentity.expirationSeconds=3600",
+        "aws.region=us-east-1",
+        "aws.endpointUrl=http://10.1.2.3:5000",
+    ]);
+    assert_eq!(
+        pod(&docs)["volumes"][0]["projected"]["sources"][0]["serviceAccountToken"],
+        json!({"audience": "https://oidc.example.com", "expirationSeconds": 3600, "path": "token"})
+    );
+    // The SDK's token exchange does not see --endpoint-url; this variable takes it there.
+    assert_eq!(
+        env(&docs, "AWS_ENDPOINT_URL_STS"),
+        &json!("http://10.1.2.3:5000")
+    );
+    assert!(args(&docs).contains(&"--endpoint-url=http://10.1.2.3:5000".to_string()));
+}
+
+#[test]
+fn without_web_identity_nothing_of_it_is_rendered() {
+    for values in [&[][..], &["aws.endpointUrl=http://10.1.2.3:5000"][..]] {
+        let docs = rendered(values);
+        let pod = pod(&docs);
+        assert!(pod.get("volumes").is_none(), "{values:?}: {pod:#?}");
+        assert!(container(&docs).get("volumeMounts").is_none(), "{values:?}");
+        let names = env_names(&docs);
+        assert_eq!(
+            names,
+            [
+                "POD_NAME",
+                "POD_NAMESPACE",
+                "RUST_LOG",
+                "AWS_EC2_METADATA_DISABLED"
+            ],
+            "{values:?}"
+        );
+        let text = serde_json::to_string(&docs).unwrap();
+        for absent in [
+            "aws-iam-token",
+            "eks.amazonaws.com/serviceaccount",
+            "AWS_ROLE",
+        ] {
+            assert!(!text.contains(absent), "{values:?}: {absent}");
+        }
+    }
+}
+
+#[test]
+fn web_identity_without_a_region_is_refused_with_the_reason() {
+    let error = refusal(&["--set", &format!("aws.webIdentity.roleArn={ROLE}")]);
+    assert!(
+        error.contains("aws.webIdentity.roleArn needs aws.region"),
+        "{error}"
+    );
+}
+
+#[test]
+fn the_schema_refuses_bad_web_identity_values() {
+    let role = format!("aws.webIdentity.roleArn={ROLE}");
+    for (bad, field) in [
+        (
+            "aws.webIdentity.roleArn=arn:aws:iam::1111:role/x",
+            "roleArn",
+        ),
+        ("aws.webIdentity.expirationSeconds=599", "expirationSeconds"),
+        ("aws.webIdentity.audience=", "audience"),
+        ("aws.webIdentity.tokenPath=/x", "tokenPath"),
+    ] {
+        let error = refusal(&[
+            "--set",
+            &role,
+            "--set",
+            "aws.region=eu-west-1",
+            "--set",
+            bad,
+        ]);
+        assert!(error.contains("schema"), "{bad}: {error}");
+        assert!(error.contains(field), "{bad}: {error}");
+    }
+}
