@@ -1,6 +1,6 @@
 //! What the chart's values render, as `helm template` renders it: web-identity credentials as
-//! EKS's pod identity webhook injects them, refused with a message that says what to do where
-//! they are wrong.
+//! EKS's pod identity webhook injects them and the image pinned by digest; each refused with a
+//! message that says what to do where it is wrong.
 
 mod common;
 
@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 
 const ROLE: &str = "arn:aws:iam::111122223333:role/securequeue-irsa";
 const TOKEN_DIR: &str = "/var/run/secrets/eks.amazonaws.com/serviceaccount";
+const DIGEST: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
 /// The pod template's spec of the rendered Deployment.
 fn pod(documents: &[Value]) -> &Value {
@@ -189,5 +190,34 @@ fn the_schema_refuses_bad_web_identity_values() {
         ]);
         assert!(error.contains("schema"), "{bad}: {error}");
         assert!(error.contains(field), "{bad}: {error}");
+    }
+}
+
+#[test]
+fn a_digest_pins_the_image() {
+    let image = |values: &[&str]| container(&rendered(values))["image"].clone();
+    assert_eq!(image(&[]), "ghcr.io/securequeue/securequeue:0.1.0");
+    assert_eq!(
+        image(&["image.tag=0.2.0"]),
+        "ghcr.io/securequeue/securequeue:0.2.0"
+    );
+    let digest = format!("image.digest={DIGEST}");
+    assert_eq!(
+        image(&[&digest]),
+        json!(format!("ghcr.io/securequeue/securequeue@{DIGEST}"))
+    );
+    // The digest wins over a tag, which could move.
+    assert_eq!(
+        image(&[&digest, "image.tag=0.2.0"]),
+        json!(format!("ghcr.io/securequeue/securequeue@{DIGEST}"))
+    );
+    for bad in [
+        "sha256:0123",
+        "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+        "sha256:0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef",
+        "latest",
+    ] {
+        let error = refusal(&["--set", &format!("image.digest={bad}")]);
+        assert!(error.contains("image.digest"), "{bad}: {error}");
     }
 }

@@ -22,3 +22,12 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- define "securequeue.serviceAccountName" -}}
 {{- default (include "securequeue.fullname" .) .Values.serviceAccount.name -}}
 {{- end -}}
+
+{{- /* The image: repository@digest when a digest pins it, repository:tag otherwise. */ -}}
+{{- define "securequeue.image" -}}
+{{- if .Values.image.digest -}}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest -}}
+{{- else -}}
+{{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion) -}}
+{{- end -}}
+{{- end -}}
