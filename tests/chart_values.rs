@@ -1,10 +1,10 @@
 //! What the chart's values render, as `helm template` renders it: web-identity credentials as
-//! EKS's pod identity webhook injects them and the image pinned by digest; each refused with a
-//! message that says what to do where it is wrong.
+//! EKS's pod identity webhook injects them, the image pinned by digest and AWS account ids
+//! however helm reads them; each refused with a message that says what to do where it is wrong.
 
 mod common;
 
-use common::helm::{rendered, the, try_template};
+use common::helm::{documents, rendered, template, the, try_template};
 use serde_json::{Value, json};
 
 const ROLE: &str = "arn:aws:iam::111122223333:role/securequeue-irsa";
@@ -59,6 +59,13 @@ fn refusal(args: &[&str]) -> String {
         Ok(text) => panic!("helm rendered {args:?}:\n{text}"),
         Err(error) => error,
     }
+}
+
+/// A values file in the target directory, for what `--set` cannot say (unquoted numbers).
+fn values_file(name: &str, text: &str) -> String {
+    let path = common::repo_path(&format!("target/chart-values-{name}.yaml"));
+    std::fs::write(&path, text).unwrap();
+    path.to_str().unwrap().to_string()
 }
 
 #[test]
@@ -220,4 +227,86 @@ fn a_digest_pins_the_image() {
         let error = refusal(&["--set", &format!("image.digest={bad}")]);
         assert!(error.contains("image.digest"), "{bad}: {error}");
     }
+}
+
+#[test]
+fn an_account_id_works_with_set_and_set_string_and_keeps_its_zeros() {
+    let account_arg = |flag: &str, id: &str| -> Option<String> {
+        let docs = documents(&template(&[flag, &format!("aws.accountId={id}")]));
+        args(&docs)
+            .into_iter()
+            .find_map(|a| a.strip_prefix("--account-id=").map(str::to_string))
+    };
+    for id in ["111122223333", "012345678901", "000000000001"] {
+        // helm's --set reads 111122223333 as a number and 012345678901 as a string.
+        assert_eq!(account_arg("--set", id).as_deref(), Some(id), "--set {id}");
+        assert_eq!(account_arg("--set-string", id).as_deref(), Some(id));
+    }
+    assert_eq!(account_arg("--set-string", ""), None);
+
+    let ids = args(&rendered(&[
+        "guardrails.allowedAccountIds={444455556666,012345678901}",
+    ]));
+    assert!(
+        ids.contains(&"--allowed-account-ids=444455556666,012345678901".to_string()),
+        "{ids:?}"
+    );
+}
+
+#[test]
+fn an_unquoted_account_id_in_a_values_file_is_written_out_whole() {
+    // YAML reads these as numbers (float64 in helm), which Go templates would print as
+    // 1.11122223333e+11.
+    let file = values_file(
+        "unquoted",
+        "aws: {accountId: 111122223333}\n\
+         guardrails: {allowedAccountIds: [444455556666]}\n\
+         accounts:\n\
+         - {name: payments, accountId: 222233334444, roleArn: 'arn:aws:iam::222233334444:role/t'}\n",
+    );
+    let docs = documents(&template(&["-f", &file]));
+    let args = args(&docs);
+    assert!(
+        args.contains(&"--account-id=111122223333".to_string()),
+        "{args:?}"
+    );
+    assert!(args.contains(&"--allowed-account-ids=444455556666".to_string()));
+    assert_eq!(
+        the(&docs, "SecureQueueAccount")["spec"]["accountId"],
+        "222233334444"
+    );
+}
+
+#[test]
+fn an_account_id_that_lost_its_zeros_is_refused_naming_set_string() {
+    // Unquoted with a leading 0 YAML reads octal (011122223333 is 1229530843) or a shorter
+    // decimal; as a --set number it is short. Padding it would name another account.
+    let octal = values_file("octal", "aws: {accountId: 011122223333}\n");
+    let decimal = values_file("decimal", "aws: {accountId: 091122223333}\n");
+    let account = values_file(
+        "account",
+        "accounts:\n- {name: p, accountId: 022233334444, roleArn: 'arn:aws:iam::022233334444:role/t'}\n",
+    );
+    for (args, field) in [
+        (vec!["-f", &octal], "aws.accountId"),
+        (vec!["-f", &decimal], "aws.accountId"),
+        (vec!["--set", "aws.accountId=12345"], "aws.accountId"),
+        (vec!["--set", "aws.accountId=0"], "aws.accountId"),
+        (
+            vec!["--set", "guardrails.allowedAccountIds={44445555}"],
+            "guardrails.allowedAccountIds[0]",
+        ),
+        (vec!["-f", &account], "accounts[0].accountId"),
+    ] {
+        let error = refusal(&args);
+        assert!(
+            error.contains(&format!("{field}: "))
+                && error.contains("is not a 12-digit AWS account id"),
+            "{args:?}: {error}"
+        );
+        assert!(error.contains("--set-string"), "{args:?}: {error}");
+    }
+    // A string is the schema's to check.
+    let error = refusal(&["--set-string", "aws.accountId=12345"]);
+    assert!(error.contains("aws.accountId"), "{error}");
 }
