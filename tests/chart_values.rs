@@ -1,10 +1,12 @@
 //! What the chart's values render, as `helm template` renders it: web-identity credentials as
-//! EKS's pod identity webhook injects them, the image pinned by digest and AWS account ids
-//! however helm reads them; each refused with a message that says what to do where it is wrong.
+//! EKS's pod identity webhook injects them, the image pinned by digest, AWS account ids however
+//! helm reads them, and the NetworkPolicy; each refused with a message that says what to do where
+//! it is wrong. The last test has the test cluster's API server validate every object the chart
+//! renders with all of them on (a server-side dry run).
 
 mod common;
 
-use common::helm::{documents, rendered, template, the, try_template};
+use common::helm::{documents, helm, rendered, template, the, try_template};
 use serde_json::{Value, json};
 
 const ROLE: &str = "arn:aws:iam::111122223333:role/securequeue-irsa";
@@ -309,4 +311,276 @@ fn an_account_id_that_lost_its_zeros_is_refused_naming_set_string() {
     // A string is the schema's to check.
     let error = refusal(&["--set-string", "aws.accountId=12345"]);
     assert!(error.contains("aws.accountId"), "{error}");
+}
+
+/// The NetworkPolicy rendered with `values` (and networkPolicy.enabled).
+fn network_policy(values: &[&str]) -> (Value, Vec<Value>) {
+    let mut all = vec!["networkPolicy.enabled=true"];
+    all.extend_from_slice(values);
+    let docs = rendered(&all);
+    (the(&docs, "NetworkPolicy").clone(), docs)
+}
+
+/// A rule's ports, as (protocol, port).
+fn ports(rule: &Value) -> Vec<(String, u64)> {
+    rule["ports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["protocol"].as_str().unwrap().to_string(),
+                p["port"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// A rule's ipBlock CIDRs.
+fn cidrs(rule: &Value) -> Vec<&str> {
+    rule["to"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|peer| {
+            assert_eq!(peer.as_object().unwrap().len(), 1, "{peer}");
+            peer["ipBlock"]["cidr"].as_str().unwrap()
+        })
+        .collect()
+}
+
+/// TCP `ports`, as [`ports`] lists them.
+fn tcp(ports: &[u64]) -> Vec<(String, u64)> {
+    ports.iter().map(|p| ("TCP".to_string(), *p)).collect()
+}
+
+#[test]
+fn no_network_policy_unless_enabled() {
+    let docs = rendered(&[]);
+    assert!(docs.iter().all(|d| d["kind"] != "NetworkPolicy"));
+}
+
+#[test]
+fn the_network_policy_allows_the_api_server_aws_dns_and_the_metrics_port_only() {
+    let (policy, docs) = network_policy(&["networkPolicy.apiServer.cidrs={10.96.0.1/32}"]);
+    let spec = &policy["spec"];
+    assert_eq!(policy["metadata"]["namespace"], "securequeue-system");
+    // It selects the operator's pods.
+    let labels = &the(&docs, "Deployment")["spec"]["template"]["metadata"]["labels"];
+    for (key, value) in spec["podSelector"]["matchLabels"].as_object().unwrap() {
+        assert_eq!(&labels[key], value, "{key}");
+    }
+    assert_eq!(spec["policyTypes"], json!(["Ingress", "Egress"]));
+
+    // In: the metrics port, from anywhere by default.
+    let ingress = spec["ingress"].as_array().unwrap();
+    assert_eq!(ingress.len(), 1, "{ingress:#?}");
+    assert_eq!(ports(&ingress[0]), tcp(&[8080]));
+    assert!(ingress[0].get("from").is_none());
+    assert_eq!(container(&docs)["ports"][0]["containerPort"], 8080);
+
+    // Out: the API server, AWS over HTTPS anywhere, DNS; nothing else.
+    let egress = spec["egress"].as_array().unwrap();
+    assert_eq!(egress.len(), 3, "{egress:#?}");
+    assert_eq!(cidrs(&egress[0]), ["10.96.0.1/32"]);
+    assert_eq!(ports(&egress[0]), tcp(&[443, 6443]));
+    assert_eq!(cidrs(&egress[1]), ["0.0.0.0/0", "::/0"]);
+    assert_eq!(ports(&egress[1]), tcp(&[443]));
+    assert!(egress[2].get("to").is_none());
+    assert_eq!(
+        ports(&egress[2]),
+        [("UDP".to_string(), 53), ("TCP".to_string(), 53)]
+    );
+}
+
+#[test]
+fn the_network_policys_peers_cidrs_and_ports_are_configurable() {
+    let (policy, _) = network_policy(&[
+        "networkPolicy.apiServer.cidrs={172.20.0.10/32,172.20.1.10/32}",
+        "networkPolicy.apiServer.ports={6443}",
+        "networkPolicy.aws.cidrs={10.0.0.0/16}",
+        "networkPolicy.aws.ports={443,5000}",
+        "networkPolicy.dns.to[0].podSelector.matchLabels.k8s-app=kube-dns",
+        "networkPolicy.metrics.from[0].namespaceSelector.matchLabels.name=monitoring",
+        "metrics.port=9090",
+    ]);
+    let spec = &policy["spec"];
+    assert_eq!(ports(&spec["ingress"][0]), tcp(&[9090]));
+    assert_eq!(
+        spec["ingress"][0]["from"],
+        json!([{"namespaceSelector": {"matchLabels": {"name": "monitoring"}}}])
+    );
+    let egress = spec["egress"].as_array().unwrap();
+    assert_eq!(cidrs(&egress[0]), ["172.20.0.10/32", "172.20.1.10/32"]);
+    assert_eq!(ports(&egress[0]), tcp(&[6443]));
+    assert_eq!(cidrs(&egress[1]), ["10.0.0.0/16"]);
+    assert_eq!(ports(&egress[1]), tcp(&[443, 5000]));
+    assert_eq!(
+        egress[2]["to"],
+        json!([{"podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}])
+    );
+}
+
+#[test]
+fn a_network_policy_without_the_api_servers_addresses_is_refused() {
+    let error = refusal(&["--set", "networkPolicy.enabled=true"]);
+    assert!(error.contains("networkPolicy.apiServer.cidrs"), "{error}");
+    assert!(
+        error.contains("kubectl get endpoints kubernetes"),
+        "{error}"
+    );
+    let api = "networkPolicy.apiServer.cidrs={10.96.0.1/32}";
+    for bad in [
+        "networkPolicy.apiServer.cidrs={10.96.0.1}",
+        "networkPolicy.aws.cidrs={any}",
+        "networkPolicy.aws.ports={0}",
+        "networkPolicy.apiServer.ports={70000}",
+        "networkPolicy.egress=true",
+    ] {
+        let error = refusal(&[
+            "--set",
+            "networkPolicy.enabled=true",
+            "--set",
+            api,
+            "--set",
+            bad,
+        ]);
+        assert!(error.contains("schema"), "{bad}: {error}");
+        assert!(error.contains("networkPolicy"), "{bad}: {error}");
+    }
+}
+
+/// Where `sent` is not within `returned`, by path: a field the server dropped, as one it does
+/// not know, or changed.
+fn lost(sent: &Value, returned: &Value, path: &str, out: &mut Vec<String>) {
+    match (sent, returned) {
+        (Value::Object(sent), Value::Object(returned)) => {
+            for (key, value) in sent {
+                match returned.get(key) {
+                    Some(back) => lost(value, back, &format!("{path}.{key}"), out),
+                    None => out.push(format!("{path}.{key} was dropped")),
+                }
+            }
+        }
+        (Value::Array(sent), Value::Array(returned)) if sent.len() == returned.len() => {
+            for (i, (value, back)) in sent.iter().zip(returned).enumerate() {
+                lost(value, back, &format!("{path}[{i}]"), out);
+            }
+        }
+        _ if sent == returned => {}
+        _ => out.push(format!("{path}: sent {sent}, the server kept {returned}")),
+    }
+}
+
+/// The server's dry-run create of `object`: what it would store, or its refusal.
+async fn dry_run(client: &kube::Client, object: &Value) -> Result<Value, String> {
+    use kube::api::{Api, DynamicObject, PostParams};
+    use kube::core::GroupVersionKind;
+
+    let api_version = object["apiVersion"].as_str().unwrap();
+    let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
+    let gvk = GroupVersionKind::gvk(group, version, object["kind"].as_str().unwrap());
+    let (resource, capabilities) = kube::discovery::pinned_kind(client, &gvk)
+        .await
+        .map_err(|e| format!("{gvk:?} is not served: {e}"))?;
+    let api: Api<DynamicObject> = match object["metadata"]["namespace"].as_str() {
+        Some(namespace) if capabilities.scope == kube::discovery::Scope::Namespaced => {
+            Api::namespaced_with(client.clone(), namespace, &resource)
+        }
+        _ => Api::all_with(client.clone(), &resource),
+    };
+    let typed: DynamicObject = serde_json::from_value(object.clone()).unwrap();
+    let params = PostParams {
+        dry_run: true,
+        field_manager: Some("securequeue-chart-test".to_string()),
+    };
+    match api.create(&params, &typed).await {
+        Ok(stored) => Ok(serde_json::to_value(stored).unwrap()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Objects the server refused or changed, one line each.
+async fn server_problems(client: &kube::Client, objects: &[Value]) -> Vec<String> {
+    let mut problems = Vec::new();
+    for object in objects {
+        let name = format!("{} {}", object["kind"], object["metadata"]["name"]);
+        match dry_run(client, object).await {
+            Err(refused) => problems.push(format!("{name}: {refused}")),
+            Ok(stored) => {
+                let mut dropped = Vec::new();
+                lost(object, &stored, "", &mut dropped);
+                problems.extend(dropped.into_iter().map(|d| format!("{name}: {d}")));
+            }
+        }
+    }
+    problems
+}
+
+#[tokio::test]
+async fn the_api_server_accepts_every_object_with_every_option_on() {
+    let client = common::cluster::with_crds().await;
+    let suffix = std::process::id();
+    let namespace = format!("chart-values-{suffix}");
+    common::cluster::create_namespace(&client, &namespace).await;
+    let release = format!("chart-{suffix}");
+    let account = format!("accounts[0].name=chart-{suffix}");
+    // Each rendering with the server's API versions (--validate: the PodDisruptionBudget's
+    // version), in a namespace of its own. Not the ServiceMonitor: the Prometheus Operator's
+    // CRD is not on the test server.
+    let render = |extra: &[&str]| {
+        let mut args = vec![
+            "template",
+            &release,
+            "charts/securequeue",
+            "--validate",
+            "--namespace",
+            &namespace,
+            "--set",
+            "metrics.serviceMonitor.enabled=false",
+        ];
+        args.extend_from_slice(extra);
+        documents(&helm(&args).unwrap_or_else(|e| panic!("{extra:?}: {e}")))
+    };
+    let all_options = render(&[
+        "-f",
+        "charts/securequeue/ci/all-options-values.yaml",
+        "--set",
+        &format!("watchNamespace={namespace}"),
+        "--set",
+        &account,
+    ]);
+    let defaults_on = render(&[
+        "--set",
+        &format!("aws.webIdentity.roleArn={ROLE}"),
+        "--set",
+        "aws.region=eu-west-1",
+        "--set",
+        &format!("image.digest={DIGEST}"),
+        "--set",
+        "networkPolicy.enabled=true",
+        "--set",
+        "networkPolicy.apiServer.cidrs={127.0.0.1/32}",
+    ]);
+    for (name, objects) in [("all options", &all_options), ("defaults", &defaults_on)] {
+        for kind in ["Deployment", "NetworkPolicy"] {
+            the(objects, kind);
+        }
+        let problems = server_problems(&client, objects).await;
+        assert!(problems.is_empty(), "{name}:\n{}", problems.join("\n"));
+    }
+
+    // The check sees what the server refuses and what it drops.
+    let mut deployment = the(&defaults_on, "Deployment").clone();
+    deployment["spec"]["template"]["spec"]["volumes"][0]["projected"]["sources"][0]["serviceAccountToken"]
+        ["expirationSeconds"] = json!(599);
+    let mut policy = the(&defaults_on, "NetworkPolicy").clone();
+    policy["spec"]["egress"][0]["to"][0]["ipBlock"]["cidrs"] = json!(["10.0.0.0/8"]);
+    let problems = server_problems(&client, &[deployment, policy]).await;
+    assert_eq!(problems.len(), 2, "{problems:#?}");
+    assert!(problems[0].contains("expirationSeconds"), "{problems:#?}");
+    assert!(
+        problems[1].contains(".spec.egress[0].to[0].ipBlock.cidrs was dropped"),
+        "{problems:#?}"
+    );
 }
