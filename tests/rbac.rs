@@ -6,8 +6,8 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::process::Command;
 
+use common::helm::{rendered, template};
 use regex::Regex;
 use serde_json::Value;
 
@@ -79,42 +79,6 @@ fn grants_in_code() -> BTreeSet<Grant> {
         }
     }
     found
-}
-
-/// The chart rendered with `values`, as documents.
-fn rendered(values: &[&str]) -> Vec<Value> {
-    let args: Vec<&str> = values.iter().flat_map(|v| ["--set", v]).collect();
-    serde_saphyr::from_multiple::<Value>(&template(&args))
-        .unwrap()
-        .into_iter()
-        .filter(|d| !d.is_null())
-        .collect()
-}
-
-/// `helm template` of the chart with `args`, as text.
-fn template(args: &[&str]) -> String {
-    let helm = std::env::var("SECUREQUEUE_HELM").expect(
-        "SECUREQUEUE_HELM is not set: run the tests with tests/run.sh, which installs helm",
-    );
-    // The chart is named by its path from the repository's root.
-    let out = Command::new(helm)
-        .current_dir(common::ROOT)
-        .args([
-            "template",
-            "securequeue",
-            "charts/securequeue",
-            "--namespace",
-            "securequeue-system",
-        ])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
 }
 
 /// Every grant of the chart's Roles and ClusterRoles, with the kinds and namespaces of the roles.

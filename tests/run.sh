@@ -47,6 +47,17 @@ export SECUREQUEUE_HELM="$HELM"
 echo "== hadolint Dockerfile"
 "$HADOLINT" Dockerfile
 
+echo "== cargo deny: licences, banned and duplicated crates, crate sources (deny.toml)"
+cargo_deny_install
+"$CARGO_DENY" --locked check --hide-inclusion-graph licenses bans sources
+# Advisories need the RustSec database, which cargo deny clones with git: where it cannot be
+# fetched (machines that reach only package registries), say so rather than pass in silence.
+if timeout 120 "$CARGO_DENY" fetch db >/dev/null 2>&1; then
+  "$CARGO_DENY" --locked check --hide-inclusion-graph advisories
+else
+  echo "==> cargo deny advisories: NOT CHECKED, the RustSec advisory database cannot be fetched from this machine"
+fi
+
 echo "== the chart's and deploy/kubernetes' CRD and manifests are the generated ones; helm lint --strict and helm template"
 for crd in securequeue.io_securequeues.yaml securequeue.io_securequeueaccounts.yaml; do
   diff -u "crds/$crd" "charts/securequeue/crds/$crd" \

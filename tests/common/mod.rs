@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests: paths into the repository, the operator
 //! configuration the tests run with, a base manifest, the example manifests, the built
-//! `securequeue` binary, and the generated CRD schema as the API server would apply it.
+//! `securequeue` binary, the generated CRD schema as the API server would apply it, and the chart
+//! as helm renders it.
 //!
 //! Every test binary that says `mod common;` compiles all of it, and uses only its own part.
 #![allow(dead_code)]
@@ -8,6 +9,7 @@
 pub mod cli;
 pub mod cluster;
 pub mod examples;
+pub mod helm;
 
 use std::path::PathBuf;
 

@@ -46,8 +46,8 @@ Faults match STS requests too ("service": "sts", "operation": "AssumeRole"), ans
 XML. It records every KMS, SQS and STS request it is sent, outermost, before quotas and faults: GET
 `/_securequeue/requests?bodyContains=X` answers [{"service": "sqs", "operation": "TagQueue",
 "accessKey": "testing", "at": 1796000000.123}, ...] for the recorded requests whose body contains
-X, in the order they came, with the access key that signed each and when it arrived (seconds
-since the epoch), so a test can prove that a pass, or one of two processes, sent no write
+X, in the order they came, with the access key that signed each (empty for the unsigned
+AssumeRoleWithWebIdentity) and when it arrived (seconds since the epoch), so a test can prove that a pass, or one of two processes, sent no write
 touching its resources, or none after a given moment.
 
 Quota mode enforces AWS's default request quotas per (account, region, service, operation),
@@ -221,14 +221,19 @@ def patch_accounts() -> None:
 SERVICES = {"TrentService": "kms", "AmazonSQS": "sqs"}
 
 
+# STS calls that are not signed: the credentials are what they ask for.
+UNSIGNED_STS = {"AssumeRoleWithWebIdentity", "AssumeRoleWithSAML"}
+
+
 def target(request, body: str):
     """The (service, operation) a request calls: KMS and SQS name it in X-Amz-Target, STS (the
-    query protocol) in the body's Action; ("", "") for anything else."""
+    query protocol) in the body's Action, signed for sts or one of UNSIGNED_STS; ("", "") for
+    anything else."""
     prefix, _, operation = request.headers.get("X-Amz-Target", "").rpartition(".")
     if prefix in SERVICES:
         return SERVICES[prefix], operation
     action = re.search(r"(?:^|&)Action=([A-Za-z]+)", body)
-    if action and "/sts/" in request.headers.get("Authorization", ""):
+    if action and ("/sts/" in request.headers.get("Authorization", "") or action[1] in UNSIGNED_STS):
         return "sts", action[1]
     return "", ""
 
