@@ -1,0 +1,682 @@
+#!/usr/bin/env bash
+# Sourced (or run as `node.sh start|stop`): a real one-node Kubernetes 1.20 cluster on this
+# machine, for tests that run pods. etcd, kube-apiserver, kube-controller-manager, kube-scheduler,
+# kubelet, kube-proxy (iptables mode) and containerd 1.6 with runc and the CNI bridge plugin, all
+# built or installed by tests/kube/build-apiserver.sh and tests/node/build-node.sh, all started
+# here with configuration, state and logs under one run directory ($SECUREQUEUE_NODE_DIR, default
+# target/node). Nothing listens beyond loopback and the machine's own address; pods live in
+# network namespaces on a private bridge, may reach only this machine (a FORWARD rule rejects the
+# rest), resolve no names, and cannot pull images (containerd's proxy is a closed loopback port):
+# load images with node_image_import.
+#
+# node_start  starts everything and returns once the node is Ready, the default service account
+#             has its token and kube-proxy routes the `kubernetes` Service; on failure it prints
+#             the failing component's log tail, stops what it started and returns 1. Exports:
+#   NODE_KUBECONFIG        admin (system:masters) kubeconfig;  NODE_KUBECTL  kubectl 1.20
+#   NODE_ADDRESS           the machine's address: the API server, kubelet and host services that
+#                          pods reach (a test's emulator, say) listen there
+#   NODE_API_URL           https://$NODE_ADDRESS:port, also the service-account issuer; its
+#                          discovery document and JWKS are readable without credentials
+#   NODE_CA                the CA of every certificate here
+#   NODE_NAME, NODE_POD_CIDR, NODE_SERVICE_CIDR, NODE_DIR
+#   NODE_CONTAINERD_SOCKET for `ctr -n k8s.io -a "$NODE_CONTAINERD_SOCKET" ...`
+#   NODE_PAUSE_IMAGE, NODE_BUSYBOX_IMAGE  images already loaded (busybox has sh and wget)
+# node_image_import FILE  loads an image archive (OCI or docker-archive) for the kubelet.
+# node_stop   deletes the pods (so the CNI and containerd tear down their networks), stops every
+#             process, then removes whatever is left: processes in the pods' cgroups, shims,
+#             mounts under the run directory, network namespaces on the bridge, the bridge,
+#             KUBE-* chains and the CNI network's chains, the kubepods cgroups, the files kubelet
+#             puts under /var/log, and restores the sysctls kubelet, kube-proxy and the CNI
+#             plugin change. Idempotent; safe in an EXIT trap; never fails.
+# One node per machine: the bridge, the chains and the sysctls are the machine's.
+
+NODE_NETWORK=securequeue-node
+NODE_BRIDGE=sqnode0
+# Who ran the node last, so that `node.sh stop` in any checkout finds what to clean.
+NODE_MARKER=/run/securequeue-node.dir
+# What kubelet (setupKernelTunables), kube-proxy (route_localnet) and the CNI bridge plugin
+# (ip_forward) set, and what kube-proxy would set if its conntrack flags allowed it.
+NODE_SYSCTLS=(vm.overcommit_memory vm.panic_on_oom kernel.panic kernel.panic_on_oops
+    kernel.keys.root_maxkeys kernel.keys.root_maxbytes net.ipv4.ip_forward net.ipv4.conf.all.route_localnet
+    net.netfilter.nf_conntrack_max net.netfilter.nf_conntrack_tcp_timeout_established
+    net.netfilter.nf_conntrack_tcp_timeout_close_wait net.bridge.bridge-nf-call-iptables)
+# Directories kubelet makes wherever its root directory is (its device-plugin socket, the pods'
+# logs): removed if made during the run, else what was added to them.
+NODE_KUBELET_DIRS=(/var/lib/kubelet /var/log/pods /var/log/containers)
+# Directories containerd and the CNI library share with other users (podman): removed if made
+# during the run and empty at the end.
+NODE_SHARED_DIRS=(/run/netns /var/lib/cni/results /var/lib/cni /run/containerd/s /run/containerd)
+
+node__root() { (cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd); }
+node__dir() { echo "${SECUREQUEUE_NODE_DIR:-$(node__root)/target/node}"; }
+
+node__free_port() {
+    python3 -c 'import socket, sys; s = socket.socket(); s.bind((sys.argv[1], 0)); print(s.getsockname()[1])' "$1"
+}
+
+# The IPv4 address of the interface the default route uses, else the first global one.
+node__machine_address() {
+    local dev address=""
+    dev="$(ip -4 route show default | awk '{ for (i = 1; i < NF; i++) if ($i == "dev") { print $(i + 1); exit } }')"
+    if [ -n "$dev" ]; then
+        address="$(ip -4 -o addr show dev "$dev" scope global | awk '{ split($4, a, "/"); print a[1]; exit }')"
+    fi
+    if [ -z "$address" ]; then
+        address="$(ip -4 -o addr show scope global | awk '{ split($4, a, "/"); print a[1]; exit }')"
+    fi
+    [ -n "$address" ] || { echo "node.sh: this machine has no global IPv4 address" >&2; return 1; }
+    echo "$address"
+}
+
+# --- processes: one pid file per component, "pid executable", so a stop never hits a reused pid.
+
+# node__spawn NAME [--env VAR=VALUE]... EXECUTABLE ARGS...: starts a component in the background
+# with an environment of its own, so that nothing of the caller's (AWS variables, proxies) changes
+# what it does. Without EC2 metadata, kubelet's ECR credential provider does not look for an
+# instance role at the link-local metadata address, which is not this machine.
+node__spawn() {
+    local name="$1" dir exe
+    local environment=(PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME="$HOME"
+        AWS_EC2_METADATA_DISABLED=true)
+    shift
+    while [ "$1" = --env ]; do
+        environment+=("$2")
+        shift 2
+    done
+    exe="$1"
+    shift
+    dir="$(node__dir)"
+    env -i "${environment[@]}" "$exe" "$@" >"$dir/logs/$name.log" 2>&1 &
+    echo "$! $exe" >"$dir/pids/$name"
+}
+
+node__pid() {
+    local file pid exe
+    file="$(node__dir)/pids/$1"
+    [ -f "$file" ] || return 1
+    read -r pid exe <"$file"
+    [ "$(readlink "/proc/$pid/exe" 2>/dev/null)" = "$(readlink -f "$exe")" ] || return 1
+    echo "$pid"
+}
+
+node__alive() { node__pid "$1" >/dev/null; }
+
+# node__kill NAME...: SIGTERM to each, SIGKILL to those still there after 10 s.
+node__kill() {
+    local name pid pids=()
+    for name in "$@"; do
+        if pid="$(node__pid "$name")"; then
+            kill -TERM "$pid" 2>/dev/null
+            pids+=("$pid")
+        fi
+        rm -f "$(node__dir)/pids/$name"
+    done
+    for _ in $(seq 1 100); do
+        kill -0 "${pids[@]}" 2>/dev/null || break
+        sleep 0.1
+    done
+    for pid in "${pids[@]}"; do
+        kill -KILL "$pid" 2>/dev/null
+    done
+}
+
+node__log_tail() {
+    local log
+    log="$(node__dir)/logs/$1.log"
+    echo "---- last lines of $log" >&2
+    tail -n "${2:-40}" "$log" >&2 2>/dev/null
+}
+
+# node__wait COMPONENT SECONDS DESCRIPTION COMMAND...: polls COMMAND; fails with COMPONENT's log
+# tail when the time is up or when COMPONENT's process has died.
+node__wait() {
+    local name="$1" seconds="$2" what="$3" deadline
+    shift 3
+    deadline=$((SECONDS + seconds))
+    until "$@" >/dev/null 2>&1; do
+        if ! node__alive "$name"; then
+            echo "node.sh: $name exited while waiting for $what" >&2
+            node__log_tail "$name"
+            return 1
+        fi
+        if [ "$SECONDS" -ge "$deadline" ]; then
+            echo "node.sh: no $what after ${seconds}s" >&2
+            node__log_tail "$name"
+            return 1
+        fi
+        sleep 1
+    done
+    echo "==> $what ($((SECONDS - NODE_STARTED))s)"
+}
+
+node__kubectl() { "$NODE_KUBECTL" --kubeconfig "$NODE_KUBECONFIG" "$@"; }
+
+# --- machine state recorded before the start, restored by node_stop.
+
+node__record_machine() {
+    local dir="$1" key path
+    mkdir -p "$dir/before"
+    for key in "${NODE_SYSCTLS[@]}"; do
+        if [ -e "/proc/sys/${key//.//}" ]; then
+            echo "$key=$(sysctl -n "$key")"
+        fi
+    done >"$dir/before/sysctls"
+    touch "$dir/before/entries"
+    for path in "${NODE_KUBELET_DIRS[@]}" "${NODE_SHARED_DIRS[@]}"; do
+        if [ -d "$path" ]; then
+            echo "$path"
+            find "$path" -mindepth 1 -maxdepth 1 >>"$dir/before/entries"
+        fi
+    done >"$dir/before/dirs"
+}
+
+# Another bridge with ports (podman's, say) relies on forwarding as much as the node did.
+node__other_bridge_in_use() {
+    ip -o link show 2>/dev/null | grep -v "master $NODE_BRIDGE " | grep -q " master "
+}
+
+node__restore_sysctls() {
+    local dir="$1" line key value
+    [ -f "$dir/before/sysctls" ] || return 0
+    while IFS= read -r line; do
+        key="${line%%=*}"
+        value="${line#*=}"
+        [ "$(sysctl -n "$key" 2>/dev/null)" = "$value" ] && continue
+        if [ "$key" = net.ipv4.ip_forward ] && node__other_bridge_in_use; then
+            echo "node.sh: net.ipv4.ip_forward left at 1: another bridge's containers use it" >&2
+            continue
+        fi
+        sysctl -q -w "$key=$value" >/dev/null || echo "node.sh: could not restore $key=$value" >&2
+    done <"$dir/before/sysctls"
+}
+
+node__restore_host_dirs() {
+    local dir="$1" path entry
+    [ -f "$dir/before/dirs" ] || return 0
+    for path in "${NODE_KUBELET_DIRS[@]}"; do
+        [ -d "$path" ] || continue
+        if ! grep -qxF "$path" "$dir/before/dirs"; then
+            rm -rf --one-file-system "$path"
+            continue
+        fi
+        find "$path" -mindepth 1 -maxdepth 1 | while IFS= read -r entry; do
+            grep -qxF "$entry" "$dir/before/entries" || rm -rf --one-file-system "$entry"
+        done
+    done
+    rm -f /var/lib/cni/results/"$NODE_NETWORK"-*
+    for path in "${NODE_SHARED_DIRS[@]}"; do
+        if [ -d "$path" ] && ! grep -qxF "$path" "$dir/before/dirs"; then
+            rmdir "$path" 2>/dev/null || echo "node.sh: $path was made during the run and is not empty" >&2
+        fi
+    done
+}
+
+# --- configuration
+
+node__certificates() {
+    local dir="$1" address="$2"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=securequeue-node-ca" \
+        -keyout "$dir/pki/ca.key" -out "$dir/pki/ca.crt" 2>/dev/null
+    node__certificate "$dir" apiserver "/CN=kube-apiserver" \
+        "subjectAltName=IP:$address,IP:127.0.0.1,IP:10.96.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local"
+    # The API server's identity towards kubelets (logs, exec, port-forward).
+    node__certificate "$dir" apiserver-kubelet-client "/O=system:masters/CN=kube-apiserver-kubelet-client" \
+        "extendedKeyUsage=clientAuth"
+    openssl genrsa -out "$dir/pki/sa.key" 2048 2>/dev/null
+    openssl rsa -in "$dir/pki/sa.key" -pubout -out "$dir/pki/sa.pub" 2>/dev/null
+}
+
+node__certificate() {
+    local dir="$1" name="$2" subject="$3" extension="$4"
+    openssl req -newkey rsa:2048 -nodes -subj "$subject" \
+        -keyout "$dir/pki/$name.key" -out "$dir/pki/$name.csr" 2>/dev/null
+    printf '%s\n' "$extension" >"$dir/pki/$name.ext"
+    openssl x509 -req -in "$dir/pki/$name.csr" -CA "$dir/pki/ca.crt" -CAkey "$dir/pki/ca.key" \
+        -CAcreateserial -days 2 -extfile "$dir/pki/$name.ext" -out "$dir/pki/$name.crt" 2>/dev/null
+}
+
+# One token per component: user,uid,groups as the Node and RBAC authorizers expect them.
+node__tokens() {
+    local dir="$1" user
+    for user in admin kubelet kube-proxy controller-manager scheduler; do
+        python3 -c 'import secrets; print(secrets.token_hex(16))' >"$dir/pki/$user.token"
+    done
+    {
+        echo "$(cat "$dir/pki/admin.token"),admin,admin,\"system:masters\""
+        echo "$(cat "$dir/pki/kubelet.token"),system:node:$NODE_NAME,kubelet,\"system:nodes\""
+        echo "$(cat "$dir/pki/kube-proxy.token"),system:kube-proxy,kube-proxy"
+        echo "$(cat "$dir/pki/controller-manager.token"),system:kube-controller-manager,controller-manager"
+        echo "$(cat "$dir/pki/scheduler.token"),system:kube-scheduler,scheduler"
+    } >"$dir/pki/tokens.csv"
+}
+
+node__kubeconfig() {
+    local dir="$1" user="$2"
+    cat >"$dir/$user.kubeconfig" <<KUBECONFIG
+apiVersion: v1
+kind: Config
+clusters:
+- name: node
+  cluster: {server: "$NODE_API_URL", certificate-authority: "$dir/pki/ca.crt"}
+users:
+- name: $user
+  user: {token: "$(cat "$dir/pki/$user.token")"}
+contexts:
+- name: node
+  context: {cluster: node, user: $user, namespace: default}
+current-context: node
+KUBECONFIG
+}
+
+node__containerd_config() {
+    local dir="$1"
+    cat >"$dir/containerd/config.toml" <<TOML
+# The node's own containerd: root, state, sockets and runc's state under the run directory.
+version = 2
+root = "$dir/containerd/root"
+state = "$dir/containerd/state"
+[grpc]
+  address = "$NODE_CONTAINERD_SOCKET"
+[plugins."io.containerd.internal.v1.opt"]
+  path = "$dir/containerd/opt"
+[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = "$NODE_PAUSE_IMAGE"
+  # Root here lacks CAP_SYS_RESOURCE: a sandbox's oom_score_adj of -998 would fail.
+  restrict_oom_score_adj = true
+  # No hugetlb cgroup is mounted on these machines.
+  disable_hugetlb_controller = true
+  [plugins."io.containerd.grpc.v1.cri".containerd]
+    snapshotter = "overlayfs"
+    default_runtime_name = "runc"
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+      runtime_type = "io.containerd.runc.v2"
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+        SystemdCgroup = false
+        Root = "$dir/containerd/runc"
+  [plugins."io.containerd.grpc.v1.cri".cni]
+    bin_dir = "/usr/lib/cni"
+    conf_dir = "$dir/cni/net.d"
+    max_conf_num = 1
+TOML
+}
+
+node__cni_config() {
+    local dir="$1"
+    cat >"$dir/cni/net.d/10-$NODE_NETWORK.conflist" <<JSON
+{
+  "cniVersion": "0.4.0",
+  "name": "$NODE_NETWORK",
+  "plugins": [
+    {
+      "type": "bridge",
+      "bridge": "$NODE_BRIDGE",
+      "isGateway": true,
+      "ipMasq": false,
+      "hairpinMode": true,
+      "ipam": {
+        "type": "host-local",
+        "dataDir": "$dir/cni/ipam",
+        "ranges": [[{"subnet": "$NODE_POD_CIDR"}]],
+        "routes": [{"dst": "0.0.0.0/0"}]
+      }
+    }
+  ]
+}
+JSON
+}
+
+node__kubelet_config() {
+    local dir="$1" port="$2" healthz_port="$3"
+    # Pods resolve no names: their nameserver is their own loopback.
+    echo "nameserver 127.0.0.1" >"$dir/kubelet/resolv.conf"
+    cat >"$dir/kubelet/config.yaml" <<YAML
+apiVersion: kubelet.config.k8s.io/v1beta1
+kind: KubeletConfiguration
+address: "$NODE_ADDRESS"
+port: $port
+readOnlyPort: 0
+healthzBindAddress: 127.0.0.1
+healthzPort: $healthz_port
+authentication:
+  anonymous: {enabled: false}
+  webhook: {enabled: true}
+  x509: {clientCAFile: "$dir/pki/ca.crt"}
+authorization: {mode: Webhook}
+cgroupDriver: cgroupfs
+failSwapOn: false
+oomScoreAdj: 0
+resolvConf: "$dir/kubelet/resolv.conf"
+volumePluginDir: "$dir/kubelet/volume-plugins"
+# The machine's disk is shared and often more than 85% used: no evictions, no image GC (the
+# imported images cannot be pulled again).
+evictionHard: {memory.available: "100Mi", nodefs.available: "1%", nodefs.inodesFree: "1%", imagefs.available: "1%"}
+imageGCHighThresholdPercent: 100
+imageGCLowThresholdPercent: 99
+serializeImagePulls: false
+YAML
+}
+
+# --- components
+
+node__start_etcd() {
+    local dir="$1" client_port
+    client_port="$(node__free_port 127.0.0.1)"
+    node__spawn etcd "$(command -v etcd)" --data-dir "$dir/etcd" \
+        --listen-client-urls "http://127.0.0.1:$client_port" --advertise-client-urls "http://127.0.0.1:$client_port" \
+        --listen-peer-urls "http://127.0.0.1:$(node__free_port 127.0.0.1)"
+    NODE_ETCD_URL="http://127.0.0.1:$client_port"
+    node__wait etcd 60 "etcd healthy" python3 -c \
+        'import sys, urllib.request; sys.exit(urllib.request.urlopen(sys.argv[1] + "/health", timeout=2).status != 200)' \
+        "$NODE_ETCD_URL"
+}
+
+node__start_apiserver() {
+    local dir="$1" bin="$2" port="$3"
+    node__spawn kube-apiserver "$bin/kube-apiserver" --etcd-servers "$NODE_ETCD_URL" \
+        --bind-address "$NODE_ADDRESS" --advertise-address "$NODE_ADDRESS" --secure-port "$port" --insecure-port 0 \
+        --tls-cert-file "$dir/pki/apiserver.crt" --tls-private-key-file "$dir/pki/apiserver.key" \
+        --client-ca-file "$dir/pki/ca.crt" --token-auth-file "$dir/pki/tokens.csv" \
+        --authorization-mode Node,RBAC --enable-admission-plugins NodeRestriction \
+        --service-cluster-ip-range "$NODE_SERVICE_CIDR" \
+        --service-account-key-file "$dir/pki/sa.pub" --service-account-signing-key-file "$dir/pki/sa.key" \
+        --service-account-issuer "$NODE_API_URL" --api-audiences "$NODE_API_URL" \
+        --kubelet-client-certificate "$dir/pki/apiserver-kubelet-client.crt" \
+        --kubelet-client-key "$dir/pki/apiserver-kubelet-client.key" \
+        --kubelet-preferred-address-types InternalIP --profiling=false
+    node__wait kube-apiserver 180 "kube-apiserver ready on $NODE_API_URL" node__kubectl get --raw /readyz
+    # Anyone may read the issuer's discovery document and keys, as on EKS, where STS fetches them.
+    node__kubectl create clusterrolebinding securequeue-node-issuer-discovery \
+        --clusterrole system:service-account-issuer-discovery \
+        --group system:unauthenticated --group system:authenticated >/dev/null
+}
+
+node__start_control_plane() {
+    local dir="$1" bin="$2"
+    node__spawn kube-controller-manager "$bin/kube-controller-manager" \
+        --kubeconfig "$dir/controller-manager.kubeconfig" --leader-elect=false --port 0 --secure-port 0 \
+        --use-service-account-credentials --service-account-private-key-file "$dir/pki/sa.key" \
+        --root-ca-file "$dir/pki/ca.crt" --flex-volume-plugin-dir "$dir/kubelet/volume-plugins" \
+        --cluster-signing-cert-file "$dir/pki/ca.crt" --cluster-signing-key-file "$dir/pki/ca.key"
+    node__spawn kube-scheduler "$NODE_BIN/kube-scheduler" --kubeconfig "$dir/scheduler.kubeconfig" \
+        --leader-elect=false --port 0 --secure-port 0
+}
+
+node__start_containerd() {
+    local dir="$1"
+    # Any pull goes to a closed loopback port rather than to a registry.
+    node__spawn containerd --env HTTP_PROXY=http://127.0.0.1:9 --env HTTPS_PROXY=http://127.0.0.1:9 \
+        "$(command -v containerd)" --config "$dir/containerd/config.toml"
+    node__wait containerd 60 "containerd serving" ctr -a "$NODE_CONTAINERD_SOCKET" version
+    node_image_import "$NODE_CACHE/images/pause.tar" >/dev/null
+    node_image_import "$NODE_CACHE/images/busybox.tar" >/dev/null
+}
+
+node__start_kubelet() {
+    local dir="$1" port healthz_port
+    port="$(node__free_port "$NODE_ADDRESS")"
+    healthz_port="$(node__free_port 127.0.0.1)"
+    node__kubelet_config "$dir" "$port" "$healthz_port"
+    node__spawn kubelet "$NODE_BIN/kubelet" --config "$dir/kubelet/config.yaml" \
+        --kubeconfig "$dir/kubelet.kubeconfig" --root-dir "$dir/kubelet/root" --cert-dir "$dir/kubelet/pki" \
+        --container-runtime remote --container-runtime-endpoint "unix://$NODE_CONTAINERD_SOCKET" \
+        --hostname-override "$NODE_NAME" --node-ip "$NODE_ADDRESS"
+    node__wait kubelet 120 "node $NODE_NAME registered" node__kubectl get node "$NODE_NAME"
+    node__wait kubelet 120 "node $NODE_NAME Ready" \
+        node__kubectl wait --for condition=Ready --timeout 2s node "$NODE_NAME"
+}
+
+node__start_proxy() {
+    local dir="$1"
+    node__spawn kube-proxy "$NODE_BIN/kube-proxy" --kubeconfig "$dir/kube-proxy.kubeconfig" \
+        --hostname-override "$NODE_NAME" --proxy-mode iptables --cluster-cidr "$NODE_POD_CIDR" \
+        --nodeport-addresses "127.0.0.0/8,$NODE_ADDRESS/32" \
+        --healthz-bind-address "127.0.0.1:$(node__free_port 127.0.0.1)" \
+        --metrics-bind-address "127.0.0.1:$(node__free_port 127.0.0.1)" \
+        --conntrack-max-per-core 0 --conntrack-tcp-timeout-established 0 \
+        --conntrack-tcp-timeout-close-wait 0 --oom-score-adj 0
+    node__wait kube-proxy 60 "kube-proxy routing the kubernetes Service" node__proxy_routes_apiserver
+}
+
+node__proxy_routes_apiserver() {
+    iptables -w -t nat -S KUBE-SERVICES | grep -q 'default/kubernetes:https'
+}
+
+node__default_service_account_ready() {
+    [ -n "$(node__kubectl get serviceaccount default -o 'jsonpath={.secrets[0].name}')" ] &&
+        node__kubectl get configmap kube-root-ca.crt
+}
+
+# Pods may reach this machine only: nothing from the pod network is forwarded off the bridge.
+# node__guard -I adds the rule, node__guard -D deletes it.
+node__guard() {
+    iptables -w "$1" FORWARD -s "$NODE_POD_CIDR" ! -o "$NODE_BRIDGE" \
+        -m comment --comment "$NODE_NETWORK: pods reach only this machine" -j REJECT
+}
+
+# A node left behind by a run that was killed is cleaned up; a running one is not touched.
+node__preflight() {
+    local name
+    if [ -f "$NODE_MARKER" ]; then
+        for name in etcd kube-apiserver kube-controller-manager kube-scheduler containerd kubelet kube-proxy; do
+            if SECUREQUEUE_NODE_DIR="$(cat "$NODE_MARKER")" node__alive "$name"; then
+                echo "node.sh: the node of $(cat "$NODE_MARKER") is running; stop it first (tests/node/node.sh stop)" >&2
+                return 1
+            fi
+        done
+        echo "==> cleaning up after the node of $(cat "$NODE_MARKER"), which was not stopped"
+        node_stop
+    fi
+    if ip link show "$NODE_BRIDGE" >/dev/null 2>&1 ||
+        iptables -w -t filter -S KUBE-KUBELET-CANARY >/dev/null 2>&1; then
+        echo "node.sh: bridge $NODE_BRIDGE or kubelet's chains exist: another Kubernetes node runs here" >&2
+        return 1
+    fi
+    if ip -4 route show | grep -q "^${NODE_POD_CIDR%/*}"; then
+        echo "node.sh: the pod network $NODE_POD_CIDR is already routed on this machine" >&2
+        return 1
+    fi
+}
+
+# Sets and exports the NODE_* variables of the node in $NODE_DIR, and writes them to
+# $NODE_DIR/node.env, from which node_start's caller and node_stop read them.
+node__variables() {
+    NODE_DIR="$(node__dir)"
+    NODE_NAME="${SECUREQUEUE_NODE_NAME:-securequeue-node}"
+    NODE_POD_CIDR=10.244.0.0/24
+    NODE_SERVICE_CIDR=10.96.0.0/24
+    NODE_KUBECONFIG="$NODE_DIR/admin.kubeconfig"
+    NODE_CA="$NODE_DIR/pki/ca.crt"
+    NODE_CONTAINERD_SOCKET="$NODE_DIR/containerd/containerd.sock"
+    NODE_KUBECTL="$NODE_BIN/kubectl"
+    NODE_PAUSE_IMAGE="$(cat "$NODE_CACHE/images/pause.name")"
+    NODE_BUSYBOX_IMAGE="$(cat "$NODE_CACHE/images/busybox.name")"
+    export NODE_DIR NODE_NAME NODE_POD_CIDR NODE_SERVICE_CIDR NODE_KUBECONFIG NODE_CA \
+        NODE_CONTAINERD_SOCKET NODE_KUBECTL NODE_PAUSE_IMAGE NODE_BUSYBOX_IMAGE NODE_ADDRESS NODE_API_URL
+}
+
+node__write_env() {
+    local name
+    for name in NODE_DIR NODE_NAME NODE_POD_CIDR NODE_SERVICE_CIDR NODE_KUBECONFIG NODE_CA \
+        NODE_CONTAINERD_SOCKET NODE_KUBECTL NODE_PAUSE_IMAGE NODE_BUSYBOX_IMAGE NODE_ADDRESS NODE_API_URL; do
+        printf 'export %s=%q\n' "$name" "${!name}"
+    done >"$NODE_DIR/node.env"
+}
+
+node__start_all() {
+    local root dir api_port user
+    NODE_STARTED=$SECONDS
+    root="$(node__root)"
+    NODE_APISERVER_BIN="$("$root/tests/kube/build-apiserver.sh")/bin"
+    NODE_CACHE="$("$root/tests/node/build-node.sh")"
+    NODE_BIN="$NODE_CACHE/bin"
+    NODE_ADDRESS="${SECUREQUEUE_NODE_ADDRESS:-$(node__machine_address)}"
+    api_port="$(node__free_port "$NODE_ADDRESS")"
+    NODE_API_URL="https://$NODE_ADDRESS:$api_port"
+    node__variables
+    node__preflight
+    dir="$NODE_DIR"
+    rm -rf --one-file-system "$dir"
+    mkdir -p "$dir"/{pki,logs,pids,containerd,cni/net.d,cni/ipam,kubelet/root,kubelet/volume-plugins}
+    node__write_env
+    echo "$dir" >"$NODE_MARKER"
+    node__record_machine "$dir"
+    node__guard -I
+
+    node__certificates "$dir" "$NODE_ADDRESS"
+    node__tokens "$dir"
+    for user in admin kubelet kube-proxy controller-manager scheduler; do
+        node__kubeconfig "$dir" "$user"
+    done
+    node__containerd_config "$dir"
+    node__cni_config "$dir"
+
+    node__start_etcd "$dir"
+    node__start_apiserver "$dir" "$NODE_APISERVER_BIN" "$api_port"
+    node__start_control_plane "$dir" "$NODE_APISERVER_BIN"
+    node__start_containerd "$dir"
+    node__start_kubelet "$dir"
+    node__start_proxy "$dir"
+    node__wait kube-controller-manager 60 "default service account with its token" \
+        node__default_service_account_ready
+    if ! node__alive kube-scheduler; then
+        echo "node.sh: kube-scheduler exited" >&2
+        node__log_tail kube-scheduler
+        return 1
+    fi
+    echo "==> node $NODE_NAME Ready in $((SECONDS - NODE_STARTED))s: NODE_KUBECONFIG=$NODE_KUBECONFIG, API $NODE_API_URL"
+}
+
+node_start() {
+    # In a subshell, so that errexit holds whatever the caller's options; the variables come
+    # back through node.env.
+    if ! (set -euo pipefail && node__start_all); then
+        echo "node.sh: the node did not come up (logs: $(node__dir)/logs); stopping what started" >&2
+        node_stop
+        return 1
+    fi
+    # shellcheck source=/dev/null
+    source "$(node__dir)/node.env"
+}
+
+node_image_import() {
+    ctr -n k8s.io -a "$NODE_CONTAINERD_SOCKET" images import "$1"
+}
+
+# --- stop
+
+# Deleting the pods makes kubelet kill their containers and stop their sandboxes, which runs the
+# CNI's DEL (veth, address) and removes their network namespaces: the ordinary path. The
+# controllers are stopped first so that nothing recreates them.
+node__delete_pods() {
+    node__alive kube-apiserver && node__alive kubelet && node__alive containerd || return 0
+    node__kubectl delete pods --all --all-namespaces --grace-period 1 --timeout 60s >/dev/null 2>&1
+    local deadline=$((SECONDS + 30))
+    while [ -n "$(node__ctr tasks ls -q 2>/dev/null)" ] && [ "$SECONDS" -lt "$deadline" ]; do
+        sleep 1
+    done
+}
+
+node__ctr() { ctr -n k8s.io -a "$NODE_CONTAINERD_SOCKET" "$@"; }
+
+# Containers the ordinary path did not remove: deleting them through containerd makes their
+# shims unmount the root filesystems and exit, removing their sockets.
+node__delete_containers() {
+    local id
+    node__alive containerd || return 0
+    for id in $(node__ctr containers ls -q 2>/dev/null); do
+        node__ctr tasks kill -s KILL "$id" >/dev/null 2>&1
+        node__ctr tasks delete -f "$id" >/dev/null 2>&1
+        node__ctr containers delete "$id" >/dev/null 2>&1
+    done
+}
+
+node__kubepods_cgroups() {
+    find /sys/fs/cgroup -mindepth 2 -maxdepth 2 -type d -name kubepods 2>/dev/null
+}
+
+# What even that left (containerd died, say): processes in the pods' cgroups, then the shims
+# serving this containerd's socket, and their sockets, named after a hash of socket, namespace
+# and container id.
+node__kill_leftover_processes() {
+    local cgroup pids proc id
+    for cgroup in $(node__kubepods_cgroups); do
+        pids="$(find "$cgroup" -name cgroup.procs -exec cat {} + 2>/dev/null | sort -u)"
+        for id in $pids; do kill -KILL "$id" 2>/dev/null; done
+    done
+    for proc in /proc/[0-9]*; do
+        [ "$(readlink "$proc/exe" 2>/dev/null)" = /usr/bin/containerd-shim-runc-v2 ] || continue
+        grep -qsF -- "$NODE_CONTAINERD_SOCKET" "$proc/cmdline" || continue
+        id="$(tr '\0' '\n' <"$proc/cmdline" | sed -n '/^-id$/{n;p}')"
+        kill -KILL "${proc#/proc/}" 2>/dev/null
+        rm -f "/run/containerd/s/$(printf '%s' "$NODE_CONTAINERD_SOCKET/k8s.io/$id" | sha256sum | cut -d' ' -f1)"
+    done
+}
+
+node__remove_cgroups() {
+    local cgroup
+    for cgroup in $(node__kubepods_cgroups); do
+        find "$cgroup" -depth -type d -exec rmdir {} + 2>/dev/null
+    done
+}
+
+# Network namespaces whose veth is still on the bridge, then the bridge.
+node__remove_network() {
+    local veth nsid name
+    for veth in $(ip -o link show master "$NODE_BRIDGE" 2>/dev/null | awk -F': ' '{ print $2 }' | cut -d@ -f1); do
+        nsid="$(ip -o link show dev "$veth" | sed -n 's/.*link-netnsid \([0-9]*\).*/\1/p')"
+        name="$(ip netns list 2>/dev/null | awk -v id="(id: $nsid)" '$2 " " $3 == id { print $1 }')"
+        if [ -n "$nsid" ] && [ -n "$name" ]; then
+            ip netns delete "$name"
+        fi
+        ip link delete "$veth" 2>/dev/null
+    done
+    ip link delete "$NODE_BRIDGE" 2>/dev/null
+}
+
+node__unmount_run_dir() {
+    local target
+    findmnt -rn -o TARGET | grep -F "$1/" | sort -r | while IFS= read -r target; do
+        umount "$target" 2>/dev/null || umount -l "$target"
+    done
+}
+
+node__stop_all() {
+    local dir
+    dir="$(cat "$NODE_MARKER" 2>/dev/null)" || return 0
+    # shellcheck source=/dev/null
+    source "$dir/node.env" || return 0
+    export SECUREQUEUE_NODE_DIR="$dir"
+
+    node__kill kube-controller-manager kube-scheduler
+    node__delete_pods
+    node__kill kubelet kube-proxy
+    node__delete_containers
+    node__kill_leftover_processes
+    node__kill containerd kube-apiserver
+    node__kill etcd
+
+    node__unmount_run_dir "$dir"
+    node__remove_cgroups
+    node__remove_network
+    python3 "$(node__root)/tests/node/iptables-sweep.py" --network "$NODE_NETWORK" --delete >/dev/null
+    while node__guard -D 2>/dev/null; do :; done
+    node__restore_sysctls "$dir"
+    node__restore_host_dirs "$dir"
+    # The logs and configuration stay for a look afterwards; images, layers and pods' files go.
+    rm -rf --one-file-system "$dir/containerd" "$dir/kubelet/root" "$dir/kubelet/pki" "$dir/etcd" "$dir/cni/ipam"
+    rm -f "$NODE_MARKER"
+}
+
+node_stop() {
+    (set +e && node__stop_all)
+    return 0
+}
+
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+    set -euo pipefail
+    case "${1:-}" in
+        start) node_start ;;
+        stop) node_stop ;;
+        *) echo "usage: $0 start|stop" >&2; exit 2 ;;
+    esac
+fi
