@@ -34,6 +34,8 @@ NODE_NETWORK=securequeue-node
 NODE_BRIDGE=sqnode0
 # Who ran the node last, so that `node.sh stop` in any checkout finds what to clean.
 NODE_MARKER=/run/securequeue-node.dir
+# node__start_all's exit status when it started nothing, because of another node on the machine.
+NODE_REFUSED=3
 # What kubelet (setupKernelTunables), kube-proxy (route_localnet) and the CNI bridge plugin
 # (ip_forward) set, and what kube-proxy would set if its conntrack flags allowed it.
 NODE_SYSCTLS=(vm.overcommit_memory vm.panic_on_oom kernel.panic kernel.panic_on_oops
@@ -127,16 +129,29 @@ node__log_tail() {
     tail -n "${2:-40}" "$log" >&2 2>/dev/null
 }
 
-# node__wait COMPONENT SECONDS DESCRIPTION COMMAND...: polls COMMAND; fails with COMPONENT's log
-# tail when the time is up or when COMPONENT's process has died.
+# The first started component whose process is gone.
+node__dead_component() {
+    local file
+    for file in "$(node__dir)"/pids/*; do
+        [ -e "$file" ] || continue
+        if ! node__alive "${file##*/}"; then
+            echo "${file##*/}"
+            return 0
+        fi
+    done
+    return 1
+}
+
+# node__wait COMPONENT SECONDS DESCRIPTION COMMAND...: polls COMMAND; fails with the log tail of
+# any component that died meanwhile, or of COMPONENT when the time is up.
 node__wait() {
-    local name="$1" seconds="$2" what="$3" deadline
+    local name="$1" seconds="$2" what="$3" deadline dead
     shift 3
     deadline=$((SECONDS + seconds))
     until "$@" >/dev/null 2>&1; do
-        if ! node__alive "$name"; then
-            echo "node.sh: $name exited while waiting for $what" >&2
-            node__log_tail "$name"
+        if dead="$(node__dead_component)"; then
+            echo "node.sh: $dead exited while waiting for $what" >&2
+            node__log_tail "$dead"
             return 1
         fi
         if [ "$SECONDS" -ge "$deadline" ]; then
@@ -203,7 +218,11 @@ node__restore_host_dirs() {
             grep -qxF "$entry" "$dir/before/entries" || rm -rf --one-file-system "$entry"
         done
     done
-    rm -f /var/lib/cni/results/"$NODE_NETWORK"-*
+    # The CNI library's cached results of the node's network and containerd's loopback network.
+    for entry in /var/lib/cni/results/"$NODE_NETWORK"-* /var/lib/cni/results/cni-loopback-*; do
+        [ -e "$entry" ] || continue
+        grep -qxF "$entry" "$dir/before/entries" || rm -f "$entry"
+    done
     for path in "${NODE_SHARED_DIRS[@]}"; do
         if [ -d "$path" ] && ! grep -qxF "$path" "$dir/before/dirs"; then
             rmdir "$path" 2>/dev/null || echo "node.sh: $path was made during the run and is not empty" >&2
@@ -503,7 +522,7 @@ node__write_env() {
 }
 
 node__start_all() {
-    local root dir api_port user
+    local root dir api_port user dead
     NODE_STARTED=$SECONDS
     root="$(node__root)"
     NODE_APISERVER_BIN="$("$root/tests/kube/build-apiserver.sh")/bin"
@@ -513,7 +532,7 @@ node__start_all() {
     api_port="$(node__free_port "$NODE_ADDRESS")"
     NODE_API_URL="https://$NODE_ADDRESS:$api_port"
     node__variables
-    node__preflight
+    node__preflight || exit "$NODE_REFUSED"
     dir="$NODE_DIR"
     rm -rf --one-file-system "$dir"
     mkdir -p "$dir"/{pki,logs,pids,containerd,cni/net.d,cni/ipam,kubelet/root,kubelet/volume-plugins}
@@ -538,24 +557,33 @@ node__start_all() {
     node__start_proxy "$dir"
     node__wait kube-controller-manager 60 "default service account with its token" \
         node__default_service_account_ready
-    if ! node__alive kube-scheduler; then
-        echo "node.sh: kube-scheduler exited" >&2
-        node__log_tail kube-scheduler
+    if dead="$(node__dead_component)"; then
+        echo "node.sh: $dead exited" >&2
+        node__log_tail "$dead"
         return 1
     fi
     echo "==> node $NODE_NAME Ready in $((SECONDS - NODE_STARTED))s: NODE_KUBECONFIG=$NODE_KUBECONFIG, API $NODE_API_URL"
 }
 
 node_start() {
-    # In a subshell, so that errexit holds whatever the caller's options; the variables come
-    # back through node.env.
-    if ! (set -euo pipefail && node__start_all); then
-        echo "node.sh: the node did not come up (logs: $(node__dir)/logs); stopping what started" >&2
-        node_stop
-        return 1
-    fi
-    # shellcheck source=/dev/null
-    source "$(node__dir)/node.env"
+    # In a bash of its own: errexit must hold in every step, and in a function called from an
+    # `if` or `||` (as here, or by a caller) bash ignores it, even when set again inside. The
+    # variables come back through node.env.
+    local status=0
+    bash -c 'set -euo pipefail; shopt -s inherit_errexit; source "$1"; node__start_all' \
+        node.sh "${BASH_SOURCE[0]}" || status=$?
+    case "$status" in
+        0)
+            # shellcheck source=/dev/null
+            source "$(node__dir)/node.env"
+            ;;
+        "$NODE_REFUSED") return 1 ;;
+        *)
+            echo "node.sh: the node did not come up (logs: $(node__dir)/logs); stopping what started" >&2
+            node_stop
+            return 1
+            ;;
+    esac
 }
 
 node_image_import() {
@@ -566,13 +594,16 @@ node_image_import() {
 
 # Deleting the pods makes kubelet kill their containers and stop their sandboxes, which runs the
 # CNI's DEL (veth, address) and removes their network namespaces: the ordinary path. The
-# controllers are stopped first so that nothing recreates them.
+# controllers are stopped first so that nothing recreates them. Done when containerd runs no
+# task and no veth is left on the bridge (kubelet confirms the deletions to the API server much
+# later, which does not matter here).
 node__delete_pods() {
     node__alive kube-apiserver && node__alive kubelet && node__alive containerd || return 0
-    node__kubectl delete pods --all --all-namespaces --grace-period 1 --timeout 60s >/dev/null 2>&1
-    local deadline=$((SECONDS + 30))
-    while [ -n "$(node__ctr tasks ls -q 2>/dev/null)" ] && [ "$SECONDS" -lt "$deadline" ]; do
-        sleep 1
+    node__kubectl delete pods --all --all-namespaces --grace-period 1 --wait=false >/dev/null 2>&1
+    local deadline=$((SECONDS + 60))
+    while [ -n "$(node__ctr tasks ls -q 2>/dev/null)$(ip -o link show master "$NODE_BRIDGE" 2>/dev/null)" ] &&
+        [ "$SECONDS" -lt "$deadline" ]; do
+        sleep 0.5
     done
 }
 
@@ -619,16 +650,21 @@ node__remove_cgroups() {
     done
 }
 
-# Network namespaces whose veth is still on the bridge, then the bridge.
+# The veths still on the bridge with their network namespaces (named, or by id), network
+# namespaces containerd made during the run (cni-*), then the bridge.
 node__remove_network() {
-    local veth nsid name
+    local dir="$1" veth peer netns
     for veth in $(ip -o link show master "$NODE_BRIDGE" 2>/dev/null | awk -F': ' '{ print $2 }' | cut -d@ -f1); do
-        nsid="$(ip -o link show dev "$veth" | sed -n 's/.*link-netnsid \([0-9]*\).*/\1/p')"
-        name="$(ip netns list 2>/dev/null | awk -v id="(id: $nsid)" '$2 " " $3 == id { print $1 }')"
-        if [ -n "$nsid" ] && [ -n "$name" ]; then
-            ip netns delete "$name"
+        peer="$(ip -o link show dev "$veth" | sed -n 's/.* link-netns\(id\)\{0,1\} \([^ ]*\).*/\2/p')"
+        netns="$(ip netns list 2>/dev/null | awk -v peer="$peer" '$1 == peer || $3 == peer ")" { print $1 }')"
+        if [ -n "$peer" ] && [ -n "$netns" ]; then
+            ip netns delete "$netns"
         fi
         ip link delete "$veth" 2>/dev/null
+    done
+    for netns in /run/netns/cni-*; do
+        [ -e "$netns" ] || continue
+        grep -qxF "$netns" "$dir/before/entries" || ip netns delete "${netns#/run/netns/}"
     done
     ip link delete "$NODE_BRIDGE" 2>/dev/null
 }
@@ -657,7 +693,7 @@ node__stop_all() {
 
     node__unmount_run_dir "$dir"
     node__remove_cgroups
-    node__remove_network
+    node__remove_network "$dir"
     python3 "$(node__root)/tests/node/iptables-sweep.py" --network "$NODE_NETWORK" --delete >/dev/null
     while node__guard -D 2>/dev/null; do :; done
     node__restore_sysctls "$dir"

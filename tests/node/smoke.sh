@@ -7,6 +7,8 @@
 # issuer, signed by the key the issuer's public JWKS lists, and not accepted by the API server;
 # an image that is not loaded is not pulled from anywhere. Then node_stop, and nothing of the node
 # may be left: processes, mounts, network namespaces, bridge, chains, cgroups, sysctls, files.
+# Then the same once more after the node was started again and every process of it SIGKILLed, as
+# when a test run is killed: `node.sh stop` must clean up from the run directory alone.
 # Ends with "node smoke: N passed, M failed"; exits 1 if anything failed.
 set -euo pipefail
 shopt -s inherit_errexit
@@ -39,9 +41,9 @@ snapshot() {
     mkdir -p "$out"
     sysctl -a 2>/dev/null | grep -vE '^(kernel\.random|kernel\.ns_last_pid|kernel\.pty\.nr|fs\.|net\.netfilter\.nf_conntrack_count|net\.ipv[46]\.(conf|neigh)\.[^.]*\.|net\.ipv6\.route\.)' \
         | sort >"$out/sysctls" || true
-    findmnt -rn -o TARGET | sort >"$out/mounts"
-    ip netns list 2>/dev/null | awk '{ print $1 }' | sort >"$out/netns"
-    ls -d "${NODE_KUBELET_DIRS[@]}" "${NODE_SHARED_DIRS[@]}" /usr/libexec/kubernetes 2>/dev/null >"$out/dirs" || true
+    ip netns list 2>/dev/null | awk '$1 ~ /^cni-/ { print $1 }' | sort >"$out/netns"
+    ls -d "${NODE_KUBELET_DIRS[@]}" /run/containerd /usr/libexec/kubernetes 2>/dev/null >"$out/dirs" || true
+    ls -d /var/lib/cni/results/{"$NODE_NETWORK",cni-loopback}-* 2>/dev/null >"$out/cni-results" || true
 }
 
 # --- the pod
@@ -184,12 +186,13 @@ nothing_runs() {
 }
 
 no_mounts_left() {
-    ! findmnt -rn -o TARGET | grep -F "$node_dir/" && diff "$before/mounts" <(findmnt -rn -o TARGET | sort) >/dev/null
+    ! findmnt -rn -o TARGET | grep -F -e "$node_dir/" -e /run/netns/cni-
 }
 
+# containerd names its pods' network namespaces cni-*; podman, which may be running, does not.
 no_network_left() {
     ! ip link show "$NODE_BRIDGE" >/dev/null 2>&1 && [ -z "$(ip -o link show master "$NODE_BRIDGE" 2>/dev/null)" ] &&
-        [ -z "$(comm -13 "$before/netns" <(ip netns list 2>/dev/null | awk '{ print $1 }' | sort))" ]
+        [ -z "$(comm -13 "$before/netns" <(ip netns list 2>/dev/null | awk '$1 ~ /^cni-/ { print $1 }' | sort))" ]
 }
 
 no_chains_left() {
@@ -216,8 +219,37 @@ sys.exit(1 if changed else 0)
 PY
 }
 
+# The directories only kubelet and this containerd make, and the CNI library's cached results of
+# the node's networks (podman may be making others in the same directory).
 host_dirs_as_before() {
-    diff "$before/dirs" "$after/dirs"
+    diff "$before/dirs" "$after/dirs" && diff "$before/cni-results" "$after/cni-results"
+}
+
+start_node_with_probe() {
+    node_start
+    node_dir="$NODE_DIR"
+    node_socket="$NODE_CONTAINERD_SOCKET"
+    node_pids="$(cut -d' ' -f1 "$node_dir"/pids/* | tr '\n' ' ')"
+    kubectl_ create namespace node-smoke >/dev/null
+    probe_manifest | kubectl_ apply -f - >/dev/null
+}
+
+timed() {
+    local started=$SECONDS
+    "$@"
+    echo "==> $* took $((SECONDS - started))s"
+}
+
+left_nothing() {
+    snapshot "$after"
+    check "no process of the node is left ($1)" nothing_runs
+    check "no mount of the node is left ($1)" no_mounts_left
+    check "no bridge, veth or network namespace of the node is left ($1)" no_network_left
+    check "no KUBE-* chain or chain of the node's CNI network is left ($1)" no_chains_left
+    check "no kubepods cgroup is left ($1)" no_cgroups_left
+    check "sysctls are as before ($1)" sysctls_as_before
+    check "kubelet's and containerd's host directories and CNI results are as before ($1)" host_dirs_as_before
+    check "the node's marker is gone ($1)" test ! -e "$NODE_MARKER"
 }
 
 before="$(mktemp -d)"
@@ -225,34 +257,28 @@ after="$before/after"
 snapshot "$before"
 trap 'node_stop; rm -rf "$before"' EXIT
 
-node_start
-node_dir="$NODE_DIR"
-node_socket="$NODE_CONTAINERD_SOCKET"
-
-check "node $NODE_NAME is Ready, kubelet v1.20.2" node_is_ready
-kubectl_ create namespace node-smoke >/dev/null
-probe_manifest | kubectl_ apply -f - >/dev/null
+echo "== a node, pods on it, node_stop"
+start_node_with_probe
 unpullable_manifest | kubectl_ apply -f - >/dev/null
+check "node $NODE_NAME is Ready, kubelet v1.20.2" node_is_ready
 check "the probe pod is scheduled, Running and Ready" probe_is_ready
 check "the API server answers the pod through the kubernetes Service ClusterIP" api_answered_through_cluster_ip
 check "the API server refuses a bogus token from the pod" bogus_token_refused
 check "the projected token is a JWT for sts.amazonaws.com signed by the issuer's JWKS key" aws_token_is_sts_jwt
 check "the API server does not take the sts.amazonaws.com token as a credential" aws_token_refused_by_api_server
 check "an image that is not loaded is not pulled from outside this machine" unpulled_image_fails_locally
+timed node_stop
+left_nothing "after node_stop"
 
-node_pids="$(cut -d' ' -f1 "$node_dir"/pids/* | tr '\n' ' ')"
-started=$SECONDS
-node_stop
-echo "==> node_stop took $((SECONDS - started))s"
-snapshot "$after"
-check "no process of the node is left" nothing_runs
-check "no mount of the node is left" no_mounts_left
-check "no bridge, veth or network namespace of the node is left" no_network_left
-check "no KUBE-* chain or chain of the node's CNI network is left" no_chains_left
-check "no kubepods cgroup is left" no_cgroups_left
-check "sysctls are as before" sysctls_as_before
-check "kubelet's, containerd's and CNI's host directories are as before" host_dirs_as_before
-check "the node's marker is gone" test ! -e "$NODE_MARKER"
+# As when a test run is killed: nothing stops the node's pods, and node_stop runs later, in
+# another shell, with only the run directory to go by.
+echo "== a node killed with SIGKILL, then node.sh stop"
+start_node_with_probe
+check "the probe pod is Ready on the node started again" probe_is_ready
+# shellcheck disable=SC2086 # a list of pids
+kill -KILL $node_pids
+timed "$here/node.sh" stop
+left_nothing "after SIGKILL and node.sh stop"
 
 echo "node smoke: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
