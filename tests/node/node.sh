@@ -3,31 +3,37 @@
 # machine, for tests that run pods. etcd, kube-apiserver, kube-controller-manager, kube-scheduler,
 # kubelet, kube-proxy (iptables mode) and containerd 1.6 with runc and the CNI bridge plugin, all
 # built or installed by tests/kube/build-apiserver.sh and tests/node/build-node.sh, all started
-# here with configuration, state and logs under one run directory ($SECUREQUEUE_NODE_DIR, default
-# target/node). Nothing listens beyond loopback and the machine's own address; pods live in
-# network namespaces on a private bridge, may reach only this machine (a FORWARD rule rejects the
-# rest), resolve no names, and cannot pull images (containerd's proxy is a closed loopback port):
-# load images with node_image_import.
+# here with configuration (node-config.sh), state and logs under one run directory
+# ($SECUREQUEUE_NODE_DIR, default target/node). Nothing listens beyond loopback and the machine's
+# own address; pods live in network namespaces on a private bridge, may reach only this machine
+# (a FORWARD rule rejects the rest), resolve no names, and cannot pull images (containerd's proxy
+# is a closed loopback port): load images with node_image_import.
 #
 # node_start  starts everything and returns once the node is Ready, the default service account
 #             has its token and kube-proxy routes the `kubernetes` Service; on failure it prints
-#             the failing component's log tail, stops what it started and returns 1. Exports:
+#             the failing component's log tail, stops what it started and returns 1 (it starts
+#             nothing while another node runs here). Exports:
 #   NODE_KUBECONFIG        admin (system:masters) kubeconfig;  NODE_KUBECTL  kubectl 1.20
 #   NODE_ADDRESS           the machine's address: the API server, kubelet and host services that
 #                          pods reach (a test's emulator, say) listen there
 #   NODE_API_URL           https://$NODE_ADDRESS:port, also the service-account issuer; its
-#                          discovery document and JWKS are readable without credentials
+#                          discovery document and JWKS are readable without credentials. The
+#                          API server accepts only tokens for that audience: pods may get
+#                          projected tokens for any other (sts.amazonaws.com), as on EKS
 #   NODE_CA                the CA of every certificate here
 #   NODE_NAME, NODE_POD_CIDR, NODE_SERVICE_CIDR, NODE_DIR
 #   NODE_CONTAINERD_SOCKET for `ctr -n k8s.io -a "$NODE_CONTAINERD_SOCKET" ...`
 #   NODE_PAUSE_IMAGE, NODE_BUSYBOX_IMAGE  images already loaded (busybox has sh and wget)
-# node_image_import FILE  loads an image archive (OCI or docker-archive) for the kubelet.
+# node_image_import FILE  loads an image archive (OCI layout, as `podman save --format
+#             oci-archive` writes) for the kubelet; pods must use imagePullPolicy IfNotPresent
+#             or Never.
 # node_stop   deletes the pods (so the CNI and containerd tear down their networks), stops every
-#             process, then removes whatever is left: processes in the pods' cgroups, shims,
-#             mounts under the run directory, network namespaces on the bridge, the bridge,
+#             process, then removes whatever is left (node-cleanup.sh): processes in the pods'
+#             cgroups, shims, mounts under the run directory, network namespaces, the bridge,
 #             KUBE-* chains and the CNI network's chains, the kubepods cgroups, the files kubelet
-#             puts under /var/log, and restores the sysctls kubelet, kube-proxy and the CNI
-#             plugin change. Idempotent; safe in an EXIT trap; never fails.
+#             puts under /var/lib/kubelet and /var/log, and restores the sysctls kubelet,
+#             kube-proxy and the CNI plugin change. Idempotent; safe in an EXIT trap; never
+#             fails. `node.sh stop` does the same from any shell or checkout, after a kill too.
 # One node per machine: the bridge, the chains and the sysctls are the machine's.
 
 NODE_NETWORK=securequeue-node
@@ -48,6 +54,11 @@ NODE_KUBELET_DIRS=(/var/lib/kubelet /var/log/pods /var/log/containers)
 # Directories containerd and the CNI library share with other users (podman): removed if made
 # during the run and empty at the end.
 NODE_SHARED_DIRS=(/run/netns /var/lib/cni/results /var/lib/cni /run/containerd/s /run/containerd)
+
+# shellcheck source=tests/node/node-config.sh
+source "$(dirname "${BASH_SOURCE[0]}")/node-config.sh"
+# shellcheck source=tests/node/node-cleanup.sh
+source "$(dirname "${BASH_SOURCE[0]}")/node-cleanup.sh"
 
 node__root() { (cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd); }
 node__dir() { echo "${SECUREQUEUE_NODE_DIR:-$(node__root)/target/node}"; }
@@ -165,215 +176,6 @@ node__wait() {
 }
 
 node__kubectl() { "$NODE_KUBECTL" --kubeconfig "$NODE_KUBECONFIG" "$@"; }
-
-# --- machine state recorded before the start, restored by node_stop.
-
-node__record_machine() {
-    local dir="$1" key path
-    mkdir -p "$dir/before"
-    for key in "${NODE_SYSCTLS[@]}"; do
-        if [ -e "/proc/sys/${key//.//}" ]; then
-            echo "$key=$(sysctl -n "$key")"
-        fi
-    done >"$dir/before/sysctls"
-    touch "$dir/before/entries"
-    for path in "${NODE_KUBELET_DIRS[@]}" "${NODE_SHARED_DIRS[@]}"; do
-        if [ -d "$path" ]; then
-            echo "$path"
-            find "$path" -mindepth 1 -maxdepth 1 >>"$dir/before/entries"
-        fi
-    done >"$dir/before/dirs"
-}
-
-# Another bridge with ports (podman's, say) relies on forwarding as much as the node did.
-node__other_bridge_in_use() {
-    ip -o link show 2>/dev/null | grep -v "master $NODE_BRIDGE " | grep -q " master "
-}
-
-node__restore_sysctls() {
-    local dir="$1" line key value
-    [ -f "$dir/before/sysctls" ] || return 0
-    while IFS= read -r line; do
-        key="${line%%=*}"
-        value="${line#*=}"
-        [ "$(sysctl -n "$key" 2>/dev/null)" = "$value" ] && continue
-        if [ "$key" = net.ipv4.ip_forward ] && node__other_bridge_in_use; then
-            echo "node.sh: net.ipv4.ip_forward left at 1: another bridge's containers use it" >&2
-            continue
-        fi
-        sysctl -q -w "$key=$value" >/dev/null || echo "node.sh: could not restore $key=$value" >&2
-    done <"$dir/before/sysctls"
-}
-
-node__restore_host_dirs() {
-    local dir="$1" path entry
-    [ -f "$dir/before/dirs" ] || return 0
-    for path in "${NODE_KUBELET_DIRS[@]}"; do
-        [ -d "$path" ] || continue
-        if ! grep -qxF "$path" "$dir/before/dirs"; then
-            rm -rf --one-file-system "$path"
-            continue
-        fi
-        find "$path" -mindepth 1 -maxdepth 1 | while IFS= read -r entry; do
-            grep -qxF "$entry" "$dir/before/entries" || rm -rf --one-file-system "$entry"
-        done
-    done
-    # The CNI library's cached results of the node's network and containerd's loopback network.
-    for entry in /var/lib/cni/results/"$NODE_NETWORK"-* /var/lib/cni/results/cni-loopback-*; do
-        [ -e "$entry" ] || continue
-        grep -qxF "$entry" "$dir/before/entries" || rm -f "$entry"
-    done
-    for path in "${NODE_SHARED_DIRS[@]}"; do
-        if [ -d "$path" ] && ! grep -qxF "$path" "$dir/before/dirs"; then
-            rmdir "$path" 2>/dev/null || echo "node.sh: $path was made during the run and is not empty" >&2
-        fi
-    done
-}
-
-# --- configuration
-
-node__certificates() {
-    local dir="$1" address="$2"
-    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=securequeue-node-ca" \
-        -keyout "$dir/pki/ca.key" -out "$dir/pki/ca.crt" 2>/dev/null
-    node__certificate "$dir" apiserver "/CN=kube-apiserver" \
-        "subjectAltName=IP:$address,IP:127.0.0.1,IP:10.96.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local"
-    # The API server's identity towards kubelets (logs, exec, port-forward).
-    node__certificate "$dir" apiserver-kubelet-client "/O=system:masters/CN=kube-apiserver-kubelet-client" \
-        "extendedKeyUsage=clientAuth"
-    openssl genrsa -out "$dir/pki/sa.key" 2048 2>/dev/null
-    openssl rsa -in "$dir/pki/sa.key" -pubout -out "$dir/pki/sa.pub" 2>/dev/null
-}
-
-node__certificate() {
-    local dir="$1" name="$2" subject="$3" extension="$4"
-    openssl req -newkey rsa:2048 -nodes -subj "$subject" \
-        -keyout "$dir/pki/$name.key" -out "$dir/pki/$name.csr" 2>/dev/null
-    printf '%s\n' "$extension" >"$dir/pki/$name.ext"
-    openssl x509 -req -in "$dir/pki/$name.csr" -CA "$dir/pki/ca.crt" -CAkey "$dir/pki/ca.key" \
-        -CAcreateserial -days 2 -extfile "$dir/pki/$name.ext" -out "$dir/pki/$name.crt" 2>/dev/null
-}
-
-# One token per component: user,uid,groups as the Node and RBAC authorizers expect them.
-node__tokens() {
-    local dir="$1" user
-    for user in admin kubelet kube-proxy controller-manager scheduler; do
-        python3 -c 'import secrets; print(secrets.token_hex(16))' >"$dir/pki/$user.token"
-    done
-    {
-        echo "$(cat "$dir/pki/admin.token"),admin,admin,\"system:masters\""
-        echo "$(cat "$dir/pki/kubelet.token"),system:node:$NODE_NAME,kubelet,\"system:nodes\""
-        echo "$(cat "$dir/pki/kube-proxy.token"),system:kube-proxy,kube-proxy"
-        echo "$(cat "$dir/pki/controller-manager.token"),system:kube-controller-manager,controller-manager"
-        echo "$(cat "$dir/pki/scheduler.token"),system:kube-scheduler,scheduler"
-    } >"$dir/pki/tokens.csv"
-}
-
-node__kubeconfig() {
-    local dir="$1" user="$2"
-    cat >"$dir/$user.kubeconfig" <<KUBECONFIG
-apiVersion: v1
-kind: Config
-clusters:
-- name: node
-  cluster: {server: "$NODE_API_URL", certificate-authority: "$dir/pki/ca.crt"}
-users:
-- name: $user
-  user: {token: "$(cat "$dir/pki/$user.token")"}
-contexts:
-- name: node
-  context: {cluster: node, user: $user, namespace: default}
-current-context: node
-KUBECONFIG
-}
-
-node__containerd_config() {
-    local dir="$1"
-    cat >"$dir/containerd/config.toml" <<TOML
-# The node's own containerd: root, state, sockets and runc's state under the run directory.
-version = 2
-root = "$dir/containerd/root"
-state = "$dir/containerd/state"
-[grpc]
-  address = "$NODE_CONTAINERD_SOCKET"
-[plugins."io.containerd.internal.v1.opt"]
-  path = "$dir/containerd/opt"
-[plugins."io.containerd.grpc.v1.cri"]
-  sandbox_image = "$NODE_PAUSE_IMAGE"
-  # Root here lacks CAP_SYS_RESOURCE: a sandbox's oom_score_adj of -998 would fail.
-  restrict_oom_score_adj = true
-  # No hugetlb cgroup is mounted on these machines.
-  disable_hugetlb_controller = true
-  [plugins."io.containerd.grpc.v1.cri".containerd]
-    snapshotter = "overlayfs"
-    default_runtime_name = "runc"
-    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
-      runtime_type = "io.containerd.runc.v2"
-      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
-        SystemdCgroup = false
-        Root = "$dir/containerd/runc"
-  [plugins."io.containerd.grpc.v1.cri".cni]
-    bin_dir = "/usr/lib/cni"
-    conf_dir = "$dir/cni/net.d"
-    max_conf_num = 1
-TOML
-}
-
-node__cni_config() {
-    local dir="$1"
-    cat >"$dir/cni/net.d/10-$NODE_NETWORK.conflist" <<JSON
-{
-  "cniVersion": "0.4.0",
-  "name": "$NODE_NETWORK",
-  "plugins": [
-    {
-      "type": "bridge",
-      "bridge": "$NODE_BRIDGE",
-      "isGateway": true,
-      "ipMasq": false,
-      "hairpinMode": true,
-      "ipam": {
-        "type": "host-local",
-        "dataDir": "$dir/cni/ipam",
-        "ranges": [[{"subnet": "$NODE_POD_CIDR"}]],
-        "routes": [{"dst": "0.0.0.0/0"}]
-      }
-    }
-  ]
-}
-JSON
-}
-
-node__kubelet_config() {
-    local dir="$1" port="$2" healthz_port="$3"
-    # Pods resolve no names: their nameserver is their own loopback.
-    echo "nameserver 127.0.0.1" >"$dir/kubelet/resolv.conf"
-    cat >"$dir/kubelet/config.yaml" <<YAML
-apiVersion: kubelet.config.k8s.io/v1beta1
-kind: KubeletConfiguration
-address: "$NODE_ADDRESS"
-port: $port
-readOnlyPort: 0
-healthzBindAddress: 127.0.0.1
-healthzPort: $healthz_port
-authentication:
-  anonymous: {enabled: false}
-  webhook: {enabled: true}
-  x509: {clientCAFile: "$dir/pki/ca.crt"}
-authorization: {mode: Webhook}
-cgroupDriver: cgroupfs
-failSwapOn: false
-oomScoreAdj: 0
-resolvConf: "$dir/kubelet/resolv.conf"
-volumePluginDir: "$dir/kubelet/volume-plugins"
-# The machine's disk is shared and often more than 85% used: no evictions, no image GC (the
-# imported images cannot be pulled again).
-evictionHard: {memory.available: "100Mi", nodefs.available: "1%", nodefs.inodesFree: "1%", imagefs.available: "1%"}
-imageGCHighThresholdPercent: 100
-imageGCLowThresholdPercent: 99
-serializeImagePulls: false
-YAML
-}
 
 # --- components
 
@@ -591,90 +393,6 @@ node_image_import() {
 }
 
 # --- stop
-
-# Deleting the pods makes kubelet kill their containers and stop their sandboxes, which runs the
-# CNI's DEL (veth, address) and removes their network namespaces: the ordinary path. The
-# controllers are stopped first so that nothing recreates them. Done when containerd runs no
-# task and no veth is left on the bridge (kubelet confirms the deletions to the API server much
-# later, which does not matter here).
-node__delete_pods() {
-    node__alive kube-apiserver && node__alive kubelet && node__alive containerd || return 0
-    node__kubectl delete pods --all --all-namespaces --grace-period 1 --wait=false >/dev/null 2>&1
-    local deadline=$((SECONDS + 60))
-    while [ -n "$(node__ctr tasks ls -q 2>/dev/null)$(ip -o link show master "$NODE_BRIDGE" 2>/dev/null)" ] &&
-        [ "$SECONDS" -lt "$deadline" ]; do
-        sleep 0.5
-    done
-}
-
-node__ctr() { ctr -n k8s.io -a "$NODE_CONTAINERD_SOCKET" "$@"; }
-
-# Containers the ordinary path did not remove: deleting them through containerd makes their
-# shims unmount the root filesystems and exit, removing their sockets.
-node__delete_containers() {
-    local id
-    node__alive containerd || return 0
-    for id in $(node__ctr containers ls -q 2>/dev/null); do
-        node__ctr tasks kill -s KILL "$id" >/dev/null 2>&1
-        node__ctr tasks delete -f "$id" >/dev/null 2>&1
-        node__ctr containers delete "$id" >/dev/null 2>&1
-    done
-}
-
-node__kubepods_cgroups() {
-    find /sys/fs/cgroup -mindepth 2 -maxdepth 2 -type d -name kubepods 2>/dev/null
-}
-
-# What even that left (containerd died, say): processes in the pods' cgroups, then the shims
-# serving this containerd's socket, and their sockets, named after a hash of socket, namespace
-# and container id.
-node__kill_leftover_processes() {
-    local cgroup pids proc id
-    for cgroup in $(node__kubepods_cgroups); do
-        pids="$(find "$cgroup" -name cgroup.procs -exec cat {} + 2>/dev/null | sort -u)"
-        for id in $pids; do kill -KILL "$id" 2>/dev/null; done
-    done
-    for proc in /proc/[0-9]*; do
-        [ "$(readlink "$proc/exe" 2>/dev/null)" = /usr/bin/containerd-shim-runc-v2 ] || continue
-        grep -qsF -- "$NODE_CONTAINERD_SOCKET" "$proc/cmdline" || continue
-        id="$(tr '\0' '\n' <"$proc/cmdline" | sed -n '/^-id$/{n;p}')"
-        kill -KILL "${proc#/proc/}" 2>/dev/null
-        rm -f "/run/containerd/s/$(printf '%s' "$NODE_CONTAINERD_SOCKET/k8s.io/$id" | sha256sum | cut -d' ' -f1)"
-    done
-}
-
-node__remove_cgroups() {
-    local cgroup
-    for cgroup in $(node__kubepods_cgroups); do
-        find "$cgroup" -depth -type d -exec rmdir {} + 2>/dev/null
-    done
-}
-
-# The veths still on the bridge with their network namespaces (named, or by id), network
-# namespaces containerd made during the run (cni-*), then the bridge.
-node__remove_network() {
-    local dir="$1" veth peer netns
-    for veth in $(ip -o link show master "$NODE_BRIDGE" 2>/dev/null | awk -F': ' '{ print $2 }' | cut -d@ -f1); do
-        peer="$(ip -o link show dev "$veth" | sed -n 's/.* link-netns\(id\)\{0,1\} \([^ ]*\).*/\2/p')"
-        netns="$(ip netns list 2>/dev/null | awk -v peer="$peer" '$1 == peer || $3 == peer ")" { print $1 }')"
-        if [ -n "$peer" ] && [ -n "$netns" ]; then
-            ip netns delete "$netns"
-        fi
-        ip link delete "$veth" 2>/dev/null
-    done
-    for netns in /run/netns/cni-*; do
-        [ -e "$netns" ] || continue
-        grep -qxF "$netns" "$dir/before/entries" || ip netns delete "${netns#/run/netns/}"
-    done
-    ip link delete "$NODE_BRIDGE" 2>/dev/null
-}
-
-node__unmount_run_dir() {
-    local target
-    findmnt -rn -o TARGET | grep -F "$1/" | sort -r | while IFS= read -r target; do
-        umount "$target" 2>/dev/null || umount -l "$target"
-    done
-}
 
 node__stop_all() {
     local dir

@@ -129,6 +129,26 @@ status_for_token() {
         "https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT/api" 2>&1; true' sh "$1"
 }
 
+# A service on this machine's address, as a test's AWS emulator is, answers the pod directly.
+host_service_reached() {
+    local served port answer
+    served="$(mktemp -d)"
+    head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$served/secret"
+    port="$(node__free_port "$NODE_ADDRESS")"
+    python3 -m http.server --bind "$NODE_ADDRESS" --directory "$served" "$port" >/dev/null 2>&1 &
+    local server=$!
+    for _ in $(seq 1 20); do
+        answer="$(in_probe wget -q -O- "http://$NODE_ADDRESS:$port/secret" 2>/dev/null)" && break
+        sleep 0.5
+    done
+    kill "$server"
+    wait "$server" 2>/dev/null
+    [ -n "$answer" ] && [ "$answer" = "$(cat "$served/secret")" ]
+    local status=$?
+    rm -rf "$served"
+    return "$status"
+}
+
 bogus_token_refused() {
     status_for_token not-a-token | grep -q '401 Unauthorized'
 }
@@ -264,6 +284,7 @@ check "node $NODE_NAME is Ready, kubelet v1.20.2" node_is_ready
 check "the probe pod is scheduled, Running and Ready" probe_is_ready
 check "the API server answers the pod through the kubernetes Service ClusterIP" api_answered_through_cluster_ip
 check "the API server refuses a bogus token from the pod" bogus_token_refused
+check "the pod reaches a service on this machine's address $NODE_ADDRESS" host_service_reached
 check "the projected token is a JWT for sts.amazonaws.com signed by the issuer's JWKS key" aws_token_is_sts_jwt
 check "the API server does not take the sts.amazonaws.com token as a credential" aws_token_refused_by_api_server
 check "an image that is not loaded is not pulled from outside this machine" unpulled_image_fails_locally
