@@ -38,6 +38,8 @@
 
 NODE_NETWORK=securequeue-node
 NODE_BRIDGE=sqnode0
+NODE_POD_CIDR=10.244.0.0/24
+NODE_SERVICE_CIDR=10.96.0.0/24
 # Who ran the node last, so that `node.sh stop` in any checkout finds what to clean.
 NODE_MARKER=/run/securequeue-node.dir
 # node__start_all's exit status when it started nothing, because of another node on the machine.
@@ -303,8 +305,6 @@ node__preflight() {
 node__variables() {
     NODE_DIR="$(node__dir)"
     NODE_NAME="${SECUREQUEUE_NODE_NAME:-securequeue-node}"
-    NODE_POD_CIDR=10.244.0.0/24
-    NODE_SERVICE_CIDR=10.96.0.0/24
     NODE_KUBECONFIG="$NODE_DIR/admin.kubeconfig"
     NODE_CA="$NODE_DIR/pki/ca.crt"
     NODE_CONTAINERD_SOCKET="$NODE_DIR/containerd/containerd.sock"
@@ -397,9 +397,14 @@ node_image_import() {
 node__stop_all() {
     local dir
     dir="$(cat "$NODE_MARKER" 2>/dev/null)" || return 0
-    # shellcheck source=/dev/null
-    source "$dir/node.env" || return 0
     export SECUREQUEUE_NODE_DIR="$dir"
+    NODE_CONTAINERD_SOCKET="$dir/containerd/containerd.sock"
+    if [ -f "$dir/node.env" ]; then
+        # shellcheck source=/dev/null
+        source "$dir/node.env"
+    else
+        echo "node.sh: $dir/node.env is missing; cleaning up with what is left of $dir" >&2
+    fi
 
     node__kill kube-controller-manager kube-scheduler
     node__delete_pods
