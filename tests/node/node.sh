@@ -34,7 +34,9 @@
 #             puts under /var/lib/kubelet and /var/log, and restores the sysctls kubelet,
 #             kube-proxy and the CNI plugin change. Idempotent; safe in an EXIT trap; never
 #             fails. `node.sh stop` does the same from any shell or checkout, after a kill too.
-# One node per machine: the bridge, the chains and the sysctls are the machine's.
+# Settings: SECUREQUEUE_NODE_DIR (run directory), SECUREQUEUE_NODE_NAME (default
+# securequeue-node), SECUREQUEUE_NODE_ADDRESS (default: the address of the default route's
+# interface). One node per machine: the bridge, the chains and the sysctls are the machine's.
 
 NODE_NETWORK=securequeue-node
 NODE_BRIDGE=sqnode0
