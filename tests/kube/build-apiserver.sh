@@ -16,7 +16,7 @@ kube120_install_build_deps() {
             > /etc/apt/sources.list.d/securequeue-deb-src.sources
     fi
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
+    apt-get -o DPkg::Lock::Timeout=600 update -qq
     apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends golang-go \
         golang-github-modern-go-reflect2-dev etcd-server dpkg-dev rsync openssl >/dev/null
 }

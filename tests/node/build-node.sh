@@ -7,7 +7,7 @@
 # - the pause binary, that tree's build/pause/linux/pause.c compiled statically as upstream does;
 # - two OCI image archives for `ctr images import`: the pause sandbox image, and busybox (Debian's
 #   busybox-static, not installed on the host) for pods that need a shell and wget;
-# - containerd, runc, the CNI plugins, iptables and conntrack, from apt.
+# - containerd, runc, the CNI plugins, iptables, conntrack, iproute2 and procps, from apt.
 # No registry is involved: images come from the archive here. Needs root. Prints the cache
 # directory; logs to $cache/build.log. To rebuild, delete the cache directory.
 set -euo pipefail
@@ -19,7 +19,8 @@ source "$here/../kube/build-apiserver.sh"
 
 cache="${SECUREQUEUE_NODE_CACHE:-$HOME/.cache/securequeue/kube-1.20-node}"
 binaries=(kubelet kube-scheduler kube-proxy kubectl pause)
-runtime_packages=(containerd runc containernetworking-plugins iptables conntrack)
+# node.sh also uses ip, sysctl and findmnt (util-linux, always there).
+runtime_packages=(containerd runc containernetworking-plugins iptables conntrack iproute2 procps)
 pause_tag=3.4
 # The images are remade when the script that writes them changes.
 images_stamp="$(cat "$here/oci-archive.py" "${BASH_SOURCE[0]}" | sha256sum | cut -d' ' -f1)"
@@ -44,15 +45,16 @@ runtime_installed() {
 }
 
 install_runtime() {
-    echo "==> installing containerd, runc, the CNI plugins, iptables and conntrack from Debian"
+    echo "==> installing containerd, runc, the CNI plugins, iptables, conntrack, iproute2 and procps from Debian"
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
+    apt-get -o DPkg::Lock::Timeout=600 update -qq
     apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends \
         "${runtime_packages[@]}" >/dev/null
 }
 
 build_binaries() {
     kube120_install_build_deps
+    apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends gcc libc6-dev >/dev/null
     kube120_unpack_source "$cache/src"
     local tree="$cache/src/tree"
     echo "==> building kubelet, kube-scheduler, kube-proxy and kubectl (several minutes)"
