@@ -24,9 +24,10 @@
 #   NODE_NAME, NODE_POD_CIDR, NODE_SERVICE_CIDR, NODE_DIR
 #   NODE_CONTAINERD_SOCKET for `ctr -n k8s.io -a "$NODE_CONTAINERD_SOCKET" ...`
 #   NODE_PAUSE_IMAGE, NODE_BUSYBOX_IMAGE  images already loaded (busybox has sh and wget)
-# node_image_import FILE  loads an image archive (OCI layout, as `podman save --format
-#             oci-archive` writes) for the kubelet; pods must use imagePullPolicy IfNotPresent
-#             or Never.
+# node_image_import FILE [CTR-IMPORT-OPTIONS...]  loads an image archive for the kubelet:
+#             a docker-archive (named by its RepoTags) or an OCI archive whose ref name is a full
+#             reference (registry/name:tag); for one whose ref name is only a tag, add
+#             --base-name registry/name. Pods must use imagePullPolicy IfNotPresent or Never.
 # node_stop   deletes the pods (so the CNI and containerd tear down their networks), stops every
 #             process, then removes whatever is left (node-cleanup.sh): processes in the pods'
 #             cgroups, shims, mounts under the run directory, network namespaces, the bridge,
@@ -391,7 +392,7 @@ node_start() {
 }
 
 node_image_import() {
-    ctr -n k8s.io -a "$NODE_CONTAINERD_SOCKET" images import "$1"
+    ctr -n k8s.io -a "$NODE_CONTAINERD_SOCKET" images import "${@:2}" "$1"
 }
 
 # --- stop
