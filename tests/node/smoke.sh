@@ -2,7 +2,8 @@
 # Proves the one-node cluster of tests/node/node.sh, on its own (`tests/node/smoke.sh`, as root):
 # the node is Ready; a pod the scheduler places starts from the busybox image and becomes Ready
 # only once the API server has answered it through the `kubernetes` Service's ClusterIP with its
-# service-account token (a bogus token gets 401, so the answer means the token was checked);
+# service-account token (a bogus token gets 401, so the answer means the token was checked), and
+# reaches a server on the machine's address, as the end-to-end suite's AWS emulator will be;
 # its projected token for audience sts.amazonaws.com is a JWT with that audience and the node's
 # issuer, signed by the key the issuer's public JWKS lists, and not accepted by the API server;
 # an image that is not loaded is not pulled from anywhere. Then node_stop, and nothing of the node
