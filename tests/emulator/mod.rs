@@ -359,6 +359,18 @@ pub async fn alias_target(kms: &aws_sdk_kms::Client, alias: &str) -> Option<Stri
         .and_then(|out| out.key_metadata().map(|m| m.key_id().to_string()))
 }
 
+/// A key's policy, as the emulator stores it.
+pub async fn key_policy(kms: &aws_sdk_kms::Client, key_id: &str) -> String {
+    kms.get_key_policy()
+        .key_id(key_id)
+        .policy_name("default")
+        .send()
+        .await
+        .unwrap()
+        .policy
+        .unwrap()
+}
+
 /// The URL of a queue, if it exists.
 pub async fn queue_url(sqs: &aws_sdk_sqs::Client, name: &str) -> Option<String> {
     sqs.get_queue_url()
