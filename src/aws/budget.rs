@@ -139,7 +139,8 @@ pub struct Turn<'a> {
     budget: &'a Budget,
     /// When the turn came.
     at: Instant,
-    _held: Option<tokio::sync::MutexGuard<'a, ()>>,
+    /// The operation's turn lock, when it is paced: the next request waits until this one goes.
+    held: Option<tokio::sync::MutexGuard<'a, ()>>,
 }
 
 /// A request that goes this much after its turn came went late (the timer's own granularity is
@@ -160,7 +161,7 @@ impl Turn<'_> {
             state.next_free = state.next_free.max(earliest);
         }
         // The turn is held until now, so the last slot taken is this request's.
-        if self._held.is_some()
+        if self.held.is_some()
             && let Some(slot) = state.sent.back_mut()
         {
             *slot = now;
@@ -211,7 +212,7 @@ impl Budget {
             return Turn {
                 budget: self,
                 at: now,
-                _held: None,
+                held: None,
             };
         };
         let ahead = self.waiting.fetch_add(1, Ordering::SeqCst);
@@ -227,7 +228,7 @@ impl Budget {
         Turn {
             budget: self,
             at: now + delay,
-            _held: Some(held),
+            held: Some(held),
         }
     }
 
