@@ -5,8 +5,9 @@
 # API servers built once from Debian's packages and cached in ~/.cache/securequeue: a full
 # kube-apiserver 1.20 (tests/kube/build-apiserver.sh; Events, Leases, RBAC, namespaces, helm) and
 # a v1.36 server of custom resources (tests/kube/build-apiserver-1.36.sh; CEL, server-side apply,
-# streaming lists), run at each supported minor. Nothing reaches the internet but the package
-# downloads.
+# streaming lists), run at each supported minor. The operator image is built from the Dockerfile
+# with podman on stand-in base images made from Debian's archive, and checked (tests/image/).
+# Nothing reaches the internet but the package downloads.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -46,6 +47,11 @@ export SECUREQUEUE_HELM="$HELM"
 
 echo "== hadolint Dockerfile"
 "$HADOLINT" Dockerfile
+
+echo "== the operator image: built from the Dockerfile by podman on stand-in base images, and checked"
+# Cached in ~/.cache/securequeue/image: the stand-ins, the layers and the crates (tests/image/).
+tests/image/build-image.sh
+tests/image/check-image.sh
 
 echo "== the chart's and deploy/kubernetes' CRD and manifests are the generated ones; helm lint --strict and helm template"
 for crd in securequeue.io_securequeues.yaml securequeue.io_securequeueaccounts.yaml; do
