@@ -54,9 +54,10 @@ echo "== the operator image: built from the Dockerfile by podman on stand-in bas
 # checked after them.
 image_log="target/image-build.log"
 mkdir -p target
-nice -n 10 tests/image/build-image.sh >"$image_log" 2>&1 &
+# In a session of its own, so that a run that stops early stops podman with it.
+setsid nice -n 10 tests/image/build-image.sh >"$image_log" 2>&1 &
 image_build=$!
-stop_image_build() { kill "$image_build" 2>/dev/null || true; }
+stop_image_build() { kill -- "-$image_build" 2>/dev/null || true; }
 trap stop_image_build EXIT
 
 echo "== cargo deny: licences, banned and duplicated crates, crate sources (deny.toml)"
