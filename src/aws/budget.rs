@@ -145,6 +145,13 @@ impl State {
         Some(leave[within - most])
     }
 
+    /// Request `id` in the window, if it is still there: the window is in the order of the
+    /// numbers, which only grow, so it is found by bisection on every answer, not by a scan.
+    fn sent_mut(&mut self, id: u64) -> Option<&mut Sent> {
+        let index = self.sent.binary_search_by_key(&id, |s| s.id).ok()?;
+        self.sent.get_mut(index)
+    }
+
     /// Forgets the answered requests that left the window by `now`.
     fn prune(&mut self, now: Instant) {
         self.sent
@@ -189,7 +196,9 @@ impl Drop for Turn<'_> {
     fn drop(&mut self) {
         if !self.went {
             let mut state = self.budget.state.lock().expect("budget");
-            state.sent.retain(|s| s.id != self.id);
+            if let Ok(index) = state.sent.binary_search_by_key(&self.id, |s| s.id) {
+                state.sent.remove(index);
+            }
             drop(state);
             self.budget.answered.notify_one();
         }
@@ -213,7 +222,7 @@ impl<'a> Turn<'a> {
                 let earliest = now + Duration::from_secs_f64(1.0 / rate);
                 state.next_free = state.next_free.max(earliest);
             }
-            if let Some(sent) = state.sent.iter_mut().find(|s| s.id == self.id) {
+            if let Some(sent) = state.sent_mut(self.id) {
                 sent.went = now;
             }
         }
@@ -237,7 +246,7 @@ impl Drop for Flight<'_> {
     fn drop(&mut self) {
         let now = Instant::now();
         let mut state = self.budget.state.lock().expect("budget");
-        if let Some(sent) = state.sent.iter_mut().find(|s| s.id == self.id) {
+        if let Some(sent) = state.sent_mut(self.id) {
             sent.answered = Some(now);
         }
         drop(state);
