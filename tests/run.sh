@@ -5,8 +5,9 @@
 # API servers built once from Debian's packages and cached in ~/.cache/securequeue: a full
 # kube-apiserver 1.20 (tests/kube/build-apiserver.sh; Events, Leases, RBAC, namespaces, helm) and
 # a v1.36 server of custom resources (tests/kube/build-apiserver-1.36.sh; CEL, server-side apply,
-# streaming lists), run at each supported minor. Nothing reaches the internet but the package
-# downloads.
+# streaming lists), run at each supported minor. Last, the node tier: the operator image on a
+# one-node cluster (kubelet, containerd), installed with the chart, and used as in production
+# (tests/node/e2e.sh). Nothing reaches the internet but the package downloads.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -108,3 +109,9 @@ echo "== helm install on the test cluster"
   --set aws.region=us-east-1 --wait=false
 "$HELM" get manifest securequeue --namespace securequeue-system | grep -c "^kind:"
 "$HELM" uninstall securequeue --namespace securequeue-system
+
+echo "== the node tier: the operator image on a real kubelet, installed with the chart (tests/node/e2e.sh)"
+# On a one-node cluster of its own, or on the cluster KUBECONFIG named when this script began
+# (then SECUREQUEUE_IMAGE and SECUREQUEUE_EMULATOR_HOST name the image and this machine's address
+# for its pods; see tests/node/e2e.sh).
+KUBECONFIG="$given_cluster" tests/node/e2e.sh
