@@ -95,15 +95,7 @@ async fn two_namespaces_converge_in_their_own_accounts_as_their_accounts_roles()
 
         // The key policy's operator is the assumed role of that account, never the source role.
         let (kms, _) = raw_as(account).await;
-        let policy = kms
-            .get_key_policy()
-            .key_id(&key_arn)
-            .policy_name("default")
-            .send()
-            .await
-            .unwrap()
-            .policy
-            .unwrap();
+        let policy = key_policy(&kms, &key_arn).await;
         assert!(policy.contains(&target_role(account)), "{policy}");
         assert!(!policy.contains(common::OPERATOR_ROLE), "{policy}");
 

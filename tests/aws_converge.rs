@@ -52,17 +52,8 @@ async fn every_example_converges_and_a_second_pass_makes_no_writes() {
             };
             let plan = plan::build(&queue, &env()).unwrap();
             let key_id = alias_target(&region_kms, &plan.key.alias).await.unwrap();
-            let policy = region_kms
-                .get_key_policy()
-                .key_id(&key_id)
-                .policy_name("default")
-                .send()
-                .await
-                .unwrap();
-            assert!(normalize::same_policy(
-                plan.key.policy.as_json(),
-                policy.policy().unwrap()
-            ));
+            let policy = key_policy(&region_kms, &key_id).await;
+            assert!(normalize::same_policy(plan.key.policy.as_json(), &policy));
             let url = queue_url(&sqs, &plan.queue.name).await.unwrap();
             let attributes = queue_attributes(&sqs, &url).await;
             assert_eq!(attributes["KmsMasterKeyId"], plan.key.alias_arn);

@@ -131,15 +131,7 @@ async fn the_operator_takes_the_role_of_the_charts_web_identity() {
     let (kms, _) = raw().await;
     let keys = keys_of(&kms, &namespace).await;
     assert_eq!(keys.len(), 1, "{keys:?}");
-    let policy = kms
-        .get_key_policy()
-        .key_id(&keys[0].0)
-        .policy_name("default")
-        .send()
-        .await
-        .unwrap()
-        .policy
-        .unwrap();
+    let policy = key_policy(&kms, &keys[0].0).await;
     assert!(policy.contains(IRSA_ROLE), "{policy}");
     assert!(!policy.contains(common::OPERATOR_ROLE), "{policy}");
     std::fs::remove_dir_all(&dir).unwrap();

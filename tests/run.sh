@@ -5,9 +5,11 @@
 # API servers built once from Debian's packages and cached in ~/.cache/securequeue: a full
 # kube-apiserver 1.20 (tests/kube/build-apiserver.sh; Events, Leases, RBAC, namespaces, helm) and
 # a v1.36 server of custom resources (tests/kube/build-apiserver-1.36.sh; CEL, server-side apply,
-# streaming lists), run at each supported minor. Last, the node tier: the operator image on a
-# one-node cluster (kubelet, containerd), installed with the chart, and used as in production
-# (tests/node/e2e.sh). Nothing reaches the internet but the package downloads.
+# streaming lists), run at each supported minor. The operator image is built from the Dockerfile
+# with podman on stand-in base images made from Debian's archive, and checked (tests/image/).
+# Last, the node tier: that image on a one-node cluster (kubelet, containerd), installed with the
+# chart and used as in production (tests/node/e2e.sh). Nothing reaches the internet but the
+# package downloads.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -48,6 +50,18 @@ export SECUREQUEUE_HELM="$HELM"
 echo "== hadolint Dockerfile"
 "$HADOLINT" Dockerfile
 
+echo "== the operator image: built from the Dockerfile by podman on stand-in base images, in the background"
+# Cached in ~/.cache/securequeue/image: the stand-ins, the layers and the crates (tests/image/).
+# At low priority beside the tests, much of which wait on the emulator and the API servers;
+# checked after them.
+image_log="target/image-build.log"
+mkdir -p target
+# In a session of its own, so that a run that stops early stops podman with it.
+setsid nice -n 10 tests/image/build-image.sh >"$image_log" 2>&1 &
+image_build=$!
+stop_image_build() { kill -- "-$image_build" 2>/dev/null || true; }
+trap stop_image_build EXIT
+
 echo "== cargo deny: licences, banned and duplicated crates, crate sources (deny.toml)"
 cargo_deny_install
 "$CARGO_DENY" --locked check --hide-inclusion-graph licenses bans sources
@@ -84,7 +98,7 @@ cargo build --locked --all-targets
 source tests/emulator/emulator.sh
 source tests/kube/cluster.sh
 source tests/kube/cluster-1.36.sh
-trap 'emulator_stop; cluster_stop; cluster136_stop' EXIT
+trap 'stop_image_build; emulator_stop; cluster_stop; cluster136_stop' EXIT
 emulator_start
 given_cluster="${KUBECONFIG:-}"
 cluster_start
@@ -103,6 +117,11 @@ else
     export SECUREQUEUE_CRD_SERVERS="1.36=$SECUREQUEUE_KUBECONFIG_136" SECUREQUEUE_KUBECTL="$SECUREQUEUE_KUBECTL_136"
 fi
 cargo test --locked --all-targets
+
+echo "== the operator image: its build, and what it must be"
+wait "$image_build" || { cat "$image_log" >&2; echo "the image build failed" >&2; exit 1; }
+tail -n 1 "$image_log"
+tests/image/check-image.sh
 
 echo "== helm install on the test cluster"
 "$HELM" install securequeue charts/securequeue --namespace securequeue-system --create-namespace \

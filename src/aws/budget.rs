@@ -18,8 +18,11 @@
 //! says only that a quota is requests per second, shared by the account in the Region). Under
 //! the strictest reading, at most N requests in any one-second window, evenly spaced requests
 //! at N a second put N + 1 in a closed window. So a request also waits until fewer than the
-//! rate, rounded up, went in the last [`WINDOW`], a second with a margin for the time between
-//! a request leaving and AWS counting it.
+//! rate, rounded up, are in the last [`WINDOW`]. A request is in the window from when it left
+//! until a window after its answer came: AWS counted it at some moment between the two, and
+//! which one depends on the network and on AWS, never on us. Counted from when it left, a
+//! request AWS stamps late (a slow path, a busy endpoint) puts one more in AWS's window than in
+//! ours; counted from its answer, none can.
 //!
 //! A throttled request is not retried by the SDK, whose retries would bypass the budget: it
 //! waits for its turn again ([`Paced::send`]), up to [`REQUEUES`] times. The wait for a turn
@@ -61,10 +64,9 @@ pub const MIN_RATE: f64 = 0.5;
 pub const CUT_SPACING: Duration = Duration::from_secs(1);
 /// How long an operation with no known quota stays paced after its last throttle.
 pub const RELEASE_AFTER: Duration = Duration::from_secs(60);
-/// No more requests than the rate, rounded up, go in any window this long: one second, and a
-/// margin for the time between a request leaving and AWS counting it (measured against the
-/// emulator's sliding-window counting with 1,000 passes waiting: see the README's figures).
-pub const WINDOW: Duration = Duration::from_millis(1050);
+/// No more requests than the rate, rounded up, are in any window this long, each from when it
+/// left until this long after its answer: one second, and the timer's granularity.
+pub const WINDOW: Duration = Duration::from_millis(1010);
 /// How many times a throttled request waits for its turn again before the throttle is reported.
 pub const REQUEUES: u32 = 8;
 /// Requests of one service in one region in flight at once, however many passes run: each
@@ -83,6 +85,8 @@ pub struct Budget {
     /// Held by the request whose turn is next, so turns go in the order they were asked for.
     turn: tokio::sync::Mutex<()>,
     waiting: AtomicUsize,
+    /// Woken when an answer comes, for the turn that waits for its window to open.
+    answered: tokio::sync::Notify,
 }
 
 #[derive(Debug)]
@@ -95,22 +99,56 @@ struct State {
     last_cut: Option<Instant>,
     /// When the rate was last raised (or cut).
     last_raise: Instant,
-    /// When the requests of the last [`WINDOW`] went, or are to go, in order.
-    sent: VecDeque<Instant>,
+    /// The requests in flight, or answered within the last [`WINDOW`], in the order they went.
+    sent: VecDeque<Sent>,
+    /// The number the next request's [`Sent`] gets.
+    next_id: u64,
     throttles: u64,
     cuts: u64,
     requests: u64,
 }
 
+/// One request in the window.
+#[derive(Debug)]
+struct Sent {
+    id: u64,
+    /// When it went, or is to go.
+    went: Instant,
+    /// When its answer came; `None` while it is in flight.
+    answered: Option<Instant>,
+}
+
 impl State {
-    /// The earliest a request may go with fewer than `rate`, rounded up, in the [`WINDOW`]
-    /// before it.
-    fn window_opens(&self, rate: f64) -> Instant {
+    /// The earliest a request may go with fewer than `rate`, rounded up, in its window: `None`
+    /// while so many are in flight that only an answer can open it.
+    fn window_opens(&self, rate: f64, now: Instant) -> Option<Instant> {
         let most = (rate.ceil() as usize).max(1);
-        match self.sent.len().checked_sub(most) {
-            Some(index) => self.sent[index] + WINDOW,
-            None => self.next_free,
+        if self.sent.len() < most {
+            return Some(now);
         }
+        let in_flight = self.sent.iter().filter(|s| s.answered.is_none()).count();
+        let mut leave: Vec<Instant> = self
+            .sent
+            .iter()
+            .filter_map(|s| s.answered.map(|answered| answered + WINDOW))
+            .filter(|leaves| *leaves > now)
+            .collect();
+        let within = in_flight + leave.len();
+        if within < most {
+            return Some(now);
+        }
+        if in_flight >= most {
+            return None;
+        }
+        // Enough answered ones must leave the window that fewer than `most` remain.
+        leave.sort_unstable();
+        Some(leave[within - most])
+    }
+
+    /// Forgets the answered requests that left the window by `now`.
+    fn prune(&mut self, now: Instant) {
+        self.sent
+            .retain(|s| s.answered.is_none_or(|answered| now < answered + WINDOW));
     }
 }
 
@@ -137,34 +175,73 @@ pub struct BudgetSnapshot {
 #[must_use = "the turn is given up when dropped; call go() when the request is sent"]
 pub struct Turn<'a> {
     budget: &'a Budget,
+    /// Its request's number in the window.
+    id: u64,
     /// When the turn came.
     at: Instant,
+    /// The operation's turn lock, when it is paced: the next request waits until this one goes.
     _held: Option<tokio::sync::MutexGuard<'a, ()>>,
+    /// Whether its request went; a turn given up without is forgotten by the window.
+    went: bool,
+}
+
+impl Drop for Turn<'_> {
+    fn drop(&mut self) {
+        if !self.went {
+            let mut state = self.budget.state.lock().expect("budget");
+            state.sent.retain(|s| s.id != self.id);
+            drop(state);
+            self.budget.answered.notify_one();
+        }
+    }
 }
 
 /// A request that goes this much after its turn came went late (the timer's own granularity is
 /// a millisecond).
 const LATE: Duration = Duration::from_millis(10);
 
-impl Turn<'_> {
+impl<'a> Turn<'a> {
     /// The request goes now: if late (it waited for a place in flight), the operation's next
-    /// turn comes no sooner than one spacing after now, and its window counts it from now.
-    pub fn go(self) {
+    /// turn comes no sooner than one spacing after now. It stays in the window until a
+    /// [`WINDOW`] after the returned [`Flight`] is dropped, which says its answer came.
+    pub fn go(mut self) -> Flight<'a> {
+        self.went = true;
         let now = Instant::now();
-        if now.saturating_duration_since(self.at) < LATE {
-            return;
+        if now.saturating_duration_since(self.at) >= LATE {
+            let mut state = self.budget.state.lock().expect("budget");
+            if let Some(rate) = state.rate {
+                let earliest = now + Duration::from_secs_f64(1.0 / rate);
+                state.next_free = state.next_free.max(earliest);
+            }
+            if let Some(sent) = state.sent.iter_mut().find(|s| s.id == self.id) {
+                sent.went = now;
+            }
         }
+        Flight {
+            budget: self.budget,
+            id: self.id,
+        }
+    }
+}
+
+/// A request in flight; dropped when its answer came (or it was given up).
+#[must_use = "the request's answer is taken to have come when this is dropped"]
+pub struct Flight<'a> {
+    budget: &'a Budget,
+    id: u64,
+}
+
+/// Its answer came now (or it was given up): it leaves the window a [`WINDOW`] from now, and
+/// the turn waiting for the window to open may look again.
+impl Drop for Flight<'_> {
+    fn drop(&mut self) {
+        let now = Instant::now();
         let mut state = self.budget.state.lock().expect("budget");
-        if let Some(rate) = state.rate {
-            let earliest = now + Duration::from_secs_f64(1.0 / rate);
-            state.next_free = state.next_free.max(earliest);
+        if let Some(sent) = state.sent.iter_mut().find(|s| s.id == self.id) {
+            sent.answered = Some(now);
         }
-        // The turn is held until now, so the last slot taken is this request's.
-        if self._held.is_some()
-            && let Some(slot) = state.sent.back_mut()
-        {
-            *slot = now;
-        }
+        drop(state);
+        self.budget.answered.notify_one();
     }
 }
 
@@ -191,12 +268,14 @@ impl Budget {
                 last_cut: None,
                 last_raise: now,
                 sent: VecDeque::new(),
+                next_id: 0,
                 throttles: 0,
                 cuts: 0,
                 requests: 0,
             }),
             turn: tokio::sync::Mutex::new(()),
             waiting: AtomicUsize::new(0),
+            answered: tokio::sync::Notify::new(),
         }
     }
 
@@ -207,51 +286,63 @@ impl Budget {
         let rate = self.state.lock().expect("budget").rate;
         let Some(rate) = rate else {
             let now = Instant::now();
-            self.reserve(now);
+            let (id, _) = self.reserve(now).expect("an unpaced turn comes at once");
             return Turn {
                 budget: self,
+                id,
                 at: now,
                 _held: None,
+                went: false,
             };
         };
         let ahead = self.waiting.fetch_add(1, Ordering::SeqCst);
         let _waiting = Waiting(&self.waiting);
         queued::note(&self.operation, ahead, rate);
         let held = self.turn.lock().await;
-        let now = Instant::now();
-        let delay = self.reserve(now);
-        if !delay.is_zero() {
-            tokio::time::sleep(delay).await;
-        }
+        let (id, at) = loop {
+            let now = Instant::now();
+            match self.reserve(now) {
+                Some((id, delay)) => {
+                    if !delay.is_zero() {
+                        tokio::time::sleep(delay).await;
+                    }
+                    break (id, now + delay);
+                }
+                None => self.answered.notified().await,
+            }
+        };
         queued::clear();
         Turn {
             budget: self,
-            at: now + delay,
+            id,
+            at,
             _held: Some(held),
+            went: false,
         }
     }
 
-    /// Takes the next turn at or after `now`; returns how long to wait for it.
-    fn reserve(&self, now: Instant) -> Duration {
+    /// Takes the next turn at or after `now`: its request's number and how long to wait for it;
+    /// `None` while so many requests are in flight that only an answer can open the window.
+    fn reserve(&self, now: Instant) -> Option<(u64, Duration)> {
         let mut state = self.state.lock().expect("budget");
-        while state
-            .sent
-            .front()
-            .is_some_and(|t| now.saturating_duration_since(*t) >= WINDOW)
-        {
-            state.sent.pop_front();
-        }
+        state.prune(now);
         let slot = match state.rate {
             None => now,
             Some(rate) => {
-                let slot = state.next_free.max(now).max(state.window_opens(rate));
+                let slot = state.next_free.max(state.window_opens(rate, now)?);
                 state.next_free = slot + Duration::from_secs_f64(1.0 / rate);
                 slot
             }
         };
-        state.sent.push_back(slot);
+        let id = state.next_id;
+        state.next_id += 1;
+        state.sent.push_back(Sent {
+            id,
+            went: slot,
+            answered: None,
+        });
         state.requests += 1;
-        slot - now
+        Some((id, slot - now))
     }
 
     /// AWS throttled an attempt at `now`: cut the rate, unless a cut just happened.
@@ -267,7 +358,9 @@ impl Budget {
         let last_second = state
             .sent
             .iter()
-            .filter(|t| **t <= now && now.saturating_duration_since(**t) < Duration::from_secs(1))
+            .filter(|s| {
+                s.went <= now && now.saturating_duration_since(s.went) < Duration::from_secs(1)
+            })
             .count() as f64;
         let rate = state
             .rate
@@ -405,11 +498,12 @@ impl<C> Paced<C> {
         loop {
             let turn = budget.wait().await;
             let in_flight = self.budgets.in_flight.acquire().await;
-            turn.go();
+            let flight = turn.go();
             // On the heap, and only once the turn has come: an SDK operation's future is some
             // 6 KB, and a pass's future would otherwise keep room for every operation it may
             // send (those it joins side by side), however long it waits for its turn.
             let result = Box::pin(request(&self.client)).await;
+            drop(flight);
             drop(in_flight);
             match &result {
                 Err(SdkError::ServiceError(e))
@@ -514,16 +608,21 @@ mod tests {
         Budget::new("kms:CreateKey".into(), rate)
     }
 
+    /// Sends one request through `budget` when its turn comes, answered at once.
+    async fn send(budget: &Budget) {
+        let _answered = budget.wait().await.go();
+    }
+
     #[tokio::test(start_paused = true)]
     async fn requests_are_spaced_at_the_budget_before_the_first_call() {
         let budget = budget(Some(5.0));
         let start = Instant::now();
         let mut sent = Vec::new();
         for _ in 0..6 {
-            budget.wait().await.go();
+            send(&budget).await;
             sent.push(Instant::now() - start);
         }
-        assert_eq!(sent, [ms(0), ms(200), ms(400), ms(600), ms(800), ms(1050)]);
+        assert_eq!(sent, [ms(0), ms(200), ms(400), ms(600), ms(800), ms(1010)]);
         assert_eq!(budget.snapshot().throttles, 0);
     }
 
@@ -532,7 +631,7 @@ mod tests {
         let start = Instant::now();
         let mut sent = Vec::new();
         for _ in 0..count {
-            budget.wait().await.go();
+            send(budget).await;
             sent.push(Instant::now() - start);
         }
         sent
@@ -563,26 +662,71 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn a_late_request_is_counted_in_the_window_from_when_it_went() {
+    async fn a_late_request_spaces_the_next_from_when_it_went() {
         let budget = budget(Some(2.0));
-        budget.wait().await.go();
+        send(&budget).await;
         let turn = budget.wait().await;
         // Its slot was at 500 ms; it waits for a place in flight until 900 ms.
         tokio::time::sleep(ms(400)).await;
-        turn.go();
+        drop(turn.go());
         let start = Instant::now();
-        budget.wait().await.go();
-        // Two a second: the third goes a window after the second went, not after its slot.
+        send(&budget).await;
+        // Two a second: the third goes a spacing after the second went, not after its slot.
         assert_eq!(Instant::now() - start, ms(500));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_request_stays_in_the_window_until_a_window_after_its_answer() {
+        let budget = budget(Some(2.0));
+        let start = Instant::now();
+        let slow = budget.wait().await.go();
+        send(&budget).await;
+        tokio::time::sleep(ms(1000)).await;
+        // The first left at 0 but is answered only at 1.5 s: AWS counted it somewhere between.
+        drop(slow);
+        send(&budget).await;
+        assert_eq!(Instant::now() - start, ms(500) + WINDOW);
+        // Counted from when it left, the next could go at 2 s; it is in the window until 2.51 s.
+        send(&budget).await;
+        assert_eq!(Instant::now() - start, ms(1500) + WINDOW);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_window_full_of_requests_in_flight_opens_only_with_an_answer() {
+        let budget = Arc::new(budget(Some(1.0)));
+        let start = Instant::now();
+        let in_flight = budget.wait().await.go();
+        let next = tokio::spawn({
+            let budget = budget.clone();
+            async move {
+                send(&budget).await;
+                Instant::now()
+            }
+        });
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        assert!(!next.is_finished());
+        drop(in_flight);
+        assert_eq!(next.await.unwrap() - start, Duration::from_secs(3) + WINDOW);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_turn_given_up_before_its_request_went_leaves_the_window() {
+        let budget = budget(Some(1.0));
+        drop(budget.wait().await);
+        let start = Instant::now();
+        send(&budget).await;
+        // The turn given up still took its spacing, but holds no place in the window.
+        assert_eq!(Instant::now() - start, Duration::from_secs(1));
+        assert_eq!(budget.state.lock().unwrap().sent.len(), 1);
     }
 
     #[tokio::test(start_paused = true)]
     async fn an_idle_budget_lets_the_next_request_go_at_once() {
         let budget = budget(Some(5.0));
-        budget.wait().await.go();
+        send(&budget).await;
         tokio::time::sleep(Duration::from_secs(3)).await;
         let before = Instant::now();
-        budget.wait().await.go();
+        send(&budget).await;
         assert_eq!(Instant::now(), before);
     }
 
@@ -594,7 +738,7 @@ mod tests {
         for i in 0..20 {
             let (budget, order) = (budget.clone(), order.clone());
             tasks.push(tokio::spawn(async move {
-                budget.wait().await.go();
+                send(&budget).await;
                 order.lock().unwrap().push(i);
             }));
             // Each asks a little after the one before.
@@ -644,7 +788,7 @@ mod tests {
         let budget = budget(None);
         let start = Instant::now();
         for _ in 0..40 {
-            budget.wait().await.go();
+            send(&budget).await;
         }
         assert_eq!(Instant::now(), start, "no quota, no wait");
         budget.throttled(start);
@@ -674,13 +818,15 @@ mod tests {
         let backlog: Vec<_> = (0..50)
             .map(|_| {
                 let budget = create_key.clone();
-                tokio::spawn(async move { budget.wait().await.go() })
+                tokio::spawn(async move {
+                    send(&budget).await;
+                })
             })
             .collect();
         tokio::task::yield_now().await;
         let before = Instant::now();
         for _ in 0..100 {
-            budgets.of("DescribeKey").wait().await.go();
+            send(budgets.of("DescribeKey")).await;
         }
         // 100 DescribeKeys at 2000/s while 50 CreateKeys wait ten seconds at 5/s.
         assert!(Instant::now() - before < ms(60));
@@ -732,8 +878,8 @@ mod tests {
         // It waits 700 ms for a place in flight before it goes.
         tokio::time::sleep(ms(700)).await;
         let went = Instant::now();
-        turn.go();
-        budget.wait().await.go();
+        drop(turn.go());
+        send(&budget).await;
         assert_eq!(
             Instant::now() - went,
             ms(200),

@@ -23,9 +23,18 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// `--version`: the crate's version and the commit it was built from (build.rs), so that an
+/// image's binary can be traced to its sources.
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("SECUREQUEUE_COMMIT"),
+    ")"
+);
+
 /// securequeue: least-privilege, KMS-encrypted Amazon SQS queues for Kubernetes.
 #[derive(Parser, Debug)]
-#[command(name = "securequeue", version, about)]
+#[command(name = "securequeue", version = VERSION, about)]
 pub struct Cli {
     /// Log format on standard error.
     #[arg(long, global = true, env = "SECUREQUEUE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]

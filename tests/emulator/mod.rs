@@ -359,6 +359,32 @@ pub async fn alias_target(kms: &aws_sdk_kms::Client, alias: &str) -> Option<Stri
         .and_then(|out| out.key_metadata().map(|m| m.key_id().to_string()))
 }
 
+/// The URL of every queue whose name starts with `prefix` (every queue for ""), all pages:
+/// ListQueues pages only when MaxResults is given, else it answers at most 1,000.
+pub async fn queue_urls(sqs: &aws_sdk_sqs::Client, prefix: &str) -> Vec<String> {
+    sqs.list_queues()
+        .set_queue_name_prefix((!prefix.is_empty()).then(|| prefix.to_string()))
+        .max_results(1000)
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<_, _>>()
+        .await
+        .expect("ListQueues")
+}
+
+/// A key's policy, as the emulator stores it.
+pub async fn key_policy(kms: &aws_sdk_kms::Client, key_id: &str) -> String {
+    kms.get_key_policy()
+        .key_id(key_id)
+        .policy_name("default")
+        .send()
+        .await
+        .unwrap()
+        .policy
+        .unwrap()
+}
+
 /// The URL of a queue, if it exists.
 pub async fn queue_url(sqs: &aws_sdk_sqs::Client, name: &str) -> Option<String> {
     sqs.get_queue_url()

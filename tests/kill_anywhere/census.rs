@@ -9,7 +9,7 @@ use securequeue::api::SecureQueue;
 use securequeue::resolve::{TAG_NAME, TAG_NAMESPACE, key_description_owner};
 
 use super::wave::throttled_so_far;
-use crate::emulator::recorded_at;
+use crate::emulator::{queue_urls, recorded_at};
 
 /// The writes a fresh converge makes when nothing cuts it: CreateKey, TagResource, CreateAlias,
 /// EnableKeyRotation, and CreateQueue and TagQueue for each of the two queues (`plan::steps`).
@@ -197,18 +197,8 @@ async fn keys(kms: &aws_sdk_kms::Client) -> Vec<Key> {
 }
 
 async fn queues(sqs: &aws_sdk_sqs::Client) -> Vec<Queue> {
-    // Pages only with MaxResults: without, one answer of at most 1,000.
-    let urls: Vec<String> = sqs
-        .list_queues()
-        .max_results(1000)
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<_, _>>()
-        .await
-        .expect("ListQueues");
     let mut queues = Vec::new();
-    for url in urls {
+    for url in queue_urls(sqs, "").await {
         let tags = sqs
             .list_queue_tags()
             .queue_url(&url)
