@@ -281,15 +281,7 @@ async fn credentials_as_eks_hands_them_out(
 /// the operator took its identity from the web-identity credentials, not from a static one.
 async fn assert_operated_by_the_role(key: &str) {
     let (kms, _) = emulator::raw().await;
-    let policy = kms
-        .get_key_policy()
-        .key_id(key)
-        .policy_name("default")
-        .send()
-        .await
-        .expect("GetKeyPolicy")
-        .policy
-        .unwrap();
+    let policy = emulator::key_policy(&kms, key).await;
     let policy: serde_json::Value = serde_json::from_str(&policy).unwrap();
     let admins = policy["Statement"]
         .as_array()
