@@ -42,6 +42,8 @@ use in_cluster::lease::{LeaseWatch, longest_without_renewal};
 use in_cluster::release::{self, IRSA_ROLE, LEASE, NAMESPACE, SERVICE_ACCOUNT};
 use in_cluster::{pods, queues};
 use k8s_openapi::api::core::v1::Pod;
+use kube::ResourceExt;
+use kube::api::{Api, Patch, PatchParams};
 use securequeue::api::SecureQueue;
 
 /// The SecureQueue of step 2, which step 5 deletes once the operator is gone.
@@ -136,7 +138,8 @@ async fn pods_ready_one_leading(cluster: &Cluster, lease: &LeaseWatch) -> (Strin
         .first_after(0, Duration::from_secs(30), "a holder among the pods", |s| {
             names.contains(&s.holder)
         })
-        .await;
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     let leader = held.holder;
     let standby = names.iter().find(|n| **n != leader).unwrap().clone();
     let standing_by = pods::log(cluster, &standby, false).await;
@@ -371,7 +374,8 @@ async fn upgrade_rolls_keeping_the_lease(cluster: &Cluster, lease: &LeaseWatch) 
         .first_after(mark, duration * 2, "a new pod holding it", |s| {
             names.contains(&s.holder)
         })
-        .await;
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     let samples: Vec<_> = lease
         .since(mark)
         .into_iter()
@@ -412,7 +416,9 @@ async fn uninstall_leaves_what_the_readme_says(cluster: &Cluster) {
     };
     let writes_before = writes();
     let took = release::uninstall(cluster).await;
+    let stopping = Instant::now();
     pods::until_gone(cluster, Duration::from_secs(90)).await;
+    let stopped = stopping.elapsed();
     cluster
         .kubectl(
             &[
@@ -453,8 +459,9 @@ async fn uninstall_leaves_what_the_readme_says(cluster: &Cluster) {
     }
     assert_eq!(writes(), writes_before, "AWS writes after helm uninstall");
     report(format!(
-        "helm uninstall --wait in {:.1} s, operator pods gone: all {} SecureQueues keep their finalizer, orders (deletionPolicy Delete) deleted since waits, every key Enabled and every queue there, every key policy naming the role, no AWS write",
+        "helm uninstall --wait in {:.1} s, operator pods gone {:.1} s later: all {} SecureQueues keep their finalizer, orders (deletionPolicy Delete) deleted since waits, every key Enabled and every queue there, every key policy naming the role, no AWS write",
         took.as_secs_f64(),
+        stopped.as_secs_f64(),
         after.len()
     ));
     leave_a_given_cluster_as_it_was(cluster, &after).await;
@@ -464,24 +471,13 @@ async fn uninstall_leaves_what_the_readme_says(cluster: &Cluster) {
 /// no operator is left to) and their namespaces, and the release's namespace. The CRDs, which
 /// helm never removes, stay.
 async fn leave_a_given_cluster_as_it_was(cluster: &Cluster, made: &[SecureQueue]) {
+    let unfinalized = Patch::Merge(serde_json::json!({"metadata": {"finalizers": null}}));
     for queue in made {
         let namespace = queue.metadata.namespace.as_deref().unwrap();
-        let name = queue.metadata.name.as_deref().unwrap();
-        cluster
-            .kubectl(
-                &[
-                    "patch",
-                    "securequeue",
-                    name,
-                    "-n",
-                    namespace,
-                    "--type=merge",
-                    "-p",
-                    r#"{"metadata":{"finalizers":null}}"#,
-                ],
-                None,
-            )
-            .await;
+        let api: Api<SecureQueue> = Api::namespaced(cluster.client.clone(), namespace);
+        api.patch(&queue.name_any(), &PatchParams::default(), &unfinalized)
+            .await
+            .expect("the finalizer removed");
     }
     let mut namespaces: Vec<&str> = made
         .iter()

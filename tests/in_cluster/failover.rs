@@ -131,11 +131,12 @@ pub async fn run(
                 .await;
             // Faster than the Lease could expire: it was released. The standby, or the pod
             // that replaces the deleted one, may take it.
-            lease
+            let taken = lease
                 .first_after(mark, duration, &format!("a holder other than {old}"), |s| {
                     !s.holder.is_empty() && s.holder != old
                 })
-                .await
+                .await;
+            explained(cluster, taken).await
         }
         Failover::Kill => {
             pods::signal(pid.unwrap(), "KILL");
@@ -145,6 +146,7 @@ pub async fn run(
                     !s.holder.is_empty() && s.renewed.is_some_and(|r| r > acted_wall)
                 })
                 .await;
+            let taken = explained(cluster, taken).await;
             if taken.holder == old {
                 pods::until_restarted(cluster, &old, restarts, SETTLE).await;
             }
@@ -152,11 +154,12 @@ pub async fn run(
         }
         Failover::Freeze => {
             pods::signal(pid.unwrap(), "STOP");
-            lease
+            let taken = lease
                 .first_after(mark, bound, &format!("{other} holding it"), |s| {
                     s.holder == other
                 })
-                .await
+                .await;
+            explained(cluster, taken).await
         }
     };
     let lease_gap = gap_before(&lease.since(mark), &new);
@@ -190,6 +193,26 @@ pub async fn run(
         counted,
         resumed,
     }
+}
+
+/// The new leadership, or a failure that shows the operator's pods and the end of their logs.
+async fn explained(cluster: &Cluster, taken: Result<Sample, String>) -> Sample {
+    let why = match taken {
+        Ok(sample) => return sample,
+        Err(why) => why,
+    };
+    let mut shown = String::new();
+    for pod in pods::running(cluster).await {
+        let name = pods::name(&pod);
+        let log = pods::log(cluster, &name, false).await;
+        let tail: Vec<&str> = log.lines().rev().take(15).collect();
+        shown.push_str(&format!(
+            "\n{name}: {:?}\n{}",
+            pod.status,
+            tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+        ));
+    }
+    panic!("{why}\nthe operator's pods:{shown}")
 }
 
 fn host(cluster: &Cluster) -> &NodeHost {

@@ -29,6 +29,9 @@ pub struct Sample {
 pub struct LeaseWatch {
     samples: watch::Receiver<Vec<Sample>>,
     task: JoinHandle<()>,
+    /// The Lease, to read it afresh when a wait fails.
+    api: Api<Lease>,
+    name: String,
 }
 
 impl Drop for LeaseWatch {
@@ -43,8 +46,9 @@ impl LeaseWatch {
         let api: Api<Lease> = Api::namespaced(client.clone(), namespace);
         let config = watcher::Config::default().fields(&format!("metadata.name={name}"));
         let (sender, samples) = watch::channel(Vec::new());
+        let watched = api.clone();
         let task = tokio::spawn(async move {
-            let mut leases = watcher(api, config)
+            let mut leases = watcher(watched, config)
                 .default_backoff()
                 .applied_objects()
                 .boxed();
@@ -62,7 +66,12 @@ impl LeaseWatch {
                 sender.send_modify(|samples| samples.push(sample));
             }
         });
-        Self { samples, task }
+        Self {
+            samples,
+            task,
+            api,
+            name: name.to_string(),
+        }
     }
 
     /// How many versions have come so far: a mark for [`LeaseWatch::first_after`].
@@ -81,28 +90,29 @@ impl LeaseWatch {
     }
 
     /// The first version after `mark` that `wanted` accepts, waiting up to `within` for it;
-    /// panics naming `what` otherwise.
+    /// otherwise what the watch saw and what the Lease says now, naming `what`.
     pub async fn first_after(
         &self,
         mark: usize,
         within: Duration,
         what: &str,
         wanted: impl Fn(&Sample) -> bool,
-    ) -> Sample {
+    ) -> Result<Sample, String> {
         let mut samples = self.samples.clone();
         let found = tokio::time::timeout(
             within,
             samples.wait_for(|all| all.iter().skip(mark).any(&wanted)),
         )
         .await;
-        let all = self.samples.borrow();
-        match found {
-            Ok(Ok(_)) => all.iter().skip(mark).find(|s| wanted(s)).unwrap().clone(),
-            _ => panic!(
-                "no Lease with {what} within {within:?}; since then: {:#?}",
-                &all[mark.min(all.len())..]
-            ),
+        if let Ok(Ok(_)) = found {
+            let all = self.samples.borrow();
+            return Ok(all.iter().skip(mark).find(|s| wanted(s)).unwrap().clone());
         }
+        let now = self.api.get_opt(&self.name).await;
+        let seen = self.samples.borrow()[mark..].to_vec();
+        Err(format!(
+            "no Lease with {what} within {within:?}; since then the watch saw {seen:#?}\nand the Lease is now {now:#?}"
+        ))
     }
 }
 
