@@ -27,20 +27,21 @@ pub struct Resumed {
     pub restarted_after: Duration,
     /// AWS requests signed by its session after SIGCONT, all reads.
     pub reads: usize,
-    /// Writes its log says the fence refused.
-    pub refused: usize,
+    /// Lines of its log that name the fence: a write not sent, or a pass cancelled, because
+    /// the Lease was lost (a pass may be logged more than once).
+    pub fenced: usize,
 }
 
 impl fmt::Display for Resumed {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "stopped {:.1} s; after SIGCONT it logged the Lease lost in {:.3} s and ran restarted in {:.1} s, sent {} AWS reads and no write, changed no SecureQueue; its fence refused {} writes",
+            "stopped {:.1} s; after SIGCONT it logged the Lease lost in {:.3} s and ran restarted in {:.1} s, sent {} AWS reads and no write, changed no SecureQueue; {} lines of its log say the fence stopped a write or a pass",
             self.stopped.as_secs_f64(),
             self.learned_after.as_secs_f64(),
             self.restarted_after.as_secs_f64(),
             self.reads,
-            self.refused,
+            self.fenced,
         )
     }
 }
@@ -87,7 +88,7 @@ pub async fn resume(cluster: &Cluster, old: &str, pid: u32, stopped: Instant) ->
         learned_after: Duration::try_from(learned.duration_since(resumed_at)).unwrap_or_default(),
         restarted_after,
         reads: sent.iter().filter(|r| !r.call.starts_with("sts:")).count(),
-        refused: log
+        fenced: log
             .lines()
             .filter(|l| l.contains("no longer holds the leader Lease"))
             .count(),
