@@ -415,9 +415,11 @@ async fn uninstall_leaves_what_the_readme_says(cluster: &Cluster) {
             .count()
     };
     let writes_before = writes();
+    let containers = pods::container_ids(cluster).await;
+    assert_eq!(containers.len(), 2, "the operator's two containers");
     let took = release::uninstall(cluster).await;
     let stopping = Instant::now();
-    pods::until_gone(cluster, Duration::from_secs(90)).await;
+    pods::until_stopped(cluster, &containers, Duration::from_secs(90)).await;
     let stopped = stopping.elapsed();
     cluster
         .kubectl(
@@ -459,7 +461,7 @@ async fn uninstall_leaves_what_the_readme_says(cluster: &Cluster) {
     }
     assert_eq!(writes(), writes_before, "AWS writes after helm uninstall");
     report(format!(
-        "helm uninstall --wait in {:.1} s, operator pods gone {:.1} s later: all {} SecureQueues keep their finalizer, orders (deletionPolicy Delete) deleted since waits, every key Enabled and every queue there, every key policy naming the role, no AWS write",
+        "helm uninstall --wait in {:.1} s, the operator stopped {:.1} s later: all {} SecureQueues keep their finalizer, orders (deletionPolicy Delete) deleted since waits, every key Enabled and every queue there, every key policy naming the role, no AWS write",
         took.as_secs_f64(),
         stopped.as_secs_f64(),
         after.len()

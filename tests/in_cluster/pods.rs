@@ -29,17 +29,44 @@ async fn all(cluster: &Cluster) -> Vec<Pod> {
     listed
 }
 
-/// Waits until no operator pod is left, not even one being deleted; panics after `within`.
-pub async fn until_gone(cluster: &Cluster, within: Duration) {
+/// The containerd ids of the operator pods' current containers.
+pub async fn container_ids(cluster: &Cluster) -> Vec<String> {
+    all(cluster).await.iter().filter_map(container_id).collect()
+}
+
+fn container_id(pod: &Pod) -> Option<String> {
+    operator_status(pod)?
+        .container_id
+        .as_deref()?
+        .strip_prefix("containerd://")
+        .map(str::to_string)
+}
+
+/// Waits until none of the containers `ids` runs, as the node's containerd says where this
+/// machine is the node (kubelet 1.20 may take most of a minute more to report it and remove
+/// the pods), and otherwise until no operator pod is left. Panics after `within`.
+pub async fn until_stopped(cluster: &Cluster, ids: &[String], within: Duration) {
     let deadline = Instant::now() + within;
     loop {
-        let left: Vec<String> = all(cluster).await.iter().map(name).collect();
+        let left: Vec<String> = match &cluster.host {
+            Some(host) => ctr(host, &["tasks", "ls"])
+                .lines()
+                .filter(|line| {
+                    let fields: Vec<&str> = line.split_whitespace().collect();
+                    fields.len() == 3
+                        && ids.iter().any(|id| id == fields[0])
+                        && fields[2] == "RUNNING"
+                })
+                .map(str::to_string)
+                .collect(),
+            None => all(cluster).await.iter().map(name).collect(),
+        };
         if left.is_empty() {
             return;
         }
         assert!(
             Instant::now() < deadline,
-            "operator pods left after {within:?}: {left:?}"
+            "the operator still runs after {within:?}: {left:?}"
         );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
@@ -115,10 +142,8 @@ pub async fn log(cluster: &Cluster, name: &str, previous: bool) -> String {
 /// the operator itself (the image's entrypoint, no init before it).
 pub async fn host_pid(cluster: &Cluster, host: &NodeHost, pod: &str) -> u32 {
     let pod = get(cluster, pod).await;
-    let id = operator_status(&pod)
-        .and_then(|s| s.container_id.clone())
-        .and_then(|id| id.strip_prefix("containerd://").map(str::to_string))
-        .unwrap_or_else(|| panic!("no containerd container in {:?}", pod.status));
+    let id =
+        container_id(&pod).unwrap_or_else(|| panic!("no containerd container in {:?}", pod.status));
     let tasks = ctr(host, &["tasks", "ls"]);
     let pid: u32 = tasks
         .lines()
