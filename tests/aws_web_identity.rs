@@ -108,7 +108,7 @@ async fn the_operator_takes_the_role_of_the_charts_web_identity() {
 
     // The token was exchanged for the chart's role, in a session named after the pod, and
     // every request for the SecureQueue was signed with the credentials it gave, none with the
-    // emulator's static ones.
+    // emulator's static ones: the emulator names that session for each.
     let exchanges = recorded_touching(&pod);
     assert_eq!(exchanges.len(), 1, "{exchanges:#?}");
     assert_eq!(exchanges[0].call, "sts:AssumeRoleWithWebIdentity");
@@ -125,6 +125,7 @@ async fn the_operator_takes_the_role_of_the_charts_web_identity() {
             !["testing", ""].contains(&request.access_key.as_str()),
             "{request:?}"
         );
+        assert_eq!(request.session, pod, "{request:?}");
     }
     // The key's policy names the assumed role as its operator.
     let (kms, _) = raw().await;

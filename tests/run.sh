@@ -7,7 +7,9 @@
 # a v1.36 server of custom resources (tests/kube/build-apiserver-1.36.sh; CEL, server-side apply,
 # streaming lists), run at each supported minor. The operator image is built from the Dockerfile
 # with podman on stand-in base images made from Debian's archive, and checked (tests/image/).
-# Nothing reaches the internet but the package downloads.
+# Last, the node tier: that image on a one-node cluster (kubelet, containerd), installed with the
+# chart and used as in production (tests/node/e2e.sh). Nothing reaches the internet but the
+# package downloads.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -126,3 +128,9 @@ echo "== helm install on the test cluster"
   --set aws.region=us-east-1 --wait=false
 "$HELM" get manifest securequeue --namespace securequeue-system | grep -c "^kind:"
 "$HELM" uninstall securequeue --namespace securequeue-system
+
+echo "== the node tier: the operator image on a real kubelet, installed with the chart (tests/node/e2e.sh)"
+# On a one-node cluster of its own, or on the cluster KUBECONFIG named when this script began
+# (then SECUREQUEUE_IMAGE and SECUREQUEUE_EMULATOR_HOST name the image and this machine's address
+# for its pods; see tests/node/e2e.sh).
+KUBECONFIG="$given_cluster" tests/node/e2e.sh

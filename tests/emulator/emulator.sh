@@ -2,6 +2,10 @@
 # under target/ (once), starts it on a free loopback port with tests/emulator/moto_server.py, and
 # points the AWS SDK at it with static test credentials. The caller's EXIT trap stops it.
 #
+# Address: SECUREQUEUE_EMULATOR_HOST, an IPv4 address of this machine (default 127.0.0.1), is
+# where it listens and what AWS_ENDPOINT_URL names: pods, which resolve no names and cannot reach
+# the machine's loopback, are given the machine's own address (tests/node/e2e.sh).
+#
 # Quota mode: set SECUREQUEUE_EMULATOR_QUOTAS before emulator_start, e.g.
 # SECUREQUEUE_EMULATOR_QUOTAS=aws, and the emulator throttles calls beyond AWS's documented
 # default request quotas per region as AWS does; `aws,kms:CreateKey=20,sqs:CreateQueue=50` adds
@@ -39,7 +43,8 @@ emulator_start() {
     # What emulator_restart starts the emulator again with.
     EMULATOR_ROOT="$root"
     EMULATOR_VENV="$venv"
-    EMULATOR_PORT="$("$venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+    EMULATOR_HOST="${SECUREQUEUE_EMULATOR_HOST:-127.0.0.1}"
+    EMULATOR_PORT="$("$venv/bin/python" -c 'import socket, sys; s = socket.socket(); s.bind((sys.argv[1], 0)); print(s.getsockname()[1])' "$EMULATOR_HOST")"
     EMULATOR_QUOTAS="${SECUREQUEUE_EMULATOR_QUOTAS:-}"
     EMULATOR_QUOTA_COUNTING="${SECUREQUEUE_EMULATOR_QUOTA_COUNTING:-}"
     EMULATOR_STATE="${SECUREQUEUE_EMULATOR_STATE:-}"
@@ -55,7 +60,7 @@ emulator_start() {
         echo "==> emulator state: saved to $EMULATOR_STATE (none there yet)"
     fi
     : >"$root/target/moto.log"
-    export AWS_ENDPOINT_URL="http://127.0.0.1:$EMULATOR_PORT"
+    export AWS_ENDPOINT_URL="http://$EMULATOR_HOST:$EMULATOR_PORT"
     export SECUREQUEUE_TEST_AWS_ENDPOINT="$AWS_ENDPOINT_URL"
     # The emulator's Python, with boto3: tests make "hand-made" resources with it.
     export SECUREQUEUE_TEST_PYTHON="$venv/bin/python"
@@ -70,7 +75,7 @@ emulator_start() {
 emulator_launch() {
     SECUREQUEUE_EMULATOR_ACCOUNT_ID="$EMULATOR_ACCOUNT_ID" SECUREQUEUE_EMULATOR_QUOTAS="$EMULATOR_QUOTAS" \
         SECUREQUEUE_EMULATOR_QUOTA_COUNTING="$EMULATOR_QUOTA_COUNTING" SECUREQUEUE_EMULATOR_STATE="$EMULATOR_STATE" \
-        "$EMULATOR_VENV/bin/python" "$EMULATOR_ROOT/tests/emulator/moto_server.py" "$EMULATOR_PORT" \
+        "$EMULATOR_VENV/bin/python" "$EMULATOR_ROOT/tests/emulator/moto_server.py" "$EMULATOR_PORT" "$EMULATOR_HOST" \
         >>"$EMULATOR_ROOT/target/moto.log" 2>&1 &
     EMULATOR_PID=$!
     "$EMULATOR_VENV/bin/python" - "$AWS_ENDPOINT_URL" "$EMULATOR_PID" "$EMULATOR_ROOT/target/moto.log" <<'PY' || return 1

@@ -451,6 +451,9 @@ pub struct Recorded {
     pub call: String,
     /// The access key that signed it.
     pub access_key: String,
+    /// The STS session that handed out that key (the pod's name, with the chart's web
+    /// identity); empty for the static test credentials.
+    pub session: String,
     /// When it arrived, in seconds since the epoch.
     pub at: f64,
 }
@@ -483,6 +486,7 @@ pub fn recorded_at(url: &str, text: &str) -> Vec<Recorded> {
                 r["operation"].as_str().unwrap_or_default()
             ),
             access_key: r["accessKey"].as_str().unwrap_or_default().to_string(),
+            session: r["session"].as_str().unwrap_or_default().to_string(),
             at: r["at"].as_f64().unwrap_or_default(),
         })
         .collect()

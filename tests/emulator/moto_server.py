@@ -45,10 +45,12 @@ same troubles where a SecureQueue's calls come in the same order.
 Faults match STS requests too ("service": "sts", "operation": "AssumeRole"), answered in STS's
 XML. It records every KMS, SQS and STS request it is sent, outermost, before quotas and faults: GET
 `/_securequeue/requests?bodyContains=X` answers [{"service": "sqs", "operation": "TagQueue",
-"accessKey": "testing", "at": 1796000000.123}, ...] for the recorded requests whose body contains
-X, in the order they came, with the access key that signed each (empty for the unsigned
-AssumeRoleWithWebIdentity) and when it arrived (seconds since the epoch), so a test can prove that a pass, or one of two processes, sent no write
-touching its resources, or none after a given moment.
+"accessKey": "testing", "session": "", "at": 1796000000.123}, ...] for the recorded requests whose
+body contains X, in the order they came, with the access key that signed each (empty for the
+unsigned AssumeRoleWithWebIdentity), the name of the STS session that handed out that key
+(RoleSessionName, which the chart sets to the pod's name; empty for keys STS did not hand out)
+and when it arrived (seconds since the epoch), so a test can prove that a pass, or one of two
+processes, sent no write touching its resources, or none after a given moment.
 
 Quota mode enforces AWS's default request quotas per (account, region, service, operation),
 answering calls beyond them as AWS does (KMS ThrottlingException, SQS RequestThrottled, both HTTP
@@ -116,7 +118,10 @@ fresh emulator. FILE is a pickle for this moto version: a file from another moto
 that cannot be read, stops the emulator at start-up rather than serving an empty account.
 Without SECUREQUEUE_EMULATOR_STATE nothing is loaded or saved, and SIGTERM ends the process at once.
 
-Usage: moto_server.py PORT
+Usage: moto_server.py PORT [HOST]
+
+HOST is the address it listens on, 127.0.0.1 by default; the node tier's pods reach it on the
+machine's own address.
 """
 
 import collections
@@ -637,6 +642,19 @@ def account_of(authorization: str) -> str:
     return get_account_id_from(signed[1]) if signed else ""
 
 
+def sessions_by_access_key() -> dict:
+    """The session name of every access key STS handed out (AssumeRole, AssumeRoleWithWebIdentity),
+    by the key."""
+    from moto.sts.models import sts_backends
+
+    return {
+        role.access_key_id: role.session_name
+        for partitions in list(sts_backends.values())
+        for backend in list(partitions.values())
+        for role in list(backend.assumed_roles)
+    }
+
+
 class Recorder:
     """Every KMS, SQS and STS request, as (service, operation, body, access key, arrival time),
     in the order they came."""
@@ -661,6 +679,9 @@ class Recorder:
                     for s, o, body, key, at in self.requests
                     if scope in body
                 ]
+            sessions = sessions_by_access_key()
+            for each in seen:
+                each["session"] = sessions.get(each["accessKey"], "")
             return Response(json.dumps(seen), content_type="application/json")(environ, start_response)
         body = read_again(request, environ)
         service, operation = target(request, body)
@@ -809,6 +830,7 @@ def interrupt(signum, frame):
 
 def main() -> None:
     port = int(sys.argv[1])
+    host = sys.argv[2] if len(sys.argv) > 2 else "127.0.0.1"
     setting = os.environ.get("SECUREQUEUE_EMULATOR_QUOTAS", "")
     try:
         startup = parse_quotas(setting)
@@ -835,7 +857,7 @@ def main() -> None:
     if state:
         signal.signal(signal.SIGTERM, interrupt)
     try:
-        run_simple("127.0.0.1", port, recorder, threaded=True)
+        run_simple(host, port, recorder, threaded=True)
     except KeyboardInterrupt:
         pass  # a signal before the server's loop began
     if state:
