@@ -84,7 +84,7 @@ impl StepError {
         match self {
             StepError::Aws(e) if e.kind == ErrorKind::AccessDenied => {
                 StepError::AdoptionNotGranted(format!(
-                    "{e}. securequeue adopts only what its owner hands over: its IAM policy refuses every takeover, so {grant} (see Migrating existing queues in the README); the next pass adopts it"
+                    "{e}. securequeue adopts only what its owner hands over: its IAM policy refuses every takeover, so {grant} (see docs/migrating.md); the next pass adopts it"
                 ))
             }
             other => other,
@@ -118,13 +118,13 @@ impl StepError {
                     ErrorKind::AccessDenied
                         if e.service == "sqs" && is_queue_write(e.operation) =>
                     {
-                        " The operator changes a queue only through that queue's own policy: an administrator must put its AllowTheOperatorToManageTheQueue statement back (see the README)."
+                        " The operator changes a queue only through that queue's own policy: an administrator must put its AllowTheOperatorToManageTheQueue statement back (see docs/aws-permissions.md)."
                     }
                     ErrorKind::AccessDenied if e.service == "sts" => {
                         " The role's trust policy must trust the operator's own role (with the binding's external id, if any), and the operator's role must be allowed sts:AssumeRole on it: `securequeue iam-policy --account-id ACCOUNT --trusted-principal OPERATOR_ROLE` prints both."
                     }
                     ErrorKind::AccessDenied => {
-                        " Grant the operator's IAM role this action (see the operator's IAM policy in the README)."
+                        " Grant the operator's IAM role this action (see the operator's IAM policy in docs/aws-permissions.md)."
                     }
                     ErrorKind::PolicyRejected => {
                         " Check that every role the spec names exists: KMS refuses key policies naming roles that do not."
