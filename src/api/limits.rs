@@ -53,7 +53,7 @@ pub const DELETION_WINDOW_MIN: u32 = 7;
 pub const DELETION_WINDOW_MAX: u32 = 30;
 
 /// The shortest STS external id
-/// (https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html).
+/// (<https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html>).
 pub const EXTERNAL_ID_MIN: usize = 2;
 /// The longest STS external id.
 pub const EXTERNAL_ID_MAX: usize = 1224;

@@ -14,7 +14,7 @@
 //! A SecureQueue in another account is worked on with the credentials of the role bound to that
 //! account ([`session`]), and the budgets are kept per account and region, as AWS counts its
 //! quotas ("per account per Region",
-//! https://docs.aws.amazon.com/kms/latest/developerguide/requests-per-second.html).
+//! <https://docs.aws.amazon.com/kms/latest/developerguide/requests-per-second.html>).
 //!
 //! Every client carries the [`calls::CallCounter`] interceptor; the adapters in [`kms`] and
 //! [`sqs`] speak the operator's vocabulary and turn SDK errors into [`AwsError`].

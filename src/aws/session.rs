@@ -12,7 +12,7 @@
 //! AWS: "AssumeRole returns a set of temporary security credentials ... you can use to access
 //! AWS resources", with their `Expiration`; the session name "is used to uniquely identify a
 //! session when the same role is assumed by different principals" and appears in CloudTrail
-//! (https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html).
+//! (<https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html>).
 
 use std::error::Error as StdError;
 use std::fmt;

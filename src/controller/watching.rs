@@ -5,7 +5,7 @@
 //! watch events where the API server supports it (streaming lists, KEP-3157: `sendInitialEvents`),
 //! and otherwise as one list from the API server's watch cache: in pages the list would be read
 //! from etcd one page after another. Either way the first listing's SecureQueues are
-//! reconcilable as they arrive ([`super::first_listing`]), not once the last is in.
+//! reconcilable as they arrive (`first_listing.rs`), not once the last is in.
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::pin::pin;

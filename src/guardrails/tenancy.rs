@@ -13,7 +13,7 @@
 //! Names alone cannot keep namespace `a` from `a-b`'s queues (`a-b-orders` starts with `a-`),
 //! so an observer also reads only resources that are unowned or of a SecureQueue of its own
 //! namespace and cluster: the ownership tags decide, where the pass reads them
-//! ([`crate::reconcile::ownership::Claim`]). An adoption never takes another's anyway.
+//! (`Claim` in `src/reconcile/ownership.rs`). An adoption never takes another's anyway.
 //!
 //! A namespace the platform team trusts across tenants (`--cross-tenant-namespaces`: its own
 //! namespace, or `*` on a cluster of one tenant) may name anything. `Manage` needs no scope: it

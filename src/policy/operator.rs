@@ -135,7 +135,7 @@ pub fn operator_policy_document(scope: &OperatorScope) -> PolicyDocument<Identit
 /// AssumeRole needs both this and the target role's trust policy ([`super::trust`]): "the
 /// administrator of the trusting account ... and the administrator of the trusted account must
 /// grant the user permission to switch to the role"
-/// (https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_permissions-to-switch.html).
+/// (<https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_permissions-to-switch.html>).
 pub fn assume_role_statements(role_arns: &[String]) -> Vec<IdentityStatement> {
     role_arns
         .iter()

@@ -5,19 +5,19 @@
 //! account), no service, no web identity. AWS's rules this follows:
 //! - a role's trust policy is the resource-based policy that names who may assume it, and a
 //!   principal of another account also needs `sts:AssumeRole` in its own IAM policy
-//!   (https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_terms-and-concepts.html,
-//!   https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic-cross-account.html);
+//!   (<https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_terms-and-concepts.html>,
+//!   <https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic-cross-account.html>);
 //! - `aws:PrincipalArn` is the ARN of the role, not of its session, for an assumed-role
 //!   principal, so `ArnEquals` on it holds the trust to that role even where the Principal
 //!   element alone would also admit a role recreated under the same name
-//!   (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principalarn);
+//!   (<https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principalarn>);
 //! - `sts:ExternalId` is present only when the caller passes one, so `StringEquals` on it
 //!   refuses a caller that knows the role but not the id
-//!   (https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_common-scenarios_third-party.html).
+//!   (<https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_common-scenarios_third-party.html>).
 //!
 //! `aws:SourceAccount` and `aws:SourceArn` are set only when an AWS service calls on behalf of a
 //! resource, never for a role's own AssumeRole, so a condition on them would refuse the operator
-//! and is not written (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-sourceaccount).
+//! and is not written (<https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-sourceaccount>).
 
 use serde::{Deserialize, Serialize};
 

@@ -21,7 +21,8 @@
 //!
 //! Where no durable record exists (`securequeue apply`, which keeps no status), a pass cannot
 //! know what an earlier one sent, so every pass that finds no alias searches, and lost answers
-//! are watched for in the process's memory ([`super::key::KeyRecords`]): the slower path.
+//! are watched for in the process's memory (`KeyRecords` in `src/reconcile/key.rs`): the slower
+//! path.
 
 use std::future::Future;
 use std::pin::Pin;

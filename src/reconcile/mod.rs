@@ -5,7 +5,7 @@
 //! checks their ownership tags; only when nothing conflicts does it write, in order: key, then
 //! dead-letter queue, then queue. Everything that decides access is read back from AWS on every
 //! pass, so a pass cut off after any call is finished by the next one; only queue URLs and tags
-//! are remembered between passes ([`memory`]), to spare a steady-state pass four reads.
+//! are remembered between passes (`memory.rs`), to spare a steady-state pass four reads.
 
 mod diff;
 mod error;
