@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Runs every check CI runs: formatting, lints, the CRD drift check and all tests. The AWS
-# integration tests run against the moto emulator, which this script installs (into target/)
-# and starts on loopback; the end-to-end tests against the cluster KUBECONFIG names, or else two
+# Runs every check CI runs: formatting, lints, the crate's docs, the CRD drift check and all
+# tests. The AWS integration tests run against the moto emulator, which this script installs
+# (into target/) and starts on loopback; the end-to-end tests against the cluster KUBECONFIG names, or else two
 # API servers built once from Debian's packages and cached in ~/.cache/securequeue: a full
 # kube-apiserver 1.20 (tests/kube/build-apiserver.sh; Events, Leases, RBAC, namespaces, helm) and
 # a v1.36 server of custom resources (tests/kube/build-apiserver-1.36.sh; CEL, server-side apply,
@@ -20,6 +20,11 @@ echo "== cargo clippy (warnings are errors)"
 cargo clippy --all-targets --locked -- -D warnings
 cargo clippy --lib --bins --locked -- -D warnings                    # the operator alone, no test hooks
 cargo clippy --all-targets --all-features --locked -- -D warnings    # with the benches
+
+echo "== cargo doc (warnings are errors)"
+# The architecture is in the crate's docs (src/lib.rs): a broken or private intra-doc link fails.
+# All features, so that the feature-gated modules' docs are checked too.
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --locked --all-features
 
 echo "== crds/ is exactly what the code generates"
 for kind in SecureQueue SecureQueueAccount; do
