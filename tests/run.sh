@@ -95,6 +95,11 @@ for values in "" "-f charts/securequeue/ci/all-options-values.yaml"; do
   "$HELM" template securequeue charts/securequeue $values >/dev/null
 done
 
+echo "== the chart's README lists every value, as tests/chart/values_doc.py generates it"
+chart_readme="$("$TOOLS_PYTHON" tests/chart/values_doc.py)"
+diff -u charts/securequeue/README.md <(printf '%s\n' "$chart_readme") \
+  || { echo "charts/securequeue/README.md is stale: run '$TOOLS_PYTHON tests/chart/values_doc.py > charts/securequeue/README.md'" >&2; exit 1; }
+
 echo "== the Argo CD health check, in Lua"
 "$TOOLS_PYTHON" tests/gitops/test_argocd_health.py
 
