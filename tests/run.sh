@@ -26,6 +26,9 @@ echo "== cargo doc (warnings are errors)"
 # All features, so that the feature-gated modules' docs are checked too.
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --locked --all-features
 
+echo "== no dead links in README.md, docs/ and the chart's README"
+python3 tests/docs/check_links.py
+
 echo "== crds/ is exactly what the code generates"
 for kind in SecureQueue SecureQueueAccount; do
   file="crds/securequeue.io_$(echo "$kind" | tr '[:upper:]' '[:lower:]')s.yaml"
