@@ -13,8 +13,8 @@
 //!
 //! ```text
 //! API server: a SecureQueue is created, edited, annotated or deleted
-//!   |  watch of metadata only; generation, the reconcile annotation, finalizers and deletion
-//!   |  pass, status writes do not (controller::watching)
+//!   |  watch of metadata only: changes of generation, finalizers, deletion and the
+//!   |  reconcile-requested-at annotation pass, status writes do not (controller::watching)
 //!   v
 //! controller::run                  kube's Controller, started once this replica holds the
 //!   |                              Lease (controller::leader), at most --concurrency at once
