@@ -46,7 +46,9 @@ done
 cargo run --quiet --locked -- verify --operator --account-id 222233334444 \
   --operator-role-arn arn:aws:iam::222233334444:role/securequeue-target | tail -n 1
 # The chart's default alias prefix, with every example.
-cargo run --quiet --locked -- verify --operator $(printf -- "-f %s " deploy/examples/*.yaml)--account-id 111122223333 \
+examples=()
+for example in deploy/examples/*.yaml; do examples+=(-f "$example"); done
+cargo run --quiet --locked -- verify --operator "${examples[@]}" --account-id 111122223333 \
   --operator-role-arn arn:aws:iam::111122223333:role/securequeue-operator \
   --key-alias-prefix alias/securequeue/ | grep '^containment:'
 
@@ -67,8 +69,25 @@ mkdir -p target
 # In a session of its own, so that a run that stops early stops podman with it.
 setsid nice -n 10 tests/image/build-image.sh >"$image_log" 2>&1 &
 image_build=$!
-stop_image_build() { kill -- "-$image_build" 2>/dev/null || true; }
-trap stop_image_build EXIT
+
+echo "== the Kubernetes binaries: built once from Debian's sources into ~/.cache/securequeue, in the background"
+# Cold, these Go builds take about as long as the Rust builds: started now, they run beside them
+# instead of after them. Each build script holds a lock on its cache, so the tests' own calls
+# (cluster_start, cluster136_start, node_start) wait for the build under way; warm, all three
+# return at once. Not needed where KUBECONFIG names a cluster.
+kube_log="target/kube-build.log"
+if [ -z "${KUBECONFIG:-}" ]; then
+  setsid bash -c 'tests/kube/build-apiserver.sh && tests/kube/build-apiserver-1.36.sh && tests/node/build-node.sh' \
+    >"$kube_log" 2>&1 &
+  kube_build=$!
+else
+  kube_build=""
+fi
+stop_background_builds() {
+  kill -- "-$image_build" 2>/dev/null || true
+  [ -z "$kube_build" ] || kill -- "-$kube_build" 2>/dev/null || true
+}
+trap stop_background_builds EXIT
 
 echo "== cargo deny: licences, banned and duplicated crates, crate sources (deny.toml)"
 cargo_deny_install
@@ -111,9 +130,12 @@ cargo build --locked --all-targets
 source tests/emulator/emulator.sh
 source tests/kube/cluster.sh
 source tests/kube/cluster-1.36.sh
-trap 'stop_image_build; emulator_stop; cluster_stop; cluster136_stop' EXIT
+trap 'stop_background_builds; emulator_stop; cluster_stop; cluster136_stop' EXIT
 emulator_start
 given_cluster="${KUBECONFIG:-}"
+if [ -n "$kube_build" ]; then
+  wait "$kube_build" || { cat "$kube_log" >&2; echo "building the Kubernetes binaries failed" >&2; exit 1; }
+fi
 cluster_start
 if [ -n "$given_cluster" ]; then
     # That cluster enforces the CRD's CEL rules if it is 1.25 or newer, as users' clusters are.

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Builds kube-apiserver and kube-controller-manager 1.20 from Debian bookworm's own `kubernetes`
-# source package with bookworm's Go, once, into a cache outside the repository
-# ($SECUREQUEUE_KUBE_CACHE, default ~/.cache/securequeue/kube-1.20); later runs reuse it.
-# Needs root for apt-get (as on CI machines). Prints the cache directory.
-# tests/node/build-node.sh sources this file for its kube120_* functions, so that the node's
-# binaries come from the same source tree built the same way; run directly, it builds.
+# Builds every Kubernetes 1.20 binary the tests run from Debian bookworm's own `kubernetes` source
+# package with bookworm's Go, in one `make` of one tree, once, into a cache outside the repository
+# ($SECUREQUEUE_KUBE_CACHE, default ~/.cache/securequeue/kube-1.20); later runs reuse it:
+# - kube-apiserver and kube-controller-manager, for the API server tests (tests/kube/cluster.sh);
+# - kubelet, kube-scheduler, kube-proxy and kubectl, for the one-node cluster (tests/node/);
+# - pause, that tree's build/pause/linux/pause.c compiled statically as upstream does.
+# One make, because the binaries share most of their packages: built apart, the node's took
+# another full compile of them on CI's 2 cores. Needs root for apt-get (as on CI machines).
+# Prints the cache directory.
 set -euo pipefail
 shopt -s inherit_errexit
 
@@ -65,22 +68,44 @@ kube120_log_tail_on_failure() {
     fi
 }
 
-build_apiserver() {
-    local cache="$1"
+KUBE120_COMMANDS=(kube-apiserver kube-controller-manager kubelet kube-scheduler kube-proxy kubectl)
+# The version the pause image carries (tests/node/build-node.sh).
+KUBE120_PAUSE_TAG=3.4
+
+kube120_built() {
+    local name
+    for name in "${KUBE120_COMMANDS[@]}" pause; do
+        [ -x "$1/bin/$name" ] || return 1
+    done
+}
+
+build_all() {
+    local cache="$1" tree="$1/src/tree" name
     kube120_install_build_deps
+    apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends gcc libc6-dev >/dev/null
     kube120_unpack_source "$cache/src"
-    echo "==> building kube-apiserver and kube-controller-manager (several minutes)"
-    kube120_make "$cache/src/tree" cmd/kube-apiserver cmd/kube-controller-manager
-    cp "$cache/src/tree/_output/local/bin/linux/amd64/kube-apiserver" \
-        "$cache/src/tree/_output/local/bin/linux/amd64/kube-controller-manager" "$cache/bin/"
+    echo "==> building ${KUBE120_COMMANDS[*]} (several minutes)"
+    kube120_make "$tree" "${KUBE120_COMMANDS[@]/#/cmd/}"
+    echo "==> compiling build/pause/linux/pause.c statically"
+    gcc -Os -Wall -Werror -static "-DVERSION=v$KUBE120_PAUSE_TAG-debian" \
+        -o "$tree/_output/pause" "$tree/build/pause/linux/pause.c"
+    strip "$tree/_output/pause"
+    for name in "${KUBE120_COMMANDS[@]}"; do
+        cp "$tree/_output/local/bin/linux/amd64/$name" "$cache/bin/"
+    done
+    cp "$tree/_output/pause" "$cache/bin/"
     rm -rf "$cache/src"
 }
 
 main() {
     local cache="${SECUREQUEUE_KUBE_CACHE:-$HOME/.cache/securequeue/kube-1.20}"
-    if [ ! -x "$cache/bin/kube-apiserver" ] || [ ! -x "$cache/bin/kube-controller-manager" ]; then
+    if ! kube120_built "$cache"; then
         mkdir -p "$cache/bin"
-        kube120_logged "$cache/build.log" build_apiserver "$cache"
+        # Runs started side by side (the API server tests and the node's) would otherwise build
+        # into the same directory at once.
+        exec 9>"$cache/.lock"
+        flock 9
+        kube120_built "$cache" || kube120_logged "$cache/build.log" build_all "$cache"
     fi
     echo "$cache"
 }

@@ -1,15 +1,13 @@
 #!/usr/bin/env bash
-# Builds what the one-node cluster of tests/node/node.sh needs beyond the API servers, once, into
-# a cache outside the repository ($SECUREQUEUE_NODE_CACHE, default
+# Makes what the one-node cluster of tests/node/node.sh needs beyond the Kubernetes binaries,
+# once, into a cache outside the repository ($SECUREQUEUE_NODE_CACHE, default
 # ~/.cache/securequeue/kube-1.20-node), and installs the node's runtime from Debian:
-# - kubelet, kube-scheduler, kube-proxy and kubectl 1.20 from the same Debian source tree, built
-#   the same way as kube-apiserver (tests/kube/build-apiserver.sh's kube120_* functions);
-# - the pause binary, that tree's build/pause/linux/pause.c compiled statically as upstream does;
-# - two OCI image archives for `ctr images import`: the pause sandbox image, and busybox (Debian's
-#   busybox-static, not installed on the host) for pods that need a shell and wget;
+# - two OCI image archives for `ctr images import`: the pause sandbox image (the pause binary
+#   tests/kube/build-apiserver.sh builds with kubelet and the rest of the 1.20 tree), and busybox
+#   (Debian's busybox-static, not installed on the host) for pods that need a shell and wget;
 # - containerd, runc, the CNI plugins, iptables, conntrack, iproute2 and procps, from apt.
 # No registry is involved: images come from the archive here. Needs root. Prints the cache
-# directory; logs to $cache/build.log. To rebuild, delete the cache directory.
+# directory; logs to $cache/build.log. To remake, delete the cache directory.
 set -euo pipefail
 shopt -s inherit_errexit
 
@@ -18,19 +16,11 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$here/../kube/build-apiserver.sh"
 
 cache="${SECUREQUEUE_NODE_CACHE:-$HOME/.cache/securequeue/kube-1.20-node}"
-binaries=(kubelet kube-scheduler kube-proxy kubectl pause)
 # node.sh also uses ip, sysctl and findmnt (util-linux, always there).
 runtime_packages=(containerd runc containernetworking-plugins iptables conntrack iproute2 procps)
-pause_tag=3.4
+pause_tag="$KUBE120_PAUSE_TAG"
 # The images are remade when the script that writes them changes.
 images_stamp="$(cat "$here/oci-archive.py" "${BASH_SOURCE[0]}" | sha256sum | cut -d' ' -f1)"
-
-binaries_built() {
-    local name
-    for name in "${binaries[@]}"; do
-        [ -x "$cache/bin/$name" ] || return 1
-    done
-}
 
 images_built() {
     [ -f "$cache/images/pause.tar" ] && [ -f "$cache/images/busybox.tar" ] &&
@@ -52,23 +42,6 @@ install_runtime() {
         "${runtime_packages[@]}" >/dev/null
 }
 
-build_binaries() {
-    kube120_install_build_deps
-    apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends gcc libc6-dev >/dev/null
-    kube120_unpack_source "$cache/src"
-    local tree="$cache/src/tree"
-    echo "==> building kubelet, kube-scheduler, kube-proxy and kubectl (several minutes)"
-    kube120_make "$tree" cmd/kubelet cmd/kube-scheduler cmd/kube-proxy cmd/kubectl
-    echo "==> compiling build/pause/linux/pause.c statically"
-    gcc -Os -Wall -Werror -static "-DVERSION=v$pause_tag-debian" \
-        -o "$tree/_output/pause" "$tree/build/pause/linux/pause.c"
-    strip "$tree/_output/pause"
-    mkdir -p "$cache/bin"
-    cp "$tree/_output/local/bin/linux/amd64/"{kubelet,kube-scheduler,kube-proxy,kubectl} \
-        "$tree/_output/pause" "$cache/bin/"
-    rm -rf "$cache/src"
-}
-
 # busybox-static's version, e.g. 1:1.35.0-4+deb12u1 -> 1.35.0: the image's tag.
 busybox_tag() {
     local version
@@ -81,7 +54,7 @@ build_images() {
     local work="$cache/images.work" tag
     rm -rf "$work" && mkdir -p "$work/pause" "$work/busybox/bin"
     echo "==> making the pause image"
-    cp "$cache/bin/pause" "$work/pause/pause"
+    cp "$kube_bin/pause" "$work/pause/pause"
     python3 "$here/oci-archive.py" --name "localhost/securequeue/pause:$pause_tag" \
         --entrypoint /pause "$work/pause" "$work/pause.tar"
 
@@ -107,16 +80,14 @@ build_node() {
     if ! runtime_installed; then
         install_runtime
     fi
-    if ! binaries_built; then
-        build_binaries
-    fi
     if ! images_built; then
         build_images
     fi
 }
 
 main() {
-    if runtime_installed && binaries_built && images_built; then
+    kube_bin="$("$here/../kube/build-apiserver.sh")/bin"
+    if runtime_installed && images_built; then
         echo "$cache"
         return
     fi

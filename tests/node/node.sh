@@ -330,9 +330,9 @@ node__start_all() {
     local root dir api_port user dead
     NODE_STARTED=$SECONDS
     root="$(node__root)"
-    NODE_APISERVER_BIN="$("$root/tests/kube/build-apiserver.sh")/bin"
+    # Every Kubernetes binary comes from the one 1.20 build; the node cache holds its images.
+    NODE_BIN="$("$root/tests/kube/build-apiserver.sh")/bin"
     NODE_CACHE="$("$root/tests/node/build-node.sh")"
-    NODE_BIN="$NODE_CACHE/bin"
     NODE_ADDRESS="${SECUREQUEUE_NODE_ADDRESS:-$(node__machine_address)}"
     api_port="$(node__free_port "$NODE_ADDRESS")"
     NODE_API_URL="https://$NODE_ADDRESS:$api_port"
@@ -355,8 +355,8 @@ node__start_all() {
     node__cni_config "$dir"
 
     node__start_etcd "$dir"
-    node__start_apiserver "$dir" "$NODE_APISERVER_BIN" "$api_port"
-    node__start_control_plane "$dir" "$NODE_APISERVER_BIN"
+    node__start_apiserver "$dir" "$NODE_BIN" "$api_port"
+    node__start_control_plane "$dir" "$NODE_BIN"
     node__start_containerd "$dir"
     node__start_kubelet "$dir"
     node__start_proxy "$dir"
