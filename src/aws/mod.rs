@@ -33,6 +33,7 @@ pub mod kms;
 pub mod latency;
 pub mod queued;
 pub mod request_quota;
+mod sender;
 pub mod session;
 pub mod sqs;
 
