@@ -7,7 +7,7 @@
 use crate::api::SecureQueue;
 use crate::api::conditions::Reason;
 use crate::arn::Arn;
-use crate::resolve;
+use crate::naming;
 use crate::validation::Problem;
 
 pub mod tenancy;
@@ -188,7 +188,7 @@ impl Guardrails {
         let name = queue.metadata.name.as_deref().unwrap_or_default();
         if let Some(prefix) = &self.queue_name_prefix {
             let default = || {
-                let (main, _) = resolve::queue_names(namespace, name, spec).ok()?;
+                let (main, _) = naming::queue_names(namespace, name, spec).ok()?;
                 Some(format!("{prefix}{main}"))
             };
             Prefix {
@@ -201,7 +201,7 @@ impl Guardrails {
         }
         if let Some(prefix) = &self.key_alias_prefix {
             let default = || {
-                let alias = resolve::default_alias(namespace, name);
+                let alias = naming::default_alias(namespace, name);
                 let within = self.within_alias_prefix(&alias);
                 (within != alias).then_some(within)
             };
