@@ -37,7 +37,7 @@ fn operations_in_code() -> BTreeSet<String> {
             found.insert(format!("{service}:{}", &capture[1]));
         }
     }
-    let text = std::fs::read_to_string(repo_path("src/aws/identity.rs")).unwrap();
+    let text = std::fs::read_to_string(repo_path("src/aws/caller.rs")).unwrap();
     for capture in sts.captures_iter(&text) {
         let operation: String = capture[1]
             .split('_')

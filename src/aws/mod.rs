@@ -23,11 +23,11 @@ pub mod ambiguous;
 pub mod budget;
 #[cfg(feature = "test-hooks")]
 pub mod call_limit;
+pub mod caller;
 pub mod calls;
 pub mod error;
 pub mod fenced;
 pub mod held;
-pub mod identity;
 pub mod kms;
 #[cfg(feature = "bench")]
 pub mod latency;
@@ -274,7 +274,7 @@ impl Aws {
     }
 
     /// Who the credentials belong to.
-    pub async fn caller(&self) -> Result<identity::Caller, AwsError> {
+    pub async fn caller(&self) -> Result<caller::Caller, AwsError> {
         let sts = aws_sdk_sts::config::Builder::from(&self.config)
             .interceptor(calls::CallCounter)
             .build();
@@ -283,7 +283,7 @@ impl Aws {
             self.config.endpoint_url(),
             self.config.region().map(|r| r.as_ref()),
         );
-        identity::caller(&aws_sdk_sts::Client::from_conf(sts), &endpoint).await
+        caller::Caller::ask(&aws_sdk_sts::Client::from_conf(sts), &endpoint).await
     }
 }
 
