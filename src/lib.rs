@@ -5,7 +5,7 @@
 //! The layers, from the inside out:
 //! - [`api`]: the custom resource types, their bounds and patterns;
 //! - pure generation, no I/O: [`accounts`] decides the AWS account and role of each SecureQueue; [`arn`], [`validation`], [`naming`] and [`resolve`] turn a spec into concrete
-//!   names, ARNs and principals; [`identity`] holds them to where the resources already are; [`policy`] builds every policy document; [`plan`] assembles the
+//!   names, ARNs and principals; [`placement`] holds them to where the resources already are; [`policy`] builds every policy document; [`plan`] assembles the
 //!   documents, attributes and ordered AWS calls; [`manifest`] reads manifests;
 //! - [`cli`]: the `securequeue` command's subcommands.
 
@@ -18,9 +18,9 @@ pub mod controller;
 pub mod evaluate;
 pub mod fence;
 pub mod guardrails;
-pub mod identity;
 pub mod manifest;
 pub mod naming;
+pub mod placement;
 pub mod plan;
 pub mod policy;
 pub mod quote;

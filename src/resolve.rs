@@ -8,13 +8,11 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::api::conditions::Reason;
-use crate::api::{
-    ResourceIdentity, SecureQueue, SecureQueueSpec, SecureQueueStatus, limits, patterns,
-};
+use crate::api::{Placement, SecureQueue, SecureQueueSpec, SecureQueueStatus, limits, patterns};
 use crate::arn::{self, Partition};
 use crate::guardrails::Guardrails;
-use crate::identity::Recorded;
 use crate::naming::{default_alias, queue_names};
+use crate::placement::RecordedPlacement;
 use crate::validation::{self, Problem, Scope};
 
 /// The prefix of the operator's ownership tags, which users may not set.
@@ -223,8 +221,8 @@ impl RegionSource {
 
 impl Resolved {
     /// Where the key and queues live, as the status records it; the key id is learned from AWS.
-    pub fn identity(&self) -> ResourceIdentity {
-        ResourceIdentity {
+    pub fn placement(&self) -> Placement {
+        Placement {
             partition: self.partition.to_string(),
             account_id: self.account_id.clone(),
             region: self.region.clone(),
@@ -235,10 +233,10 @@ impl Resolved {
         }
     }
 
-    /// Every recorded value of `status` this resolution would move (see [`crate::identity`]).
+    /// Every recorded value of `status` this resolution would move (see [`crate::placement`]).
     pub fn moves_from(&self, status: Option<&SecureQueueStatus>) -> Vec<Problem> {
-        Recorded::of(status)
-            .moves(&self.identity())
+        RecordedPlacement::of(status)
+            .moves(&self.placement())
             .into_iter()
             .map(|p| p.refused_as(Reason::ImmutableFieldChanged))
             .collect()
@@ -272,7 +270,7 @@ pub fn resolve(queue: &SecureQueue, env: &Environment) -> Result<Resolved, Vec<P
     problems.extend(metadata_problems(&name, &namespace));
     let spec = &queue.spec;
 
-    let recorded = Recorded::of(queue.status.as_ref());
+    let recorded = RecordedPlacement::of(queue.status.as_ref());
     let (region, region_source) = match (&spec.region, recorded.region(), &env.region) {
         (Some(region), _, _) => (Some(region.clone()), RegionSource::Spec),
         (None, Some(region), _) => (Some(region.to_string()), RegionSource::Recorded),
