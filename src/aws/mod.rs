@@ -17,7 +17,8 @@
 //! https://docs.aws.amazon.com/kms/latest/developerguide/requests-per-second.html).
 //!
 //! Every client carries the [`calls::CallCounter`] interceptor; the adapters in [`kms`] and
-//! [`sqs`] speak the operator's vocabulary and turn SDK errors into [`AwsError`].
+//! [`sqs`] speak the operator's vocabulary, and send each call through their `sender`, which
+//! waits for its budget, holds writes back in a dry run and turns SDK errors into [`AwsError`].
 
 pub mod ambiguous;
 pub mod budget;

@@ -29,7 +29,8 @@ pub(super) struct Sender<C> {
 }
 
 impl<C: Clone> Sender<C> {
-    /// Sends `client`'s calls, paced by `budgets`, to `endpoint`.
+    /// Sends `client`'s calls, paced by `budgets`; `endpoint` is where the client sends them,
+    /// for errors.
     pub(super) fn new(client: C, budgets: Arc<Budgets>, endpoint: Endpoint) -> Self {
         Self {
             service: budgets.service().name(),
