@@ -26,7 +26,7 @@
 //!   +-- Apply --> reconcile::Reconciler::converge_recorded   (key ledger: status.keyCreation)
 //!   |               |  Reconciler::tenant        the account and role (accounts, aws::session)
 //!   |               |  plan::build_held          guardrails -> validation, resolve -> policy
-//!   |               |                            -> plan, held to status.identity (identity)
+//!   |               |                            -> plan, held to status.identity (placement)
 //!   |               |  evaluate::intent::verify  the intent table, before any AWS call
 //!   |               v
 //!   |             reconcile/pass.rs   read the key, the dead-letter queue and the queue at once,
@@ -80,10 +80,11 @@
 //!   works with, and STS session names;
 //! - [`guardrails`]: the platform team's guardrails, applied to a SecureQueue before planning;
 //!   [`guardrails::tenancy`], the names an `Observe` or `Adopt` SecureQueue may use;
-//! - [`validation`]: spec validation in code; [`arn`]: ARN parsing; [`resolve`]: resolution to
+//! - [`validation`]: spec validation in code; [`arn`]: ARN parsing; [`naming`]: the default
+//!   queue names and key alias; [`resolve`]: resolution to
 //!   names, ARNs, principals and tags; [`quote`]: how a value a user gave is shown in a message
 //!   (escaped, cut at 200 characters);
-//! - [`identity`]: where a SecureQueue's resources live (`status.identity`), and the refusal of
+//! - [`placement`]: where a SecureQueue's resources live (`status.identity`), and the refusal of
 //!   any move;
 //! - [`policy`]: the IAM document types, the key and queue policies, redrive documents, quotas,
 //!   the trust policy of a bound account's role ([`policy::trust`]) and the operator's own IAM
@@ -100,7 +101,8 @@
 //! ([`evaluate::access_diff`], for `diff`, `Observe` and adoptions).
 //!
 //! **The AWS adapters.** [`aws`], the only code calling the SDKs: KMS ([`aws::kms`]), SQS
-//! ([`aws::sqs`]), STS identity ([`aws::identity`]), errors ([`aws::error`]), call counting
+//! ([`aws::sqs`]), each call sent once through `src/aws/sender.rs` (budget, fence, errors); the
+//! STS caller ([`aws::caller`]), errors ([`aws::error`]), call counting
 //! ([`aws::calls`]); per-operation request budgets ([`aws::budget`], from
 //! [`aws::request_quota`]; [`aws::queued`] tells the controller what a pass waits for);
 //! CreateKey's no-blind-retry rule ([`aws::ambiguous`]); adapters that hold back every write for
@@ -170,8 +172,9 @@ pub mod controller;
 pub mod evaluate;
 pub mod fence;
 pub mod guardrails;
-pub mod identity;
 pub mod manifest;
+pub mod naming;
+pub mod placement;
 pub mod plan;
 pub mod policy;
 pub mod quote;

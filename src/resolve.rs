@@ -8,12 +8,11 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::api::conditions::Reason;
-use crate::api::{
-    ResourceIdentity, SecureQueue, SecureQueueSpec, SecureQueueStatus, limits, patterns,
-};
+use crate::api::{Placement, SecureQueue, SecureQueueSpec, SecureQueueStatus, limits, patterns};
 use crate::arn::{self, Partition};
 use crate::guardrails::Guardrails;
-use crate::identity::Recorded;
+use crate::naming::{default_alias, queue_names};
+use crate::placement::RecordedPlacement;
 use crate::validation::{self, Problem, Scope};
 
 /// The prefix of the operator's ownership tags, which users may not set.
@@ -222,8 +221,8 @@ impl RegionSource {
 
 impl Resolved {
     /// Where the key and queues live, as the status records it; the key id is learned from AWS.
-    pub fn identity(&self) -> ResourceIdentity {
-        ResourceIdentity {
+    pub fn placement(&self) -> Placement {
+        Placement {
             partition: self.partition.to_string(),
             account_id: self.account_id.clone(),
             region: self.region.clone(),
@@ -234,10 +233,10 @@ impl Resolved {
         }
     }
 
-    /// Every recorded value of `status` this resolution would move (see [`crate::identity`]).
+    /// Every recorded value of `status` this resolution would move (see [`crate::placement`]).
     pub fn moves_from(&self, status: Option<&SecureQueueStatus>) -> Vec<Problem> {
-        Recorded::of(status)
-            .moves(&self.identity())
+        RecordedPlacement::of(status)
+            .moves(&self.placement())
             .into_iter()
             .map(|p| p.refused_as(Reason::ImmutableFieldChanged))
             .collect()
@@ -270,45 +269,8 @@ pub fn resolve(queue: &SecureQueue, env: &Environment) -> Result<Resolved, Vec<P
         .unwrap_or_else(|| "default".to_string());
     problems.extend(metadata_problems(&name, &namespace));
     let spec = &queue.spec;
-
-    let recorded = Recorded::of(queue.status.as_ref());
-    let (region, region_source) = match (&spec.region, recorded.region(), &env.region) {
-        (Some(region), _, _) => (Some(region.clone()), RegionSource::Spec),
-        (None, Some(region), _) => (Some(region.to_string()), RegionSource::Recorded),
-        (None, None, region) => (region.clone(), RegionSource::Operator),
-    };
-    let partition = match region.as_deref() {
-        None => {
-            problems.push(Problem::new(
-                "spec.region",
-                "no region: set spec.region or the operator's region (--region / AWS_REGION)",
-            ));
-            None
-        }
-        Some(region) if !validation::matches(patterns::REGION, region) => {
-            problems.push(Problem::new(
-                region_source.field(),
-                format!(
-                    "{region} is not an AWS region name such as eu-west-1",
-                    region = crate::quote::quoted(region)
-                ),
-            ));
-            None
-        }
-        Some(region) => {
-            let partition = Partition::of_region(region);
-            if partition.is_none() {
-                problems.push(Problem::new(
-                    region_source.field(),
-                    format!(
-                        "{region} is in a partition the operator does not support (aws, aws-cn and aws-us-gov are)",
-                        region = crate::quote::quoted(region)
-                    ),
-                ));
-            }
-            partition
-        }
-    };
+    let (region, region_source) = region(queue, env);
+    let partition = kept(partition(region.as_deref(), region_source), &mut problems);
     let scope = Scope {
         region: partition.and(region.as_deref()),
         partition,
@@ -316,21 +278,81 @@ pub fn resolve(queue: &SecureQueue, env: &Environment) -> Result<Resolved, Vec<P
         allow_cross_account: env.allow_cross_account,
     };
     problems.extend(validation::validate_spec(spec, &scope));
-
-    let (queue_name, dead_letter_queue_name) = match queue_names(&namespace, &name, spec) {
-        Ok(names) => names,
-        Err(problem) => {
-            problems.push(problem);
-            Default::default()
+    let queue_names = kept(queue_names(&namespace, &name, spec), &mut problems);
+    let key_alias = kept(key_alias(&namespace, &name, spec), &mut problems);
+    match (partition, region, queue_names, key_alias) {
+        (Some(partition), Some(region), Some(queue_names), Some(key_alias))
+            if problems.is_empty() =>
+        {
+            let settled = Settled {
+                namespace,
+                name,
+                region,
+                region_source,
+                partition,
+                queue_names,
+                key_alias,
+            };
+            Ok(settled.resolved(queue, env))
         }
+        _ => Err(problems),
+    }
+}
+
+/// The value `checked` holds, or `None` with its problem added to `problems`.
+fn kept<T>(checked: Result<T, Problem>, problems: &mut Vec<Problem>) -> Option<T> {
+    checked.map_err(|problem| problems.push(problem)).ok()
+}
+
+/// The SecureQueue's region and where it comes from: the spec, else the region its status
+/// records, else the operator's.
+fn region(queue: &SecureQueue, env: &Environment) -> (Option<String>, RegionSource) {
+    let recorded = RecordedPlacement::of(queue.status.as_ref());
+    match (&queue.spec.region, recorded.region(), &env.region) {
+        (Some(region), _, _) => (Some(region.clone()), RegionSource::Spec),
+        (None, Some(region), _) => (Some(region.to_string()), RegionSource::Recorded),
+        (None, None, region) => (region.clone(), RegionSource::Operator),
+    }
+}
+
+/// The partition of `region`, or why there is none: no region, not a region's name, or a
+/// partition the operator does not support.
+fn partition(region: Option<&str>, source: RegionSource) -> Result<Partition, Problem> {
+    let Some(region) = region else {
+        return Err(Problem::new(
+            "spec.region",
+            "no region: set spec.region or the operator's region (--region / AWS_REGION)",
+        ));
     };
+    if !validation::matches(patterns::REGION, region) {
+        return Err(Problem::new(
+            source.field(),
+            format!(
+                "{region} is not an AWS region name such as eu-west-1",
+                region = crate::quote::quoted(region)
+            ),
+        ));
+    }
+    Partition::of_region(region).ok_or_else(|| {
+        Problem::new(
+            source.field(),
+            format!(
+                "{region} is in a partition the operator does not support (aws, aws-cn and aws-us-gov are)",
+                region = crate::quote::quoted(region)
+            ),
+        )
+    })
+}
+
+/// The key's alias: `spec.key.alias`, or the default one, which must fit KMS's limit.
+fn key_alias(namespace: &str, name: &str, spec: &SecureQueueSpec) -> Result<String, Problem> {
     let key_alias = spec
         .key
         .alias
         .clone()
-        .unwrap_or_else(|| default_alias(&namespace, &name));
+        .unwrap_or_else(|| default_alias(namespace, name));
     if key_alias.len() > limits::KEY_ALIAS_MAX as usize {
-        problems.push(Problem::new(
+        return Err(Problem::new(
             "spec.key.alias",
             format!(
                 "the default alias {key_alias} is longer than KMS's {} characters; set spec.key.alias",
@@ -339,92 +361,80 @@ pub fn resolve(queue: &SecureQueue, env: &Environment) -> Result<Resolved, Vec<P
             ),
         ));
     }
-
-    let (Some(partition), Some(region), true) = (partition, region, problems.is_empty()) else {
-        return Err(problems);
-    };
-
-    let sqs_arn = |queue: &str| format!("arn:{partition}:sqs:{region}:{}:{queue}", env.account_id);
-    let mut administrators: Vec<String> = spec.admin_role_arns.clone();
-    administrators.push(env.operator_role_arn.clone());
-    let dead_letter_queue_consumers = if spec.dead_letter_queue.consumer_role_arns.is_empty() {
-        spec.consumer_role_arns.clone()
-    } else {
-        spec.dead_letter_queue.consumer_role_arns.clone()
-    };
-
-    let mut tags = spec.tags.clone();
-    tags.insert(TAG_NAMESPACE.into(), namespace.clone());
-    tags.insert(TAG_NAME.into(), name.clone());
-    tags.insert(TAG_CLUSTER.into(), env.cluster_id.clone());
-    if let Some(uid) = &queue.metadata.uid {
-        tags.insert(TAG_UID.into(), uid.clone());
-    }
-
-    Ok(Resolved {
-        queue_arn: sqs_arn(&queue_name),
-        dead_letter_queue_arn: sqs_arn(&dead_letter_queue_name),
-        key_alias_arn: format!(
-            "arn:{partition}:kms:{region}:{}:{key_alias}",
-            env.account_id
-        ),
-        key_alias,
-        namespace,
-        name,
-        spec: spec.clone(),
-        region,
-        region_source,
-        partition,
-        account_id: env.account_id.clone(),
-        queue_name,
-        dead_letter_queue_name,
-        operator_role_arn: env.operator_role_arn.clone(),
-        administrators: sorted(administrators),
-        consumers: sorted(spec.consumer_role_arns.clone()),
-        dead_letter_queue_consumers: sorted(dead_letter_queue_consumers),
-        tags: Arc::new(tags),
-    })
+    Ok(key_alias)
 }
 
-/// The main and dead-letter queue names: `spec.queueName` or `<namespace>-<name>` (dots, which
-/// SQS refuses, become dashes), the dead-letter queue `spec.deadLetterQueue.queueName` or the
-/// main queue's name with `-dlq` before any `.fifo`.
-pub fn queue_names(
-    namespace: &str,
-    name: &str,
-    spec: &SecureQueueSpec,
-) -> Result<(String, String), Problem> {
-    let suffix = if spec.fifo { ".fifo" } else { "" };
-    let base = match &spec.queue_name {
-        Some(given) => given.strip_suffix(".fifo").unwrap_or(given).to_string(),
-        None => format!("{namespace}-{name}").replace('.', "-"),
-    };
-    let main = format!("{base}{suffix}");
-    let dead_letter = match &spec.dead_letter_queue.queue_name {
-        Some(given) if *given == main => {
-            return Err(Problem::new(
-                "spec.deadLetterQueue.queueName",
-                format!(
-                    "{given} is the main queue's name too: a queue cannot be its own dead-letter queue (its failed messages would never leave it); choose another name",
-                    given = crate::quote::quoted(given)
-                ),
-            ));
-        }
-        Some(given) => return Ok((main, given.clone())),
-        None => format!("{base}-dlq{suffix}"),
-    };
-    if dead_letter.len() > limits::SQS_QUEUE_NAME_MAX {
-        return Err(Problem::new(
-            "spec.queueName",
-            format!(
-                "the dead-letter queue's name {dead_letter} would have {} characters, over SQS's {}; set a shorter spec.queueName",
-                dead_letter.len(),
-                limits::SQS_QUEUE_NAME_MAX,
-                dead_letter = crate::quote::quoted(&dead_letter)
+/// The values resolution settles and checks first; everything else is computed from them.
+struct Settled {
+    namespace: String,
+    name: String,
+    region: String,
+    region_source: RegionSource,
+    partition: Partition,
+    /// The main and dead-letter queues' names.
+    queue_names: (String, String),
+    key_alias: String,
+}
+
+impl Settled {
+    /// Every resolved value of `queue`, its names and place settled.
+    fn resolved(self, queue: &SecureQueue, env: &Environment) -> Resolved {
+        let tags = self.tags(queue, env);
+        let Settled {
+            namespace,
+            name,
+            region,
+            region_source,
+            partition,
+            queue_names: (queue_name, dead_letter_queue_name),
+            key_alias,
+        } = self;
+        let spec = &queue.spec;
+        let sqs_arn =
+            |queue: &str| format!("arn:{partition}:sqs:{region}:{}:{queue}", env.account_id);
+        let mut administrators: Vec<String> = spec.admin_role_arns.clone();
+        administrators.push(env.operator_role_arn.clone());
+        let dead_letter_queue_consumers = if spec.dead_letter_queue.consumer_role_arns.is_empty() {
+            spec.consumer_role_arns.clone()
+        } else {
+            spec.dead_letter_queue.consumer_role_arns.clone()
+        };
+        Resolved {
+            queue_arn: sqs_arn(&queue_name),
+            dead_letter_queue_arn: sqs_arn(&dead_letter_queue_name),
+            key_alias_arn: format!(
+                "arn:{partition}:kms:{region}:{}:{key_alias}",
+                env.account_id
             ),
-        ));
+            key_alias,
+            namespace,
+            name,
+            spec: spec.clone(),
+            region,
+            region_source,
+            partition,
+            account_id: env.account_id.clone(),
+            queue_name,
+            dead_letter_queue_name,
+            operator_role_arn: env.operator_role_arn.clone(),
+            administrators: sorted(administrators),
+            consumers: sorted(spec.consumer_role_arns.clone()),
+            dead_letter_queue_consumers: sorted(dead_letter_queue_consumers),
+            tags: Arc::new(tags),
+        }
     }
-    Ok((main, dead_letter))
+
+    /// The spec's tags and the ownership tags, for the key and both queues.
+    fn tags(&self, queue: &SecureQueue, env: &Environment) -> BTreeMap<String, String> {
+        let mut tags = queue.spec.tags.clone();
+        tags.insert(TAG_NAMESPACE.into(), self.namespace.clone());
+        tags.insert(TAG_NAME.into(), self.name.clone());
+        tags.insert(TAG_CLUSTER.into(), env.cluster_id.clone());
+        if let Some(uid) = &queue.metadata.uid {
+            tags.insert(TAG_UID.into(), uid.clone());
+        }
+        tags
+    }
 }
 
 /// What the API server would refuse in a SecureQueue's name and namespace, checked in code as
@@ -458,11 +468,6 @@ fn metadata_problems(name: &str, namespace: &str) -> Vec<Problem> {
     problems
 }
 
-/// `alias/securequeue/<namespace>/<name>`, dots replaced by dashes as KMS refuses them.
-pub fn default_alias(namespace: &str, name: &str) -> String {
-    format!("alias/securequeue/{namespace}/{name}").replace('.', "-")
-}
-
 fn sorted(mut values: Vec<String>) -> Vec<String> {
     values.sort();
     values.dedup();
@@ -478,63 +483,6 @@ mod tests {
             "consumerRoleArns: [arn:aws:iam::111122223333:role/c]\n{yaml}"
         ))
         .unwrap()
-    }
-
-    #[test]
-    fn default_names_come_from_namespace_and_name_with_dots_as_dashes() {
-        let names = queue_names("shop", "orders.v2", &spec("")).unwrap();
-        assert_eq!(
-            names,
-            (
-                "shop-orders-v2".to_string(),
-                "shop-orders-v2-dlq".to_string()
-            )
-        );
-        assert_eq!(
-            default_alias("shop", "orders.v2"),
-            "alias/securequeue/shop/orders-v2"
-        );
-    }
-
-    #[test]
-    fn a_queue_cannot_be_its_own_dead_letter_queue() {
-        for (namespace, name, yaml) in [
-            (
-                "shop",
-                "orders",
-                "queueName: orders-main\ndeadLetterQueue: {queueName: orders-main}\n",
-            ),
-            (
-                "shop",
-                "orders",
-                "deadLetterQueue: {queueName: shop-orders}\n",
-            ),
-            (
-                "shop",
-                "orders.v2",
-                "deadLetterQueue: {queueName: shop-orders-v2}\n",
-            ),
-            (
-                "shop",
-                "orders",
-                "fifo: true\nqueueName: l.fifo\ndeadLetterQueue: {queueName: l.fifo}\n",
-            ),
-        ] {
-            let problem = queue_names(namespace, name, &spec(yaml)).unwrap_err();
-            assert_eq!(problem.field, "spec.deadLetterQueue.queueName", "{yaml}");
-            assert!(
-                problem.reason.contains("its own dead-letter queue"),
-                "{problem}"
-            );
-        }
-        assert!(
-            queue_names(
-                "shop",
-                "orders",
-                &spec("deadLetterQueue: {queueName: shop-orders-dead}\n")
-            )
-            .is_ok()
-        );
     }
 
     #[test]
@@ -567,40 +515,6 @@ mod tests {
             "quoted in part: {} bytes",
             shown.reason.len()
         );
-    }
-
-    #[test]
-    fn fifo_names_keep_the_suffix_last() {
-        let names = queue_names(
-            "shop",
-            "orders",
-            &spec("fifo: true\nqueueName: ledger.fifo\n"),
-        )
-        .unwrap();
-        assert_eq!(
-            names,
-            ("ledger.fifo".to_string(), "ledger-dlq.fifo".to_string())
-        );
-        let defaulted = queue_names("shop", "orders", &spec("fifo: true\n")).unwrap();
-        assert_eq!(
-            defaulted,
-            (
-                "shop-orders.fifo".to_string(),
-                "shop-orders-dlq.fifo".to_string()
-            )
-        );
-    }
-
-    #[test]
-    fn the_longest_allowed_fifo_name_still_fits() {
-        let name = format!("{}.fifo", "q".repeat(71));
-        let (_, dead_letter) = queue_names(
-            "ns",
-            "n",
-            &spec(&format!("fifo: true\nqueueName: {name}\n")),
-        )
-        .unwrap();
-        assert_eq!(dead_letter.len(), 80);
     }
 
     #[test]

@@ -23,12 +23,12 @@ use securequeue::policy::operator::{OperatorScope, actions, operator_policy};
 use securequeue::resolve::{Environment, Resolved, TAG_CLUSTER};
 use serde_json::{Value, json};
 
-/// `service:Operation` for every SDK call in the adapters, found as
-/// `self.client.paced().await.<call>()` or `sts.<call>()`, and turned from snake_case into the
-/// API's name.
+/// `service:Operation` for every SDK call in the adapters, found as the operation a KMS or SQS
+/// adapter names to its sender (`self.kms.read("GetKeyPolicy", ...)`, `.write`, `.look_up`), or
+/// as `sts.<call>()` turned from snake_case into the API's name.
 fn operations_in_code() -> BTreeSet<String> {
-    // The adapters send each request through its budget, naming the operation.
-    let paced = Regex::new(r#"\.send\(\s*"([A-Za-z]+)""#).unwrap();
+    // The adapters send each request through their sender, naming the operation.
+    let paced = Regex::new(r#"\.(?:read|write|look_up)\(\s*"([A-Za-z]+)""#).unwrap();
     let sts = Regex::new(r"sts\s*\.\s*([a-z_]+)\(\)").unwrap();
     let mut found = BTreeSet::new();
     for (file, service) in [("src/aws/kms.rs", "kms"), ("src/aws/sqs.rs", "sqs")] {
@@ -37,7 +37,7 @@ fn operations_in_code() -> BTreeSet<String> {
             found.insert(format!("{service}:{}", &capture[1]));
         }
     }
-    let text = std::fs::read_to_string(repo_path("src/aws/identity.rs")).unwrap();
+    let text = std::fs::read_to_string(repo_path("src/aws/caller.rs")).unwrap();
     for capture in sts.captures_iter(&text) {
         let operation: String = capture[1]
             .split('_')

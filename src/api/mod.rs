@@ -17,7 +17,7 @@ pub use spec::{
     DeadLetterQueueSettings, DeletionPolicy, KeySettings, Management, Producers, QueueSettings,
     SecureQueue, SecureQueueSpec,
 };
-pub use status::{AdoptionRecord, KeyCreation, ResourceIdentity, SecureQueueStatus};
+pub use status::{AdoptionRecord, KeyCreation, Placement, SecureQueueStatus};
 
 /// API group of every securequeue resource.
 pub const GROUP: &str = "securequeue.io";

@@ -58,7 +58,7 @@ pub struct SecureQueueStatus {
     /// call, and refuses a difference (reason `ImmutableFieldChanged`): the resources never
     /// move. A SecureQueue without `spec.region` stays in the region recorded here.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub identity: Option<ResourceIdentity>,
+    pub identity: Option<Placement>,
 
     /// `spec.management: Observe` only: every difference between AWS and the spec, as
     /// `<condition>: <path>: <value in AWS> -> <value of the spec>` (ownership tags aside).
@@ -113,10 +113,11 @@ pub struct AdoptionRecord {
     pub previous_keys: Vec<String>,
 }
 
-/// Which AWS resources a SecureQueue is: the values that decide where its key and queues live.
+/// Which AWS resources a SecureQueue is: the values that decide where its key and queues live
+/// (recorded as `status.identity`).
 #[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
-pub struct ResourceIdentity {
+pub struct Placement {
     /// AWS partition of the key and queues: `aws`, `aws-cn` or `aws-us-gov`.
     pub partition: String,
     /// AWS account of the key and queues.

@@ -458,6 +458,11 @@ impl Budgets {
         })
     }
 
+    /// The service whose operations these are.
+    pub fn service(&self) -> Service {
+        self.service
+    }
+
     /// The budget of `operation`.
     ///
     /// # Panics

@@ -1,8 +1,9 @@
 //! Ending a pass after a number of AWS calls, as if the process had died between two of them:
 //! how the tests kill a converge or a deletion at every point. Built only with the `test-hooks`
-//! feature, so the operator itself has no way to cut its own passes short.
+//! feature, so the operator itself has no way to cut its own passes short. A pass's
+//! [`super::calls::CallLog`] keeps its limit and asks it before counting each call.
 
-use super::calls::{CallCounts, CallLog};
+use std::collections::BTreeMap;
 
 /// Where a limited pass stops.
 #[derive(Debug)]
@@ -23,15 +24,33 @@ pub struct CallLimitReached {
     pub made: u64,
 }
 
-/// A pass's limit, kept in its [`CallLog`].
+/// A pass's limit; the default lets every call through.
 #[derive(Debug, Default)]
 pub(super) struct Limit {
     stop: Option<Stop>,
     stopped: bool,
-    refused: CallCounts,
+    /// The calls refused, by `service:Operation`, not yet recorded as failures.
+    refused: BTreeMap<String, u64>,
 }
 
 impl Limit {
+    /// A limit that refuses every call after the first `calls`.
+    pub(super) fn after_calls(calls: u64) -> Self {
+        Self::stopping(Stop::AfterCalls(calls))
+    }
+
+    /// A limit that refuses every call after the first `service:Operation` call.
+    pub(super) fn after_operation(operation: &str) -> Self {
+        Self::stopping(Stop::AfterOperation(operation.to_string()))
+    }
+
+    fn stopping(stop: Stop) -> Self {
+        Self {
+            stop: Some(stop),
+            ..Self::default()
+        }
+    }
+
     /// Lets the call `name` through, the pass having made `made` calls, or refuses it.
     pub(super) fn admit(&mut self, name: &str, made: u64) -> Result<(), CallLimitReached> {
         let exhausted = match &self.stop {
@@ -39,7 +58,7 @@ impl Limit {
             _ => self.stopped,
         };
         if exhausted {
-            *self.refused.0.entry(name.to_string()).or_default() += 1;
+            *self.refused.entry(name.to_string()).or_default() += 1;
             return Err(CallLimitReached {
                 operation: name.to_string(),
                 made,
@@ -54,31 +73,13 @@ impl Limit {
     /// Whether the failure of `name` being recorded is one of this limit's refusals, which was
     /// never a call and so is no failure of AWS's; counts it off if so.
     pub(super) fn take_refusal(&mut self, name: &str) -> bool {
-        match self.refused.0.get_mut(name).filter(|n| **n > 0) {
+        match self.refused.get_mut(name).filter(|n| **n > 0) {
             Some(refused) => {
                 *refused -= 1;
                 true
             }
             None => false,
         }
-    }
-}
-
-impl CallLog {
-    /// A log whose pass fails every call after the first `limit`, as if the process had died.
-    pub fn stopping_after(limit: u64) -> Self {
-        Self::limited(Stop::AfterCalls(limit))
-    }
-
-    /// A log whose pass fails every call after the first `service:Operation` call.
-    pub fn stopping_after_operation(operation: &str) -> Self {
-        Self::limited(Stop::AfterOperation(operation.to_string()))
-    }
-
-    fn limited(stop: Stop) -> Self {
-        let log = Self::default();
-        log.with_limit(|limit| limit.stop = Some(stop));
-        log
     }
 }
 
@@ -89,10 +90,7 @@ mod tests {
 
     #[test]
     fn a_limited_pass_refuses_the_call_after_the_limit() {
-        let mut limit = Limit {
-            stop: Some(Stop::AfterCalls(2)),
-            ..Limit::default()
-        };
+        let mut limit = Limit::after_calls(2);
         assert!(limit.admit("kms:DescribeKey", 0).is_ok());
         assert!(limit.admit("kms:CreateKey", 1).is_ok());
         let stop = limit.admit("kms:CreateAlias", 2).unwrap_err();
@@ -102,10 +100,7 @@ mod tests {
 
     #[test]
     fn a_limited_pass_can_stop_right_after_one_operation() {
-        let mut limit = Limit {
-            stop: Some(Stop::AfterOperation("kms:CreateKey".into())),
-            ..Limit::default()
-        };
+        let mut limit = Limit::after_operation("kms:CreateKey");
         assert!(limit.admit("kms:ListKeys", 0).is_ok());
         assert!(limit.admit("kms:CreateKey", 1).is_ok());
         assert!(limit.admit("kms:CreateAlias", 2).is_err());
@@ -114,10 +109,7 @@ mod tests {
 
     #[test]
     fn only_refused_calls_are_taken_back_as_refusals() {
-        let mut limit = Limit {
-            stop: Some(Stop::AfterCalls(0)),
-            ..Limit::default()
-        };
+        let mut limit = Limit::after_calls(0);
         assert!(!limit.take_refusal("kms:CreateKey"));
         assert!(limit.admit("kms:CreateKey", 0).is_err());
         assert!(limit.take_refusal("kms:CreateKey"));

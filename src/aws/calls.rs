@@ -19,6 +19,9 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use serde::Serialize;
 
+#[cfg(feature = "test-hooks")]
+use super::call_limit::Limit;
+
 tokio::task_local! {
     static CURRENT: CallLog;
 }
@@ -84,7 +87,7 @@ struct LogState {
     not_found: CallCounts,
     made: u64,
     #[cfg(feature = "test-hooks")]
-    limit: super::call_limit::Limit,
+    limit: Limit,
 }
 
 impl CallLog {
@@ -149,9 +152,27 @@ impl CallLog {
         Ok(())
     }
 
+    /// A log whose pass fails every call after the first `limit`, as if the process had died.
     #[cfg(feature = "test-hooks")]
-    pub(super) fn with_limit(&self, change: impl FnOnce(&mut super::call_limit::Limit)) {
-        change(&mut self.inner.lock().expect("call log").limit);
+    pub fn stopping_after(limit: u64) -> Self {
+        Self::limited(Limit::after_calls(limit))
+    }
+
+    /// A log whose pass fails every call after the first `service:Operation` call.
+    #[cfg(feature = "test-hooks")]
+    pub fn stopping_after_operation(operation: &str) -> Self {
+        Self::limited(Limit::after_operation(operation))
+    }
+
+    #[cfg(feature = "test-hooks")]
+    fn limited(limit: Limit) -> Self {
+        let state = LogState {
+            limit,
+            ..LogState::default()
+        };
+        Self {
+            inner: Arc::new(Mutex::new(state)),
+        }
     }
 }
 

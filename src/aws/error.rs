@@ -1,11 +1,14 @@
 //! One error type for every AWS call: which call, AWS's error code and message, and what kind of
-//! failure it is, so the reconciler can name the step and choose a condition reason.
+//! failure it is, so the reconciler can name the step and choose a condition reason. A call in
+//! another account may fail before it is sent, when its session cannot assume the account's
+//! role ([`super::session`]): that failure ([`AssumeRoleFailed`]) is reported as the STS call.
 
 use std::error::Error as StdError;
 use std::fmt;
 use std::sync::Arc;
 
 use aws_credential_types::provider::error::CredentialsError;
+use aws_sdk_sts::operation::assume_role::AssumeRoleError;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::{DispatchFailure, SdkError};
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
@@ -127,7 +130,7 @@ impl AwsError {
     where
         E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
     {
-        if let Some(failed) = super::session::AssumeRoleFailed::within(&err) {
+        if let Some(failed) = AssumeRoleFailed::within(&err) {
             return Self::assume_role(failed);
         }
         if caused_by::<crate::fence::Fenced>(&err) {
@@ -189,7 +192,7 @@ impl AwsError {
 
     /// The call could not be made: the operator could not assume the role of the account it
     /// was for. Reported as the STS call that failed, naming the role.
-    fn assume_role(failed: &super::session::AssumeRoleFailed) -> Self {
+    fn assume_role(failed: &AssumeRoleFailed) -> Self {
         let kind = if failed.answered() {
             classify_code(&failed.code)
         } else {
@@ -204,6 +207,69 @@ impl AwsError {
         }
     }
 }
+
+/// STS refused to let the operator assume a role, or could not be reached.
+#[derive(Debug, Clone)]
+pub struct AssumeRoleFailed {
+    /// The role.
+    pub role_arn: String,
+    /// STS's error code (`AccessDenied`), or the failure class when STS sent none.
+    pub code: String,
+    /// STS's message, or the failure's.
+    pub message: String,
+}
+
+impl AssumeRoleFailed {
+    /// AssumeRole of `role_arn` failed with `error`.
+    pub(super) fn of(role_arn: &str, error: &SdkError<AssumeRoleError, HttpResponse>) -> Self {
+        let service = error.as_service_error();
+        let code = service.and_then(|e| e.code()).unwrap_or(match error {
+            SdkError::ServiceError(_) => "CredentialsError",
+            _ => "Unreachable",
+        });
+        let message = service
+            .and_then(|e| e.message())
+            .map(ToString::to_string)
+            .unwrap_or_else(|| chain(error));
+        Self {
+            role_arn: role_arn.to_string(),
+            code: code.to_string(),
+            message,
+        }
+    }
+
+    /// STS answered, but not with credentials the operator can use.
+    pub(super) fn unusable(role_arn: &str, message: &str) -> Self {
+        Self {
+            role_arn: role_arn.to_string(),
+            code: "CredentialsError".to_string(),
+            message: message.to_string(),
+        }
+    }
+
+    /// Whether AWS answered rather than the network failing.
+    pub fn answered(&self) -> bool {
+        !matches!(self.code.as_str(), "Unreachable" | "CredentialsError")
+    }
+
+    /// The failure, found among the causes of an SDK error of a call that needed the
+    /// credentials.
+    pub fn within<'a>(error: &'a (dyn StdError + 'static)) -> Option<&'a Self> {
+        sources(error).find_map(|e| e.downcast_ref())
+    }
+}
+
+impl fmt::Display for AssumeRoleFailed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the operator could not assume {} (sts:AssumeRole failed with {}: {})",
+            self.role_arn, self.code, self.message
+        )
+    }
+}
+
+impl StdError for AssumeRoleFailed {}
 
 /// Why a request never reached AWS, in words: the credentials could not be loaded, the
 /// endpoint could not be reached or did not answer. The code names the class.

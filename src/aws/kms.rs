@@ -8,9 +8,10 @@ use aws_sdk_kms::types::{KeyManagerType, KeySpec, KeyUsageType, OriginType, Tag}
 
 use crate::policy::operator::CREATE_KEY;
 
-use super::budget::{Budgets, Paced};
-use super::error::{AwsError, Endpoint, mapper};
-use super::held::{self, Gate, HeldWrites};
+use super::budget::Budgets;
+use super::error::{AwsError, Endpoint};
+use super::held::{self, HeldWrites};
+use super::sender::Sender;
 
 /// KMS accepts one key policy per key, always named `default`.
 const POLICY_NAME: &str = "default";
@@ -52,11 +53,7 @@ pub struct Rotation {
 /// The KMS client, behind the operator's own vocabulary.
 #[derive(Clone, Debug)]
 pub struct Kms {
-    client: Paced<Client>,
-    /// Where writes go: to AWS, or held back in a dry run.
-    gate: Gate,
-    /// Where the client sends its calls, for errors.
-    endpoint: Endpoint,
+    kms: Sender<Client>,
 }
 
 fn key_info(metadata: &aws_sdk_kms::types::KeyMetadata) -> KeyInfo {
@@ -89,37 +86,28 @@ impl Kms {
     /// Wraps a configured client, which sends its calls to `endpoint`.
     pub fn new(client: Client, budgets: Arc<Budgets>, endpoint: Endpoint) -> Self {
         Self {
-            client: Paced::new(client, budgets),
-            gate: Gate::default(),
-            endpoint,
+            kms: Sender::new(client, budgets, endpoint),
         }
     }
 
     /// This adapter, holding back every write into `held` (see [`super::held`]).
     pub fn holding_writes(&self, held: &HeldWrites) -> Self {
         Self {
-            gate: Gate::holding(held),
-            ..self.clone()
+            kms: self.kms.holding_writes(held),
         }
     }
 
     /// The key an id, ARN or alias names, or `None` when there is none.
     pub async fn describe(&self, key: &str) -> Result<Option<KeyInfo>, AwsError> {
-        match self
-            .client
-            .send("DescribeKey", |c| c.describe_key().key_id(key).send())
-            .await
-        {
-            Ok(out) => Ok(out.key_metadata().map(key_info)),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_not_found_exception()) =>
-            {
-                super::calls::note_not_found("kms:DescribeKey");
-                Ok(None)
-            }
-            Err(e) => Err(mapper("kms", "DescribeKey", &self.endpoint)(e)),
-        }
+        let out = self
+            .kms
+            .look_up(
+                "DescribeKey",
+                |c| c.describe_key().key_id(key).send(),
+                |e| e.is_not_found_exception(),
+            )
+            .await?;
+        Ok(out.and_then(|out| out.key_metadata().map(key_info)))
     }
 
     /// The key's tags, every page of them, each page in its turn.
@@ -128,15 +116,14 @@ impl Kms {
         let mut marker = None;
         loop {
             let page = self
-                .client
-                .send("ListResourceTags", |c| {
+                .kms
+                .read("ListResourceTags", |c| {
                     c.list_resource_tags()
                         .key_id(key_id)
                         .set_marker(marker.clone())
                         .send()
                 })
-                .await
-                .map_err(mapper("kms", "ListResourceTags", &self.endpoint))?;
+                .await?;
             for tag in page.tags() {
                 tags.insert(tag.tag_key().to_string(), tag.tag_value().to_string());
             }
@@ -153,27 +140,25 @@ impl Kms {
     /// The key policy as KMS returns it, or `None` when GetKeyPolicy answers without one.
     pub async fn policy(&self, key_id: &str) -> Result<Option<String>, AwsError> {
         let out = self
-            .client
-            .send("GetKeyPolicy", |c| {
+            .kms
+            .read("GetKeyPolicy", |c| {
                 c.get_key_policy()
                     .key_id(key_id)
                     .policy_name(POLICY_NAME)
                     .send()
             })
-            .await
-            .map_err(mapper("kms", "GetKeyPolicy", &self.endpoint))?;
+            .await?;
         Ok(out.policy().map(str::to_string))
     }
 
     /// The key's rotation settings.
     pub async fn rotation(&self, key_id: &str) -> Result<Rotation, AwsError> {
         let out = self
-            .client
-            .send("GetKeyRotationStatus", |c| {
+            .kms
+            .read("GetKeyRotationStatus", |c| {
                 c.get_key_rotation_status().key_id(key_id).send()
             })
-            .await
-            .map_err(mapper("kms", "GetKeyRotationStatus", &self.endpoint))?;
+            .await?;
         Ok(Rotation {
             enabled: out.key_rotation_enabled(),
             period_days: out.rotation_period_in_days(),
@@ -189,19 +174,9 @@ impl Kms {
     /// right after, through the key policy it is created with.
     pub async fn create_key(&self, description: &str, policy: &str) -> Result<KeyInfo, AwsError> {
         let new_key = held::not_yet_made("key");
-        if self.gate.holds("kms", "CreateKey", &new_key) {
-            return Ok(KeyInfo {
-                key_id: new_key.clone(),
-                arn: new_key,
-                state: "Enabled".to_string(),
-                customer_managed: true,
-                description: description.to_string(),
-                created: None,
-            });
-        }
-        let out = self
-            .client
-            .send("CreateKey", |c| {
+        let created = self
+            .kms
+            .write("CreateKey", &new_key, |c| {
                 c.create_key()
                     .description(description)
                     .policy(policy)
@@ -219,125 +194,108 @@ impl Kms {
                     )
                     .send()
             })
-            .await
-            .map_err(mapper("kms", "CreateKey", &self.endpoint))?;
+            .await?;
+        let Some(out) = created else {
+            return Ok(KeyInfo {
+                key_id: new_key.clone(),
+                arn: new_key,
+                state: "Enabled".to_string(),
+                customer_managed: true,
+                description: description.to_string(),
+                created: None,
+            });
+        };
         out.key_metadata()
             .map(key_info)
-            .ok_or_else(|| AwsError::missing("kms", "CreateKey", "KeyMetadata"))
+            .ok_or_else(|| self.kms.missing("CreateKey", "KeyMetadata"))
     }
 
     /// Points a new alias at a key.
     pub async fn create_alias(&self, alias: &str, key_id: &str) -> Result<(), AwsError> {
-        if self.gate.holds("kms", "CreateAlias", alias) {
-            return Ok(());
-        }
-        self.client
-            .send("CreateAlias", |c| {
+        self.kms
+            .write("CreateAlias", alias, |c| {
                 c.create_alias()
                     .alias_name(alias)
                     .target_key_id(key_id)
                     .send()
             })
-            .await
-            .map_err(mapper("kms", "CreateAlias", &self.endpoint))?;
+            .await?;
         Ok(())
     }
 
     /// Points an existing alias at another key.
     pub async fn update_alias(&self, alias: &str, key_id: &str) -> Result<(), AwsError> {
-        if self.gate.holds("kms", "UpdateAlias", alias) {
-            return Ok(());
-        }
-        self.client
-            .send("UpdateAlias", |c| {
+        self.kms
+            .write("UpdateAlias", alias, |c| {
                 c.update_alias()
                     .alias_name(alias)
                     .target_key_id(key_id)
                     .send()
             })
-            .await
-            .map_err(mapper("kms", "UpdateAlias", &self.endpoint))?;
+            .await?;
         Ok(())
     }
 
     /// Deletes an alias; the key stays.
     pub async fn delete_alias(&self, alias: &str) -> Result<(), AwsError> {
-        if self.gate.holds("kms", "DeleteAlias", alias) {
-            return Ok(());
-        }
-        self.client
-            .send("DeleteAlias", |c| c.delete_alias().alias_name(alias).send())
-            .await
-            .map_err(mapper("kms", "DeleteAlias", &self.endpoint))?;
+        self.kms
+            .write("DeleteAlias", alias, |c| {
+                c.delete_alias().alias_name(alias).send()
+            })
+            .await?;
         Ok(())
     }
 
     /// Turns automatic rotation on with the given period.
     pub async fn enable_rotation(&self, key_id: &str, period_days: i32) -> Result<(), AwsError> {
-        if self.gate.holds("kms", "EnableKeyRotation", key_id) {
-            return Ok(());
-        }
-        self.client
-            .send("EnableKeyRotation", |c| {
+        self.kms
+            .write("EnableKeyRotation", key_id, |c| {
                 c.enable_key_rotation()
                     .key_id(key_id)
                     .rotation_period_in_days(period_days)
                     .send()
             })
-            .await
-            .map_err(mapper("kms", "EnableKeyRotation", &self.endpoint))?;
+            .await?;
         Ok(())
     }
 
     /// Replaces the key policy.
     pub async fn put_policy(&self, key_id: &str, policy: &str) -> Result<(), AwsError> {
-        if self.gate.holds("kms", "PutKeyPolicy", key_id) {
-            return Ok(());
-        }
-        self.client
-            .send("PutKeyPolicy", |c| {
+        self.kms
+            .write("PutKeyPolicy", key_id, |c| {
                 c.put_key_policy()
                     .key_id(key_id)
                     .policy_name(POLICY_NAME)
                     .policy(policy)
                     .send()
             })
-            .await
-            .map_err(mapper("kms", "PutKeyPolicy", &self.endpoint))?;
+            .await?;
         Ok(())
     }
 
     /// Sets the given tags, leaving others alone.
     pub async fn tag(&self, key_id: &str, tags: &BTreeMap<String, String>) -> Result<(), AwsError> {
-        if self.gate.holds("kms", "TagResource", key_id) {
-            return Ok(());
-        }
-        self.client
-            .send("TagResource", |c| {
+        self.kms
+            .write("TagResource", key_id, |c| {
                 c.tag_resource()
                     .key_id(key_id)
                     .set_tags(Some(tag_list(tags)))
                     .send()
             })
-            .await
-            .map_err(mapper("kms", "TagResource", &self.endpoint))?;
+            .await?;
         Ok(())
     }
 
     /// Removes the given tag keys.
     pub async fn untag(&self, key_id: &str, keys: &BTreeSet<String>) -> Result<(), AwsError> {
-        if self.gate.holds("kms", "UntagResource", key_id) {
-            return Ok(());
-        }
-        self.client
-            .send("UntagResource", |c| {
+        self.kms
+            .write("UntagResource", key_id, |c| {
                 c.untag_resource()
                     .key_id(key_id)
                     .set_tag_keys(Some(keys.iter().cloned().collect()))
                     .send()
             })
-            .await
-            .map_err(mapper("kms", "UntagResource", &self.endpoint))?;
+            .await?;
         Ok(())
     }
 
@@ -347,124 +305,112 @@ impl Kms {
         key_id: &str,
         description: &str,
     ) -> Result<(), AwsError> {
-        if self.gate.holds("kms", "UpdateKeyDescription", key_id) {
-            return Ok(());
-        }
-        self.client
-            .send("UpdateKeyDescription", |c| {
+        self.kms
+            .write("UpdateKeyDescription", key_id, |c| {
                 c.update_key_description()
                     .key_id(key_id)
                     .description(description)
                     .send()
             })
-            .await
-            .map_err(mapper("kms", "UpdateKeyDescription", &self.endpoint))?;
+            .await?;
         Ok(())
     }
 
     /// Cancels a scheduled deletion; KMS leaves the key disabled.
     pub async fn cancel_deletion(&self, key_id: &str) -> Result<(), AwsError> {
-        if self.gate.holds("kms", "CancelKeyDeletion", key_id) {
-            return Ok(());
-        }
-        self.client
-            .send("CancelKeyDeletion", |c| {
+        self.kms
+            .write("CancelKeyDeletion", key_id, |c| {
                 c.cancel_key_deletion().key_id(key_id).send()
             })
-            .await
-            .map_err(mapper("kms", "CancelKeyDeletion", &self.endpoint))?;
+            .await?;
         Ok(())
     }
 
     /// Enables a disabled key.
     pub async fn enable(&self, key_id: &str) -> Result<(), AwsError> {
-        if self.gate.holds("kms", "EnableKey", key_id) {
-            return Ok(());
-        }
-        self.client
-            .send("EnableKey", |c| c.enable_key().key_id(key_id).send())
-            .await
-            .map_err(mapper("kms", "EnableKey", &self.endpoint))?;
+        self.kms
+            .write("EnableKey", key_id, |c| {
+                c.enable_key().key_id(key_id).send()
+            })
+            .await?;
         Ok(())
     }
 
     /// Schedules the key's deletion after `window_days`.
     pub async fn schedule_deletion(&self, key_id: &str, window_days: i32) -> Result<(), AwsError> {
-        if self.gate.holds("kms", "ScheduleKeyDeletion", key_id) {
-            return Ok(());
-        }
-        self.client
-            .send("ScheduleKeyDeletion", |c| {
+        self.kms
+            .write("ScheduleKeyDeletion", key_id, |c| {
                 c.schedule_key_deletion()
                     .key_id(key_id)
                     .pending_window_in_days(window_days)
                     .send()
             })
-            .await
-            .map_err(mapper("kms", "ScheduleKeyDeletion", &self.endpoint))?;
+            .await?;
         Ok(())
     }
 
     /// The ids of every key in the account and region that no alias points at.
     pub async fn unaliased_key_ids(&self) -> Result<Vec<String>, AwsError> {
-        let aliases = async {
-            let mut targets = BTreeSet::new();
-            let mut marker = None;
-            loop {
-                let page = self
-                    .client
-                    .send("ListAliases", |c| {
-                        c.list_aliases()
-                            .limit(100)
-                            .set_marker(marker.clone())
-                            .send()
-                    })
-                    .await
-                    .map_err(mapper("kms", "ListAliases", &self.endpoint))?;
-                targets.extend(
-                    page.aliases()
-                        .iter()
-                        .filter_map(|a| a.target_key_id().map(str::to_string)),
-                );
-                marker = page
-                    .next_marker()
-                    .filter(|_| page.truncated())
-                    .map(str::to_string);
-                if marker.is_none() {
-                    return Ok::<_, AwsError>(targets);
-                }
-            }
-        };
-        let keys = async {
-            let mut ids = Vec::new();
-            let mut marker = None;
-            loop {
-                let page = self
-                    .client
-                    .send("ListKeys", |c| {
-                        c.list_keys().limit(1000).set_marker(marker.clone()).send()
-                    })
-                    .await
-                    .map_err(mapper("kms", "ListKeys", &self.endpoint))?;
-                ids.extend(
-                    page.keys()
-                        .iter()
-                        .filter_map(|k| k.key_id().map(str::to_string)),
-                );
-                marker = page
-                    .next_marker()
-                    .filter(|_| page.truncated())
-                    .map(str::to_string);
-                if marker.is_none() {
-                    return Ok::<_, AwsError>(ids);
-                }
-            }
-        };
-        let (aliased, keys) = tokio::try_join!(aliases, keys)?;
+        let (aliased, keys) = tokio::try_join!(self.alias_targets(), self.key_ids())?;
         Ok(keys
             .into_iter()
             .filter(|id| !aliased.contains(id))
             .collect())
+    }
+
+    /// The ids of the keys some alias of the account and region points at, every page.
+    async fn alias_targets(&self) -> Result<BTreeSet<String>, AwsError> {
+        let mut targets = BTreeSet::new();
+        let mut marker = None;
+        loop {
+            let page = self
+                .kms
+                .read("ListAliases", |c| {
+                    c.list_aliases()
+                        .limit(100)
+                        .set_marker(marker.clone())
+                        .send()
+                })
+                .await?;
+            targets.extend(
+                page.aliases()
+                    .iter()
+                    .filter_map(|a| a.target_key_id().map(str::to_string)),
+            );
+            marker = page
+                .next_marker()
+                .filter(|_| page.truncated())
+                .map(str::to_string);
+            if marker.is_none() {
+                return Ok(targets);
+            }
+        }
+    }
+
+    /// The ids of every key of the account and region, every page.
+    async fn key_ids(&self) -> Result<Vec<String>, AwsError> {
+        let mut ids = Vec::new();
+        let mut marker = None;
+        loop {
+            let page = self
+                .kms
+                .read("ListKeys", |c| {
+                    c.list_keys().limit(1000).set_marker(marker.clone()).send()
+                })
+                .await?;
+            ids.extend(
+                page.keys()
+                    .iter()
+                    .filter_map(|k| k.key_id().map(str::to_string)),
+            );
+            marker = page
+                .next_marker()
+                .filter(|_| page.truncated())
+                .map(str::to_string);
+            if marker.is_none() {
+                return Ok(ids);
+            }
+        }
     }
 }
 

@@ -17,22 +17,24 @@
 //! <https://docs.aws.amazon.com/kms/latest/developerguide/requests-per-second.html>).
 //!
 //! Every client carries the [`calls::CallCounter`] interceptor; the adapters in [`kms`] and
-//! [`sqs`] speak the operator's vocabulary and turn SDK errors into [`AwsError`].
+//! [`sqs`] speak the operator's vocabulary, and send each call through their `sender`, which
+//! waits for its budget, holds writes back in a dry run and turns SDK errors into [`AwsError`].
 
 pub mod ambiguous;
 pub mod budget;
 #[cfg(feature = "test-hooks")]
 pub mod call_limit;
+pub mod caller;
 pub mod calls;
 pub mod error;
 pub mod fenced;
 pub mod held;
-pub mod identity;
 pub mod kms;
 #[cfg(feature = "bench")]
 pub mod latency;
 pub mod queued;
 pub mod request_quota;
+mod sender;
 pub mod session;
 pub mod sqs;
 
@@ -273,7 +275,7 @@ impl Aws {
     }
 
     /// Who the credentials belong to.
-    pub async fn caller(&self) -> Result<identity::Caller, AwsError> {
+    pub async fn caller(&self) -> Result<caller::Caller, AwsError> {
         let sts = aws_sdk_sts::config::Builder::from(&self.config)
             .interceptor(calls::CallCounter)
             .build();
@@ -282,7 +284,7 @@ impl Aws {
             self.config.endpoint_url(),
             self.config.region().map(|r| r.as_ref()),
         );
-        identity::caller(&aws_sdk_sts::Client::from_conf(sts), &endpoint).await
+        caller::Caller::ask(&aws_sdk_sts::Client::from_conf(sts), &endpoint).await
     }
 }
 

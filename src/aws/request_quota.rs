@@ -293,8 +293,14 @@ mod tests {
     #[test]
     fn every_kms_operation_the_adapter_calls_has_a_documented_quota() {
         let source = include_str!("kms.rs");
-        for call in source.split("send(\"").skip(1) {
-            let operation = call.split('"').next().unwrap();
+        // Each call names its operation first to the adapter's sender: `.read("DescribeKey", ..`.
+        let operations: Vec<&str> = [".read(", ".write(", ".look_up("]
+            .iter()
+            .flat_map(|call| source.split(call).skip(1))
+            .filter_map(|after| after.trim_start().strip_prefix('"')?.split('"').next())
+            .collect();
+        assert!(operations.contains(&"CreateKey"), "{operations:?}");
+        for operation in operations {
             assert!(
                 Service::Kms.documented_quota(operation).is_some(),
                 "kms:{operation} has no quota in KMS_DEFAULTS"

@@ -14,18 +14,13 @@
 //! session when the same role is assumed by different principals" and appears in CloudTrail
 //! (<https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html>).
 
-use std::error::Error as StdError;
-use std::fmt;
 use std::time::SystemTime;
 
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::error::CredentialsError;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider, future};
-use aws_sdk_sts::error::SdkError;
-use aws_sdk_sts::operation::assume_role::AssumeRoleError;
-use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
-use super::error::sources;
+use super::error::AssumeRoleFailed;
 
 /// A role to assume and the session to assume it in.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -97,65 +92,3 @@ impl ProvideCredentials for Session {
         })
     }
 }
-
-/// STS refused to let the operator assume a role, or could not be reached.
-#[derive(Debug, Clone)]
-pub struct AssumeRoleFailed {
-    /// The role.
-    pub role_arn: String,
-    /// STS's error code (`AccessDenied`), or the failure class when STS sent none.
-    pub code: String,
-    /// STS's message, or the failure's.
-    pub message: String,
-}
-
-impl AssumeRoleFailed {
-    fn of(role_arn: &str, error: &SdkError<AssumeRoleError>) -> Self {
-        let service = error.as_service_error();
-        let code = service.and_then(|e| e.code()).unwrap_or(match error {
-            SdkError::ServiceError(_) => "CredentialsError",
-            _ => "Unreachable",
-        });
-        let message = service
-            .and_then(|e| e.message())
-            .map(ToString::to_string)
-            .unwrap_or_else(|| super::error::chain(error));
-        Self {
-            role_arn: role_arn.to_string(),
-            code: code.to_string(),
-            message,
-        }
-    }
-
-    /// STS answered, but not with credentials the operator can use.
-    fn unusable(role_arn: &str, message: &str) -> Self {
-        Self {
-            role_arn: role_arn.to_string(),
-            code: "CredentialsError".to_string(),
-            message: message.to_string(),
-        }
-    }
-
-    /// Whether AWS answered rather than the network failing.
-    pub fn answered(&self) -> bool {
-        !matches!(self.code.as_str(), "Unreachable" | "CredentialsError")
-    }
-
-    /// The failure, found among the causes of an SDK error of a call that needed the
-    /// credentials.
-    pub fn within<'a>(error: &'a (dyn StdError + 'static)) -> Option<&'a Self> {
-        sources(error).find_map(|e| e.downcast_ref())
-    }
-}
-
-impl fmt::Display for AssumeRoleFailed {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "the operator could not assume {} (sts:AssumeRole failed with {}: {})",
-            self.role_arn, self.code, self.message
-        )
-    }
-}
-
-impl StdError for AssumeRoleFailed {}

@@ -328,32 +328,103 @@ async fn measure(args: &BenchWatchArgs) -> Result<(), String> {
     install_crd(&client)
         .await
         .map_err(|e| format!("installing the CRD: {e}"))?;
-    let run = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let namespaces: Vec<String> = (0..args.secure_queues.div_ceil(PER_NAMESPACE))
-        .map(|i| format!("bench-watch-{run}-{i}"))
-        .collect();
-    let with_namespaces = serves_namespaces(&client).await;
-    let created = Instant::now();
-    let run = run.to_string();
-    create_all(
-        &client,
-        &namespaces,
-        args.secure_queues,
-        with_namespaces,
-        &run,
-    )
-    .await?;
+    let fleet = Fleet::create(&client, args.secure_queues).await?;
+    time_metadata_listing(&client).await?;
+    let progress = Arc::new(Mutex::new(Progress::default()));
+    follow_secure_queues(&client, &fleet.run, progress.clone()).await?;
+    let port = free_port()?;
+    let started = Instant::now();
+    let mut operator = Operator::start(port)?;
+    follow_readiness(port, progress.clone());
+    let reconciled = || progress.lock().expect("progress").reconciled.len() as u64;
+    let all = u64::from(args.secure_queues);
+    let peak_during_reconciles = operator
+        .watch_until(|| reconciled() >= all, started + Duration::from_secs(600))
+        .await?;
+    let all_reconciled = started.elapsed();
+    // Watch for a while with nothing to do.
+    let settle = Duration::from_secs(args.settle_seconds);
+    let watching = operator.rss_samples(settle).await;
+    let (rss, peak) = operator.rss().unwrap_or_default();
+    print_times(&progress.lock().expect("progress"), started);
     println!(
-        "bench-watch: created {} SecureQueues in {} namespaces in {:.1} s",
+        "  reconciled {} of {} SecureQueues in {:.1} s",
+        reconciled(),
         args.secure_queues,
-        namespaces.len(),
-        created.elapsed().as_secs_f64()
+        all_reconciled.as_secs_f64()
     );
+    println!(
+        "  operator RSS while watching: {:.1} MiB (max over {} s: {:.1} MiB); peak while reconciling: {:.1} MiB; peak overall: {:.1} MiB",
+        mib(rss),
+        args.settle_seconds,
+        mib(watching.iter().copied().max().unwrap_or(rss)),
+        mib(peak_during_reconciles),
+        mib(peak)
+    );
+    operator.stop().await;
+    if !args.keep {
+        fleet.clean_up(&client).await;
+    }
+    if reconciled() < all {
+        return Err(format!(
+            "only {} of {} SecureQueues were reconciled within 10 minutes",
+            reconciled(),
+            args.secure_queues
+        ));
+    }
+    Ok(())
+}
 
-    // What the operator's first reconcile must wait for: kube's Controller starts reconciling
-    // once its initial list is complete.
+/// The run's SecureQueues, in namespaces of [`PER_NAMESPACE`] each.
+struct Fleet {
+    /// Names the run: in the namespaces' names and the SecureQueues' [`RUN_LABEL`].
+    run: String,
+    namespaces: Vec<String>,
+    /// Whether the API server serves namespaces ([`serves_namespaces`]).
+    with_namespaces: bool,
+    count: u32,
+}
+
+impl Fleet {
+    /// Creates `count` SecureQueues, and their namespaces where the API server has them.
+    async fn create(client: &Client, count: u32) -> Result<Self, String> {
+        let run = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let fleet = Self {
+            namespaces: (0..count.div_ceil(PER_NAMESPACE))
+                .map(|i| format!("bench-watch-{run}-{i}"))
+                .collect(),
+            run: run.to_string(),
+            with_namespaces: serves_namespaces(client).await,
+            count,
+        };
+        let created = Instant::now();
+        create_all(
+            client,
+            &fleet.namespaces,
+            count,
+            fleet.with_namespaces,
+            &fleet.run,
+        )
+        .await?;
+        println!(
+            "bench-watch: created {count} SecureQueues in {} namespaces in {:.1} s",
+            fleet.namespaces.len(),
+            created.elapsed().as_secs_f64()
+        );
+        Ok(fleet)
+    }
+
+    /// Deletes what [`Fleet::create`] made.
+    async fn clean_up(&self, client: &Client) {
+        clean_up(client, &self.namespaces, self.count, self.with_namespaces).await;
+    }
+}
+
+/// Times the list the operator's first reconcile must wait for: kube's Controller starts
+/// reconciling once its initial list is complete.
+async fn time_metadata_listing(client: &Client) -> Result<(), String> {
     let metadata: Api<PartialObjectMeta<SecureQueue>> = Api::all(client.clone());
     let listing = Instant::now();
     let listed = metadata
@@ -365,67 +436,105 @@ async fn measure(args: &BenchWatchArgs) -> Result<(), String> {
         listed.items.len(),
         listing.elapsed().as_secs_f64()
     );
-    drop(listed);
+    Ok(())
+}
 
-    let progress = Arc::new(Mutex::new(Progress::default()));
-    follow_secure_queues(&client, &run, progress.clone()).await?;
-    let port = free_port()?;
-    let http_address = format!("127.0.0.1:{port}");
-    let exe = std::env::current_exe().map_err(|e| format!("finding this binary: {e}"))?;
-    let started = Instant::now();
-    let mut child = tokio::process::Command::new(exe)
-        .args([
-            "--log-format",
-            "json",
-            "run",
-            "--no-leader-election",
-            "--http-address",
-            &http_address,
-            "--required-organization-id",
-            REQUIRED_ORGANIZATION,
-            "--operator-role-arn",
-            "arn:aws:iam::111122223333:role/securequeue-operator",
-            "--region",
-            "us-east-1",
-        ])
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("RUST_LOG", "warn")
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(|e| format!("starting the operator: {e}"))?;
-    let pid = child.id().ok_or("the operator exited at once")?;
-    follow_readiness(port, progress.clone());
-    let log_tail = keep_log_tail(child.stderr.take().expect("piped"));
-    let reconciled = || progress.lock().expect("progress").reconciled.len() as u64;
-    let mut peak_during_reconciles = 0;
-    let deadline = started + Duration::from_secs(600);
-    while reconciled() < u64::from(args.secure_queues) && Instant::now() < deadline {
-        if let Ok(Some(exit)) = child.try_wait() {
-            let tail = log_tail.lock().expect("log tail");
-            let tail: Vec<&str> = tail.iter().map(String::as_str).collect();
-            return Err(format!(
-                "the operator exited ({exit}); its last log lines:\n{}",
-                tail.join("\n")
-            ));
-        }
-        if let Some((_, peak)) = rss_kib(pid) {
-            peak_during_reconciles = peak;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let all_reconciled = started.elapsed();
-    // Watch for a while with nothing to do.
-    let settle = Instant::now() + Duration::from_secs(args.settle_seconds);
-    let mut samples = Vec::new();
-    while Instant::now() < settle {
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        if let Some((rss, _)) = rss_kib(pid) {
-            samples.push(rss);
-        }
-    }
-    let (rss, peak) = rss_kib(pid).unwrap_or_default();
+/// The operator under measure, a child process of this one, so that its memory is its own.
+struct Operator {
+    child: tokio::process::Child,
+    pid: u32,
+    /// Its last log lines, to say why it exited.
+    log_tail: Arc<Mutex<VecDeque<String>>>,
+}
 
+impl Operator {
+    /// Starts `securequeue run` with its endpoints on `port`, requiring the organization id no
+    /// bench SecureQueue sets.
+    fn start(port: u16) -> Result<Self, String> {
+        let http_address = format!("127.0.0.1:{port}");
+        let exe = std::env::current_exe().map_err(|e| format!("finding this binary: {e}"))?;
+        let mut child = tokio::process::Command::new(exe)
+            .args([
+                "--log-format",
+                "json",
+                "run",
+                "--no-leader-election",
+                "--http-address",
+                &http_address,
+                "--required-organization-id",
+                REQUIRED_ORGANIZATION,
+                "--operator-role-arn",
+                "arn:aws:iam::111122223333:role/securequeue-operator",
+                "--region",
+                "us-east-1",
+            ])
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("RUST_LOG", "warn")
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| format!("starting the operator: {e}"))?;
+        let pid = child.id().ok_or("the operator exited at once")?;
+        let log_tail = keep_log_tail(child.stderr.take().expect("piped"));
+        Ok(Self {
+            child,
+            pid,
+            log_tail,
+        })
+    }
+
+    /// Watches the operator until `done` or `deadline`: its peak memory meanwhile, in KiB, or
+    /// its last log lines if it exited.
+    async fn watch_until(
+        &mut self,
+        done: impl Fn() -> bool,
+        deadline: Instant,
+    ) -> Result<u64, String> {
+        let mut peak = 0;
+        while !done() && Instant::now() < deadline {
+            if let Ok(Some(exit)) = self.child.try_wait() {
+                let tail = self.log_tail.lock().expect("log tail");
+                let tail: Vec<&str> = tail.iter().map(String::as_str).collect();
+                return Err(format!(
+                    "the operator exited ({exit}); its last log lines:\n{}",
+                    tail.join("\n")
+                ));
+            }
+            if let Some((_, now)) = self.rss() {
+                peak = now;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Ok(peak)
+    }
+
+    /// The operator's memory every half second for `period`, in KiB.
+    async fn rss_samples(&self, period: Duration) -> Vec<u64> {
+        let end = Instant::now() + period;
+        let mut samples = Vec::new();
+        while Instant::now() < end {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            if let Some((rss, _)) = self.rss() {
+                samples.push(rss);
+            }
+        }
+        samples
+    }
+
+    /// The operator's memory, in KiB: (current, peak).
+    fn rss(&self) -> Option<(u64, u64)> {
+        rss_kib(self.pid)
+    }
+
+    /// Stops the operator.
+    async fn stop(mut self) {
+        let _ = self.child.start_kill();
+        let _ = self.child.wait().await;
+    }
+}
+
+/// When the operator was ready, first reconciled and first wrote a status, from its start.
+fn print_times(progress: &Progress, started: Instant) {
     let seconds = |at: Option<Instant>| {
         at.map_or("never".to_string(), |at| {
             format!(
@@ -434,41 +543,10 @@ async fn measure(args: &BenchWatchArgs) -> Result<(), String> {
             )
         })
     };
-    {
-        let progress = progress.lock().expect("progress");
-        println!(
-            "  from the operator's start: ready (/readyz) {}, first finalizer added {}, first status written {}",
-            seconds(progress.ready),
-            seconds(progress.first_reconcile),
-            seconds(progress.first_status)
-        );
-    }
     println!(
-        "  reconciled {} of {} SecureQueues in {:.1} s",
-        reconciled(),
-        args.secure_queues,
-        all_reconciled.as_secs_f64()
+        "  from the operator's start: ready (/readyz) {}, first finalizer added {}, first status written {}",
+        seconds(progress.ready),
+        seconds(progress.first_reconcile),
+        seconds(progress.first_status)
     );
-    println!(
-        "  operator RSS while watching: {:.1} MiB (max over {} s: {:.1} MiB); peak while reconciling: {:.1} MiB; peak overall: {:.1} MiB",
-        mib(rss),
-        args.settle_seconds,
-        mib(samples.iter().copied().max().unwrap_or(rss)),
-        mib(peak_during_reconciles),
-        mib(peak)
-    );
-
-    let _ = child.start_kill();
-    let _ = child.wait().await;
-    if !args.keep {
-        clean_up(&client, &namespaces, args.secure_queues, with_namespaces).await;
-    }
-    if reconciled() < u64::from(args.secure_queues) {
-        return Err(format!(
-            "only {} of {} SecureQueues were reconciled within 10 minutes",
-            reconciled(),
-            args.secure_queues
-        ));
-    }
-    Ok(())
 }

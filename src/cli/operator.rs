@@ -8,7 +8,7 @@ use std::time::Duration;
 use clap::Args;
 
 use crate::aws::request_quota::{self, QuotaOverride, QuotaSettings};
-use crate::aws::{Aws, ConnectOptions, identity};
+use crate::aws::{Aws, ConnectOptions, caller};
 use crate::fence::WriteFence;
 use crate::guardrails::{self, Guardrails};
 use crate::reconcile::Reconciler;
@@ -222,7 +222,7 @@ impl AwsArgs {
                         "--operator-role-arn: not given, and asking STS who the credentials belong to failed: {e}"
                     )]
                 })?;
-                identity::role_arn(&caller.arn).map_err(|e| vec![e])?
+                caller::role_arn(&caller.arn).map_err(|e| vec![e])?
             }
         };
         let region = operator.region.clone().or_else(|| aws.region());

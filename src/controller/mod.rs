@@ -21,12 +21,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use futures::StreamExt;
+use futures::{Stream, StreamExt};
 use kube::api::PartialObjectMeta;
 use kube::runtime::events::{Recorder, Reporter};
+use kube::runtime::reflector::Store;
 use kube::runtime::{Controller, WatchStreamExt, controller, reflector, watcher};
 use kube::{Api, Client, Resource, ResourceExt};
 use tokio::sync::watch;
+use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
 use crate::api::SecureQueue;
@@ -35,6 +37,9 @@ use crate::reconcile::Reconciler;
 
 pub use leader::LeaderElection;
 use metrics::Metrics;
+
+/// What the controller watches of a SecureQueue: its metadata.
+type QueueMeta = PartialObjectMeta<SecureQueue>;
 
 /// How the controller runs.
 #[derive(Clone, Debug)]
@@ -175,26 +180,9 @@ pub async fn run(client: Client, reconciler: Reconciler, config: Config) -> Resu
         .as_ref()
         .map_or_else(WriteFence::open, |election| election.fence.clone());
     let metrics = Metrics::default().fenced_by(fence.clone());
-    let ready = Arc::new(AtomicBool::new(false));
-    let server = tokio::spawn(http::serve(
-        config.http_address,
-        metrics.clone(),
-        ready.clone(),
-    ));
-    client
-        .apiserver_version()
-        .await
-        .map_err(RunError::Unreachable)?;
-    ready.store(true, Ordering::Relaxed);
-
+    let server = serve(&client, &config, &metrics).await?;
     let (stop_tx, stop_rx) = watch::channel(None::<Stop>);
-    let shutdown = {
-        let stop_tx = stop_tx.clone();
-        tokio::spawn(async move {
-            wait_for_signal(terminate).await;
-            let _ = stop_tx.send(Some(Stop::Signal));
-        })
-    };
+    let shutdown = tokio::spawn(stop_on_signal(terminate, stop_tx.clone()));
     let lock = match &config.leader_election {
         Some(election) => match election.lead(client.clone(), stop_tx.clone()).await {
             Some(lock) => Some(lock),
@@ -206,7 +194,72 @@ pub async fn run(client: Client, reconciler: Reconciler, config: Config) -> Resu
         None => None,
     };
 
-    let api: Api<PartialObjectMeta<SecureQueue>> = match &config.namespace {
+    let (reader, changes) = watch_queues(&client, &config).await;
+    let bindings_changed = accounts::follow(
+        client.clone(),
+        reconciler.clone(),
+        config.namespace.clone(),
+        reader.clone(),
+    )
+    .await;
+    let ctx = Arc::new(Context::new(client, reconciler, metrics, config.resync).fenced_by(fence));
+    info!(namespace = ?config.namespace, "controller started");
+    let mut controller = Controller::for_stream(changes, reader)
+        .with_config(controller::Config::default().concurrency(config.concurrency));
+    if let Some(changed) = bindings_changed {
+        controller = controller.reconcile_on(changed);
+    }
+    reconcile_until_stopped(controller, ctx, stop_rx.clone()).await;
+    shutdown.abort();
+    server.abort();
+    if let Some(lock) = &lock {
+        lock.step_down().await;
+    }
+    let why = stop_rx.borrow().clone().unwrap_or(Stop::Signal);
+    info!(reason = ?why, "controller stopped after in-flight reconciles finished");
+    match why {
+        Stop::LeadershipLost(holder) => Err(RunError::LeadershipLost(holder)),
+        Stop::Signal => Ok(()),
+    }
+}
+
+/// Serves `/metrics`, `/healthz` and `/readyz` at the configured address, ready once the API
+/// server answers.
+async fn serve(
+    client: &Client,
+    config: &Config,
+    metrics: &Metrics,
+) -> Result<JoinHandle<std::io::Result<()>>, RunError> {
+    let ready = Arc::new(AtomicBool::new(false));
+    let server = tokio::spawn(http::serve(
+        config.http_address,
+        metrics.clone(),
+        ready.clone(),
+    ));
+    client
+        .apiserver_version()
+        .await
+        .map_err(RunError::Unreachable)?;
+    ready.store(true, Ordering::Relaxed);
+    Ok(server)
+}
+
+/// Sends [`Stop::Signal`] when SIGTERM or SIGINT comes.
+async fn stop_on_signal(terminate: tokio::signal::unix::Signal, stop: watch::Sender<Option<Stop>>) {
+    wait_for_signal(terminate).await;
+    let _ = stop.send(Some(Stop::Signal));
+}
+
+/// The SecureQueues the controller watches: the store of their metadata, and the stream of
+/// their changes, the first listing handed on as it arrives.
+async fn watch_queues(
+    client: &Client,
+    config: &Config,
+) -> (
+    Store<QueueMeta>,
+    impl Stream<Item = Result<QueueMeta, watcher::Error>> + Send + 'static,
+) {
+    let api: Api<QueueMeta> = match &config.namespace {
         Some(namespace) => Api::namespaced(client.clone(), namespace),
         None => Api::all(client.clone()),
     };
@@ -223,21 +276,15 @@ pub async fn run(client: Client, reconciler: Reconciler, config: Config) -> Resu
         .reflect(writer)
         .applied_objects()
         .predicate_filter(watching::change_marker, Default::default());
-    let bindings_changed = accounts::follow(
-        client.clone(),
-        reconciler.clone(),
-        config.namespace.clone(),
-        reader.clone(),
-    )
-    .await;
-    let ctx = Arc::new(Context::new(client, reconciler, metrics, config.resync).fenced_by(fence));
-    let mut stopped = stop_rx.clone();
-    info!(namespace = ?config.namespace, "controller started");
-    let mut controller = Controller::for_stream(changes, reader)
-        .with_config(controller::Config::default().concurrency(config.concurrency));
-    if let Some(changed) = bindings_changed {
-        controller = controller.reconcile_on(changed);
-    }
+    (reader, changes)
+}
+
+/// Runs `controller` until a stop is sent; the reconciles in flight finish first.
+async fn reconcile_until_stopped(
+    controller: Controller<QueueMeta>,
+    ctx: Arc<Context>,
+    mut stopped: watch::Receiver<Option<Stop>>,
+) {
     controller
         .graceful_shutdown_on(async move {
             let _ = stopped.wait_for(Option::is_some).await;
@@ -249,17 +296,6 @@ pub async fn run(client: Client, reconciler: Reconciler, config: Config) -> Resu
             }
         })
         .await;
-    shutdown.abort();
-    server.abort();
-    if let Some(lock) = &lock {
-        lock.step_down().await;
-    }
-    let why = stop_rx.borrow().clone().unwrap_or(Stop::Signal);
-    info!(reason = ?why, "controller stopped after in-flight reconciles finished");
-    match why {
-        Stop::LeadershipLost(holder) => Err(RunError::LeadershipLost(holder)),
-        Stop::Signal => Ok(()),
-    }
 }
 
 /// Why the controller stops.

@@ -4,10 +4,10 @@
 //! kept to the SecureQueue's own namespace ([`tenancy`]). Pure: a SecureQueue in, the
 //! SecureQueue the operator will plan (or the guardrails it breaks) out.
 
-use crate::api::SecureQueue;
 use crate::api::conditions::Reason;
+use crate::api::{SecureQueue, SecureQueueSpec};
 use crate::arn::Arn;
-use crate::resolve;
+use crate::naming;
 use crate::validation::Problem;
 
 pub mod tenancy;
@@ -130,89 +130,12 @@ impl Guardrails {
         queue: &SecureQueue,
         operator_account: &str,
     ) -> Result<SecureQueue, Vec<Violation>> {
-        let mut violations = Vec::new();
-        let spec = &queue.spec;
-        if !self.allowed_account_ids.is_empty() {
-            let named = [
-                ("spec.adminRoleArns", &spec.admin_role_arns),
-                ("spec.consumerRoleArns", &spec.consumer_role_arns),
-                (
-                    "spec.deadLetterQueue.consumerRoleArns",
-                    &spec.dead_letter_queue.consumer_role_arns,
-                ),
-                (
-                    "spec.producers.snsTopicArns",
-                    &spec.producers.sns_topic_arns,
-                ),
-                (
-                    "spec.producers.eventBridgeRuleArns",
-                    &spec.producers.event_bridge_rule_arns,
-                ),
-                ("spec.producers.roleArns", &spec.producers.role_arns),
-            ];
-            for (field, arns) in named {
-                for (i, text) in arns.iter().enumerate() {
-                    let Ok(arn) = Arn::parse(text) else { continue };
-                    if arn.account != operator_account
-                        && !self.allowed_account_ids.iter().any(|a| a == arn.account)
-                    {
-                        violations.push(Violation {
-                            reason: Reason::GuardrailAllowedAccounts,
-                            problem: Problem::new(
-                                format!("{field}[{i}]"),
-                                format!(
-                                    "{text} is in account {}, which the operator's guardrail does not allow (allowed: {})",
-                                    arn.account,
-                                    self.allowed_account_ids.join(", "),
-                                    text = crate::quote::quoted(text)
-                                ),
-                            ),
-                        });
-                    }
-                }
-            }
-        }
-        if let Some(required) = &self.required_organization_id
-            && spec.organization_id.as_ref() != Some(required)
-        {
-            violations.push(Violation {
-                reason: Reason::GuardrailOrganization,
-                problem: Problem::new(
-                    "spec.organizationId",
-                    format!("the operator's guardrail requires organizationId: {required}"),
-                ),
-            });
-        }
+        let mut violations = self.foreign_accounts(&queue.spec, operator_account);
+        violations.extend(self.missing_organization(&queue.spec));
         let mut planned = queue.clone();
         let namespace = queue.metadata.namespace.as_deref().unwrap_or("default");
         let name = queue.metadata.name.as_deref().unwrap_or_default();
-        if let Some(prefix) = &self.queue_name_prefix {
-            let default = || {
-                let (main, _) = resolve::queue_names(namespace, name, spec).ok()?;
-                Some(format!("{prefix}{main}"))
-            };
-            Prefix {
-                prefix,
-                field: "spec.queueName",
-                what: "queue name",
-                reason: Reason::GuardrailQueueNamePrefix,
-            }
-            .hold(&mut planned.spec.queue_name, default, &mut violations);
-        }
-        if let Some(prefix) = &self.key_alias_prefix {
-            let default = || {
-                let alias = resolve::default_alias(namespace, name);
-                let within = self.within_alias_prefix(&alias);
-                (within != alias).then_some(within)
-            };
-            Prefix {
-                prefix,
-                field: "spec.key.alias",
-                what: "key alias",
-                reason: Reason::GuardrailKeyAliasPrefix,
-            }
-            .hold(&mut planned.spec.key.alias, default, &mut violations);
-        }
+        violations.extend(self.hold_to_prefixes(&mut planned, namespace, name));
         violations.extend(tenancy::violations(self, &planned, namespace, name));
         for role in &self.admin_role_arns {
             if !planned.spec.admin_role_arns.contains(role) {
@@ -224,6 +147,105 @@ impl Guardrails {
         } else {
             Err(violations)
         }
+    }
+
+    /// Every principal and source `spec` names in an account other than the operator's and
+    /// the allowed ones, when accounts are restricted.
+    fn foreign_accounts(&self, spec: &SecureQueueSpec, operator_account: &str) -> Vec<Violation> {
+        if self.allowed_account_ids.is_empty() {
+            return Vec::new();
+        }
+        let named = [
+            ("spec.adminRoleArns", &spec.admin_role_arns),
+            ("spec.consumerRoleArns", &spec.consumer_role_arns),
+            (
+                "spec.deadLetterQueue.consumerRoleArns",
+                &spec.dead_letter_queue.consumer_role_arns,
+            ),
+            (
+                "spec.producers.snsTopicArns",
+                &spec.producers.sns_topic_arns,
+            ),
+            (
+                "spec.producers.eventBridgeRuleArns",
+                &spec.producers.event_bridge_rule_arns,
+            ),
+            ("spec.producers.roleArns", &spec.producers.role_arns),
+        ];
+        let mut violations = Vec::new();
+        for (field, arns) in named {
+            for (i, text) in arns.iter().enumerate() {
+                let Ok(arn) = Arn::parse(text) else { continue };
+                if arn.account != operator_account
+                    && !self.allowed_account_ids.iter().any(|a| a == arn.account)
+                {
+                    violations.push(Violation {
+                        reason: Reason::GuardrailAllowedAccounts,
+                        problem: Problem::new(
+                            format!("{field}[{i}]"),
+                            format!(
+                                "{text} is in account {}, which the operator's guardrail does not allow (allowed: {})",
+                                arn.account,
+                                self.allowed_account_ids.join(", "),
+                                text = crate::quote::quoted(text)
+                            ),
+                        ),
+                    });
+                }
+            }
+        }
+        violations
+    }
+
+    /// The required organization, when `spec` does not name it.
+    fn missing_organization(&self, spec: &SecureQueueSpec) -> Option<Violation> {
+        let required = self.required_organization_id.as_ref()?;
+        (spec.organization_id.as_ref() != Some(required)).then(|| Violation {
+            reason: Reason::GuardrailOrganization,
+            problem: Problem::new(
+                "spec.organizationId",
+                format!("the operator's guardrail requires organizationId: {required}"),
+            ),
+        })
+    }
+
+    /// Holds `planned`'s queue name and key alias to the prefix guardrails: a default name is
+    /// given the prefix, and a given name outside it is a violation.
+    fn hold_to_prefixes(
+        &self,
+        planned: &mut SecureQueue,
+        namespace: &str,
+        name: &str,
+    ) -> Vec<Violation> {
+        let mut violations = Vec::new();
+        let spec = &mut planned.spec;
+        if let Some(prefix) = &self.queue_name_prefix {
+            let default = naming::queue_names(namespace, name, spec)
+                .ok()
+                .map(|(main, _)| format!("{prefix}{main}"));
+            Prefix {
+                prefix,
+                field: "spec.queueName",
+                what: "queue name",
+                reason: Reason::GuardrailQueueNamePrefix,
+            }
+            .hold(&mut spec.queue_name, || default, &mut violations);
+        }
+        if let Some(prefix) = &self.key_alias_prefix {
+            let default = || {
+                let alias = naming::default_alias(namespace, name);
+                let within = self.within_alias_prefix(&alias);
+                (within != alias).then_some(within)
+            };
+            Prefix {
+                prefix,
+                field: "spec.key.alias",
+                what: "key alias",
+                reason: Reason::GuardrailKeyAliasPrefix,
+            }
+            .hold(&mut spec.key.alias, default, &mut violations);
+        }
+        violations
     }
 
     /// `alias` as a default alias is given the key alias prefix: unchanged when it starts with

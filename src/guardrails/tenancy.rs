@@ -23,7 +23,7 @@
 use super::{Guardrails, Violation};
 use crate::api::conditions::Reason;
 use crate::api::{Management, SecureQueue, patterns};
-use crate::resolve;
+use crate::naming;
 use crate::validation::{self, Problem};
 
 /// What `--cross-tenant-namespaces` takes, one at a time: a namespace name, or `*`.
@@ -68,9 +68,9 @@ pub(super) fn violations(
         "{}{namespace}-",
         guardrails.queue_name_prefix.as_deref().unwrap_or_default()
     );
-    let aliases = guardrails.within_alias_prefix(&resolve::default_alias(namespace, ""));
+    let aliases = guardrails.within_alias_prefix(&naming::default_alias(namespace, ""));
     let mut named = Vec::new();
-    if let Ok((main, dead_letter)) = resolve::queue_names(namespace, name, spec) {
+    if let Ok((main, dead_letter)) = naming::queue_names(namespace, name, spec) {
         named.push(("spec.queueName", main, &queues));
         named.push(("spec.deadLetterQueue.queueName", dead_letter, &queues));
     }
@@ -78,7 +78,7 @@ pub(super) fn violations(
         .key
         .alias
         .clone()
-        .unwrap_or_else(|| resolve::default_alias(namespace, name));
+        .unwrap_or_else(|| naming::default_alias(namespace, name));
     named.push(("spec.key.alias", alias, &aliases));
     named
         .into_iter()

@@ -144,7 +144,7 @@ pub fn build(queue: &SecureQueue, env: &Environment) -> Result<Plan, Vec<Problem
 }
 
 /// Builds the plan and holds it to where the SecureQueue's status records its resources (see
-/// [`crate::identity`]): the problems of either, for the subcommands that report both alike.
+/// [`crate::placement`]): the problems of either, for the subcommands that report both alike.
 pub fn build_in_place(queue: &SecureQueue, env: &Environment) -> Result<Plan, Vec<Problem>> {
     build_held(queue, env).map(|(_, plan)| plan)
 }

@@ -41,80 +41,93 @@ pub struct Step {
     pub purpose: &'static str,
 }
 
+/// The name a call gives the key (its alias), or the dead-letter or main queue.
+type Target = fn(&Resolved) -> &str;
+
+const KEY: Target = |q| &q.key_alias;
+const DEAD_LETTER_QUEUE: Target = |q| &q.dead_letter_queue_name;
+const QUEUE: Target = |q| &q.queue_name;
+
+/// The calls of a fresh converge, in order: service, operation, the resource it is about, and
+/// what it does and why there.
+const FRESH_CONVERGE: [(&str, &str, Target, &str); 11] = [
+    (
+        "kms",
+        "DescribeKey",
+        KEY,
+        "look the key up by alias; not found on a fresh converge",
+    ),
+    (
+        "sqs",
+        "GetQueueUrl",
+        DEAD_LETTER_QUEUE,
+        "look the dead-letter queue up; not found on a fresh converge",
+    ),
+    (
+        "sqs",
+        "GetQueueUrl",
+        QUEUE,
+        "look the main queue up; not found on a fresh converge",
+    ),
+    (
+        "kms",
+        "CreateKey",
+        KEY,
+        "create the symmetric key with its policy and a description naming its owner, once its creation is recorded in the SecureQueue's status",
+    ),
+    (
+        "kms",
+        "TagResource",
+        KEY,
+        "tag the new key through the key policy that makes the operator its administrator",
+    ),
+    (
+        "kms",
+        "CreateAlias",
+        KEY,
+        "name the new key at once, beside EnableKeyRotation",
+    ),
+    (
+        "kms",
+        "EnableKeyRotation",
+        KEY,
+        "turn on rotation with the requested period",
+    ),
+    (
+        "sqs",
+        "CreateQueue",
+        DEAD_LETTER_QUEUE,
+        "create the dead-letter queue with its attributes and a policy naming its owner",
+    ),
+    (
+        "sqs",
+        "TagQueue",
+        DEAD_LETTER_QUEUE,
+        "tag the new queue through its policy, which lets the operator manage it",
+    ),
+    (
+        "sqs",
+        "CreateQueue",
+        QUEUE,
+        "create the main queue with its attributes, redrive and a policy naming its owner",
+    ),
+    (
+        "sqs",
+        "TagQueue",
+        QUEUE,
+        "tag the new queue through its policy, which lets the operator manage it",
+    ),
+];
+
 /// The calls of a fresh converge, in order.
 pub fn fresh_converge(q: &Resolved) -> Vec<Step> {
-    let step = |service, operation, target: &str, purpose| Step {
-        service,
-        operation,
-        target: target.to_string(),
-        purpose,
-    };
-    vec![
-        step(
-            "kms",
-            "DescribeKey",
-            &q.key_alias,
-            "look the key up by alias; not found on a fresh converge",
-        ),
-        step(
-            "sqs",
-            "GetQueueUrl",
-            &q.dead_letter_queue_name,
-            "look the dead-letter queue up; not found on a fresh converge",
-        ),
-        step(
-            "sqs",
-            "GetQueueUrl",
-            &q.queue_name,
-            "look the main queue up; not found on a fresh converge",
-        ),
-        step(
-            "kms",
-            "CreateKey",
-            &q.key_alias,
-            "create the symmetric key with its policy and a description naming its owner, once its creation is recorded in the SecureQueue's status",
-        ),
-        step(
-            "kms",
-            "TagResource",
-            &q.key_alias,
-            "tag the new key through the key policy that makes the operator its administrator",
-        ),
-        step(
-            "kms",
-            "CreateAlias",
-            &q.key_alias,
-            "name the new key at once, beside EnableKeyRotation",
-        ),
-        step(
-            "kms",
-            "EnableKeyRotation",
-            &q.key_alias,
-            "turn on rotation with the requested period",
-        ),
-        step(
-            "sqs",
-            "CreateQueue",
-            &q.dead_letter_queue_name,
-            "create the dead-letter queue with its attributes and a policy naming its owner",
-        ),
-        step(
-            "sqs",
-            "TagQueue",
-            &q.dead_letter_queue_name,
-            "tag the new queue through its policy, which lets the operator manage it",
-        ),
-        step(
-            "sqs",
-            "CreateQueue",
-            &q.queue_name,
-            "create the main queue with its attributes, redrive and a policy naming its owner",
-        ),
-        step(
-            "sqs",
-            "TagQueue",
-            &q.queue_name,
-            "tag the new queue through its policy, which lets the operator manage it",
-        ),
-    ]
+    FRESH_CONVERGE
+        .iter()
+        .map(|&(service, operation, target, purpose)| Step {
+            service,
+            operation,
+            target: target(q).to_string(),
+            purpose,
+        })
+        .collect()
 }

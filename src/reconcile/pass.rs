@@ -10,7 +10,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use crate::api::conditions::{DEAD_LETTER_QUEUE_READY, KEY_READY, QUEUE_READY, Reason};
-use crate::api::{ResourceIdentity, SecureQueueStatus};
+use crate::api::{Placement, SecureQueueStatus};
 use crate::aws::Clients;
 use crate::evaluate::access_diff::{self, AccessChange, Resource};
 use crate::evaluate::intent::{self, Target};
@@ -261,7 +261,7 @@ async fn key_step(
     plan: &Plan,
     resolved: &Resolved,
     found: KeyFound,
-    identity: Option<ResourceIdentity>,
+    identity: Option<Placement>,
 ) -> Stepped {
     let adopted = matches!(&found, KeyFound::Present(key) if key.adopted().is_some());
     let key = match key::ensure(&clients.kms, &plan.key, keys, found).await {
@@ -381,7 +381,7 @@ fn found(
     key: &Result<KeyFound, StepError>,
     dead_letter_queue: &Result<Option<ExistingQueue>, StepError>,
     queue: &Result<Option<ExistingQueue>, StepError>,
-) -> Option<ResourceIdentity> {
+) -> Option<Placement> {
     let key_id = match key {
         Ok(KeyFound::Present(key)) => Some(key.key_id()),
         _ => None,
@@ -391,10 +391,10 @@ fn found(
 }
 
 /// The identity of resources known to exist, with the key's id when it is known.
-fn located(resolved: &Resolved, key_id: Option<&str>) -> ResourceIdentity {
-    ResourceIdentity {
+fn located(resolved: &Resolved, key_id: Option<&str>) -> Placement {
+    Placement {
         key_id: key_id.map(str::to_string),
-        ..resolved.identity()
+        ..resolved.placement()
     }
 }
 

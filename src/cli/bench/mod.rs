@@ -487,25 +487,7 @@ async fn converge(args: &BenchArgs, reconciler: &Reconciler) -> ExitCode {
     let home = reconciler.environment().account_id.clone();
     let queues = generated_for(reconciler, args.queues, &spread);
     let mut fleet = Fleet::new(queues, with_status, &home);
-    println!(
-        "bench: {} SecureQueues{}, concurrency {}, added latency {} ms per request{}; converged as {}",
-        args.queues,
-        if args.accounts > 0 {
-            format!(" spread over {} bound accounts", args.accounts)
-        } else {
-            String::new()
-        },
-        args.concurrency,
-        args.latency_ms,
-        args.rival_create_keys_per_second
-            .map(|r| format!(", a rival calling CreateKey {r} times a second"))
-            .unwrap_or_default(),
-        if with_status {
-            "the controller does, with a status"
-        } else {
-            "apply does, without a status"
-        }
-    );
+    print_converge_header(args, with_status);
     let region = reconciler.environment().region.clone().unwrap_or_default();
     let strangers = match fill_the_account(args, &region).await {
         Ok(strangers) => strangers,
@@ -514,38 +496,7 @@ async fn converge(args: &BenchArgs, reconciler: &Reconciler) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let rival = match args.rival_create_keys_per_second {
-        Some(rate) => Some(Rival::start(args.aws.endpoint_url(), &region, rate).await),
-        None => None,
-    };
-    #[cfg(feature = "dhat-heap")]
-    let profile = args.heap_profile.as_deref().map(heap::HeapProfile::start);
-    let fresh = round(reconciler, &mut fleet, args.concurrency).await;
-    #[cfg(feature = "dhat-heap")]
-    drop(profile);
-    let mut rival_rate = None;
-    if let Some(rival) = rival {
-        let done = rival.stop().await;
-        let rate = done.created.len() as f64 / fresh.wall.as_secs_f64();
-        println!(
-            "rival: {} CreateKey requests, {} keys made ({rate:.2} a second; scheduled for deletion)",
-            done.attempted,
-            done.created.len()
-        );
-        rival_rate = Some(rate);
-    }
-    // Without a status, the orphan search's listings are one more round trip.
-    let trips = FRESH_ROUND_TRIPS + u32::from(!with_status);
-    print_round(
-        "fresh converge",
-        &fresh,
-        args,
-        trips,
-        reconciler,
-        rival_rate,
-    );
-    print_fresh_minimum(&fresh.calls, args.queues, with_status);
-    print_peak_rss("after the fresh converge");
+    let fresh = fresh_round(args, reconciler, &mut fleet, &region).await;
     let first_look = round(reconciler, &mut fleet, args.concurrency).await;
     print_round(
         "first look after create",
@@ -587,6 +538,73 @@ async fn converge(args: &BenchArgs, reconciler: &Reconciler) -> ExitCode {
         eprintln!("not every SecureQueue converged, or a later pass wrote");
         ExitCode::FAILURE
     }
+}
+
+/// What the converge bench runs, on one line.
+fn print_converge_header(args: &BenchArgs, with_status: bool) {
+    println!(
+        "bench: {} SecureQueues{}, concurrency {}, added latency {} ms per request{}; converged as {}",
+        args.queues,
+        if args.accounts > 0 {
+            format!(" spread over {} bound accounts", args.accounts)
+        } else {
+            String::new()
+        },
+        args.concurrency,
+        args.latency_ms,
+        args.rival_create_keys_per_second
+            .map(|r| format!(", a rival calling CreateKey {r} times a second"))
+            .unwrap_or_default(),
+        if with_status {
+            "the controller does, with a status"
+        } else {
+            "apply does, without a status"
+        }
+    );
+}
+
+/// The fleet's fresh converge in the emulator's `region`, beside the rival calling CreateKey
+/// if one is asked for (and under the heap profiler, if one is), reported.
+async fn fresh_round(
+    args: &BenchArgs,
+    reconciler: &Reconciler,
+    fleet: &mut Fleet,
+    region: &str,
+) -> Round {
+    let rival = match args.rival_create_keys_per_second {
+        Some(rate) => Some(Rival::start(args.aws.endpoint_url(), region, rate).await),
+        None => None,
+    };
+    #[cfg(feature = "dhat-heap")]
+    let profile = args.heap_profile.as_deref().map(heap::HeapProfile::start);
+    let fresh = round(reconciler, fleet, args.concurrency).await;
+    #[cfg(feature = "dhat-heap")]
+    drop(profile);
+    let mut rival_rate = None;
+    if let Some(rival) = rival {
+        let done = rival.stop().await;
+        let rate = done.created.len() as f64 / fresh.wall.as_secs_f64();
+        println!(
+            "rival: {} CreateKey requests, {} keys made ({rate:.2} a second; scheduled for deletion)",
+            done.attempted,
+            done.created.len()
+        );
+        rival_rate = Some(rate);
+    }
+    let with_status = !args.without_status;
+    // Without a status, the orphan search's listings are one more round trip.
+    let trips = FRESH_ROUND_TRIPS + u32::from(!with_status);
+    print_round(
+        "fresh converge",
+        &fresh,
+        args,
+        trips,
+        reconciler,
+        rival_rate,
+    );
+    print_fresh_minimum(&fresh.calls, args.queues, with_status);
+    print_peak_rss("after the fresh converge");
+    fresh
 }
 
 /// The strangers' keys and aliases `--foreign-keys` and `--foreign-aliases` ask for, made in

@@ -9,18 +9,19 @@
 //! run CEL, and no CEL rule sees the operator's own settings.
 //!
 //! One value is inherited rather than compared: a SecureQueue without `spec.region` stays in the
-//! region its status records, whatever the operator's region is now ([`Recorded::region`]). A
-//! platform team changing the operator's region therefore moves nothing and leaves nothing
-//! unmanaged; only SecureQueues that have no resources yet go to the new region.
+//! region its status records, whatever the operator's region is now
+//! ([`RecordedPlacement::region`]). A platform team changing the operator's region therefore
+//! moves nothing and leaves nothing unmanaged; only SecureQueues that have no resources yet go to
+//! the new region.
 
-use crate::api::{ResourceIdentity, SecureQueueStatus};
+use crate::api::{Placement, SecureQueueStatus};
 use crate::arn::Arn;
 use crate::validation::Problem;
 
 /// What a status says about where the resources are: `status.identity`, or, for a status written
 /// before the operator recorded it, what its ARNs and queue name say.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Recorded {
+pub struct RecordedPlacement {
     partition: Option<String>,
     account_id: Option<String>,
     region: Option<String>,
@@ -29,20 +30,20 @@ pub struct Recorded {
     key_alias: Option<String>,
 }
 
-impl Recorded {
+impl RecordedPlacement {
     /// What `status` records; nothing for a SecureQueue that has no status yet.
     pub fn of(status: Option<&SecureQueueStatus>) -> Self {
         let Some(status) = status else {
             return Self::default();
         };
-        if let Some(identity) = &status.identity {
+        if let Some(placement) = &status.identity {
             return Self {
-                partition: Some(identity.partition.clone()),
-                account_id: Some(identity.account_id.clone()),
-                region: Some(identity.region.clone()),
-                queue_name: Some(identity.queue_name.clone()),
-                dead_letter_queue_name: Some(identity.dead_letter_queue_name.clone()),
-                key_alias: Some(identity.key_alias.clone()),
+                partition: Some(placement.partition.clone()),
+                account_id: Some(placement.account_id.clone()),
+                region: Some(placement.region.clone()),
+                queue_name: Some(placement.queue_name.clone()),
+                dead_letter_queue_name: Some(placement.dead_letter_queue_name.clone()),
+                key_alias: Some(placement.key_alias.clone()),
             };
         }
         Self::from_arns(status)
@@ -85,7 +86,7 @@ impl Recorded {
 
     /// Every recorded value that `planned` would change, each named by the field or operator
     /// setting that moved it and saying what to do; empty when nothing moves.
-    pub fn moves(&self, planned: &ResourceIdentity) -> Vec<Problem> {
+    pub fn moves(&self, planned: &Placement) -> Vec<Problem> {
         let mut problems = Vec::new();
         if let Some(recorded) = differs(&self.account_id, &planned.account_id) {
             problems.push(Problem::new(
@@ -158,8 +159,8 @@ fn differs<'a>(recorded: &'a Option<String>, planned: &str) -> Option<&'a str> {
 mod tests {
     use super::*;
 
-    fn identity() -> ResourceIdentity {
-        ResourceIdentity {
+    fn placement() -> Placement {
+        Placement {
             partition: "aws".into(),
             account_id: "111122223333".into(),
             region: "eu-west-1".into(),
@@ -170,9 +171,9 @@ mod tests {
         }
     }
 
-    fn recorded() -> Recorded {
-        Recorded::of(Some(&SecureQueueStatus {
-            identity: Some(identity()),
+    fn recorded() -> RecordedPlacement {
+        RecordedPlacement::of(Some(&SecureQueueStatus {
+            identity: Some(placement()),
             ..Default::default()
         }))
     }
@@ -183,24 +184,24 @@ mod tests {
 
     #[test]
     fn nothing_recorded_moves_nothing() {
-        assert!(Recorded::of(None).moves(&identity()).is_empty());
+        assert!(RecordedPlacement::of(None).moves(&placement()).is_empty());
         assert!(
-            Recorded::of(Some(&SecureQueueStatus::default()))
-                .moves(&identity())
+            RecordedPlacement::of(Some(&SecureQueueStatus::default()))
+                .moves(&placement())
                 .is_empty()
         );
     }
 
     #[test]
-    fn the_same_identity_moves_nothing_whatever_the_key_id() {
-        let mut planned = identity();
+    fn the_same_placement_moves_nothing_whatever_the_key_id() {
+        let mut planned = placement();
         planned.key_id = None;
         assert!(recorded().moves(&planned).is_empty());
     }
 
     #[test]
     fn each_moved_value_is_named_by_its_field() {
-        type Change = fn(&mut ResourceIdentity);
+        type Change = fn(&mut Placement);
         let cases: [(Change, &str, &str); 5] = [
             (
                 |i| i.account_id = "444455556666".into(),
@@ -229,7 +230,7 @@ mod tests {
             ),
         ];
         for (change, field, says) in cases {
-            let mut planned = identity();
+            let mut planned = placement();
             change(&mut planned);
             let problems = recorded().moves(&planned);
             assert_eq!(problems.len(), 1, "{problems:?}");
@@ -240,7 +241,7 @@ mod tests {
 
     #[test]
     fn a_move_to_another_partition_names_both_partitions() {
-        let mut planned = identity();
+        let mut planned = placement();
         planned.region = "cn-north-1".into();
         planned.partition = "aws-cn".into();
         let problems = recorded().moves(&planned);
@@ -258,14 +259,14 @@ mod tests {
             ),
             ..Default::default()
         };
-        let recorded = Recorded::of(Some(&status));
+        let recorded = RecordedPlacement::of(Some(&status));
         assert_eq!(recorded.region(), Some("eu-west-1"));
-        let mut planned = identity();
+        let mut planned = placement();
         planned.region = "us-east-1".into();
         planned.key_alias = "alias/anything".into();
         // The alias is in no ARN, so only the region is known to move.
         assert_eq!(fields(&recorded.moves(&planned)), ["spec.region"]);
-        assert!(recorded.moves(&identity()).is_empty());
+        assert!(recorded.moves(&placement()).is_empty());
     }
 
     #[test]
@@ -274,8 +275,8 @@ mod tests {
             key_arn: Some("arn:aws:kms:eu-west-1:111122223333:key/k".into()),
             ..Default::default()
         };
-        let recorded = Recorded::of(Some(&status));
-        let mut planned = identity();
+        let recorded = RecordedPlacement::of(Some(&status));
+        let mut planned = placement();
         planned.account_id = "444455556666".into();
         planned.queue_name = "anything".into();
         assert_eq!(recorded.region(), Some("eu-west-1"));

@@ -1,27 +1,30 @@
-//! Who the operator is: STS GetCallerIdentity, and the role ARN behind an assumed-role session.
+//! Who the operator is to AWS, the caller: STS GetCallerIdentity, and the role ARN behind an
+//! assumed-role session.
 
 use super::error::{AwsError, Endpoint, mapper};
 
-/// The identity the AWS credentials belong to.
+/// The principal the AWS credentials belong to.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Caller {
     /// The account.
     pub account: String,
-    /// The identity's ARN: an assumed-role session, a role, or a user.
+    /// The principal's ARN: an assumed-role session, a role, or a user.
     pub arn: String,
 }
 
-/// Asks STS, at `endpoint`, who the credentials belong to.
-pub async fn caller(sts: &aws_sdk_sts::Client, endpoint: &Endpoint) -> Result<Caller, AwsError> {
-    let out = sts.get_caller_identity().send().await.map_err(mapper(
-        "sts",
-        "GetCallerIdentity",
-        endpoint,
-    ))?;
-    Ok(Caller {
-        account: out.account().unwrap_or_default().to_string(),
-        arn: out.arn().unwrap_or_default().to_string(),
-    })
+impl Caller {
+    /// Asks STS, at `endpoint`, who the credentials belong to.
+    pub async fn ask(sts: &aws_sdk_sts::Client, endpoint: &Endpoint) -> Result<Self, AwsError> {
+        let out = sts.get_caller_identity().send().await.map_err(mapper(
+            "sts",
+            "GetCallerIdentity",
+            endpoint,
+        ))?;
+        Ok(Self {
+            account: out.account().unwrap_or_default().to_string(),
+            arn: out.arn().unwrap_or_default().to_string(),
+        })
+    }
 }
 
 /// The IAM role ARN behind a caller ARN. A session ARN
