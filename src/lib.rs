@@ -72,7 +72,9 @@
 //!
 //! **The resource.** [`api`]: the custom resource types, SecureQueue and SecureQueueAccount,
 //! their bounds ([`api::limits`]) and patterns ([`api::patterns`]), and the condition
-//! vocabulary ([`api::conditions`]).
+//! vocabulary ([`api::conditions`]). [`part`] names the three parts of every SecureQueue (its
+//! key, dead-letter queue and queue) as every layer speaks of them: condition, noun, Event
+//! actions, converge order.
 //!
 //! **Pure policy and plan generation.** A spec and the operator's configuration in, documents
 //! and ordered AWS calls out:
@@ -172,6 +174,7 @@ pub mod fence;
 pub mod guardrails;
 pub mod identity;
 pub mod manifest;
+pub mod part;
 pub mod plan;
 pub mod policy;
 pub mod quote;
