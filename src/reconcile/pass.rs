@@ -12,8 +12,9 @@ use std::pin::Pin;
 use crate::api::conditions::{DEAD_LETTER_QUEUE_READY, KEY_READY, QUEUE_READY, Reason};
 use crate::api::{ResourceIdentity, SecureQueueStatus};
 use crate::aws::Clients;
-use crate::evaluate::access_diff::{self, AccessChange, Resource};
-use crate::evaluate::intent::{self, Target};
+use crate::evaluate::access_diff::{self, AccessChange};
+use crate::evaluate::intent;
+use crate::part::Part;
 use crate::plan::Plan;
 use crate::policy::normalize;
 use crate::resolve::Resolved;
@@ -425,22 +426,22 @@ impl Found<'_> {
         };
         let key_arn = key.map_or("", |(arn, _)| arn);
         let versions = [
-            (Resource::Key, key_arn, key.map(|(_, p)| p), &planned.key),
+            (Part::Key, key_arn, key.map(|(_, p)| p), &planned.key),
             (
-                Resource::Queue,
+                Part::DeadLetterQueue,
                 plan.dead_letter_queue.arn.as_str(),
                 queue_version(self.dead_letter_queue),
                 &planned.dead_letter_queue,
             ),
             (
-                Resource::Queue,
+                Part::Queue,
                 plan.queue.arn.as_str(),
                 queue_version(self.queue),
                 &planned.queue,
             ),
         ];
         let mut changes = Vec::new();
-        for (resource, arn, observed, wanted) in versions {
+        for (part, arn, observed, wanted) in versions {
             // A resource to be made has nobody's access to change, and a key whose policy was
             // not read (it is repaired first) is left out.
             let Some(Some(text)) = observed else { continue };
@@ -450,7 +451,7 @@ impl Found<'_> {
                 continue;
             }
             let before = serde_json::from_str(text).unwrap_or(serde_json::Value::Null);
-            match access_diff::diff(resolved, resource, arn, Some(&before), Some(wanted)) {
+            match access_diff::diff(resolved, part, arn, Some(&before), Some(wanted)) {
                 Ok(found) => changes.extend(found),
                 Err(e) => {
                     tracing::warn!(%arn, error = %e, "the access diff could not be evaluated")
@@ -521,7 +522,7 @@ fn access_findings(
             })
             .collect(),
         Err(e) => vec![Finding {
-            target: Target::Key,
+            target: Part::Key,
             note: format!("a policy in AWS could not be evaluated: {e}"),
         }],
     }

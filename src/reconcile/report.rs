@@ -10,7 +10,7 @@ use crate::api::conditions::{Reason, Revisit};
 use crate::aws::calls::CallCounts;
 use crate::aws::held::HeldWrite;
 use crate::evaluate::access_diff::AccessChange;
-use crate::evaluate::intent::Target;
+use crate::part::Part;
 
 use super::diff::Difference;
 use super::status::{self, StepReport};
@@ -216,8 +216,8 @@ impl fmt::Display for Correction {
 /// A row of the intent table that a policy read back from AWS broke.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Finding {
-    /// The policy.
-    pub target: Target,
+    /// The part whose policy it is.
+    pub target: Part,
     /// Which row it broke and how, for people.
     pub note: String,
 }
@@ -225,11 +225,7 @@ pub struct Finding {
 impl Finding {
     /// A fixed verb naming the policy checked: the Event's action.
     pub fn action(&self) -> &'static str {
-        match self.target {
-            Target::Key => "VerifyKeyPolicy",
-            Target::DeadLetterQueue => "VerifyDeadLetterQueuePolicy",
-            Target::Queue => "VerifyQueuePolicy",
-        }
+        self.target.verified_action()
     }
 }
 
