@@ -19,7 +19,8 @@ pub(in crate::reconcile) fn report(outcome: Outcome) -> Report {
         Err(refused) => return Report::refused(name, refused.reason, refused.message),
     };
     let steps = &passed.converged.steps;
-    let conditions = conditions(steps.iter().map(|s| (s.part, &s.ended)), done);
+    let parts: Vec<_> = steps.iter().map(|s| (s.part, &s.ended)).collect();
+    let conditions = conditions(&parts, done);
     let learned = learned(&passed, mode.dry_run());
     let corrections = corrections(steps);
     let Passed {
@@ -258,6 +259,80 @@ mod tests {
         assert_eq!(ready(&steps).reason, Reason::Created);
         steps[2].reason = Reason::DriftCorrected;
         assert_eq!(ready(&steps).reason, Reason::DriftCorrected);
+    }
+
+    fn passed(steps: Vec<Stepped>, kept_region: Option<KeptRegion>) -> Passed {
+        Passed {
+            rows: 7,
+            kms_estimate: 1,
+            kept_region,
+            converged: crate::reconcile::outcome::Converged {
+                found: None,
+                read: None,
+                steps,
+            },
+            held_writes: None,
+            calls: CallCounts::default(),
+        }
+    }
+
+    fn told(mode: Mode, passed: Passed) -> Report {
+        report(Outcome {
+            name: "ns/q".into(),
+            mode,
+            end: Ok(passed),
+        })
+    }
+
+    #[test]
+    fn an_unreadable_part_blocks_the_parts_read_before_it_too() {
+        let taken = crate::reconcile::StepError::NameConflict("taken".into());
+        let steps = vec![
+            Stepped::blocked(Part::Key),
+            Stepped::failed(Part::DeadLetterQueue, taken),
+            Stepped::blocked(Part::Queue),
+        ];
+        let report = told(Mode::Converge, passed(steps, None));
+        let shown: Vec<_> = report
+            .conditions
+            .iter()
+            .map(|c| (c.condition, c.reason, c.message.as_str()))
+            .collect();
+        let blocked = "not attempted: DeadLetterQueueReady is False (NameConflict)";
+        assert_eq!(
+            shown,
+            [
+                ("KeyReady", Reason::Blocked, blocked),
+                ("DeadLetterQueueReady", Reason::NameConflict, "taken"),
+                ("QueueReady", Reason::Blocked, blocked),
+                ("Ready", Reason::NameConflict, "DeadLetterQueueReady: taken"),
+            ]
+        );
+        assert_eq!(report.policies_verified, Some(7));
+    }
+
+    #[test]
+    fn ready_notes_a_kept_region_unless_the_pass_only_observes() {
+        let kept = KeptRegion {
+            region: "eu-west-1".into(),
+            operator: "us-east-1".into(),
+        };
+        let failing = || {
+            let denied = crate::reconcile::StepError::KeyUnusable("disabled".into());
+            let mut steps = vec![Stepped::failed(Part::Key, denied)];
+            steps.extend([Part::DeadLetterQueue, Part::Queue].map(Stepped::blocked));
+            passed(steps, Some(kept.clone()))
+        };
+        let converged = told(Mode::Converge, failing());
+        let ready = converged.ready().unwrap();
+        assert!(
+            ready
+                .message
+                .starts_with("KeyReady: disabled (in eu-west-1, where status.identity records them: the operator's region is now us-east-1"),
+            "{ready:?}"
+        );
+        let observed = told(Mode::Observe, failing());
+        assert_eq!(observed.ready().unwrap().message, "KeyReady: disabled");
     }
 
     #[test]

@@ -33,12 +33,13 @@ pub(in crate::reconcile) fn report(name: String, outcome: DeletionOutcome) -> De
             format!("cannot tell which resources to delete: {message}"),
         )),
         DeletionOutcome::Ran { steps, calls } => {
+            let parts: Vec<_> = steps.iter().map(|(part, ended)| (*part, ended)).collect();
             // A step that held says what it deleted, or found already gone.
             let deleted = |part: Part, done: &String| {
                 StepReport::done(part.condition(), Reason::Deleted, done.clone())
             };
             Deletion {
-                steps: conditions(steps.iter().map(|(part, ended)| (*part, ended)), deleted),
+                steps: conditions(&parts, deleted),
                 name,
                 calls,
             }

@@ -21,6 +21,7 @@ use crate::aws::queued::Queued;
 use crate::evaluate::access_diff::Change;
 use crate::part::Part;
 
+use super::error::StepError;
 use super::outcome::Ended;
 use super::report::{Report, StepReport};
 
@@ -46,26 +47,29 @@ fn blocked_after(failed: StepReport, rest: &[Part]) -> Vec<StepReport> {
 }
 
 /// Each part's condition, in the order of `steps`: what a step that held did, in the words of
-/// `held`; a failure as its error says; a step not started, blocked by the first failure.
+/// `held`; a failure as its error says; a step not started (or, after a failed lookup, a part
+/// read but not written) blocked by the first failure.
 fn conditions<'a, T: 'a>(
-    steps: impl IntoIterator<Item = (Part, &'a Ended<T>)>,
+    steps: &[(Part, &'a Ended<T>)],
     held: impl Fn(Part, &T) -> StepReport,
 ) -> Vec<StepReport> {
-    let mut first_failure: Option<StepReport> = None;
+    let failed = |part: Part, error: &StepError| {
+        StepReport::failed(part.condition(), error.reason(), error.message())
+    };
+    let first_failure = steps.iter().find_map(|(part, ended)| match ended {
+        Ended::Failed(error) => Some(failed(*part, error)),
+        Ended::Held(_) | Ended::Blocked => None,
+    });
     steps
-        .into_iter()
+        .iter()
         .map(|(part, ended)| match ended {
-            Ended::Held(done) => held(part, done),
-            Ended::Failed(error) => {
-                let failed = StepReport::failed(part.condition(), error.reason(), error.message());
-                first_failure.get_or_insert_with(|| failed.clone());
-                failed
-            }
+            Ended::Held(done) => held(*part, done),
+            Ended::Failed(error) => failed(*part, error),
             Ended::Blocked => blocked(
-                part,
+                *part,
                 first_failure
                     .as_ref()
-                    .expect("a step is blocked only after one failed"),
+                    .expect("a step is blocked only where another failed"),
             ),
         })
         .collect()
