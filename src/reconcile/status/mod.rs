@@ -1,8 +1,8 @@
 //! The one owner of a SecureQueue's status: every condition and field the operator writes is
-//! worded and built here, from what a pass came to ([`super::outcome`]):
-//! - [`converge`]: a converge pass's [`Report`], each step's condition and `Ready` (an
-//!   observing pass's in [`observed`]);
-//! - [`deletion`]: a deletion pass's [`super::Deletion`];
+//! worded and built here, from what a pass came to (`outcome.rs`):
+//! - `status/converge.rs`: a converge pass's [`Report`], each step's condition and `Ready` (an
+//!   observing pass's in `status/observed.rs`);
+//! - `status/deletion.rs`: a deletion pass's [`Deletion`](super::Deletion);
 //! - this module: the status a converge pass's report leads to ([`of_pass`]), a deletion's
 //!   failure, a pass waiting for its turn at a request budget, an adoption's record.
 //!
