@@ -29,7 +29,8 @@ impl Verified {
             reason: Reason::PolicyVerificationFailed,
             message,
         };
-        let rows = intent::verify(&intent::Policies::of(&plan), &resolved).map_err(failing)?;
+        let rows = intent::verify(&intent::Policies::of(&plan), &resolved)
+            .map_err(|e| failing(e.to_string()))?;
         if let Some(row) = rows.iter().find(|r| !r.holds) {
             let count = rows.iter().filter(|r| !r.holds).count();
             return Err(failing(format!(
