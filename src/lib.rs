@@ -29,11 +29,13 @@
 //!   |               |                            -> plan, held to status.identity (placement)
 //!   |               |  evaluate::intent::verify  the intent table, before any AWS call
 //!   |               v
-//!   |             reconcile/pass.rs   read the key, the dead-letter queue and the queue at once,
-//!   |               |                 check ownership, then write key -> dead-letter queue ->
-//!   |               |                 queue, only what differs; the first failure blocks the
-//!   |               |                 rest. Every call goes through aws: its budget, and
-//!   |               |                 for a write the fence
+//!   |             reconcile/pass.rs   Pass::run: read the key, the dead-letter queue and the
+//!   |               |                 queue at once, check ownership, then write key ->
+//!   |               |                 dead-letter queue -> queue, only what differs; the first
+//!   |               |                 failure blocks the rest. Every call goes through aws:
+//!   |               |                 its budget, and for a write the fence
+//!   |               v
+//!   |             reconcile/status/converge.rs   what the pass came to, in words
 //!   |               v
 //!   |             reconcile::Report --> reconcile::status::of_pass: every condition and field
 //!   |               v
@@ -42,7 +44,7 @@
 //!   |                                       (controller::spread), with backoff, or on a change
 //!   |                                       (api::conditions::Reason::revisit)
 //!   |
-//!   +-- Cleanup --> reconcile::Reconciler::delete_recorded --> reconcile/pass.rs:
+//!   +-- Cleanup --> reconcile::Reconciler::delete_recorded --> reconcile/deletion.rs:
 //!                   queue -> dead-letter queue -> key, as spec.deletionPolicy says
 //! ```
 //!
@@ -59,7 +61,8 @@
 //!   [`reconcile::Reconciler::preview`] (`diff`: every write held back), and
 //!   [`reconcile::Reconciler::delete_recorded`] and [`reconcile::Reconciler::delete`]. The
 //!   converges and the preview run the private `Reconciler::pass` (`src/reconcile/mod.rs`),
-//!   which runs `converge` in `src/reconcile/pass.rs`; the deletions run its `delete`.
+//!   which runs a `Pass` (`src/reconcile/pass.rs`) and has `src/reconcile/status/converge.rs`
+//!   word what it came to; the deletions run `delete` in `src/reconcile/deletion.rs`.
 //! - [`plan::build_resolved`] and its wrappers [`plan::build`], [`plan::build_held`] and
 //!   [`plan::build_in_place`]: the plan of one SecureQueue, pure; `securequeue plan` prints
 //!   [`plan::build_in_place`]'s.
@@ -72,7 +75,9 @@
 //!
 //! **The resource.** [`api`]: the custom resource types, SecureQueue and SecureQueueAccount,
 //! their bounds ([`api::limits`]) and patterns ([`api::patterns`]), and the condition
-//! vocabulary ([`api::conditions`]).
+//! vocabulary ([`api::conditions`]). [`part`] names the three parts of every SecureQueue (its
+//! key, dead-letter queue and queue) as every layer speaks of them: condition, noun, Event
+//! actions, converge order.
 //!
 //! **Pure policy and plan generation.** A spec and the operator's configuration in, documents
 //! and ordered AWS calls out:
@@ -114,15 +119,18 @@
 //! dev-dependency on the crate itself).
 //!
 //! **The reconciler.** [`reconcile`]: one pass. In `src/reconcile/`:
-//! - `pass.rs` runs the named steps in order (key, dead-letter queue, queue; for a deletion the
-//!   reverse) and is where a pass stops;
+//! - `verified.rs` is what a pass starts from: the plan, its policies proven by the intent table;
+//! - `pass.rs` is the pass as a value, `Pass`, whose methods are its steps (key, dead-letter
+//!   queue, queue; `deletion.rs` the reverse), run in order by `steps.rs`, where a pass stops;
 //! - `key.rs` and `queue.rs` read, check ownership (`ownership.rs`) and write what differs
-//!   (`diff.rs`, `tags.rs`);
+//!   (`diff.rs`, `tags.rs`); `found.rs` is what the lookups found: access drift and changes,
+//!   adoptions;
 //! - `ownership.rs`'s `Claim` says what each `spec.management` may use;
 //! - [`reconcile::ledger`] is the key ledger: when a key a cut pass made can exist, recorded in
 //!   the status before every CreateKey;
-//! - `observed.rs` turns an `Observe` dry run into drift and findings;
-//! - [`reconcile::status`] builds every condition and status field, and the adoption record;
+//! - `outcome.rs` is what a pass came to, as values; [`reconcile::status`] puts it in words and
+//!   builds every condition and status field, and the adoption record (`status/observed.rs`
+//!   turns an `Observe` dry run into drift and findings);
 //! - `report.rs` is what a pass tells ([`reconcile::Report`]); `memory.rs` is what a process
 //!   remembers between passes.
 //!
@@ -152,8 +160,8 @@
 //! | the assumed role's credentials | [`aws::session`] |
 //! | the bindings the controller follows | [`controller::accounts`] |
 //! | where a pass stops before AWS | [`reconcile::Reconciler::tenant`] (the account binding) |
-//! | ... and then | `verified` in `src/reconcile/mod.rs`: guardrails, spec, moves, intent table |
-//! | where a pass stops in AWS | `in_order` in `src/reconcile/pass.rs`: a failed step blocks the rest |
+//! | ... and then | `Verified::of` in `src/reconcile/verified.rs`: guardrails, spec, moves, intent table |
+//! | where a pass stops in AWS | `in_order` in `src/reconcile/steps.rs`: a failed step blocks the rest |
 //! | a condition's reason | [`api::conditions::Reason`] |
 //! | when it is retried | [`api::conditions::Reason::revisit`]: spec change, resync or backoff |
 //! | what a pass may write to | `Claim` in `src/reconcile/ownership.rs`, by `spec.management` |
@@ -174,6 +182,7 @@ pub mod fence;
 pub mod guardrails;
 pub mod manifest;
 pub mod naming;
+pub mod part;
 pub mod placement;
 pub mod plan;
 pub mod policy;

@@ -66,7 +66,7 @@ pub(super) async fn prepare(args: &ApplyArgs) -> Result<(Reconciler, input::Inpu
         let planned = reconciler
             .tenant(queue)
             .map_err(|problem| vec![problem])
-            .and_then(|(env, _)| plan::build_in_place(queue, &env));
+            .and_then(|tenancy| plan::build_in_place(queue, &tenancy.env));
         match planned {
             Ok(plan) => plans.push((source.as_str(), plan)),
             Err(problems) => {

@@ -4,10 +4,12 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use clap::builder::PossibleValue;
 use clap::{Args, ValueEnum};
 
-use crate::evaluate::intent::{Policies, Row, Target, verify};
+use crate::evaluate::intent::{Policies, Row, verify};
 use crate::evaluate::{Request, evaluate};
+use crate::part::Part;
 use crate::plan;
 
 use super::accounts::{self, AccountsArgs};
@@ -54,11 +56,20 @@ impl VerifyArgs {
     }
 }
 
-#[derive(ValueEnum, Clone, Copy, Debug)]
-enum Resource {
-    Key,
-    Queue,
-    Dlq,
+/// `explain --resource`: the part whose policy decides, spelled `key`, `queue` or `dlq` and
+/// listed in that order.
+impl ValueEnum for Part {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[Part::Key, Part::Queue, Part::DeadLetterQueue]
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(PossibleValue::new(match self {
+            Part::Key => "key",
+            Part::Queue => "queue",
+            Part::DeadLetterQueue => "dlq",
+        }))
+    }
 }
 
 #[derive(Args, Debug)]
@@ -82,8 +93,8 @@ pub(super) struct ExplainArgs {
     action: String,
 
     /// Which policy decides.
-    #[arg(long, value_enum, default_value_t = Resource::Queue)]
-    resource: Resource,
+    #[arg(long, value_enum, default_value_t = Part::Queue)]
+    resource: Part,
 
     /// aws:SourceArn, for a service acting for a source.
     #[arg(long)]
@@ -257,12 +268,12 @@ pub(super) fn explain_command(args: ExplainArgs) -> ExitCode {
         }
     };
     let policies = Policies::of(&plan);
-    let (policy, target, resource) = match args.resource {
-        Resource::Key => (&policies.key, Target::Key, "*".to_string()),
-        Resource::Queue => (&policies.queue, Target::Queue, plan.queue.arn.clone()),
-        Resource::Dlq => (
+    let target = args.resource;
+    let (policy, resource) = match target {
+        Part::Key => (&policies.key, "*".to_string()),
+        Part::Queue => (&policies.queue, plan.queue.arn.clone()),
+        Part::DeadLetterQueue => (
             &policies.dead_letter_queue,
-            Target::DeadLetterQueue,
             plan.dead_letter_queue.arn.clone(),
         ),
     };

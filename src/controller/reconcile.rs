@@ -13,9 +13,7 @@ use kube::{Resource, ResourceExt};
 use serde_json::json;
 use tracing::{Instrument, debug, info, info_span, warn};
 
-use crate::api::conditions::{
-    DEAD_LETTER_QUEUE_READY, KEY_READY, QUEUE_READY, READY, Reason, Revisit,
-};
+use crate::api::conditions::{READY, Reason, Revisit};
 use crate::api::{Management, SecureQueue, SecureQueueStatus};
 use crate::aws::calls::CallLog;
 use crate::aws::queued::QueueWatch;
@@ -277,12 +275,8 @@ async fn cleanup(
     ctx.metrics
         .aws_calls(&deletion.calls, &log.failures(), &log.not_found());
     let Some(failure) = deletion.failure() else {
-        for step in &deletion.steps {
-            let action = match step.condition {
-                KEY_READY => "DeleteKey",
-                DEAD_LETTER_QUEUE_READY => "DeleteDeadLetterQueue",
-                _ => "DeleteQueue",
-            };
+        for (part, step) in deletion.parts() {
+            let action = part.deleted_action();
             publish(
                 ctx,
                 queue,
@@ -350,8 +344,8 @@ async fn patch_status(
     apply_status(fence, api, &queue.name_any(), FIELD_MANAGER, json!(status)).await
 }
 
-/// Events for what changed: created resources, corrected drift, messages newly waiting in the
-/// dead-letter queue, and failures when the status changed.
+/// Events for what changed: created and adopted parts, corrected drift, access drift found,
+/// messages newly waiting in the dead-letter queue, and failures when the status changed.
 async fn publish_events(
     queue: &SecureQueue,
     report: &Report,
@@ -359,18 +353,20 @@ async fn publish_events(
     changed: bool,
     ctx: &Context,
 ) {
-    for step in report
-        .conditions
-        .iter()
-        .filter(|s| matches!(s.reason, Reason::Created | Reason::Adopted))
-    {
-        let action = match (step.reason, step.condition) {
-            (Reason::Created, KEY_READY) => "CreateKey",
-            (Reason::Created, DEAD_LETTER_QUEUE_READY) => "CreateDeadLetterQueue",
-            (Reason::Created, QUEUE_READY) => "CreateQueue",
-            (_, KEY_READY) => "AdoptKey",
-            (_, DEAD_LETTER_QUEUE_READY) => "AdoptDeadLetterQueue",
-            (_, QUEUE_READY) => "AdoptQueue",
+    publish_made(queue, report, ctx).await;
+    publish_drift(queue, report, ctx).await;
+    publish_dead_letters(queue, report, previous, ctx).await;
+    if changed {
+        publish_failure(queue, report, ctx).await;
+    }
+}
+
+/// An Event for each part the pass created or adopted.
+async fn publish_made(queue: &SecureQueue, report: &Report, ctx: &Context) {
+    for (part, step) in report.parts() {
+        let action = match step.reason {
+            Reason::Created => part.created_action(),
+            Reason::Adopted => part.adopted_action(),
             _ => continue,
         };
         publish(
@@ -383,6 +379,11 @@ async fn publish_events(
         )
         .await;
     }
+}
+
+/// An Event for each drift the pass corrected and, unless the SecureQueue only observes, each
+/// row of the intent table a policy in AWS broke.
+async fn publish_drift(queue: &SecureQueue, report: &Report, ctx: &Context) {
     for correction in &report.corrections {
         let note = correction.to_string();
         let (reason, action) = (Reason::DriftCorrected, correction.repair.action);
@@ -402,36 +403,51 @@ async fn publish_events(
         )
         .await;
     }
+}
+
+/// A Warning when messages arrived in a dead-letter queue that had none before.
+async fn publish_dead_letters(
+    queue: &SecureQueue,
+    report: &Report,
+    previous: Option<&SecureQueueStatus>,
+    ctx: &Context,
+) {
     let waiting_before = previous
         .and_then(|p| p.dead_letter_queue_messages)
         .unwrap_or(0);
-    if let Some(waiting) = report
+    let Some(waiting) = report
         .learned
         .dead_letter_queue_messages
         .filter(|n| *n > 0 && waiting_before == 0)
-    {
-        let note = format!(
-            "{waiting} messages arrived in the dead-letter queue: consumers are failing to process them"
-        );
-        publish(
-            ctx,
-            queue,
-            EventType::Warning,
-            Reason::MessagesInDeadLetterQueue,
-            "Observe",
-            &note,
-        )
-        .await;
-    }
-    if changed && let Some(ready) = report.ready().filter(|r| !r.holds()) {
-        // A new queue waiting for SQS to apply its policy is no failure.
-        let type_ = if ready.reason == Reason::QueuePolicyPropagating {
-            EventType::Normal
-        } else {
-            EventType::Warning
-        };
-        publish(ctx, queue, type_, ready.reason, "Reconcile", &ready.message).await;
-    }
+    else {
+        return;
+    };
+    let note = format!(
+        "{waiting} messages arrived in the dead-letter queue: consumers are failing to process them"
+    );
+    publish(
+        ctx,
+        queue,
+        EventType::Warning,
+        Reason::MessagesInDeadLetterQueue,
+        "Observe",
+        &note,
+    )
+    .await;
+}
+
+/// An Event saying why the SecureQueue is not Ready, if it is not.
+async fn publish_failure(queue: &SecureQueue, report: &Report, ctx: &Context) {
+    let Some(ready) = report.ready().filter(|r| !r.holds()) else {
+        return;
+    };
+    // A new queue waiting for SQS to apply its policy is no failure.
+    let type_ = if ready.reason == Reason::QueuePolicyPropagating {
+        EventType::Normal
+    } else {
+        EventType::Warning
+    };
+    publish(ctx, queue, type_, ready.reason, "Reconcile", &ready.message).await;
 }
 
 async fn publish(

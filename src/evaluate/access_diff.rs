@@ -12,6 +12,7 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::part::Part;
 use crate::resolve::Resolved;
 
 use super::intent::{member, through_sqs};
@@ -43,15 +44,6 @@ const KEY_ADMIN_ACTIONS: [&str; 4] = [
 
 /// The account `*` asks from: not the SecureQueue's, nor in its organization.
 const ANYONE: &str = "arn:aws:iam::999999999999:role/anyone";
-
-/// Which resource a policy is of.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-pub enum Resource {
-    /// The key.
-    Key,
-    /// A queue (the main one or the dead-letter queue).
-    Queue,
-}
 
 /// Whether a principal gains or loses an action.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -98,10 +90,11 @@ impl std::fmt::Display for AccessChange {
 /// One version of a policy: `None` for a resource without one (or without the resource).
 pub type Version<'a> = Option<&'a Value>;
 
-/// Every principal's change of access to `arn` when `before` is replaced by `after`.
+/// Every principal's change of access to `arn`, the part `part`, when `before` is replaced by
+/// `after`.
 pub fn diff(
     q: &Resolved,
-    resource: Resource,
+    part: Part,
     arn: &str,
     before: Version<'_>,
     after: Version<'_>,
@@ -111,7 +104,7 @@ pub fn diff(
     let sources = source_arns([old, new]);
     let mut changes = Vec::new();
     for principal in principals([old, new]) {
-        for (label, action, request) in requests(q, resource, arn, &principal, &sources) {
+        for (label, action, request) in requests(q, part, arn, &principal, &sources) {
             let was = evaluate(old, &request)?.effect;
             let is = evaluate(new, &request)?.effect;
             let change = match (was == Effect::Allowed, is == Effect::Allowed) {
@@ -210,20 +203,20 @@ fn strings(value: &Value) -> Vec<String> {
 /// The requests a principal is asked about, each with its label and action.
 fn requests(
     q: &Resolved,
-    resource: Resource,
+    part: Part,
     arn: &str,
     principal: &Named,
     sources: &BTreeSet<String>,
 ) -> Vec<(String, &'static str, Request)> {
-    let actions: Vec<&'static str> = match resource {
-        Resource::Queue => QUEUE_ACTIONS.to_vec(),
-        Resource::Key => KEY_DATA_ACTIONS
+    let actions: Vec<&'static str> = match part {
+        Part::DeadLetterQueue | Part::Queue => QUEUE_ACTIONS.to_vec(),
+        Part::Key => KEY_DATA_ACTIONS
             .into_iter()
             .chain(KEY_ADMIN_ACTIONS)
             .collect(),
     };
-    let ask = |caller: &str, action: &'static str| match resource {
-        Resource::Key if KEY_DATA_ACTIONS.contains(&action) => through_sqs(q, caller, action),
+    let ask = |caller: &str, action: &'static str| match part {
+        Part::Key if KEY_DATA_ACTIONS.contains(&action) => through_sqs(q, caller, action),
         _ => member(q, caller, action, arn),
     };
     match principal {
@@ -316,7 +309,7 @@ mod tests {
         }]});
         let changes = diff(
             &q,
-            Resource::Queue,
+            Part::Queue,
             &q.queue_arn,
             Some(&open),
             Some(&generated.queue),
@@ -343,16 +336,16 @@ mod tests {
     #[test]
     fn the_same_policy_changes_nobodys_access_and_no_policy_is_no_access() {
         let (q, generated) = planned();
-        for (resource, arn, policy) in [
-            (Resource::Queue, &q.queue_arn, &generated.queue),
-            (Resource::Key, &q.key_alias_arn, &generated.key),
+        for (part, arn, policy) in [
+            (Part::Queue, &q.queue_arn, &generated.queue),
+            (Part::Key, &q.key_alias_arn, &generated.key),
         ] {
             assert!(
-                diff(&q, resource, arn, Some(policy), Some(policy))
+                diff(&q, part, arn, Some(policy), Some(policy))
                     .unwrap()
                     .is_empty()
             );
-            let created = diff(&q, resource, arn, None, Some(policy)).unwrap();
+            let created = diff(&q, part, arn, None, Some(policy)).unwrap();
             assert!(
                 created.iter().all(|c| c.change == Change::Gains),
                 "{created:?}"

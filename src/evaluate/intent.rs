@@ -5,22 +5,12 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::arn;
+use crate::part::Part;
 use crate::plan::Plan;
 use crate::policy::statements::{OPERATOR_QUEUE_ACTIONS, SourceService, service_sources};
 use crate::resolve::Resolved;
 
 use super::{Decision, Effect, Principal, Request, evaluate};
-
-/// Which policy a check is about.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-pub enum Target {
-    /// The key policy.
-    Key,
-    /// The dead-letter queue's policy.
-    DeadLetterQueue,
-    /// The main queue's policy.
-    Queue,
-}
 
 /// What the check expects.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -41,8 +31,8 @@ pub enum Expect {
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Check {
-    /// The policy.
-    pub target: Target,
+    /// The part whose policy it is about.
+    pub target: Part,
     /// What the row says, for people.
     pub description: String,
     /// The request.
@@ -95,9 +85,9 @@ pub fn verify(policies: &Policies, q: &Resolved) -> Result<Vec<Row>, String> {
         .into_iter()
         .map(|check| {
             let policy = match check.target {
-                Target::Key => &policies.key,
-                Target::DeadLetterQueue => &policies.dead_letter_queue,
-                Target::Queue => &policies.queue,
+                Part::Key => &policies.key,
+                Part::DeadLetterQueue => &policies.dead_letter_queue,
+                Part::Queue => &policies.queue,
             };
             let decision = evaluate(policy, &check.request)
                 .map_err(|e| format!("{}: {e}", check.description))?;
@@ -240,7 +230,7 @@ pub(super) fn through_sqs(q: &Resolved, role: &str, action: &str) -> Request {
 }
 
 /// A row about a principal the spec names.
-fn check(target: Target, description: String, request: Request, expect: Expect) -> Check {
+fn check(target: Part, description: String, request: Request, expect: Expect) -> Check {
     Check {
         target,
         description,
@@ -268,10 +258,10 @@ fn stranger(q: &Resolved) -> String {
 }
 
 /// Both queues, with the policy that decides for each.
-fn queues(q: &Resolved) -> [(Target, &str); 2] {
+fn queues(q: &Resolved) -> [(Part, &str); 2] {
     [
-        (Target::Queue, q.queue_arn.as_str()),
-        (Target::DeadLetterQueue, q.dead_letter_queue_arn.as_str()),
+        (Part::Queue, q.queue_arn.as_str()),
+        (Part::DeadLetterQueue, q.dead_letter_queue_arn.as_str()),
     ]
 }
 
@@ -317,7 +307,7 @@ fn consumer_rows(q: &Resolved, consumer: &str) -> Vec<Check> {
     .into_iter()
     .map(|action| {
         check(
-            Target::Queue,
+            Part::Queue,
             format!("consumer {consumer} may {action}"),
             member(q, consumer, action, &q.queue_arn),
             Expect::Allowed,
@@ -327,32 +317,32 @@ fn consumer_rows(q: &Resolved, consumer: &str) -> Vec<Check> {
     let twin = elsewhere(consumer);
     rows.extend([
         check(
-            Target::Key,
+            Part::Key,
             format!("consumer {consumer} may decrypt through SQS"),
             through_sqs(q, consumer, "kms:Decrypt"),
             Expect::Allowed,
         ),
         check(
-            Target::Key,
+            Part::Key,
             format!("consumer {consumer} may not decrypt outside SQS"),
             member(q, consumer, "kms:Decrypt", "*"),
             Expect::Denied,
         ),
         check(
-            Target::Queue,
+            Part::Queue,
             format!("consumer {consumer} may not receive over plain HTTP"),
             receive(consumer).over_plain_http(),
             Expect::ExplicitlyDenied,
         ),
         check(
-            Target::Queue,
+            Part::Queue,
             format!("another account's role of the same name ({twin}) may not receive"),
             receive(&twin),
             Expect::Denied,
         )
         .unnamed(),
         check(
-            Target::Key,
+            Part::Key,
             format!("another account's role of the same name ({twin}) may not read the key"),
             member(q, &twin, "kms:DescribeKey", "*"),
             Expect::Denied,
@@ -361,7 +351,7 @@ fn consumer_rows(q: &Resolved, consumer: &str) -> Vec<Check> {
     ]);
     if q.spec.vpc_endpoint_id.is_some() {
         rows.push(check(
-            Target::Queue,
+            Part::Queue,
             format!("consumer {consumer} may not receive outside the VPC endpoint"),
             receive(consumer).outside_endpoint(),
             Expect::ExplicitlyDenied,
@@ -369,7 +359,7 @@ fn consumer_rows(q: &Resolved, consumer: &str) -> Vec<Check> {
     }
     if q.spec.organization_id.is_some() {
         rows.push(check(
-            Target::Queue,
+            Part::Queue,
             format!("consumer {consumer} may not receive from outside the organization"),
             receive(consumer).outside_organization(),
             Expect::ExplicitlyDenied,
@@ -384,13 +374,13 @@ fn dead_letter_consumer_rows(q: &Resolved, consumer: &str) -> Vec<Check> {
     let receive = || member(q, consumer, "sqs:ReceiveMessage", &q.dead_letter_queue_arn);
     let mut rows = vec![
         check(
-            Target::DeadLetterQueue,
+            Part::DeadLetterQueue,
             format!("dead-letter consumer {consumer} may receive"),
             receive(),
             Expect::Allowed,
         ),
         check(
-            Target::DeadLetterQueue,
+            Part::DeadLetterQueue,
             format!("dead-letter consumer {consumer} may not receive over plain HTTP"),
             receive().over_plain_http(),
             Expect::ExplicitlyDenied,
@@ -398,7 +388,7 @@ fn dead_letter_consumer_rows(q: &Resolved, consumer: &str) -> Vec<Check> {
     ];
     if q.spec.organization_id.is_some() {
         rows.push(check(
-            Target::DeadLetterQueue,
+            Part::DeadLetterQueue,
             format!(
                 "dead-letter consumer {consumer} may not receive from outside the organization"
             ),
@@ -432,33 +422,33 @@ fn service_source_rows(q: &Resolved, service: SourceService, source: &str) -> Ve
     );
     let mut rows = vec![
         check(
-            Target::Queue,
+            Part::Queue,
             format!("{principal} may send for {source}"),
             from(source, &account, "sqs:SendMessage", &q.queue_arn),
             Expect::Allowed,
         ),
         check(
-            Target::Key,
+            Part::Key,
             format!("{principal} may encrypt for {source}"),
             from(source, &account, "kms:GenerateDataKey", "*"),
             Expect::Allowed,
         ),
         check(
-            Target::Queue,
+            Part::Queue,
             format!("another source ({sibling}) may not send through {principal}"),
             from(&sibling, &account, "sqs:SendMessage", &q.queue_arn),
             Expect::Denied,
         )
         .unnamed(),
         check(
-            Target::Key,
+            Part::Key,
             format!("another source ({sibling}) may not encrypt through {principal}"),
             from(&sibling, &account, "kms:GenerateDataKey", "*"),
             Expect::Denied,
         )
         .unnamed(),
         check(
-            Target::Key,
+            Part::Key,
             format!("another account may not encrypt through {principal} naming {source}"),
             from(source, OTHER_ACCOUNT, "kms:GenerateDataKey", "*"),
             Expect::Denied,
@@ -468,7 +458,7 @@ fn service_source_rows(q: &Resolved, service: SourceService, source: &str) -> Ve
     if service == SourceService::S3 {
         rows.push(
             check(
-                Target::Queue,
+                Part::Queue,
                 format!("another account may not send through {principal} naming {source}"),
                 from(source, OTHER_ACCOUNT, "sqs:SendMessage", &q.queue_arn),
                 Expect::Denied,
@@ -479,7 +469,7 @@ fn service_source_rows(q: &Resolved, service: SourceService, source: &str) -> Ve
     if source.split(':').nth(4).is_some_and(|a| !a.is_empty()) {
         let twin = elsewhere(source);
         rows.push(check(
-            Target::Queue,
+            Part::Queue,
             format!(
                 "another account's {twin}, the same source name, may not send through {principal}"
             ),
@@ -501,14 +491,14 @@ fn source_impostor_rows(q: &Resolved, source: &str) -> Vec<Check> {
     };
     vec![
         check(
-            Target::Queue,
+            Part::Queue,
             format!("another role of the account may not send claiming {source} as its source"),
             impostor("sqs:SendMessage", &q.queue_arn),
             Expect::Denied,
         )
         .unnamed(),
         check(
-            Target::Key,
+            Part::Key,
             format!("another role of the account may not encrypt claiming {source} as its source"),
             impostor("kms:GenerateDataKey", "*"),
             Expect::Denied,
@@ -520,25 +510,25 @@ fn source_impostor_rows(q: &Resolved, source: &str) -> Vec<Check> {
 fn producer_rows(q: &Resolved, producer: &str) -> Vec<Check> {
     vec![
         check(
-            Target::Queue,
+            Part::Queue,
             format!("producer {producer} may send"),
             member(q, producer, "sqs:SendMessage", &q.queue_arn),
             Expect::Allowed,
         ),
         check(
-            Target::Key,
+            Part::Key,
             format!("producer {producer} may encrypt through SQS"),
             through_sqs(q, producer, "kms:GenerateDataKey"),
             Expect::Allowed,
         ),
         check(
-            Target::Key,
+            Part::Key,
             format!("producer {producer} may not use the key outside SQS"),
             member(q, producer, "kms:GenerateDataKey", "*"),
             Expect::Denied,
         ),
         check(
-            Target::Queue,
+            Part::Queue,
             format!("producer {producer} may not send over plain HTTP"),
             member(q, producer, "sqs:SendMessage", &q.queue_arn).over_plain_http(),
             Expect::ExplicitlyDenied,
@@ -549,7 +539,7 @@ fn producer_rows(q: &Resolved, producer: &str) -> Vec<Check> {
 /// An administrator keeps the key policy (no lockout) and is not denied changing either queue.
 fn administrator_rows(q: &Resolved, admin: &str) -> Vec<Check> {
     let mut rows = vec![check(
-        Target::Key,
+        Part::Key,
         format!("administrator {admin} may change the key policy (no lockout)"),
         member(q, admin, "kms:PutKeyPolicy", "*"),
         Expect::Allowed,
@@ -567,7 +557,7 @@ fn administrator_rows(q: &Resolved, admin: &str) -> Vec<Check> {
 
 /// The operator manages the queue through its policy alone, and the tagging it is granted there
 /// is granted to nobody else.
-fn operator_rows(q: &Resolved, target: Target, arn: &str) -> Vec<Check> {
+fn operator_rows(q: &Resolved, target: Part, arn: &str) -> Vec<Check> {
     let stranger = stranger(q);
     let operator = OPERATOR_QUEUE_ACTIONS.into_iter().map(|action| {
         check(
@@ -621,7 +611,7 @@ fn stranger_rows(q: &Resolved) -> Vec<Check> {
     ] {
         rows.push(
             check(
-                Target::Key,
+                Part::Key,
                 format!("another role of the account may not {action}"),
                 through_sqs(q, &stranger, action),
                 Expect::Denied,
@@ -648,13 +638,13 @@ fn redrive_rows(q: &Resolved) -> Vec<Check> {
     );
     vec![
         check(
-            Target::DeadLetterQueue,
+            Part::DeadLetterQueue,
             "the main queue's redrive reaches the dead-letter queue".to_string(),
             redrive(&q.queue_arn),
             Expect::NotDenied,
         ),
         check(
-            Target::DeadLetterQueue,
+            Part::DeadLetterQueue,
             format!("another queue ({other_queue}) may not feed the dead-letter queue"),
             redrive(&other_queue),
             Expect::ExplicitlyDenied,

@@ -261,19 +261,10 @@ pub(super) async fn observe(
         Some((policy, rotation)) => Some((policy?, rotation?)),
         None => None,
     };
-    let watching = keys
-        .ledger
-        .watching(jiff::Timestamp::now())
-        .unwrap_or_else(|| keys.records.watching(owner));
-    let surplus = if !adopted && watching {
-        // Never the key the alias names, even if a lagging ListAliases missed the alias.
-        find_orphans(kms, owner, keys.records)
-            .await?
-            .into_iter()
-            .filter(|info| info.key_id != target.key_id)
-            .collect()
-    } else {
+    let surplus = if adopted {
         Vec::new()
+    } else {
+        surplus(kms, owner, keys, &target).await?
     };
     Ok(KeyFound::Present(Box::new(ExistingKey {
         info: target,
@@ -284,6 +275,29 @@ pub(super) async fn observe(
         tags_read,
         adopted,
     })))
+}
+
+/// The unaliased keys of ours besides `aliased`, the key our alias names, while a CreateKey
+/// whose answer was lost may have made one (see the module's documentation); none otherwise.
+async fn surplus(
+    kms: &Kms,
+    owner: &Owner,
+    keys: &Keys<'_>,
+    aliased: &KeyInfo,
+) -> Result<Vec<KeyInfo>, AwsError> {
+    let watching = keys
+        .ledger
+        .watching(jiff::Timestamp::now())
+        .unwrap_or_else(|| keys.records.watching(owner));
+    if !watching {
+        return Ok(Vec::new());
+    }
+    // Never the key the alias names, even if a lagging ListAliases missed the alias.
+    Ok(find_orphans(kms, owner, keys.records)
+        .await?
+        .into_iter()
+        .filter(|info| info.key_id != aliased.key_id)
+        .collect())
 }
 
 /// The key of ours to finish when the alias is missing: found by the orphan search where the

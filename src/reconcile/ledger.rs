@@ -176,7 +176,7 @@ impl KeptLedger {
 
     /// Gives `queue` the status the controller writes after `report`'s pass, with this
     /// ledger's record in it.
-    pub fn after_pass(&self, queue: &mut SecureQueue, report: &super::Report) {
+    pub fn after_pass(&self, queue: &mut SecureQueue, report: &super::report::Report) {
         let status = super::status::of_pass(
             report,
             queue.metadata.generation,

@@ -19,12 +19,14 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
+use crate::part::Part;
 use crate::plan::Plan;
 
 /// How much the operator's clock and AWS's may differ when matching a queue's creation time.
 const CLOCK_TOLERANCE_SECONDS: i64 = 30;
 
-/// Which resource the memory is about: a key by alias, a queue by name, each in its region.
+/// Which resource the memory is about, by the name AWS knows it by: a key by alias, a queue by
+/// name (whichever part it plays), each in its region.
 #[derive(Clone, Debug, Hash, PartialEq, Eq)]
 pub(super) enum Slot {
     /// A key, by region and alias.
@@ -33,25 +35,44 @@ pub(super) enum Slot {
     Queue { region: String, name: String },
 }
 
-/// The slots of a plan's key, dead-letter queue and queue, in that order.
+impl Slot {
+    /// The slot of `plan`'s `part`.
+    fn of(plan: &Plan, part: Part) -> Self {
+        let region = plan.region.clone();
+        match part {
+            Part::Key => Slot::Key {
+                region,
+                alias: plan.key.alias.clone(),
+            },
+            Part::DeadLetterQueue => Slot::Queue {
+                region,
+                name: plan.dead_letter_queue.name.clone(),
+            },
+            Part::Queue => Slot::Queue {
+                region,
+                name: plan.queue.name.clone(),
+            },
+        }
+    }
+}
+
+/// The slots of a plan's parts, in [`Part::ALL`] order.
 pub(super) fn slots(plan: &Plan) -> [Slot; 3] {
-    let queue = |name: &str| Slot::Queue {
-        region: plan.region.clone(),
-        name: name.to_string(),
-    };
-    [
-        Slot::Key {
-            region: plan.region.clone(),
-            alias: plan.key.alias.clone(),
-        },
-        queue(&plan.dead_letter_queue.name),
-        queue(&plan.queue.name),
-    ]
+    Part::ALL.map(|part| Slot::of(plan, part))
+}
+
+/// The tags `plan` gives `part`.
+fn planned_tags(plan: &Plan, part: Part) -> &Arc<BTreeMap<String, String>> {
+    match part {
+        Part::Key => &plan.key.tags,
+        Part::DeadLetterQueue => &plan.dead_letter_queue.tags,
+        Part::Queue => &plan.queue.tags,
+    }
 }
 
 /// How a pass left one resource it converged.
-#[derive(Debug)]
-pub(super) struct Outcome {
+#[derive(Clone, Debug)]
+pub(super) struct Left {
     /// Which resource it is, when that is known.
     pub identity: Option<Identity>,
     /// Whether the pass read its tags (or wrote them whole) rather than relying on memory.
@@ -176,7 +197,7 @@ impl Memory {
     /// What a pass over `slots` may rely on: every remembered resource is trusted except the
     /// one whose tags were read longest ago, which is audited; when some resource is not
     /// remembered at all, its tags are read anyway and every remembered one is trusted.
-    pub(super) fn recall(&self, slots: [&Slot; 3]) -> [Recall; 3] {
+    fn recall(&self, slots: [&Slot; 3]) -> [Recall; 3] {
         let state = self.0.lock().expect("memory");
         let seen = slots.map(|slot| state.seen.get(slot).cloned());
         let audited = if seen.iter().all(Option::is_some) {
@@ -195,41 +216,60 @@ impl Memory {
     }
 
     /// A pass of this process begins; tags read from now on are later than any before.
-    pub(super) fn next_pass(&self) -> u64 {
+    fn next_pass(&self) -> u64 {
         let mut state = self.0.lock().expect("memory");
         state.passes += 1;
         state.passes
     }
 
-    /// Remembers the key, dead-letter queue and queue of `plan` after pass number `pass`, with
-    /// the tags the plan gave them, when the pass converged all three (`finished`); forgets
-    /// them otherwise.
-    pub(super) fn after_pass(
+    /// A pass's turn at the memory over `plan`'s parts: what it may rely on, each part's
+    /// [`Memory::recall`]. A dry run relies on nothing and teaches nothing: it reads everything
+    /// afresh, and what it "made" does not exist.
+    pub(super) fn turn(&self, plan: &Plan, dry_run: bool) -> Turn<'_> {
+        if dry_run {
+            return Turn {
+                recalls: Default::default(),
+                kept: None,
+            };
+        }
+        let slots = slots(plan);
+        let recalls = self.recall(slots.each_ref());
+        let pass = self.next_pass();
+        Turn {
+            recalls,
+            kept: Some(Kept {
+                memory: self,
+                slots,
+                pass,
+            }),
+        }
+    }
+
+    /// Remembers the parts of `plan` after pass number `pass`, with the tags the plan gave
+    /// them, when the pass converged all three (`finished`); forgets them otherwise.
+    fn after_pass(
         &self,
         pass: u64,
         plan: &Plan,
         slots: [Slot; 3],
         recalls: &[Recall; 3],
-        finished: Option<[Outcome; 3]>,
+        finished: Option<[Left; 3]>,
     ) {
-        let Some(outcomes) = finished else {
+        let Some(left) = finished else {
             self.forget(&slots.each_ref());
             return;
         };
-        let tags = [
-            &plan.key.tags,
-            &plan.dead_letter_queue.tags,
-            &plan.queue.tags,
-        ];
-        for (((slot, recall), outcome), tags) in
-            slots.into_iter().zip(recalls).zip(outcomes).zip(tags)
+        for (((part, slot), recall), left) in
+            Part::ALL.into_iter().zip(slots).zip(recalls).zip(left)
         {
             let read = match recall.read() {
-                Some(read) if !outcome.tags_read => read,
+                Some(read) if !left.tags_read => read,
                 _ => pass,
             };
-            match outcome.identity {
-                Some(identity) => self.remember(slot, identity, tags.clone(), read),
+            match left.identity {
+                Some(identity) => {
+                    self.remember(slot, identity, planned_tags(plan, part).clone(), read)
+                }
                 None => self.forget(&[&slot]),
             }
         }
@@ -256,6 +296,37 @@ impl Memory {
         let mut state = self.0.lock().expect("memory");
         for slot in slots {
             state.seen.remove(*slot);
+        }
+    }
+}
+
+/// One pass's turn at the memory: what it may rely on for each part and, unless it is a dry
+/// run, where it leaves what it converged.
+pub(super) struct Turn<'a> {
+    /// In [`Part::ALL`] order.
+    recalls: [Recall; 3],
+    kept: Option<Kept<'a>>,
+}
+
+/// Where a pass that writes leaves its parts.
+struct Kept<'a> {
+    memory: &'a Memory,
+    slots: [Slot; 3],
+    pass: u64,
+}
+
+impl Turn<'_> {
+    /// What the pass may rely on for `part`.
+    pub(super) fn recall(&self, part: Part) -> &Recall {
+        &self.recalls[part.index()]
+    }
+
+    /// Ends the turn: remembers the parts the pass `left` as they are, when every step held;
+    /// forgets them otherwise.
+    pub(super) fn end(self, plan: &Plan, left: Option<[Left; 3]>) {
+        if let Some(kept) = self.kept {
+            kept.memory
+                .after_pass(kept.pass, plan, kept.slots, &self.recalls, left);
         }
     }
 }

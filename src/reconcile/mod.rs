@@ -1,46 +1,56 @@
 //! The reconciler: one pass brings AWS to a SecureQueue's plan, in order, writing only what
 //! differs, and reports each step as a condition.
 //!
-//! A pass first observes all three resources (key, dead-letter queue, queue) in parallel and
-//! checks their ownership tags; only when nothing conflicts does it write, in order: key, then
-//! dead-letter queue, then queue. Everything that decides access is read back from AWS on every
-//! pass, so a pass cut off after any call is finished by the next one; only queue URLs and tags
-//! are remembered between passes (`memory.rs`), to spare a steady-state pass four reads.
+//! A pass is a value, `Pass` in `pass.rs`: the verified plan (`verified.rs`), the clients of
+//! the SecureQueue's account, and what it may rely on from earlier passes. It reads all three
+//! [`Part`](crate::part::Part)s at once and checks their owners (`ownership.rs`); only when
+//! nothing conflicts does it write, part by part: the key (`key.rs`), then the dead-letter queue
+//! and the queue (`queue.rs`), in order (`steps.rs`). What it came to (`outcome.rs`) is put in
+//! words once, by [`status`]: the [`Report`] callers read, and the status the controller writes
+//! from it. A deletion (`deletion.rs`) goes the other way, queue first.
+//!
+//! Everything that decides access is read back from AWS on every pass, so a pass cut off after
+//! any call is finished by the next one; only queue URLs and tags are remembered between passes
+//! (`memory.rs`), to spare a steady-state pass four reads.
 
+mod deletion;
 mod diff;
 mod error;
+mod found;
 mod key;
 pub mod ledger;
 mod memory;
-mod observed;
+mod outcome;
 mod ownership;
 mod pass;
 mod queue;
 mod report;
 pub mod status;
+mod steps;
 mod tags;
+mod verified;
 
 use std::sync::{Arc, RwLock};
 
 use crate::accounts::{self, Accounts};
 use crate::api::conditions::Reason;
 use crate::api::{AdoptionRecord, DeletionPolicy, Management, SecureQueue};
-use crate::aws::calls::{CallCounts, CallLog};
-use crate::aws::held::HeldWrites;
+use crate::aws::calls::CallLog;
 use crate::aws::session::AssumedRole;
 use crate::aws::{Aws, Clients};
-use crate::evaluate::intent;
-use crate::plan::{self, Plan};
-use crate::resolve::{self, Environment};
-use crate::validation::{self, Problem};
+use crate::resolve::Environment;
+use crate::validation::Problem;
 
 pub use diff::Difference;
 pub use error::StepError;
+use key::Keys;
 use ledger::{KeyLedger, LedgerStore};
+use outcome::{DeletionOutcome, Mode, Outcome, Refused};
 use ownership::Claim;
 pub use ownership::{Owner, Ownership};
-pub use report::{Adoption, Correction, Deletion, Finding, Repair, Report};
-pub use status::StepReport;
+use pass::{Adapters, Pass};
+pub use report::{Adoption, Correction, Deletion, Finding, Repair, Report, StepReport};
+use verified::Verified;
 
 /// Converges and deletes SecureQueues with the operator's AWS clients and configuration.
 #[derive(Clone, Debug)]
@@ -86,12 +96,10 @@ impl Reconciler {
         &self.env
     }
 
-    /// The configuration `queue` is planned with: the operator's own, or that of the account
-    /// `spec.accountId` names and a binding admits; with the role to assume there.
-    pub fn tenant(
-        &self,
-        queue: &SecureQueue,
-    ) -> Result<(Environment, Option<AssumedRole>), Problem> {
+    /// Where `queue`'s passes work: the configuration it is planned with (the operator's own,
+    /// or that of the account `spec.accountId` names and a binding admits), with the role to
+    /// assume there.
+    pub fn tenant(&self, queue: &SecureQueue) -> Result<Tenancy, Problem> {
         let accounts = self.accounts();
         let tenant = accounts.tenant(queue, &self.env)?;
         let session = tenant.binding.map(|binding| AssumedRole {
@@ -103,20 +111,22 @@ impl Reconciler {
             ),
             external_id: binding.external_id.clone(),
         });
-        Ok((tenant.env, session))
+        Ok(Tenancy {
+            env: tenant.env,
+            session,
+        })
     }
 
-    /// The clients of `env`'s account in `region`: the operator's own, or those of the session
-    /// of the role assumed there.
-    async fn clients(
-        &self,
-        env: &Environment,
-        session: Option<&AssumedRole>,
-        region: &str,
-    ) -> Clients {
-        match session {
+    /// The clients of `tenancy`'s account in `region`: the operator's own, or those of the
+    /// session of the role assumed there.
+    async fn clients(&self, tenancy: &Tenancy, region: &str) -> Clients {
+        match &tenancy.session {
             None => self.aws.clients(region),
-            Some(role) => self.aws.clients_as(role, &env.account_id, region).await,
+            Some(role) => {
+                self.aws
+                    .clients_as(role, &tenancy.env.account_id, region)
+                    .await
+            }
         }
     }
 
@@ -168,19 +178,19 @@ impl Reconciler {
         log: &CallLog,
         ledger: KeyLedger<'_>,
     ) -> Report {
-        if queue.spec.management == Management::Observe {
-            let mut report = self.pass(queue, log, Writes::Held, ledger).await;
-            observed::conclude(&mut report);
-            return report;
-        }
-        self.pass(queue, log, Writes::Sent, ledger).await
+        let mode = match queue.spec.management {
+            Management::Observe => Mode::Observe,
+            Management::Manage | Management::Adopt => Mode::Converge,
+        };
+        self.pass(queue, log, mode, ledger).await
     }
 
     /// The pass a converge would make, every write held back and reported in order
     /// (`held_writes`), with the access each policy change gives and takes: for `securequeue
     /// diff` and for the adoption record an adoption writes before it takes anything over.
     pub async fn preview(&self, queue: &SecureQueue, log: &CallLog) -> Report {
-        self.pass(queue, log, Writes::Held, KeyLedger::Memory).await
+        self.pass(queue, log, Mode::Preview, KeyLedger::Memory)
+            .await
     }
 
     /// When `report`'s pass waited for an adoption record (`AdoptionPending`): the record a dry
@@ -198,87 +208,52 @@ impl Reconciler {
         status::adoption_record(&preview, jiff::Timestamp::now())
     }
 
+    /// One pass of `queue` in `mode`, its calls counted in `log`, and its report.
     async fn pass(
         &self,
         queue: &SecureQueue,
         log: &CallLog,
-        writes: Writes,
+        mode: Mode,
         ledger: KeyLedger<'_>,
     ) -> Report {
+        let end = match self.prepare(queue, log, mode, ledger).await {
+            Ok(pass) => Ok(pass.run().await),
+            Err(refused) => Err(refused),
+        };
         let name = display_name(queue);
-        let (env, session) = match self.tenant(queue) {
-            Ok(tenant) => tenant,
-            Err(problem) => {
-                return Report::refused(name, problem.refusal, validation::describe(&[problem]));
-            }
-        };
-        let (resolved, plan, rows) = match verified(queue, &env) {
-            Ok(verified) => verified,
-            Err((why, message)) => return Report::refused(name, why, message),
-        };
-        let held = HeldWrites::default();
-        let dry_run = writes == Writes::Held;
-        let clients = self.clients(&env, session.as_ref(), &plan.region).await;
-        let clients = match writes {
-            Writes::Sent => clients,
-            Writes::Held => clients.holding_writes(&held),
-        };
-        let mut report = Report::new(name);
-        report.policies_verified = Some(rows);
-        report.learned.kms_estimated_requests_per_30_days =
-            Some(plan.kms.estimated_requests_per_30_days);
-        let slots = memory::slots(&plan);
-        // A dry run reads everything afresh and teaches the memory nothing: what it "made"
-        // does not exist.
-        let recalls = if dry_run {
-            Default::default()
-        } else {
-            self.memory.recall(slots.each_ref())
-        };
-        let recorded = recorded_adoption(queue);
-        let across_tenants = env
-            .guardrails
-            .trusts_across_tenants(queue.metadata.namespace.as_deref().unwrap_or("default"));
-        let claim = Claim::of(queue.spec.management, &recorded, dry_run, across_tenants);
-        let pass = self.memory.next_pass();
-        // On the heap: the pass's future holds every step's state at once.
-        let finished = log
-            .scope(Box::pin(pass::converge(
-                &clients,
-                &key::Keys {
-                    records: &self.key_records,
-                    ledger,
-                },
-                &plan,
-                &resolved,
-                &recalls,
-                &claim,
-                &mut report,
-            )))
-            .await;
-        if dry_run {
-            report.held_writes = Some(held.writes());
-            status::forget_made(&mut report);
-        } else {
-            self.memory
-                .after_pass(pass, &plan, slots, &recalls, finished);
-        }
-        if let Some(note) = kept_region(&resolved, &self.env)
-            && let Some(ready) = report.conditions.last_mut()
-        {
-            ready.message.push_str(&note);
-        }
-        report.calls = log.counts();
-        if dry_run {
-            return report;
-        }
-        for correction in &report.corrections {
-            tracing::info!(securequeue = %report.name, %correction, "drift corrected");
-        }
-        for finding in &report.access_findings {
-            tracing::warn!(securequeue = %report.name, %finding, "a policy in AWS allowed more than the spec");
+        let report = status::converge::report(Outcome { name, mode, end });
+        if mode == Mode::Converge {
+            log_drift(&report);
         }
         report
+    }
+
+    /// The pass `queue` is due in `mode`, with what it needs; or why it is refused before any
+    /// AWS call.
+    async fn prepare<'a>(
+        &'a self,
+        queue: &'a SecureQueue,
+        log: &'a CallLog,
+        mode: Mode,
+        ledger: KeyLedger<'a>,
+    ) -> Result<Pass<'a>, Refused> {
+        let tenancy = self
+            .tenant(queue)
+            .map_err(|problem| Refused::of(&[problem]))?;
+        let verified = Verified::of(queue, &tenancy.env)?;
+        let clients = self.clients(&tenancy, &verified.plan.region).await;
+        let memory = self.memory.turn(&verified.plan, mode.dry_run());
+        Ok(Pass {
+            verified,
+            adapters: Adapters::new(clients, mode),
+            keys: Keys {
+                records: &self.key_records,
+                ledger,
+            },
+            claim: claim(queue, &tenancy.env, mode),
+            memory,
+            log,
+        })
     }
 
     /// One deletion pass, honouring `spec.deletionPolicy`, its calls counted in `log`. An
@@ -302,12 +277,10 @@ impl Reconciler {
         log: &CallLog,
         ledger: KeyLedger<'_>,
     ) -> Deletion {
-        let tenant = self.tenant(queue);
-        let session = tenant
-            .as_ref()
-            .ok()
-            .and_then(|(_, session)| session.clone());
-        let deletion = self.deletion(queue, tenant, log, ledger).await;
+        let tenancy = self.tenant(queue);
+        let session = tenancy.as_ref().ok().and_then(|t| t.session.clone());
+        let outcome = self.deletion(queue, tenancy, log, ledger).await;
+        let deletion = status::deletion::report(display_name(queue), outcome);
         if deletion.finished()
             && let Some(session) = session
         {
@@ -316,151 +289,77 @@ impl Reconciler {
         deletion
     }
 
+    /// What a deletion pass of `queue` comes to.
     async fn deletion(
         &self,
         queue: &SecureQueue,
-        tenant: Result<(Environment, Option<AssumedRole>), Problem>,
+        tenancy: Result<Tenancy, Problem>,
         log: &CallLog,
         ledger: KeyLedger<'_>,
-    ) -> Deletion {
-        let name = display_name(queue);
+    ) -> DeletionOutcome {
         if queue.spec.management == Management::Observe {
-            return Deletion {
-                name,
-                steps: pass::observed_only(),
-                calls: CallCounts::default(),
-            };
+            return DeletionOutcome::Observed;
         }
         // Without its account's binding the operator may not work where the resources are:
         // nothing is deleted, and the finalizer stays until the binding is back.
-        let (env, session) = match tenant {
-            Ok(tenant) => tenant,
+        let tenancy = match tenancy {
+            Ok(tenancy) => tenancy,
             Err(_) if queue.spec.deletion_policy == DeletionPolicy::Retain => {
-                return Deletion {
-                    name,
-                    steps: pass::retained(),
-                    calls: CallCounts::default(),
-                };
+                return DeletionOutcome::Retained;
             }
-            Err(problem) => {
-                let message = format!(
-                    "nothing was deleted: {}; restore the binding to delete the resources, or set deletionPolicy: Retain to leave them in AWS",
-                    validation::describe(std::slice::from_ref(&problem))
-                );
-                return Deletion {
-                    name,
-                    steps: pass::undeletable(problem.refusal, message),
-                    calls: CallCounts::default(),
-                };
-            }
+            Err(problem) => return DeletionOutcome::Unbound(Refused::of(&[problem])),
         };
-        // A SecureQueue a guardrail refuses was planned without the guardrails, if ever: any
-        // resources of it are where that plan puts them.
-        let built = plan::build_resolved(queue, &env).or_else(|problems| {
-            if problems.iter().any(|p| p.refusal.is_guardrail()) {
-                plan::build_resolved(queue, &env.without_guardrails())
-            } else {
-                Err(problems)
-            }
-        });
-        // Whatever the policy, the SecureQueue is going: nothing of it stays in memory, and a
-        // deletion looks everything up afresh.
-        if let Ok((_, plan)) = &built {
-            self.memory.forget(&memory::slots(plan).each_ref());
-        }
-        let deletion = |steps| Deletion {
-            name: name.clone(),
-            steps,
-            calls: CallCounts::default(),
+        let plan = match deletion::plan(queue, &tenancy.env, &self.memory) {
+            Ok(plan) => plan,
+            Err(outcome) => return outcome,
         };
-        if queue.spec.deletion_policy == DeletionPolicy::Retain {
-            return deletion(pass::retained());
-        }
-        let refuse = |problems: &[Problem]| {
-            deletion(pass::undeletable(
-                problems[0].refusal,
-                format!(
-                    "cannot tell which resources to delete: {}",
-                    validation::describe(problems)
-                ),
-            ))
+        let clients = self.clients(&tenancy, &plan.region).await;
+        let keys = Keys {
+            records: &self.key_records,
+            ledger,
         };
-        let plan = match built.and_then(|built| plan::hold(queue, built)) {
-            Ok((_, plan)) => plan,
-            Err(problems) => return refuse(&problems),
-        };
-        let clients = self.clients(&env, session.as_ref(), &plan.region).await;
-        let steps = log
-            .scope(pass::delete(
-                &clients,
-                &key::Keys {
-                    records: &self.key_records,
-                    ledger,
-                },
-                &plan,
-            ))
-            .await;
-        Deletion {
-            name,
+        let steps = log.scope(deletion::delete(&clients, &keys, &plan)).await;
+        DeletionOutcome::Ran {
             steps,
             calls: log.counts(),
         }
     }
 }
 
-/// The plan of a SecureQueue that may be converged, with the number of intent-table rows
-/// its policies passed; or why it is refused before any AWS call: a guardrail, an invalid
-/// spec, a move of its resources, or a policy failing the intent table.
-fn verified(
-    queue: &SecureQueue,
-    env: &Environment,
-) -> Result<(resolve::Resolved, Plan, usize), (Reason, String)> {
-    let refused = |problems: &[Problem]| (problems[0].refusal, validation::describe(problems));
-    let (resolved, plan) = plan::build_held(queue, env).map_err(|p| refused(&p))?;
-    // Prove the policies before the first write: a failing row blocks the pass.
-    let failing = |message| (Reason::PolicyVerificationFailed, message);
-    let rows = intent::verify(&intent::Policies::of(&plan), &resolved).map_err(failing)?;
-    if let Some(row) = rows.iter().find(|r| !r.holds) {
-        let count = rows.iter().filter(|r| !r.holds).count();
-        return Err(failing(format!(
-            "{count} of {} policy checks fail, e.g. `{}`: the {:?} policy decides {:?}",
-            rows.len(),
-            row.check.description,
-            row.check.target,
-            row.decision.effect
-        )));
-    }
-    Ok((resolved, plan, rows.len()))
+/// Where a SecureQueue's passes work: the configuration it is planned with, and the role
+/// assumed in its account (`None` in the operator's own).
+#[derive(Clone, Debug)]
+pub struct Tenancy {
+    pub env: Environment,
+    pub session: Option<AssumedRole>,
 }
 
-/// Whether a pass sends its writes or holds them back.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Writes {
-    Sent,
-    Held,
-}
-
-/// The ARNs a SecureQueue's status records as adopted.
-fn recorded_adoption(queue: &SecureQueue) -> Vec<String> {
-    queue
+/// Which existing resources a pass of `queue` in `mode` may use: by `spec.management`, the ARNs
+/// its status records as adopted, and whether its namespace is trusted across tenants.
+fn claim<'a>(queue: &'a SecureQueue, env: &Environment, mode: Mode) -> Claim<'a> {
+    let recorded = queue
         .status
         .as_ref()
         .and_then(|s| s.adoption.as_ref())
-        .map(|a| a.resources.clone())
-        .unwrap_or_default()
+        .map_or(&[][..], |a| a.resources.as_slice());
+    let namespace = queue.metadata.namespace.as_deref().unwrap_or("default");
+    let across_tenants = env.guardrails.trusts_across_tenants(namespace);
+    Claim::of(
+        queue.spec.management,
+        recorded,
+        mode.dry_run(),
+        across_tenants,
+    )
 }
 
-/// A note for the Ready message when the resources stay in their recorded region although the
-/// operator's region is now another one.
-fn kept_region(resolved: &resolve::Resolved, env: &Environment) -> Option<String> {
-    let operator = env.region.as_deref()?;
-    (resolved.region_source == resolve::RegionSource::Recorded && operator != resolved.region)
-        .then(|| {
-            format!(
-                " (in {}, where status.identity records them: the operator's region is now {operator}, and a SecureQueue without spec.region stays where it was made; set spec.region: {} to say so in the spec)",
-                resolved.region, resolved.region
-            )
-        })
+/// Logs what a pass that wrote corrected, and the access drift it found.
+fn log_drift(report: &Report) {
+    for correction in &report.corrections {
+        tracing::info!(securequeue = %report.name, %correction, "drift corrected");
+    }
+    for finding in &report.access_findings {
+        tracing::warn!(securequeue = %report.name, %finding, "a policy in AWS allowed more than the spec");
+    }
 }
 
 /// `<namespace>/<name>` of a SecureQueue, as reports and logs name it.
@@ -470,67 +369,4 @@ pub fn display_name(queue: &SecureQueue) -> String {
         queue.metadata.namespace.as_deref().unwrap_or("default"),
         queue.metadata.name.as_deref().unwrap_or_default()
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::api::conditions::{DEAD_LETTER_QUEUE_READY, KEY_READY, QUEUE_READY};
-
-    fn converged(name: &str) -> Report {
-        let mut report = Report::new(name.to_string());
-        report.learned.key_arn = Some("arn:aws:kms:us-east-1:111122223333:key/k".into());
-        report.learned.queue_name = Some("q".into());
-        report.finish(
-            [KEY_READY, DEAD_LETTER_QUEUE_READY, QUEUE_READY]
-                .into_iter()
-                .map(|c| StepReport::done(c, Reason::Converged, "ok".into()))
-                .collect(),
-        );
-        report
-    }
-
-    #[test]
-    fn a_failed_pass_keeps_what_earlier_passes_learned() {
-        let now = jiff::Timestamp::from_second(1_800_000_000).unwrap();
-        let before = status::of_pass(&converged("ns/q"), Some(3), None, now);
-        assert_eq!(
-            before.key_arn.as_deref(),
-            Some("arn:aws:kms:us-east-1:111122223333:key/k")
-        );
-        let refused = Report::refused("ns/q".into(), Reason::InvalidSpec, "bad".into());
-        let after = status::of_pass(&refused, Some(4), Some(&before), now);
-        assert_eq!(after.observed_generation, Some(4));
-        assert_eq!(after.key_arn, before.key_arn);
-        assert_eq!(after.queue_name.as_deref(), Some("q"));
-        let ready = after
-            .conditions
-            .iter()
-            .find(|c| c.type_ == "Ready")
-            .unwrap();
-        assert_eq!(
-            (ready.status.as_str(), ready.reason.as_str()),
-            ("False", "InvalidSpec")
-        );
-    }
-
-    #[test]
-    fn a_refused_spec_names_the_first_step_and_blocks_the_rest() {
-        let refused = Report::refused("ns/q".into(), Reason::ImmutableFieldChanged, "x".into());
-        let reasons: Vec<_> = refused.conditions.iter().map(|c| c.reason).collect();
-        assert_eq!(
-            reasons,
-            [
-                Reason::ImmutableFieldChanged,
-                Reason::Blocked,
-                Reason::Blocked,
-                Reason::ImmutableFieldChanged
-            ]
-        );
-        assert!(refused.needs_a_person() && !refused.is_ready());
-        assert_eq!(
-            refused.revisit(),
-            crate::api::conditions::Revisit::WhenTheSpecChanges
-        );
-    }
 }

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use crate::aws::ErrorKind;
 use crate::aws::sqs::Sqs;
+use crate::part::Part;
 use crate::plan::QueuePlan;
 
 use super::diff;
@@ -123,21 +124,20 @@ async fn find(
     }))
 }
 
-/// Looks the queue up and checks that it is ours, or that `claim` allows using it. `what`
-/// names it in messages.
+/// Looks the queue `part` up and checks that it is ours, or that `claim` allows using it.
 pub(super) async fn observe(
     sqs: &Sqs,
     plan: &QueuePlan,
     owner: &Owner,
     claim: &Claim<'_>,
-    what: &str,
+    part: Part,
     recall: &Recall,
 ) -> Result<Option<ExistingQueue>, StepError> {
     let Some(found) = find(sqs, plan, recall).await? else {
         return Ok(None);
     };
     let ownership = owner.judge_queue(&found.tags, found.policy());
-    let resource = format!("the {what} `{}`", plan.name);
+    let resource = format!("the {} `{}`", part.noun(), plan.name);
     let adopted = claim
         .judge(&ownership, &resource, &plan.arn)
         .map_err(|refusal| StepError::from(refusal).in_field("spec.queueName"))?;
@@ -245,14 +245,15 @@ async fn tag_new(sqs: &Sqs, plan: &QueuePlan, url: &str) -> Result<(), StepError
     }
 }
 
-/// Deletes the queue if it exists and is ours; a queue already gone is fine.
+/// Deletes the queue `part` if it exists and is ours; a queue already gone is fine.
 pub(super) async fn delete(
     sqs: &Sqs,
     plan: &QueuePlan,
     owner: &Owner,
-    what: &str,
+    part: Part,
 ) -> Result<String, StepError> {
-    match observe(sqs, plan, owner, &Claim::Ours, what, &Recall::Nothing).await? {
+    let what = part.noun();
+    match observe(sqs, plan, owner, &Claim::Ours, part, &Recall::Nothing).await? {
         Some(existing) => {
             sqs.delete(&existing.url).await?;
             Ok(format!("deleted the {what} `{}`", plan.name))

@@ -1,19 +1,73 @@
 //! What a pass tells: the step conditions, the status fields it learned, the drift it put back
-//! and the access drift it found, and its AWS calls.
+//! and the access drift it found, and its AWS calls. These are the values callers read; they
+//! are made, and every condition worded, in [`super::status`] (which makes [`Report::refused`]
+//! too).
 
 use std::fmt;
 
 use serde::Serialize;
 
 use crate::api::SecureQueueStatus;
-use crate::api::conditions::{Reason, Revisit};
+use crate::api::conditions::{ConditionStatus, Reason, Revisit};
 use crate::aws::calls::CallCounts;
 use crate::aws::held::HeldWrite;
 use crate::evaluate::access_diff::AccessChange;
-use crate::evaluate::intent::Target;
+use crate::part::Part;
 
 use super::diff::Difference;
-use super::status::{self, StepReport};
+
+/// One condition's worth of outcome.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct StepReport {
+    /// The condition type.
+    #[serde(rename = "type")]
+    pub condition: &'static str,
+    /// Whether it holds.
+    pub status: ConditionStatus,
+    /// Why, in one word.
+    pub reason: Reason,
+    /// What happened and what to do.
+    pub message: String,
+}
+
+impl StepReport {
+    /// A step that holds.
+    pub fn done(condition: &'static str, reason: Reason, message: String) -> Self {
+        Self {
+            condition,
+            status: ConditionStatus::True,
+            reason,
+            message,
+        }
+    }
+
+    /// A step that failed.
+    pub fn failed(condition: &'static str, reason: Reason, message: String) -> Self {
+        Self {
+            condition,
+            status: ConditionStatus::False,
+            reason,
+            message,
+        }
+    }
+
+    /// Whether the condition holds.
+    pub fn holds(&self) -> bool {
+        self.status == ConditionStatus::True
+    }
+
+    /// Whether the step failed (rather than holding or not being attempted).
+    pub fn failed_here(&self) -> bool {
+        self.status == ConditionStatus::False
+    }
+}
+
+/// Each part's step among `conditions`, with its part.
+fn parts(conditions: &[StepReport]) -> impl Iterator<Item = (Part, &StepReport)> {
+    conditions
+        .iter()
+        .filter_map(|step| Some((Part::of_condition(step.condition)?, step)))
+}
 
 /// What one converge pass found and did.
 #[derive(Clone, Debug, Serialize)]
@@ -54,39 +108,9 @@ pub struct Report {
 }
 
 impl Report {
-    /// An empty report of `name`.
-    pub(super) fn new(name: String) -> Self {
-        Self {
-            name,
-            conditions: Vec::new(),
-            learned: SecureQueueStatus::default(),
-            policies_verified: None,
-            access_findings: Vec::new(),
-            access_changes: Vec::new(),
-            adoption: Adoption::default(),
-            corrections: Vec::new(),
-            drift: Vec::new(),
-            held_writes: None,
-            calls: CallCounts::default(),
-        }
-    }
-
-    /// A report for a SecureQueue refused before any AWS call: `KeyReady` and `Ready` carry
-    /// `why` and `message`, the other steps are blocked.
-    pub fn refused(name: String, why: Reason, message: String) -> Self {
-        let mut report = Self::new(name);
-        let first = StepReport::failed(crate::api::conditions::KEY_READY, why, message);
-        report.finish(super::pass::blocked_after(
-            first,
-            &super::pass::CONVERGE_ORDER[1..],
-        ));
-        report
-    }
-
-    /// Sets the step conditions, then `Ready` after them.
-    pub(super) fn finish(&mut self, steps: Vec<StepReport>) {
-        self.conditions = steps;
-        self.conditions.push(status::ready(&self.conditions));
+    /// Each part's step, with its part, in converge order.
+    pub fn parts(&self) -> impl Iterator<Item = (Part, &StepReport)> {
+        parts(&self.conditions)
     }
 
     /// Whether the `Ready` condition holds.
@@ -99,14 +123,30 @@ impl Report {
         self.conditions.last()
     }
 
-    /// Whether a person must change something before a pass can succeed (kstatus `Stalled`).
+    /// Whether a person must change something before a pass can succeed (kstatus `Stalled`):
+    /// a step failed for a reason only a person can remove.
     pub fn needs_a_person(&self) -> bool {
-        status::stalled(&self.conditions)
+        self.conditions
+            .iter()
+            .any(|c| c.failed_here() && c.reason.needs_a_person())
     }
 
-    /// When the SecureQueue is looked at again.
+    /// When the SecureQueue is looked at again: at the resync once Ready; if a failed step
+    /// needs a person, when the spec changes (a spec problem) or at the resync (anything fixed
+    /// outside Kubernetes); otherwise with backoff.
     pub fn revisit(&self) -> Revisit {
-        status::revisit(&self.conditions)
+        let Some(ready) = self.ready() else {
+            return Revisit::WithBackoff;
+        };
+        if ready.holds() {
+            Revisit::AtResync
+        } else if !self.needs_a_person() {
+            Revisit::WithBackoff
+        } else if ready.reason.revisit() == Revisit::WhenTheSpecChanges {
+            Revisit::WhenTheSpecChanges
+        } else {
+            Revisit::AtResync
+        }
     }
 }
 
@@ -123,6 +163,11 @@ pub struct Deletion {
 }
 
 impl Deletion {
+    /// Each part's step, with its part, in deletion order.
+    pub fn parts(&self) -> impl Iterator<Item = (Part, &StepReport)> {
+        parts(&self.steps)
+    }
+
     /// Whether nothing is left to do: everything deleted, or retained by policy.
     pub fn finished(&self) -> bool {
         self.steps.iter().all(StepReport::holds)
@@ -216,8 +261,8 @@ impl fmt::Display for Correction {
 /// A row of the intent table that a policy read back from AWS broke.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Finding {
-    /// The policy.
-    pub target: Target,
+    /// The part whose policy it is.
+    pub target: Part,
     /// Which row it broke and how, for people.
     pub note: String,
 }
@@ -225,11 +270,7 @@ pub struct Finding {
 impl Finding {
     /// A fixed verb naming the policy checked: the Event's action.
     pub fn action(&self) -> &'static str {
-        match self.target {
-            Target::Key => "VerifyKeyPolicy",
-            Target::DeadLetterQueue => "VerifyDeadLetterQueuePolicy",
-            Target::Queue => "VerifyQueuePolicy",
-        }
+        self.target.verified_action()
     }
 }
 

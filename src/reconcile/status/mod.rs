@@ -1,126 +1,78 @@
 //! The one owner of a SecureQueue's status: every condition and field the operator writes is
-//! built here, from a converge pass's [`Report`], a deletion's failure, or a pass waiting for
-//! its turn at a request budget.
+//! worded and built here, from what a pass came to (`outcome.rs`):
+//! - `status/converge.rs`: a converge pass's [`Report`], each step's condition and `Ready` (an
+//!   observing pass's in `status/observed.rs`);
+//! - `status/deletion.rs`: a deletion pass's [`Deletion`](super::Deletion);
+//! - this module: the status a converge pass's report leads to ([`of_pass`]), a deletion's
+//!   failure, a pass waiting for its turn at a request budget, an adoption's record.
 //!
 //! A condition keeps its `lastTransitionTime` while its status stays the same, so a pass that
 //! changes nothing writes an identical status.
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
-use serde::Serialize;
+pub(super) mod converge;
+pub(super) mod deletion;
+mod observed;
 
-use crate::api::conditions::{self, ConditionStatus, Reason, Revisit};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+
+use crate::api::conditions::{self, ConditionStatus, Reason};
 use crate::api::{AdoptionRecord, SecureQueueStatus};
 use crate::aws::queued::Queued;
 use crate::evaluate::access_diff::Change;
+use crate::part::Part;
 
-use super::Report;
+use super::error::StepError;
+use super::outcome::Ended;
+use super::report::{Report, StepReport};
 
-/// One condition's worth of outcome.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct StepReport {
-    /// The condition type.
-    #[serde(rename = "type")]
-    pub condition: &'static str,
-    /// Whether it holds.
-    pub status: ConditionStatus,
-    /// Why, in one word.
-    pub reason: Reason,
-    /// What happened and what to do.
-    pub message: String,
-}
-
-impl StepReport {
-    /// A step that holds.
-    pub fn done(condition: &'static str, reason: Reason, message: String) -> Self {
-        Self {
-            condition,
-            status: ConditionStatus::True,
-            reason,
-            message,
-        }
-    }
-
-    /// A step that failed.
-    pub fn failed(condition: &'static str, reason: Reason, message: String) -> Self {
-        Self {
-            condition,
-            status: ConditionStatus::False,
-            reason,
-            message,
-        }
-    }
-
-    /// A step not attempted because `cause` failed first.
-    pub fn blocked(condition: &'static str, cause: &StepReport) -> Self {
-        Self {
-            condition,
-            status: ConditionStatus::Unknown,
-            reason: Reason::Blocked,
-            message: format!(
-                "not attempted: {} is {} ({})",
-                cause.condition,
-                cause.status.as_str(),
-                cause.reason
-            ),
-        }
-    }
-
-    /// Whether the condition holds.
-    pub fn holds(&self) -> bool {
-        self.status == ConditionStatus::True
-    }
-
-    /// Whether the step failed (rather than holding or not being attempted).
-    pub fn failed_here(&self) -> bool {
-        self.status == ConditionStatus::False
+/// The condition of `part`'s step, not attempted because `cause` failed first.
+fn blocked(part: Part, cause: &StepReport) -> StepReport {
+    StepReport {
+        condition: part.condition(),
+        status: ConditionStatus::Unknown,
+        reason: Reason::Blocked,
+        message: format!(
+            "not attempted: {} is {} ({})",
+            cause.condition,
+            cause.status.as_str(),
+            cause.reason
+        ),
     }
 }
 
-/// The `Ready` condition summarising the step conditions.
-pub fn ready(steps: &[StepReport]) -> StepReport {
-    if let Some(failed) = steps.iter().find(|s| !s.holds()) {
-        let failed = steps.iter().find(|s| s.failed_here()).unwrap_or(failed);
-        return StepReport::failed(
-            conditions::READY,
-            failed.reason,
-            format!("{}: {}", failed.condition, failed.message),
-        );
-    }
-    let reason = [Reason::Adopted, Reason::DriftCorrected, Reason::Created]
-        .into_iter()
-        .find(|r| steps.iter().any(|s| s.reason == *r))
-        .unwrap_or(Reason::Converged);
-    StepReport::done(
-        conditions::READY,
-        reason,
-        "the key, the dead-letter queue and the queue match the spec".to_string(),
-    )
+/// `failed`, then the conditions of the parts `rest`, each blocked by it.
+fn blocked_after(failed: StepReport, rest: &[Part]) -> Vec<StepReport> {
+    let blocked = rest.iter().map(|part| blocked(*part, &failed));
+    std::iter::once(failed.clone()).chain(blocked).collect()
 }
 
-/// When a SecureQueue is looked at again after a pass that left these step conditions (the
-/// last one `Ready`): at the resync once Ready; if a failed step needs a person, when the spec
-/// changes (a spec problem) or at the resync (anything fixed outside Kubernetes); otherwise with
-/// backoff.
-pub fn revisit(conditions: &[StepReport]) -> Revisit {
-    let Some(ready) = conditions.last() else {
-        return Revisit::WithBackoff;
+/// Each part's condition, in the order of `steps`: what a step that held did, in the words of
+/// `held`; a failure as its error says; a step not started (or, after a failed lookup, a part
+/// read but not written) blocked by the first failure.
+fn conditions<'a, T: 'a>(
+    steps: &[(Part, &'a Ended<T>)],
+    held: impl Fn(Part, &T) -> StepReport,
+) -> Vec<StepReport> {
+    let failed = |part: Part, error: &StepError| {
+        StepReport::failed(part.condition(), error.reason(), error.message())
     };
-    if ready.holds() {
-        Revisit::AtResync
-    } else if !stalled(conditions) {
-        Revisit::WithBackoff
-    } else if ready.reason.revisit() == Revisit::WhenTheSpecChanges {
-        Revisit::WhenTheSpecChanges
-    } else {
-        Revisit::AtResync
-    }
-}
-
-/// Whether a step failed for a reason only a person can remove.
-pub fn stalled(conditions: &[StepReport]) -> bool {
-    conditions
+    let first_failure = steps.iter().find_map(|(part, ended)| match ended {
+        Ended::Failed(error) => Some(failed(*part, error)),
+        Ended::Held(_) | Ended::Blocked => None,
+    });
+    steps
         .iter()
-        .any(|c| c.failed_here() && c.reason.needs_a_person())
+        .map(|(part, ended)| match ended {
+            Ended::Held(done) => held(*part, done),
+            Ended::Failed(error) => failed(*part, error),
+            Ended::Blocked => blocked(
+                *part,
+                first_failure
+                    .as_ref()
+                    .expect("a step is blocked only where another failed"),
+            ),
+        })
+        .collect()
 }
 
 /// The SecureQueue status a converge pass leads to: `PoliciesVerified`, the step conditions,
@@ -178,7 +130,7 @@ fn policies_verified(report: &Report) -> StepReport {
 
 /// `earlier` with every field `later` learned: the ARNs, URLs, estimate and identity of
 /// `later` where it has them, else `earlier`'s; the conditions and generation stay `earlier`'s.
-pub(super) fn newer(earlier: SecureQueueStatus, later: SecureQueueStatus) -> SecureQueueStatus {
+fn newer(earlier: SecureQueueStatus, later: SecureQueueStatus) -> SecureQueueStatus {
     SecureQueueStatus {
         key_arn: later.key_arn.or(earlier.key_arn),
         dead_letter_queue_arn: later
@@ -265,41 +217,6 @@ pub fn with_adoption(
     SecureQueueStatus {
         adoption: Some(record),
         ..previous.cloned().unwrap_or_default()
-    }
-}
-
-/// A dry run's report without what it learned of resources it only would have made: their
-/// ARNs, URLs and ids name nothing in AWS.
-pub(super) fn forget_made(report: &mut Report) {
-    let made = |condition| {
-        report
-            .conditions
-            .iter()
-            .any(|c| c.condition == condition && c.reason == Reason::Created)
-    };
-    let (key, dead_letter_queue, queue) = (
-        made(conditions::KEY_READY),
-        made(conditions::DEAD_LETTER_QUEUE_READY),
-        made(conditions::QUEUE_READY),
-    );
-    let learned = &mut report.learned;
-    if key {
-        learned.key_arn = None;
-        if let Some(identity) = learned.identity.as_mut() {
-            identity.key_id = None;
-        }
-    }
-    if dead_letter_queue {
-        learned.dead_letter_queue_arn = None;
-        learned.dead_letter_queue_url = None;
-        learned.dead_letter_queue_messages = None;
-    }
-    if queue {
-        learned.queue_arn = None;
-        learned.queue_url = None;
-    }
-    if key && dead_letter_queue && queue {
-        learned.identity = None;
     }
 }
 
@@ -399,39 +316,12 @@ fn to_conditions(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::conditions::{DEAD_LETTER_QUEUE_READY, KEY_READY, QUEUE_READY};
+    use crate::api::conditions::KEY_READY;
 
     fn converged() -> Vec<StepReport> {
-        [KEY_READY, DEAD_LETTER_QUEUE_READY, QUEUE_READY]
-            .into_iter()
-            .map(|c| StepReport::done(c, Reason::Converged, "ok".into()))
-            .collect()
-    }
-
-    #[test]
-    fn ready_holds_only_when_every_step_holds() {
-        assert!(ready(&converged()).holds());
-        assert_eq!(ready(&converged()).reason, Reason::Converged);
-        let mut steps = converged();
-        steps[1] = StepReport::failed(
-            DEAD_LETTER_QUEUE_READY,
-            Reason::NameConflict,
-            "taken".into(),
-        );
-        steps[2] = StepReport::blocked(QUEUE_READY, &steps[1]);
-        let summary = ready(&steps);
-        assert_eq!(summary.status, ConditionStatus::False);
-        assert_eq!(summary.reason, Reason::NameConflict);
-        assert!(summary.message.starts_with("DeadLetterQueueReady: taken"));
-    }
-
-    #[test]
-    fn ready_says_what_the_pass_did() {
-        let mut steps = converged();
-        steps[0].reason = Reason::Created;
-        assert_eq!(ready(&steps).reason, Reason::Created);
-        steps[2].reason = Reason::DriftCorrected;
-        assert_eq!(ready(&steps).reason, Reason::DriftCorrected);
+        Part::ALL
+            .map(|part| StepReport::done(part.condition(), Reason::Converged, "ok".into()))
+            .to_vec()
     }
 
     #[test]

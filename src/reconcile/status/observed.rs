@@ -4,13 +4,11 @@
 //! tags are the operator's own bookkeeping, which it never writes to what it observes, so their
 //! absence is no drift.
 
-use crate::api::conditions::{DEAD_LETTER_QUEUE_READY, KEY_READY, QUEUE_READY, READY, Reason};
+use crate::api::conditions::{READY, Reason};
 use crate::evaluate::access_diff::Change;
+use crate::reconcile::outcome::{Ended, Stepped};
+use crate::reconcile::report::{Correction, Report, StepReport};
 use crate::resolve::TAG_PREFIX;
-
-use super::Report;
-use super::report::Correction;
-use super::status::StepReport;
 
 /// How many differences and findings the status lists; the first ones, in step order.
 const LISTED_MAX: usize = 100;
@@ -18,21 +16,22 @@ const LISTED_MAX: usize = 100;
 /// How many drifts or findings a condition's message names before it counts the rest.
 const NAMED_MAX: usize = 3;
 
-/// Rewrites a dry run's report as what was observed: nothing was corrected, the corrections
-/// become `drift`, and the conditions say whether everything matches.
-pub(super) fn conclude(report: &mut Report) {
+/// The report of an observing pass, from the report of its dry run (`dry_run`, its conditions
+/// not yet set), its steps and their conditions as a converge would word them: nothing was
+/// corrected, the corrections are `drift`, and the conditions say whether everything matches.
+pub(super) fn report(dry_run: Report, steps: &[Stepped], conditions: Vec<StepReport>) -> Report {
+    let mut report = dry_run;
     let drift: Vec<Correction> = std::mem::take(&mut report.corrections)
         .into_iter()
         .filter_map(without_ownership_tags)
         .collect();
-    let mut steps: Vec<StepReport> = report
-        .conditions
+    let mut observed: Vec<StepReport> = steps
         .iter()
-        .filter(|c| c.condition != READY)
-        .map(|step| observed_step(step, &drift))
+        .zip(conditions)
+        .map(|(step, condition)| observed_step(step, condition, &drift))
         .collect();
-    let findings = findings(report);
-    let ready = ready(&steps, &findings);
+    let findings = findings(&report);
+    observed.push(ready(&observed, &findings));
     report.learned.differences = drift
         .iter()
         .flat_map(|c| {
@@ -45,8 +44,8 @@ pub(super) fn conclude(report: &mut Report) {
         .collect();
     report.learned.findings = findings.into_iter().take(LISTED_MAX).collect();
     report.drift = drift;
-    steps.push(ready);
-    report.conditions = steps;
+    report.conditions = observed;
+    report
 }
 
 /// The correction without differences in ownership tags; `None` if nothing else differs.
@@ -60,39 +59,34 @@ fn without_ownership_tags(mut correction: Correction) -> Option<Correction> {
     (!differences.is_empty()).then_some(correction)
 }
 
-/// One step as observed: a failure as it is; a resource that would be created is missing; one
-/// with drift differs.
-fn observed_step(step: &StepReport, drift: &[Correction]) -> StepReport {
-    if !step.holds() {
-        return step.clone();
-    }
-    let what = match step.condition {
-        KEY_READY => "the key",
-        DEAD_LETTER_QUEUE_READY => "the dead-letter queue",
-        QUEUE_READY => "the queue",
-        _ => return step.clone(),
+/// One step as observed: a failure, or a step not attempted, as it is; a part that would be
+/// created is missing; one with drift differs.
+fn observed_step(step: &Stepped, condition: StepReport, drift: &[Correction]) -> StepReport {
+    let Ended::Held(done) = &step.ended else {
+        return condition;
     };
-    if step.reason == Reason::Created {
+    let what = format!("the {}", step.part.noun());
+    if done.created {
         return StepReport::failed(
-            step.condition,
+            condition.condition,
             Reason::Drifted,
             format!("{what} does not exist (observed only: securequeue creates nothing)"),
         );
     }
     let notes: Vec<String> = drift
         .iter()
-        .filter(|c| c.step == step.condition)
+        .filter(|c| c.step == condition.condition)
         .flat_map(|c| c.repair.differences.iter().map(ToString::to_string))
         .collect();
     if notes.is_empty() {
         return StepReport::done(
-            step.condition,
+            condition.condition,
             Reason::Converged,
             format!("{what} matches the spec (observed only)"),
         );
     }
     StepReport::failed(
-        step.condition,
+        condition.condition,
         Reason::Drifted,
         format!("{what} differs from the spec: {}", named(&notes)),
     )
