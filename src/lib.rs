@@ -92,8 +92,9 @@
 //!   estimate ([`plan::kms_cost`]);
 //! - [`manifest`]: reading multi-document manifests, with field paths in errors.
 //!
-//! **The evaluator.** [`evaluate`]: the IAM policy evaluator, also pure; same-account decisions
-//! over an identity and a resource policy ([`evaluate::same_account`]); the intent table
+//! **The evaluator.** [`iam`]: the IAM policy evaluator, also pure, and general: it knows
+//! nothing of SecureQueues; same-account decisions over an identity and a resource policy
+//! ([`iam::same_account`]). [`evaluate`]: SecureQueue's tables over it, the intent table
 //! ([`evaluate::intent`]: `verify`, `explain`, the `PoliciesVerified` condition); the
 //! containment table of the operator's own IAM policy ([`evaluate::containment`],
 //! `verify --operator`); the access diff of two versions of a policy
@@ -170,6 +171,7 @@ pub mod controller;
 pub mod evaluate;
 pub mod fence;
 pub mod guardrails;
+pub mod iam;
 pub mod identity;
 pub mod manifest;
 pub mod plan;

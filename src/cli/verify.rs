@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::{Args, ValueEnum};
 
 use crate::evaluate::intent::{Policies, Row, Target, verify};
-use crate::evaluate::{Request, evaluate};
+use crate::iam::{Request, evaluate};
 use crate::plan;
 
 use super::accounts::{self, AccountsArgs};

@@ -15,7 +15,7 @@ use serde_json::Value;
 use crate::resolve::Resolved;
 
 use super::intent::{member, through_sqs};
-use super::{Effect, Request, evaluate};
+use crate::iam::{Effect, Request, evaluate};
 
 /// The queue actions the diff asks about: messages, then administration.
 pub const QUEUE_ACTIONS: [&str; 10] = [

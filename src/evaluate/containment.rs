@@ -1,5 +1,5 @@
 //! The containment table: what the operator's role may do with its IAM policy, judged together
-//! with each resource's own policy as AWS judges same-account requests ([`super::same_account`]).
+//! with each resource's own policy as AWS judges same-account requests ([`crate::iam::same_account`]).
 //! Every operation the operator performs on its own key, alias and queues must be allowed; the
 //! operations that would change, tag, use or delete a key, alias or queue it did not make must
 //! never be, whether that resource is untagged, tagged for another cluster, or tagged for this
@@ -16,8 +16,8 @@ use crate::plan::Plan;
 use crate::policy::operator::CREATE_KEY;
 use crate::resolve::{Resolved, TAG_CLUSTER};
 
-use super::same_account::{ResourcePolicy, decide};
-use super::{Decision, Effect, Principal, Request};
+use crate::iam::same_account::{ResourcePolicy, decide};
+use crate::iam::{Decision, Effect, Principal, Request};
 
 /// Calls that name no resource: the listings, CreateKey and the caller's identity.
 pub const ACCOUNT_OPERATIONS: [&str; 4] = [

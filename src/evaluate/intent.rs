@@ -9,7 +9,7 @@ use crate::plan::Plan;
 use crate::policy::statements::{OPERATOR_QUEUE_ACTIONS, SourceService, service_sources};
 use crate::resolve::Resolved;
 
-use super::{Decision, Effect, Principal, Request, evaluate};
+use crate::iam::{Decision, Effect, Principal, Request, evaluate};
 
 /// Which policy a check is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]

@@ -262,7 +262,7 @@ mod tests {
 
     #[test]
     fn the_operator_may_assume_the_bound_roles_and_no_other() {
-        use crate::evaluate::{Effect, Kind, Principal, Request, evaluate_as};
+        use crate::iam::{Effect, Kind, Principal, Request, evaluate_as};
         let bound = "arn:aws:iam::222233334444:role/securequeue-target".to_string();
         let mut policy = operator_policy_document(&scope());
         policy
