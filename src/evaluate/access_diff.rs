@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use crate::resolve::Resolved;
 
-use super::intent::{member, through_sqs};
+use super::intent::{Elsewhere, member, through_sqs};
 use crate::iam::{Effect, Request, evaluate};
 
 /// The queue actions the diff asks about: messages, then administration.

@@ -9,7 +9,7 @@ use crate::plan::Plan;
 use crate::policy::statements::{OPERATOR_QUEUE_ACTIONS, SourceService, service_sources};
 use crate::resolve::Resolved;
 
-use crate::iam::{Decision, Effect, Principal, Request, evaluate};
+use crate::iam::{Decision, Effect, Request, evaluate};
 
 /// Which policy a check is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -146,76 +146,21 @@ const OTHER_ORGANIZATION: &str = "o-otherorganization";
 /// A VPC endpoint that is not the SecureQueue's.
 const OTHER_ENDPOINT: &str = "vpce-00000000000000000";
 
-/// The requests of the table, built from who makes them and how. `securequeue explain` builds
-/// its request with the same helpers.
-impl Request {
-    /// A request an IAM principal signs, over TLS, with the `aws:PrincipalArn` and
-    /// `aws:PrincipalAccount` AWS sets for it.
-    pub fn signed(principal_arn: &str, action: &str, resource: &str) -> Self {
-        Request::new(Principal::Aws(principal_arn.to_string()), action, resource)
-            .with("aws:SecureTransport", "true")
-            .with("aws:PrincipalArn", principal_arn)
-            .with(
-                "aws:PrincipalAccount",
-                principal_arn.split(':').nth(4).unwrap_or_default(),
-            )
-    }
-
-    /// A request an AWS service principal (such as `sns.amazonaws.com`) makes, over TLS.
-    pub fn from_service(service: &str, action: &str, resource: &str) -> Self {
-        Request::new(Principal::Service(service.to_string()), action, resource)
-            .with("aws:SecureTransport", "true")
-    }
-
-    /// On behalf of the source with this ARN (`aws:SourceArn`).
-    pub fn for_source_arn(self, arn: &str) -> Self {
-        self.set("aws:SourceArn", arn)
-    }
-
-    /// On behalf of a source of this account (`aws:SourceAccount`).
-    pub fn for_source_account(self, account: &str) -> Self {
-        self.set("aws:SourceAccount", account)
-    }
-
-    /// On behalf of this source, of this account.
-    pub fn for_source(self, arn: &str, account: &str) -> Self {
-        self.for_source_arn(arn).for_source_account(account)
-    }
-
-    /// From a principal of this organization (`aws:PrincipalOrgID`).
-    pub fn in_organization(self, organization: &str) -> Self {
-        self.set("aws:PrincipalOrgID", organization)
-    }
-
+/// The table's requests from elsewhere than the SecureQueue's organization and VPC endpoint.
+pub(super) trait Elsewhere {
     /// From a principal of another organization.
-    pub fn outside_organization(self) -> Self {
+    fn outside_organization(self) -> Self;
+    /// Through another VPC endpoint than the SecureQueue's.
+    fn outside_endpoint(self) -> Self;
+}
+
+impl Elsewhere for Request {
+    fn outside_organization(self) -> Self {
         self.in_organization(OTHER_ORGANIZATION)
     }
 
-    /// Through this VPC endpoint (`aws:SourceVpce`).
-    pub fn through_endpoint(self, endpoint: &str) -> Self {
-        self.set("aws:SourceVpce", endpoint)
-    }
-
-    /// Through another VPC endpoint than the SecureQueue's.
-    pub fn outside_endpoint(self) -> Self {
+    fn outside_endpoint(self) -> Self {
         self.through_endpoint(OTHER_ENDPOINT)
-    }
-
-    /// A KMS call this service (`kms:ViaService`, e.g. `sqs.eu-west-1.amazonaws.com`) makes for
-    /// the principal.
-    pub fn via_service(self, endpoint: &str) -> Self {
-        self.set("kms:ViaService", endpoint)
-    }
-
-    /// Over plain HTTP (`aws:SecureTransport` false).
-    pub fn over_plain_http(self) -> Self {
-        self.set("aws:SecureTransport", "false")
-    }
-
-    /// With this one value of the context key, whatever it had before.
-    fn set(self, key: &str, value: &str) -> Self {
-        self.without(key).with(key, value)
     }
 }
 
@@ -676,21 +621,5 @@ mod tests {
         assert_eq!(request.context["aws:securetransport"], ["false"]);
         assert_eq!(request.context["aws:principalorgid"], [OTHER_ORGANIZATION]);
         assert_eq!(request.context["aws:principalaccount"], ["111122223333"]);
-    }
-
-    #[test]
-    fn a_service_request_carries_no_principal_keys() {
-        let request = Request::from_service("sns.amazonaws.com", "sqs:SendMessage", "q")
-            .for_source("arn:aws:sns:eu-west-1:111122223333:t", "111122223333");
-        assert_eq!(
-            request.principal,
-            Principal::Service("sns.amazonaws.com".into())
-        );
-        let keys: Vec<&str> = request.context.keys().map(String::as_str).collect();
-        assert_eq!(
-            keys,
-            ["aws:secureTransport", "aws:sourceAccount", "aws:sourceArn"]
-                .map(|k| k.to_ascii_lowercase())
-        );
     }
 }

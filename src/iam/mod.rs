@@ -18,64 +18,14 @@
 //! on it.
 
 pub mod condition;
+mod request;
 pub mod same_account;
 pub mod wildcard;
 
-use std::collections::BTreeMap;
+pub use request::{Principal, Request};
 
 use serde::Serialize;
 use serde_json::Value;
-
-/// Who makes a request.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub enum Principal {
-    /// An IAM role or user, or an account root, by ARN.
-    Aws(String),
-    /// An AWS service principal such as `sns.amazonaws.com`.
-    Service(String),
-    /// Nobody signed the request.
-    Anonymous,
-}
-
-/// One request: who, what, on which resource, and the context keys it carries.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Request {
-    /// The principal.
-    pub principal: Principal,
-    /// The action, such as `sqs:ReceiveMessage`.
-    pub action: String,
-    /// The resource ARN.
-    pub resource: String,
-    /// Context keys (lower case) and their values.
-    pub context: BTreeMap<String, Vec<String>>,
-}
-
-impl Request {
-    /// A request without context keys.
-    pub fn new(principal: Principal, action: &str, resource: &str) -> Self {
-        Self {
-            principal,
-            action: action.to_string(),
-            resource: resource.to_string(),
-            context: BTreeMap::new(),
-        }
-    }
-
-    /// Adds a context key (case-insensitive) with one value.
-    pub fn with(mut self, key: &str, value: &str) -> Self {
-        self.context
-            .entry(key.to_ascii_lowercase())
-            .or_default()
-            .push(value.to_string());
-        self
-    }
-
-    /// Removes a context key.
-    pub fn without(mut self, key: &str) -> Self {
-        self.context.remove(&key.to_ascii_lowercase());
-        self
-    }
-}
 
 /// The outcome.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
