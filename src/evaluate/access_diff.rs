@@ -15,7 +15,7 @@ use serde_json::Value;
 use crate::resolve::Resolved;
 
 use super::intent::{Elsewhere, member, through_sqs};
-use crate::iam::{Effect, Request, evaluate};
+use crate::iam::{Effect, Error, Request, evaluate};
 
 /// The queue actions the diff asks about: messages, then administration.
 pub const QUEUE_ACTIONS: [&str; 10] = [
@@ -105,7 +105,7 @@ pub fn diff(
     arn: &str,
     before: Version<'_>,
     after: Version<'_>,
-) -> Result<Vec<AccessChange>, String> {
+) -> Result<Vec<AccessChange>, Error> {
     let empty = serde_json::json!({"Statement": []});
     let (old, new) = (before.unwrap_or(&empty), after.unwrap_or(&empty));
     let sources = source_arns([old, new]);

@@ -17,7 +17,7 @@ use crate::policy::operator::CREATE_KEY;
 use crate::resolve::{Resolved, TAG_CLUSTER};
 
 use crate::iam::same_account::{ResourcePolicy, decide};
-use crate::iam::{Decision, Effect, Principal, Request};
+use crate::iam::{Decision, Effect, Error, Principal, Request};
 
 /// Calls that name no resource: the listings, CreateKey and the caller's identity.
 pub const ACCOUNT_OPERATIONS: [&str; 4] = [
@@ -171,8 +171,8 @@ struct Subjects<'a> {
 }
 
 /// Every row, for the operator's IAM policy and the policies of one plan.
-pub fn table(iam: &Value, plan: &Plan, q: &Resolved) -> Result<Vec<Row>, String> {
-    let subjects = Subjects::of(iam, plan, q)?;
+pub fn table(iam: &Value, plan: &Plan, q: &Resolved) -> Result<Vec<Row>, Error> {
+    let subjects = Subjects::of(iam, plan, q);
     let mut rows = Vec::new();
     for action in ACCOUNT_OPERATIONS {
         rows.push(subjects.row(Owner::Own, Resource::Account, action, &[("*", None)])?);
@@ -223,16 +223,16 @@ pub fn table(iam: &Value, plan: &Plan, q: &Resolved) -> Result<Vec<Row>, String>
 }
 
 impl<'a> Subjects<'a> {
-    fn of(iam: &'a Value, plan: &'a Plan, q: &'a Resolved) -> Result<Self, String> {
+    fn of(iam: &'a Value, plan: &'a Plan, q: &'a Resolved) -> Self {
         let key_prefix = format!("arn:{}:kms:{}:{}", q.partition, q.region, q.account_id);
         let account_root = format!("arn:{}:iam::{}:root", q.partition, q.account_id);
-        Ok(Self {
+        Self {
             iam,
             operator: &q.operator_role_arn,
             organization: q.spec.organization_id.as_deref(),
             cluster: &q.tags[TAG_CLUSTER],
             key_arn: format!("{key_prefix}:key/{OWN_KEY_ID}"),
-            key_policy: serde_json::to_value(&plan.key.policy).map_err(|e| e.to_string())?,
+            key_policy: plan.key.policy.to_value(),
             alias_arn: plan.key.alias_arn.clone(),
             queues: [
                 (
@@ -251,7 +251,7 @@ impl<'a> Subjects<'a> {
             // Under the alias and queue name prefixes too: a prefix is no protection of its own.
             foreign_alias_arn: format!("{}-not-ours", plan.key.alias_arn),
             foreign_queue_arn: format!("{}-not-ours", plan.queue.arn),
-        })
+        }
     }
 
     /// The resources an alias call is authorized on: the alias itself (IAM alone decides), the
@@ -282,14 +282,14 @@ impl<'a> Subjects<'a> {
         resource: Resource,
         action: &str,
         parts: &[(&str, Option<&Value>)],
-    ) -> Result<Row, String> {
+    ) -> Result<Row, Error> {
         let decisions = parts
             .iter()
             .map(|(arn, policy)| {
                 let side = policy.map_or(ResourcePolicy::None, ResourcePolicy::Key);
                 decide(self.iam, side, &self.request(owner, action, arn))
             })
-            .collect::<Result<Vec<_>, String>>()?;
+            .collect::<Result<Vec<_>, Error>>()?;
         Ok(Self::checked(owner, resource, action, all_of(decisions)))
     }
 
@@ -300,7 +300,7 @@ impl<'a> Subjects<'a> {
         action: &str,
         arn: &str,
         policy: Option<&Value>,
-    ) -> Result<Row, String> {
+    ) -> Result<Row, Error> {
         let request = self.request(owner, action, arn);
         let decision = decide(self.iam, ResourcePolicy::Queue(policy), &request)?;
         Ok(Self::checked(owner, resource, action, decision))

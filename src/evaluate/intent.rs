@@ -9,7 +9,7 @@ use crate::plan::Plan;
 use crate::policy::statements::{OPERATOR_QUEUE_ACTIONS, SourceService, service_sources};
 use crate::resolve::Resolved;
 
-use crate::iam::{Decision, Effect, Request, evaluate};
+use crate::iam::{self, Decision, Effect, Request, evaluate};
 
 /// Which policy a check is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -89,8 +89,18 @@ impl Policies {
     }
 }
 
+/// A row whose policy the evaluator cannot read: a policy AWS would not accept either.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{check}: {error}")]
+pub struct Error {
+    /// The row's description.
+    pub check: String,
+    /// Why its policy cannot be read.
+    pub error: iam::Error,
+}
+
 /// Checks every row of the table against the policies.
-pub fn verify(policies: &Policies, q: &Resolved) -> Result<Vec<Row>, String> {
+pub fn verify(policies: &Policies, q: &Resolved) -> Result<Vec<Row>, Error> {
     checks(q)
         .into_iter()
         .map(|check| {
@@ -99,8 +109,11 @@ pub fn verify(policies: &Policies, q: &Resolved) -> Result<Vec<Row>, String> {
                 Target::DeadLetterQueue => &policies.dead_letter_queue,
                 Target::Queue => &policies.queue,
             };
-            let decision = evaluate(policy, &check.request)
-                .map_err(|e| format!("{}: {e}", check.description))?;
+            let unreadable = |error| Error {
+                check: check.description.clone(),
+                error,
+            };
+            let decision = evaluate(policy, &check.request).map_err(unreadable)?;
             let mut holds = match check.expect {
                 Expect::Allowed => decision.effect == Effect::Allowed,
                 Expect::Denied => decision.effect != Effect::Allowed,
@@ -108,8 +121,8 @@ pub fn verify(policies: &Policies, q: &Resolved) -> Result<Vec<Row>, String> {
                 Expect::NotDenied => decision.effect != Effect::ExplicitDeny,
             };
             if check.not_granted {
-                let grants = evaluate(&allow_statements(policy), &check.request)
-                    .map_err(|e| format!("{}: {e}", check.description))?;
+                let grants =
+                    evaluate(&allow_statements(policy), &check.request).map_err(unreadable)?;
                 holds &= grants.effect != Effect::Allowed;
             }
             Ok(Row {
@@ -611,6 +624,33 @@ fn redrive_rows(q: &Resolved) -> Vec<Check> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::SecureQueue;
+    use crate::plan;
+    use crate::resolve::Environment;
+
+    #[test]
+    fn an_unreadable_policy_is_reported_with_the_row_that_read_it() {
+        let queue: SecureQueue = serde_saphyr::from_str(
+            "apiVersion: securequeue.io/v1alpha1\nkind: SecureQueue\nmetadata: {name: orders, namespace: shop}\nspec:\n  region: us-east-1\n  consumerRoleArns: [arn:aws:iam::111122223333:role/consumer]\n",
+        )
+        .unwrap();
+        let env = Environment::for_operator(
+            "arn:aws:iam::111122223333:role/securequeue".into(),
+            None,
+            Some("us-east-1".into()),
+            "test".into(),
+            false,
+        );
+        let (resolved, plan) = plan::build_resolved(&queue, &env).unwrap();
+        let mut policies = Policies::of(&plan);
+        policies.queue = serde_json::json!({"Statement": "none"});
+        let error = verify(&policies, &resolved).unwrap_err();
+        assert_eq!(error.error, iam::Error::NoStatement);
+        assert_eq!(
+            error.to_string(),
+            "consumer arn:aws:iam::111122223333:role/consumer may sqs:ReceiveMessage: the policy has no Statement"
+        );
+    }
 
     #[test]
     fn a_helper_replaces_the_context_key_it_sets() {

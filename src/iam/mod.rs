@@ -7,25 +7,32 @@
 //! statement trumps the Allow statement"; with neither, the request is implicitly denied
 //! (<https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic_AccessPolicyLanguage_Interplay.html>).
 //!
-//! - this module: the decision of one policy on one request, statement by statement;
+//! - this module: one policy's decision on one request, from the statements that apply to it
+//!   (whether one does, element by element, is the private `statement` module's);
+//! - [`Request`]: who asks, what, on which resource, with the context keys AWS sets;
 //! - [`condition`]: the `Condition` operators; [`wildcard`]: `*` and `?` in actions, resources
 //!   and condition values;
 //! - [`same_account`]: an identity policy and a resource policy judged together, for a principal
 //!   of the resource's own account (with KMS's exception).
 //!
 //! Pure and general: policy documents (JSON) and a request in, a decision and the statements
-//! that made it out. It knows nothing of SecureQueues; the tables of `crate::evaluate` are built
-//! on it.
+//! that made it out, or an [`Error`] that names the statement it cannot read. It knows nothing
+//! of SecureQueues; the tables of `crate::evaluate` are built on it.
 
 pub mod condition;
+mod error;
 mod request;
 pub mod same_account;
+mod statement;
 pub mod wildcard;
 
+pub use error::{Error, StatementError};
 pub use request::{Principal, Request};
 
 use serde::Serialize;
 use serde_json::Value;
+
+use statement::{Accounts, applies};
 
 /// The outcome.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -99,19 +106,20 @@ impl Decision {
 }
 
 /// Evaluates a request against a resource-based policy.
-pub fn evaluate(policy: &Value, request: &Request) -> Result<Decision, String> {
+pub fn evaluate(policy: &Value, request: &Request) -> Result<Decision, Error> {
     evaluate_as(Kind::Resource, policy, request)
 }
 
-/// Evaluates a request against a policy of the given kind.
-pub fn evaluate_as(kind: Kind, policy: &Value, request: &Request) -> Result<Decision, String> {
-    let statements = match &policy["Statement"] {
-        Value::Array(list) => list.clone(),
-        single @ Value::Object(_) => vec![single.clone()],
-        _ => return Err("the policy has no Statement".to_string()),
+/// Evaluates a request against a policy of the given kind: every statement that applies counts,
+/// in no particular order, and an explicit Deny among them beats any Allow.
+pub fn evaluate_as(kind: Kind, policy: &Value, request: &Request) -> Result<Decision, Error> {
+    let statements: Vec<&Value> = match &policy["Statement"] {
+        Value::Array(list) => list.iter().collect(),
+        single @ Value::Object(_) => vec![single],
+        _ => return Err(Error::NoStatement),
     };
     let (mut allowed_by, mut denied_by) = (Vec::new(), Vec::new());
-    for (i, statement) in statements.iter().enumerate() {
+    for (i, statement) in statements.into_iter().enumerate() {
         let name = statement["Sid"]
             .as_str()
             .map_or_else(|| format!("statement {i}"), str::to_string);
@@ -121,157 +129,24 @@ pub fn evaluate_as(kind: Kind, policy: &Value, request: &Request) -> Result<Deci
             (Kind::ResourceDelegating | Kind::Trust, Some("Allow")) => Accounts::Delegate,
             _ => Accounts::Include,
         };
-        if !applies(statement, request, kind, accounts).map_err(|e| format!("{name}: {e}"))? {
+        let in_statement = |problem| Error::Statement {
+            statement: name.clone(),
+            problem,
+        };
+        if !applies(statement, request, kind, accounts).map_err(in_statement)? {
             continue;
         }
         match effect {
             Some("Allow") => allowed_by.push(name),
             Some("Deny") => denied_by.push(name),
-            other => return Err(format!("{name}: Effect is {other:?}, not Allow or Deny")),
+            other => {
+                return Err(in_statement(StatementError::Effect(
+                    other.map(str::to_string),
+                )));
+            }
         }
     }
     Ok(Decision::of(allowed_by, denied_by))
-}
-
-fn strings(value: &Value) -> Result<Vec<String>, String> {
-    match value {
-        Value::String(s) => Ok(vec![s.clone()]),
-        Value::Array(list) => list
-            .iter()
-            .map(|v| match v {
-                Value::String(s) => Ok(s.clone()),
-                Value::Bool(b) => Ok(b.to_string()),
-                Value::Number(n) => Ok(n.to_string()),
-                other => Err(format!("`{other}` is not a string")),
-            })
-            .collect(),
-        Value::Bool(b) => Ok(vec![b.to_string()]),
-        Value::Number(n) => Ok(vec![n.to_string()]),
-        other => Err(format!("`{other}` is not a string or a list of strings")),
-    }
-}
-
-/// Whether a principal named by its account is one of the account's principals.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Accounts {
-    /// Yes: an account names every principal of it.
-    Include,
-    /// Only the account's root itself.
-    Delegate,
-}
-
-/// Whether a statement applies: principal, action, resource and every condition match.
-fn applies(
-    statement: &Value,
-    request: &Request,
-    kind: Kind,
-    accounts: Accounts,
-) -> Result<bool, String> {
-    let principal = match (kind, &statement["Principal"], &statement["NotPrincipal"]) {
-        (Kind::Identity, Value::Null, Value::Null) => true,
-        (Kind::Identity, _, _) => {
-            return Err("an identity policy's statements name no Principal".to_string());
-        }
-        (_, p, Value::Null) if !p.is_null() => principal_matches(p, &request.principal, accounts)?,
-        (_, Value::Null, n) if !n.is_null() => !principal_matches(n, &request.principal, accounts)?,
-        _ => return Err("needs exactly one of Principal and NotPrincipal".to_string()),
-    };
-    let action = match (&statement["Action"], &statement["NotAction"]) {
-        (a, Value::Null) if !a.is_null() => any_match(a, &request.action, true)?,
-        (Value::Null, n) if !n.is_null() => !any_match(n, &request.action, true)?,
-        _ => return Err("needs exactly one of Action and NotAction".to_string()),
-    };
-    let resource = match (kind, &statement["Resource"], &statement["NotResource"]) {
-        (Kind::Trust, Value::Null, Value::Null) => true,
-        (Kind::Trust, _, _) => {
-            return Err("a trust policy's statements name no Resource".to_string());
-        }
-        (_, r, Value::Null) if !r.is_null() => any_match(r, &request.resource, false)?,
-        (_, Value::Null, n) if !n.is_null() => !any_match(n, &request.resource, false)?,
-        _ => return Err("needs exactly one of Resource and NotResource".to_string()),
-    };
-    Ok(principal && action && resource && conditions_hold(&statement["Condition"], request)?)
-}
-
-fn any_match(patterns: &Value, value: &str, ignore_case: bool) -> Result<bool, String> {
-    Ok(strings(patterns)?
-        .iter()
-        .any(|p| wildcard::matches(p, value, ignore_case)))
-}
-
-fn principal_matches(
-    principal: &Value,
-    request: &Principal,
-    accounts: Accounts,
-) -> Result<bool, String> {
-    if principal.as_str() == Some("*") {
-        return Ok(true);
-    }
-    let Value::Object(kinds) = principal else {
-        return Err(format!(
-            "Principal `{principal}` is neither \"*\" nor an object"
-        ));
-    };
-    for (kind, ids) in kinds {
-        for id in strings(ids)? {
-            let hit = match (kind.as_str(), request) {
-                ("AWS", _) if id == "*" => true,
-                ("AWS", Principal::Aws(arn)) => aws_principal_matches(&id, arn, accounts),
-                ("Service", Principal::Service(name)) => id.eq_ignore_ascii_case(name),
-                ("AWS" | "Service" | "Federated" | "CanonicalUser", _) => false,
-                (other, _) => return Err(format!("unknown principal type `{other}`")),
-            };
-            if hit {
-                return Ok(true);
-            }
-        }
-    }
-    Ok(false)
-}
-
-/// An account (id or root ARN) names every principal of the account, or with
-/// [`Accounts::Delegate`] only the account's root; other ARNs name one.
-fn aws_principal_matches(id: &str, arn: &str, accounts: Accounts) -> bool {
-    let account_of = |a: &str| a.split(':').nth(4).map(str::to_string);
-    let named_account = if id.len() == 12 && id.chars().all(|c| c.is_ascii_digit()) {
-        Some(id.to_string())
-    } else {
-        id.strip_suffix(":root")
-            .and_then(|r| r.split(':').nth(4))
-            .map(str::to_string)
-    };
-    match named_account {
-        None => id == arn,
-        Some(account) if accounts == Accounts::Include || arn.ends_with(":root") => {
-            account_of(arn) == Some(account)
-        }
-        Some(_) => false,
-    }
-}
-
-fn conditions_hold(conditions: &Value, request: &Request) -> Result<bool, String> {
-    let Value::Object(operators) = conditions else {
-        return if conditions.is_null() {
-            Ok(true)
-        } else {
-            Err("Condition is not an object".to_string())
-        };
-    };
-    for (operator, keys) in operators {
-        let Value::Object(keys) = keys else {
-            return Err(format!("{operator} does not map keys to values"));
-        };
-        for (key, values) in keys {
-            let actual = request
-                .context
-                .get(&key.to_ascii_lowercase())
-                .map(Vec::as_slice);
-            if !condition::holds(operator, &strings(values)?, actual)? {
-                return Ok(false);
-            }
-        }
-    }
-    Ok(true)
 }
 
 #[cfg(test)]

@@ -419,7 +419,8 @@ fn verified(
     let (resolved, plan) = plan::build_held(queue, env).map_err(|p| refused(&p))?;
     // Prove the policies before the first write: a failing row blocks the pass.
     let failing = |message| (Reason::PolicyVerificationFailed, message);
-    let rows = intent::verify(&intent::Policies::of(&plan), &resolved).map_err(failing)?;
+    let rows = intent::verify(&intent::Policies::of(&plan), &resolved)
+        .map_err(|e| failing(e.to_string()))?;
     if let Some(row) = rows.iter().find(|r| !r.holds) {
         let count = rows.iter().filter(|r| !r.holds).count();
         return Err(failing(format!(
