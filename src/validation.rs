@@ -28,11 +28,12 @@ pub struct Problem {
 }
 
 impl Problem {
-    /// A problem at `field` that makes the spec invalid.
-    pub fn new(field: impl Into<String>, reason: impl Into<String>) -> Self {
+    /// A problem at `field` that makes the spec invalid: `reason` in words, or an error whose
+    /// message says it (such as an [`arn::Error`]).
+    pub fn new(field: impl Into<String>, reason: impl fmt::Display) -> Self {
         Self {
             field: field.into(),
-            reason: reason.into(),
+            reason: reason.to_string(),
             refusal: Reason::InvalidSpec,
         }
     }
@@ -161,7 +162,7 @@ struct Checker<'a> {
 }
 
 impl Checker<'_> {
-    fn problem(&mut self, field: impl Into<String>, reason: impl Into<String>) {
+    fn problem(&mut self, field: impl Into<String>, reason: impl fmt::Display) {
         self.problems.push(Problem::new(field, reason));
     }
 
