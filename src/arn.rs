@@ -1,4 +1,4 @@
-//! Amazon Resource Names: parsing, partitions, and the checks that tell a user which kind of
+//! Amazon Resource Names: parsing, building, partitions, and the checks that tell a user which kind of
 //! ARN a field needs and why theirs is not one ([`Error`]).
 
 use std::fmt;
@@ -108,6 +108,60 @@ impl<'a> Arn<'a> {
     }
 }
 
+/// The ARNs the crate builds, in AWS's general form
+/// `arn:<partition>:<service>:<region>:<account>:<resource>` (IAM User Guide, "Identify AWS
+/// resources with Amazon Resource Names (ARNs)",
+/// <https://docs.aws.amazon.com/IAM/latest/UserGuide/reference-arns.html>), which
+/// [`Arn::parse`] reads back into the same fields. The partition is a [`Partition`], or the
+/// partition field of an ARN read elsewhere; a region or name of `*` makes a pattern for a
+/// policy's `Resource`.
+impl Arn<'_> {
+    /// An account's root principal, `arn:<partition>:iam::<account>:root`, which in a resource
+    /// policy stands for every principal of the account.
+    pub fn account_root(partition: impl fmt::Display, account: &str) -> String {
+        text(partition, "iam", "", account, "root")
+    }
+
+    /// An IAM role, `arn:<partition>:iam::<account>:role/<name>`; the name may start with the
+    /// role's path.
+    pub fn role(partition: impl fmt::Display, account: &str, name: &str) -> String {
+        text(partition, "iam", "", account, format_args!("role/{name}"))
+    }
+
+    /// An SQS queue, `arn:<partition>:sqs:<region>:<account>:<name>`.
+    pub fn queue(partition: impl fmt::Display, region: &str, account: &str, name: &str) -> String {
+        text(partition, "sqs", region, account, name)
+    }
+
+    /// A KMS key, `arn:<partition>:kms:<region>:<account>:key/<id>`.
+    pub fn key(partition: impl fmt::Display, region: &str, account: &str, id: &str) -> String {
+        text(partition, "kms", region, account, format_args!("key/{id}"))
+    }
+
+    /// A KMS alias, `arn:<partition>:kms:<region>:<account>:alias/<name>`, the name without its
+    /// `alias/` prefix.
+    pub fn alias(partition: impl fmt::Display, region: &str, account: &str, name: &str) -> String {
+        text(
+            partition,
+            "kms",
+            region,
+            account,
+            format_args!("alias/{name}"),
+        )
+    }
+}
+
+/// The text of an ARN from its fields.
+fn text(
+    partition: impl fmt::Display,
+    service: &str,
+    region: &str,
+    account: &str,
+    resource: impl fmt::Display,
+) -> String {
+    format!("arn:{partition}:{service}:{region}:{account}:{resource}")
+}
+
 /// True for a 12-digit AWS account id.
 pub fn is_account_id(text: &str) -> bool {
     text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit())
@@ -131,7 +185,7 @@ pub fn parse_role(text: &str) -> Result<RoleArn<'_>, Error> {
         "sts" if arn.resource.starts_with("assumed-role/") => {
             let role = arn.resource.split('/').nth(1).unwrap_or_default();
             return Err(refuse(ErrorKind::AssumedRole {
-                role: format!("arn:{}:iam::{}:role/{role}", arn.partition, arn.account),
+                role: Arn::role(arn.partition, arn.account, role),
             }));
         }
         other => return Err(refuse(ErrorKind::NotARoleService(other.to_string()))),
@@ -588,6 +642,84 @@ mod tests {
         assert_eq!(
             hostile.to_string(),
             "`arn:aws:iam::1\\n2:role/x` has account `1\\n2`; an account id is 12 digits"
+        );
+    }
+
+    #[test]
+    fn each_built_arn_parses_back_into_its_fields() {
+        const ACCOUNT: &str = "111122223333";
+        for partition in [Partition::Aws, Partition::AwsCn, Partition::AwsUsGov] {
+            let region = match partition {
+                Partition::Aws => "eu-west-1",
+                Partition::AwsCn => "cn-north-1",
+                Partition::AwsUsGov => "us-gov-west-1",
+            };
+            let fields = |text: &str| {
+                let arn = Arn::parse(text).unwrap();
+                assert_eq!(arn.partition, partition, "{text}");
+                (
+                    arn.service.to_string(),
+                    arn.region.to_string(),
+                    arn.account.to_string(),
+                    arn.resource.to_string(),
+                )
+            };
+            let expect = |service: &str, region: &str, resource: &str| {
+                (
+                    service.to_string(),
+                    region.to_string(),
+                    ACCOUNT.to_string(),
+                    resource.to_string(),
+                )
+            };
+            assert_eq!(
+                fields(&Arn::account_root(partition, ACCOUNT)),
+                expect("iam", "", "root")
+            );
+            let role = Arn::role(partition, ACCOUNT, "team/orders-worker");
+            assert_eq!(fields(&role), expect("iam", "", "role/team/orders-worker"));
+            assert_eq!(parse_role(&role).unwrap().name, "orders-worker");
+            assert_eq!(
+                fields(&Arn::queue(partition, region, ACCOUNT, "shop-orders.fifo")),
+                expect("sqs", region, "shop-orders.fifo")
+            );
+            assert_eq!(
+                fields(&Arn::key(partition, region, ACCOUNT, "1234abcd-12ab")),
+                expect("kms", region, "key/1234abcd-12ab")
+            );
+            assert_eq!(
+                fields(&Arn::alias(
+                    partition,
+                    region,
+                    ACCOUNT,
+                    "securequeue/shop/orders"
+                )),
+                expect("kms", region, "alias/securequeue/shop/orders")
+            );
+        }
+    }
+
+    #[test]
+    fn a_built_arn_is_the_text_aws_writes() {
+        assert_eq!(
+            Arn::role("aws-cn", "111122223333", "op"),
+            "arn:aws-cn:iam::111122223333:role/op"
+        );
+        assert_eq!(
+            Arn::account_root(Partition::AwsUsGov, "111122223333"),
+            "arn:aws-us-gov:iam::111122223333:root"
+        );
+        assert_eq!(
+            Arn::queue(Partition::Aws, "*", "111122223333", "shop-*"),
+            "arn:aws:sqs:*:111122223333:shop-*"
+        );
+        assert_eq!(
+            Arn::key(Partition::Aws, "*", "111122223333", "*"),
+            "arn:aws:kms:*:111122223333:key/*"
+        );
+        assert_eq!(
+            Arn::alias(Partition::AwsCn, "*", "111122223333", "securequeue/*"),
+            "arn:aws-cn:kms:*:111122223333:alias/securequeue/*"
         );
     }
 }

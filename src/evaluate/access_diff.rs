@@ -12,10 +12,11 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::arn::{self, Arn};
+use crate::iam::{Effect, Error, Request, evaluate};
 use crate::resolve::Resolved;
 
 use super::intent::{Elsewhere, member, through_sqs};
-use crate::iam::{Effect, Error, Request, evaluate};
 
 /// The queue actions the diff asks about: messages, then administration.
 pub const QUEUE_ACTIONS: [&str; 10] = [
@@ -235,8 +236,8 @@ fn requests(
             })
             .collect(),
         Named::Aws(name) => {
-            let caller = if crate::arn::is_account_id(name) {
-                format!("arn:{}:iam::{name}:root", q.partition)
+            let caller = if arn::is_account_id(name) {
+                Arn::account_root(q.partition, name)
             } else {
                 name.clone()
             };

@@ -12,12 +12,12 @@
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use crate::arn::Arn;
+use crate::iam::same_account::{ResourcePolicy, decide};
+use crate::iam::{Decision, Effect, Error, Principal, Request};
 use crate::plan::Plan;
 use crate::policy::operator::CREATE_KEY;
 use crate::resolve::{Resolved, TAG_CLUSTER};
-
-use crate::iam::same_account::{ResourcePolicy, decide};
-use crate::iam::{Decision, Effect, Error, Principal, Request};
 
 /// Calls that name no resource: the listings, CreateKey and the caller's identity.
 pub const ACCOUNT_OPERATIONS: [&str; 4] = [
@@ -224,14 +224,13 @@ pub fn table(iam: &Value, plan: &Plan, q: &Resolved) -> Result<Vec<Row>, Error> 
 
 impl<'a> Subjects<'a> {
     fn of(iam: &'a Value, plan: &'a Plan, q: &'a Resolved) -> Self {
-        let key_prefix = format!("arn:{}:kms:{}:{}", q.partition, q.region, q.account_id);
-        let account_root = format!("arn:{}:iam::{}:root", q.partition, q.account_id);
+        let key = |id| Arn::key(q.partition, &q.region, &q.account_id, id);
         Self {
             iam,
             operator: &q.operator_role_arn,
             organization: q.spec.organization_id.as_deref(),
             cluster: &q.tags[TAG_CLUSTER],
-            key_arn: format!("{key_prefix}:key/{OWN_KEY_ID}"),
+            key_arn: key(OWN_KEY_ID),
             key_policy: plan.key.policy.to_value(),
             alias_arn: plan.key.alias_arn.clone(),
             queues: [
@@ -246,8 +245,8 @@ impl<'a> Subjects<'a> {
                     plan.dead_letter_queue.attributes.policy.to_value(),
                 ),
             ],
-            foreign_key_arn: format!("{key_prefix}:key/{FOREIGN_KEY_ID}"),
-            foreign_key_policy: default_key_policy(&account_root),
+            foreign_key_arn: key(FOREIGN_KEY_ID),
+            foreign_key_policy: default_key_policy(&Arn::account_root(q.partition, &q.account_id)),
             // Under the alias and queue name prefixes too: a prefix is no protection of its own.
             foreign_alias_arn: format!("{}-not-ours", plan.key.alias_arn),
             foreign_queue_arn: format!("{}-not-ours", plan.queue.arn),

@@ -4,12 +4,11 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::arn;
+use crate::arn::Arn;
+use crate::iam::{self, Decision, Effect, Request, evaluate};
 use crate::plan::Plan;
 use crate::policy::statements::{OPERATOR_QUEUE_ACTIONS, SourceService, service_sources};
 use crate::resolve::Resolved;
-
-use crate::iam::{self, Decision, Effect, Request, evaluate};
 
 /// Which policy a check is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -219,10 +218,7 @@ fn elsewhere(role: &str) -> String {
 
 /// A role of the account that the spec does not name.
 fn stranger(q: &Resolved) -> String {
-    format!(
-        "arn:{}:iam::{}:role/securequeue-verify-stranger",
-        q.partition, q.account_id
-    )
+    Arn::role(q.partition, &q.account_id, "securequeue-verify-stranger")
 }
 
 /// Both queues, with the policy that decides for each.
@@ -369,7 +365,7 @@ fn dead_letter_consumer_rows(q: &Resolved, consumer: &str) -> Vec<Check> {
 
 /// The account a source belongs to: the one its ARN names, or (S3 buckets) the SecureQueue's.
 fn source_account(q: &Resolved, source: &str) -> String {
-    arn::Arn::parse(source)
+    Arn::parse(source)
         .ok()
         .filter(|a| !a.account.is_empty())
         .map_or(q.account_id.clone(), |a| a.account.to_string())
@@ -600,9 +596,11 @@ fn redrive_rows(q: &Resolved) -> Vec<Check> {
         )
         .for_source(source, &q.account_id)
     };
-    let other_queue = format!(
-        "arn:{}:sqs:{}:{}:securequeue-verify-other",
-        q.partition, q.region, q.account_id
+    let other_queue = Arn::queue(
+        q.partition,
+        &q.region,
+        &q.account_id,
+        "securequeue-verify-other",
     );
     vec![
         check(
