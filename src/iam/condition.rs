@@ -1,9 +1,17 @@
 //! Condition operators of the IAM policy language, as AWS documents them: the String, Arn,
-//! Bool, Null and Numeric families, their negations, `...IfExists`, and the `ForAnyValue:` /
-//! `ForAllValues:` set qualifiers. Values of one key are ORed; keys and operators are ANDed by
-//! the caller. A negated operator matches when its key is absent. Unknown operators are errors.
+//! Bool, Null, Numeric, Date and IP address families, their negations, `...IfExists`, and the
+//! `ForAnyValue:` / `ForAllValues:` set qualifiers. Values of one key are ORed; keys and
+//! operators are ANDed by the caller. A negated operator matches when its key is absent ("If the
+//! policy condition requires that the key is not matched, such as StringNotLike or ArnNotLike,
+//! and the right key is not present, the condition is true", IAM User Guide, "IAM JSON policy
+//! elements: Condition operators",
+//! <https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html>;
+//! the set qualifiers: "Single-valued vs. multivalued context keys",
+//! <https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-single-vs-multi-valued-context-keys.html>).
+//! Unknown operators are errors.
 
-use super::{StatementError, wildcard};
+use super::error::StatementError;
+use super::wildcard;
 
 /// The values a request's context holds for one key, if any.
 pub type ContextValues<'a> = Option<&'a [String]>;

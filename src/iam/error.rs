@@ -79,10 +79,9 @@ pub enum StatementError {
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
-
     use super::*;
     use crate::iam::{Principal, Request, evaluate};
+    use serde_json::json;
 
     fn error_of(statement: serde_json::Value) -> Error {
         let policy = json!({"Statement": [statement]});

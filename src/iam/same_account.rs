@@ -19,7 +19,10 @@
 
 use serde_json::Value;
 
-use super::{Decision, Effect, Error, Kind, Principal, Request, evaluate_as};
+use super::decision::{Decision, Effect, evaluate_as};
+use super::error::Error;
+use super::request::{Principal, Request};
+use super::statement::Kind;
 
 /// The resource's side of a request.
 #[derive(Clone, Copy, Debug)]

@@ -1,11 +1,32 @@
 //! Whether one statement applies to a request: its principal, action and resource elements
 //! (or their `Not` forms) and every condition match it
-//! (<https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements.html>). Its
-//! effect is the caller's.
+//! (<https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements.html>), read
+//! as a statement of its [`Kind`] of policy. Its effect is the caller's.
 
 use serde_json::Value;
 
-use super::{Kind, Principal, Request, StatementError, condition, wildcard};
+use super::error::StatementError;
+use super::request::{Principal, Request};
+use super::{condition, wildcard};
+
+/// What kind of policy a document is, and so how its principals are read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// A resource-based policy, each statement naming its principals; a statement naming an
+    /// account (its id or root) applies to every principal of the account.
+    Resource,
+    /// A resource-based policy in which naming an account grants no principal anything by
+    /// itself, only leaves it to the account's IAM policies (delegation). Explicit Denies that
+    /// name an account still refuse every principal of it.
+    ResourceDelegating,
+    /// An identity-based (IAM) policy: no principals, it holds for the identity it is attached to.
+    Identity,
+    /// A role's trust policy: statements name principals and no resource (the role itself),
+    /// and naming an account leaves the choice to its IAM policies, as in
+    /// [`Kind::ResourceDelegating`]
+    /// (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html#principal-accounts).
+    Trust,
+}
 
 /// Whether a principal named by its account is one of the account's principals.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
