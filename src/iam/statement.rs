@@ -24,7 +24,7 @@ pub enum Kind {
     /// A role's trust policy: statements name principals and no resource (the role itself),
     /// and naming an account leaves the choice to its IAM policies, as in
     /// [`Kind::ResourceDelegating`]
-    /// (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html#principal-accounts).
+    /// (<https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html#principal-accounts>).
     Trust,
 }
 
