@@ -80,9 +80,9 @@
 //!   works with, and STS session names;
 //! - [`guardrails`]: the platform team's guardrails, applied to a SecureQueue before planning;
 //!   [`guardrails::tenancy`], the names an `Observe` or `Adopt` SecureQueue may use;
-//! - [`validation`]: spec validation in code; [`arn`]: ARN parsing; [`resolve`]: resolution to
-//!   names, ARNs, principals and tags; [`quote`]: how a value a user gave is shown in a message
-//!   (escaped, cut at 200 characters);
+//! - [`validation`]: spec validation in code; [`arn`]: ARN parsing and building; [`resolve`]:
+//!   resolution to names, ARNs, principals and tags; [`quote`]: how a value a user gave is shown
+//!   in a message (escaped, cut at 200 characters);
 //! - [`identity`]: where a SecureQueue's resources live (`status.identity`), and the refusal of
 //!   any move;
 //! - [`policy`]: the IAM document types, the key and queue policies, redrive documents, quotas,
