@@ -409,12 +409,13 @@ fn fnv1a(bytes: &[u8]) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::arn::{Arn, Partition};
 
     const HOME: &str = "111122223333";
 
     fn home() -> Environment {
         Environment::for_operator(
-            format!("arn:aws:iam::{HOME}:role/securequeue-operator"),
+            Arn::role(Partition::Aws, HOME, "securequeue-operator"),
             None,
             Some("us-east-1".into()),
             "prod".into(),
@@ -427,7 +428,7 @@ mod tests {
             name,
             SecureQueueAccountSpec {
                 account_id: id.into(),
-                role_arn: format!("arn:aws:iam::{id}:role/securequeue-target"),
+                role_arn: Arn::role(Partition::Aws, id, "securequeue-target"),
                 external_id: None,
                 namespaces: namespaces.iter().map(ToString::to_string).collect(),
                 namespace_selector: None,
@@ -458,7 +459,7 @@ mod tests {
             "apiVersion": "securequeue.io/v1alpha1",
             "kind": "SecureQueue",
             "metadata": {"name": "orders", "namespace": namespace},
-            "spec": {"consumerRoleArns": [format!("arn:aws:iam::{HOME}:role/c")]},
+            "spec": {"consumerRoleArns": [Arn::role(Partition::Aws, HOME, "c")]},
         }))
         .unwrap();
         queue.spec.account_id = account_id.map(Into::into);
@@ -575,7 +576,7 @@ mod tests {
             admin_role_arns: vec!["arn:aws:iam::222233334444:role/break-glass".into()],
         };
         let mut operator = home();
-        operator.guardrails.admin_role_arns = vec![format!("arn:aws:iam::{HOME}:role/platform")];
+        operator.guardrails.admin_role_arns = vec![Arn::role(Partition::Aws, HOME, "platform")];
         let accounts = Accounts::of(std::slice::from_ref(&resource));
         let env = accounts
             .tenant(&queue("shop", Some("222233334444")), &operator)

@@ -85,10 +85,10 @@
 //!   works with, and STS session names;
 //! - [`guardrails`]: the platform team's guardrails, applied to a SecureQueue before planning;
 //!   [`guardrails::tenancy`], the names an `Observe` or `Adopt` SecureQueue may use;
-//! - [`validation`]: spec validation in code; [`arn`]: ARN parsing; [`naming`]: the default
-//!   queue names and key alias; [`resolve`]: resolution to
-//!   names, ARNs, principals and tags; [`quote`]: how a value a user gave is shown in a message
-//!   (escaped, cut at 200 characters);
+//! - [`validation`]: spec validation in code; [`arn`]: ARN parsing and building; [`naming`]: the
+//!   default queue names and key alias; [`resolve`]: resolution to names, ARNs, principals and
+//!   tags; [`quote`]: how a value a user gave is shown in a message (escaped, cut at 200
+//!   characters);
 //! - [`placement`]: where a SecureQueue's resources live (`status.identity`), and the refusal of
 //!   any move;
 //! - [`policy`]: the IAM document types, the key and queue policies, redrive documents, quotas,
@@ -98,8 +98,9 @@
 //!   estimate ([`plan::kms_cost`]);
 //! - [`manifest`]: reading multi-document manifests, with field paths in errors.
 //!
-//! **The evaluator.** [`evaluate`]: the IAM policy evaluator, also pure; same-account decisions
-//! over an identity and a resource policy ([`evaluate::same_account`]); the intent table
+//! **The evaluator.** [`iam`]: the IAM policy evaluator, also pure, and general: it knows
+//! nothing of SecureQueues; same-account decisions over an identity and a resource policy
+//! ([`iam::same_account`]). [`evaluate`]: SecureQueue's tables over it, the intent table
 //! ([`evaluate::intent`]: `verify`, `explain`, the `PoliciesVerified` condition); the
 //! containment table of the operator's own IAM policy ([`evaluate::containment`],
 //! `verify --operator`); the access diff of two versions of a policy
@@ -180,6 +181,7 @@ pub mod controller;
 pub mod evaluate;
 pub mod fence;
 pub mod guardrails;
+pub mod iam;
 pub mod manifest;
 pub mod naming;
 pub mod part;

@@ -254,7 +254,7 @@ impl Resolved {
 
     /// The account root principal, `arn:<partition>:iam::<account>:root`.
     pub fn account_root_arn(&self) -> String {
-        format!("arn:{}:iam::{}:root", self.partition, self.account_id)
+        arn::Arn::account_root(self.partition, &self.account_id)
     }
 }
 
@@ -390,8 +390,7 @@ impl Settled {
             key_alias,
         } = self;
         let spec = &queue.spec;
-        let sqs_arn =
-            |queue: &str| format!("arn:{partition}:sqs:{region}:{}:{queue}", env.account_id);
+        let sqs_arn = |queue: &str| arn::Arn::queue(partition, &region, &env.account_id, queue);
         let mut administrators: Vec<String> = spec.admin_role_arns.clone();
         administrators.push(env.operator_role_arn.clone());
         let dead_letter_queue_consumers = if spec.dead_letter_queue.consumer_role_arns.is_empty() {

@@ -4,9 +4,9 @@
 //!
 //! Every problem names the field path and says why, so a person can fix it in one go.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::fmt;
-use std::sync::{OnceLock, RwLock};
+use std::sync::LazyLock;
 
 use regex::Regex;
 
@@ -28,11 +28,12 @@ pub struct Problem {
 }
 
 impl Problem {
-    /// A problem at `field` that makes the spec invalid.
-    pub fn new(field: impl Into<String>, reason: impl Into<String>) -> Self {
+    /// A problem at `field` that makes the spec invalid: `reason` in words, or an error whose
+    /// message says it (such as an [`arn::Error`]).
+    pub fn new(field: impl Into<String>, reason: impl fmt::Display) -> Self {
         Self {
             field: field.into(),
-            reason: reason.into(),
+            reason: reason.to_string(),
             refusal: Reason::InvalidSpec,
         }
     }
@@ -161,7 +162,7 @@ struct Checker<'a> {
 }
 
 impl Checker<'_> {
-    fn problem(&mut self, field: impl Into<String>, reason: impl Into<String>) {
+    fn problem(&mut self, field: impl Into<String>, reason: impl fmt::Display) {
         self.problems.push(Problem::new(field, reason));
     }
 
@@ -503,20 +504,73 @@ impl Checker<'_> {
     }
 }
 
-/// Whether `text` matches one of the shared patterns of [`patterns`]. Each is compiled once per
-/// process: validation runs on every pass, and a pattern with Unicode classes (the tag pattern)
-/// is costly to compile. The patterns are a fixed set, so the cache is bounded.
+/// Whether `text` matches one of the shared patterns of [`patterns`], compiled once per process:
+/// validation runs on every pass, and a pattern with Unicode classes (the tag pattern) is costly
+/// to compile.
+///
+/// # Panics
+///
+/// When `pattern` is not one of [`SHARED`]: a pattern of [`patterns`] that code checks is
+/// listed there.
 pub(crate) fn matches(pattern: &str, text: &str) -> bool {
-    static COMPILED: OnceLock<RwLock<HashMap<String, Regex>>> = OnceLock::new();
-    let compiled = COMPILED.get_or_init(RwLock::default);
-    if let Some(regex) = compiled.read().expect("compiled patterns").get(pattern) {
-        return regex.is_match(text);
+    let Some((_, regex)) = SHARED.iter().find(|(shared, _)| *shared == pattern) else {
+        panic!("{pattern} is not one of validation::SHARED; list it there")
+    };
+    regex.is_match(text)
+}
+
+/// `(patterns::NAME, its regex)` for each name: the pattern is named once, so a pair cannot
+/// mix two patterns.
+macro_rules! shared {
+    ($($name:ident),* $(,)?) => {
+        [$((patterns::$name, LazyLock::new(|| compiled(patterns::$name)))),*]
+    };
+}
+
+/// The shared patterns that code checks, each beside its regular expression, compiled at its
+/// first use.
+static SHARED: [(&str, LazyLock<Regex>); 9] = shared![
+    QUEUE_NAME,
+    REGION,
+    ORGANIZATION_ID,
+    VPC_ENDPOINT_ID,
+    EXTERNAL_ID,
+    NAMESPACE,
+    OBJECT_NAME,
+    TAG,
+    KEY_ALIAS,
+];
+
+fn compiled(pattern: &str) -> Regex {
+    Regex::new(pattern).expect("the shared patterns are valid regular expressions")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_shared_pattern_compiles_and_is_anchored() {
+        for (pattern, regex) in &SHARED {
+            assert!(
+                pattern.starts_with('^') && pattern.ends_with('$'),
+                "{pattern}"
+            );
+            assert_eq!(regex.as_str(), *pattern);
+        }
     }
-    let regex = Regex::new(pattern).expect("the shared patterns are valid regular expressions");
-    let found = regex.is_match(text);
-    compiled
-        .write()
-        .expect("compiled patterns")
-        .insert(pattern.to_string(), regex);
-    found
+
+    #[test]
+    fn a_shared_pattern_matches_the_whole_text_only() {
+        assert!(matches(patterns::REGION, "eu-west-1"));
+        assert!(!matches(patterns::REGION, "eu-west-1\n"));
+        assert!(matches(patterns::TAG, "Team Orders: é/1"));
+        assert!(!matches(patterns::TAG, "a\tb"));
+    }
+
+    #[test]
+    #[should_panic(expected = "is not one of validation::SHARED")]
+    fn a_pattern_not_listed_is_refused_at_its_first_use() {
+        matches(r"^x$", "x");
+    }
 }

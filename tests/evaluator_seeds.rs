@@ -1,7 +1,7 @@
 //! The evaluator on the examples of the AWS guidance (seeds 002 and 004): accounts granted
 //! access, time and IP conditions, a Deny that overrides an Allow, and default deny.
 
-use securequeue::evaluate::{Effect, Principal, Request, evaluate};
+use securequeue::iam::{Effect, Principal, Request, evaluate};
 use serde_json::json;
 
 const QUEUE2: &str = "arn:aws:sqs:us-east-2:444455556666:queue2";

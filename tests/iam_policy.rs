@@ -15,8 +15,8 @@ use securequeue::evaluate::containment::{
     ACCOUNT_OPERATIONS, ALIAS_OPERATIONS, FOREIGN_KEY_ATTACKS, FOREIGN_QUEUE_ATTACKS,
     KEY_OPERATIONS, QUEUE_OPERATIONS, Row, create_key_request, table,
 };
-use securequeue::evaluate::same_account::{ResourcePolicy, decide};
-use securequeue::evaluate::{Effect, Principal, Request};
+use securequeue::iam::same_account::{ResourcePolicy, decide};
+use securequeue::iam::{Effect, Principal, Request};
 use securequeue::manifest;
 use securequeue::plan::{self, Plan};
 use securequeue::policy::operator::{OperatorScope, actions, operator_policy};

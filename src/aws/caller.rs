@@ -45,7 +45,7 @@ pub fn role_arn(caller_arn: &str) -> Result<String, String> {
         ("iam", Some(("role", _))) => Ok(caller_arn.to_string()),
         ("sts", Some(("assumed-role", rest))) => {
             let name = rest.split('/').next().unwrap_or_default();
-            Ok(format!("arn:{partition}:iam::{account}:role/{name}"))
+            Ok(crate::arn::Arn::role(partition, account, name))
         }
         _ => Err(refuse()),
     }

@@ -143,7 +143,7 @@ fn rows(queue: &SecureQueue, operator: &Operator) -> Result<Vec<Row>, String> {
             .collect::<Vec<_>>()
             .join("; ")
     })?;
-    table(&operator.policy(&resolved)?, &plan, &resolved)
+    table(&operator.policy(&resolved)?, &plan, &resolved).map_err(|e| e.to_string())
 }
 
 fn print(rows: &[Row], subject: &str) {

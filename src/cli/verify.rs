@@ -8,7 +8,7 @@ use clap::builder::PossibleValue;
 use clap::{Args, ValueEnum};
 
 use crate::evaluate::intent::{Policies, Row, verify};
-use crate::evaluate::{Request, evaluate};
+use crate::iam::{Request, evaluate};
 use crate::part::Part;
 use crate::plan;
 

@@ -12,11 +12,12 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::arn::{self, Arn};
+use crate::iam::{Effect, Error, Request, evaluate};
 use crate::part::Part;
 use crate::resolve::Resolved;
 
-use super::intent::{member, through_sqs};
-use super::{Effect, Request, evaluate};
+use super::intent::{Elsewhere, member, through_sqs};
 
 /// The queue actions the diff asks about: messages, then administration.
 pub const QUEUE_ACTIONS: [&str; 10] = [
@@ -98,7 +99,7 @@ pub fn diff(
     arn: &str,
     before: Version<'_>,
     after: Version<'_>,
-) -> Result<Vec<AccessChange>, String> {
+) -> Result<Vec<AccessChange>, Error> {
     let empty = serde_json::json!({"Statement": []});
     let (old, new) = (before.unwrap_or(&empty), after.unwrap_or(&empty));
     let sources = source_arns([old, new]);
@@ -228,8 +229,8 @@ fn requests(
             })
             .collect(),
         Named::Aws(name) => {
-            let caller = if crate::arn::is_account_id(name) {
-                format!("arn:{}:iam::{name}:root", q.partition)
+            let caller = if arn::is_account_id(name) {
+                Arn::account_root(q.partition, name)
             } else {
                 name.clone()
             };

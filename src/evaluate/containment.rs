@@ -1,5 +1,5 @@
 //! The containment table: what the operator's role may do with its IAM policy, judged together
-//! with each resource's own policy as AWS judges same-account requests ([`super::same_account`]).
+//! with each resource's own policy as AWS judges same-account requests ([`crate::iam::same_account`]).
 //! Every operation the operator performs on its own key, alias and queues must be allowed; the
 //! operations that would change, tag, use or delete a key, alias or queue it did not make must
 //! never be, whether that resource is untagged, tagged for another cluster, or tagged for this
@@ -12,12 +12,12 @@
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use crate::arn::Arn;
+use crate::iam::same_account::{ResourcePolicy, decide};
+use crate::iam::{Decision, Effect, Error, Principal, Request};
 use crate::plan::Plan;
 use crate::policy::operator::CREATE_KEY;
 use crate::resolve::{Resolved, TAG_CLUSTER};
-
-use super::same_account::{ResourcePolicy, decide};
-use super::{Decision, Effect, Principal, Request};
 
 /// Calls that name no resource: the listings, CreateKey and the caller's identity.
 pub const ACCOUNT_OPERATIONS: [&str; 4] = [
@@ -171,8 +171,8 @@ struct Subjects<'a> {
 }
 
 /// Every row, for the operator's IAM policy and the policies of one plan.
-pub fn table(iam: &Value, plan: &Plan, q: &Resolved) -> Result<Vec<Row>, String> {
-    let subjects = Subjects::of(iam, plan, q)?;
+pub fn table(iam: &Value, plan: &Plan, q: &Resolved) -> Result<Vec<Row>, Error> {
+    let subjects = Subjects::of(iam, plan, q);
     let mut rows = Vec::new();
     for action in ACCOUNT_OPERATIONS {
         rows.push(subjects.row(Owner::Own, Resource::Account, action, &[("*", None)])?);
@@ -223,16 +223,15 @@ pub fn table(iam: &Value, plan: &Plan, q: &Resolved) -> Result<Vec<Row>, String>
 }
 
 impl<'a> Subjects<'a> {
-    fn of(iam: &'a Value, plan: &'a Plan, q: &'a Resolved) -> Result<Self, String> {
-        let key_prefix = format!("arn:{}:kms:{}:{}", q.partition, q.region, q.account_id);
-        let account_root = format!("arn:{}:iam::{}:root", q.partition, q.account_id);
-        Ok(Self {
+    fn of(iam: &'a Value, plan: &'a Plan, q: &'a Resolved) -> Self {
+        let key = |id| Arn::key(q.partition, &q.region, &q.account_id, id);
+        Self {
             iam,
             operator: &q.operator_role_arn,
             organization: q.spec.organization_id.as_deref(),
             cluster: &q.tags[TAG_CLUSTER],
-            key_arn: format!("{key_prefix}:key/{OWN_KEY_ID}"),
-            key_policy: serde_json::to_value(&plan.key.policy).map_err(|e| e.to_string())?,
+            key_arn: key(OWN_KEY_ID),
+            key_policy: plan.key.policy.to_value(),
             alias_arn: plan.key.alias_arn.clone(),
             queues: [
                 (
@@ -246,12 +245,12 @@ impl<'a> Subjects<'a> {
                     plan.dead_letter_queue.attributes.policy.to_value(),
                 ),
             ],
-            foreign_key_arn: format!("{key_prefix}:key/{FOREIGN_KEY_ID}"),
-            foreign_key_policy: default_key_policy(&account_root),
+            foreign_key_arn: key(FOREIGN_KEY_ID),
+            foreign_key_policy: default_key_policy(&Arn::account_root(q.partition, &q.account_id)),
             // Under the alias and queue name prefixes too: a prefix is no protection of its own.
             foreign_alias_arn: format!("{}-not-ours", plan.key.alias_arn),
             foreign_queue_arn: format!("{}-not-ours", plan.queue.arn),
-        })
+        }
     }
 
     /// The resources an alias call is authorized on: the alias itself (IAM alone decides), the
@@ -282,14 +281,14 @@ impl<'a> Subjects<'a> {
         resource: Resource,
         action: &str,
         parts: &[(&str, Option<&Value>)],
-    ) -> Result<Row, String> {
+    ) -> Result<Row, Error> {
         let decisions = parts
             .iter()
             .map(|(arn, policy)| {
                 let side = policy.map_or(ResourcePolicy::None, ResourcePolicy::Key);
                 decide(self.iam, side, &self.request(owner, action, arn))
             })
-            .collect::<Result<Vec<_>, String>>()?;
+            .collect::<Result<Vec<_>, Error>>()?;
         Ok(Self::checked(owner, resource, action, all_of(decisions)))
     }
 
@@ -300,7 +299,7 @@ impl<'a> Subjects<'a> {
         action: &str,
         arn: &str,
         policy: Option<&Value>,
-    ) -> Result<Row, String> {
+    ) -> Result<Row, Error> {
         let request = self.request(owner, action, arn);
         let decision = decide(self.iam, ResourcePolicy::Queue(policy), &request)?;
         Ok(Self::checked(owner, resource, action, decision))

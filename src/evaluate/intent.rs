@@ -4,13 +4,12 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::arn;
+use crate::arn::Arn;
+use crate::iam::{self, Decision, Effect, Request, evaluate};
 use crate::part::Part;
 use crate::plan::Plan;
 use crate::policy::statements::{OPERATOR_QUEUE_ACTIONS, SourceService, service_sources};
 use crate::resolve::Resolved;
-
-use super::{Decision, Effect, Principal, Request, evaluate};
 
 /// What the check expects.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -79,8 +78,18 @@ impl Policies {
     }
 }
 
+/// A row whose policy the evaluator cannot read: a policy AWS would not accept either.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{check}: {error}")]
+pub struct Error {
+    /// The row's description.
+    pub check: String,
+    /// Why its policy cannot be read.
+    pub error: iam::Error,
+}
+
 /// Checks every row of the table against the policies.
-pub fn verify(policies: &Policies, q: &Resolved) -> Result<Vec<Row>, String> {
+pub fn verify(policies: &Policies, q: &Resolved) -> Result<Vec<Row>, Error> {
     checks(q)
         .into_iter()
         .map(|check| {
@@ -89,8 +98,11 @@ pub fn verify(policies: &Policies, q: &Resolved) -> Result<Vec<Row>, String> {
                 Part::DeadLetterQueue => &policies.dead_letter_queue,
                 Part::Queue => &policies.queue,
             };
-            let decision = evaluate(policy, &check.request)
-                .map_err(|e| format!("{}: {e}", check.description))?;
+            let unreadable = |error| Error {
+                check: check.description.clone(),
+                error,
+            };
+            let decision = evaluate(policy, &check.request).map_err(unreadable)?;
             let mut holds = match check.expect {
                 Expect::Allowed => decision.effect == Effect::Allowed,
                 Expect::Denied => decision.effect != Effect::Allowed,
@@ -98,8 +110,8 @@ pub fn verify(policies: &Policies, q: &Resolved) -> Result<Vec<Row>, String> {
                 Expect::NotDenied => decision.effect != Effect::ExplicitDeny,
             };
             if check.not_granted {
-                let grants = evaluate(&allow_statements(policy), &check.request)
-                    .map_err(|e| format!("{}: {e}", check.description))?;
+                let grants =
+                    evaluate(&allow_statements(policy), &check.request).map_err(unreadable)?;
                 holds &= grants.effect != Effect::Allowed;
             }
             Ok(Row {
@@ -136,76 +148,21 @@ const OTHER_ORGANIZATION: &str = "o-otherorganization";
 /// A VPC endpoint that is not the SecureQueue's.
 const OTHER_ENDPOINT: &str = "vpce-00000000000000000";
 
-/// The requests of the table, built from who makes them and how. `securequeue explain` builds
-/// its request with the same helpers.
-impl Request {
-    /// A request an IAM principal signs, over TLS, with the `aws:PrincipalArn` and
-    /// `aws:PrincipalAccount` AWS sets for it.
-    pub fn signed(principal_arn: &str, action: &str, resource: &str) -> Self {
-        Request::new(Principal::Aws(principal_arn.to_string()), action, resource)
-            .with("aws:SecureTransport", "true")
-            .with("aws:PrincipalArn", principal_arn)
-            .with(
-                "aws:PrincipalAccount",
-                principal_arn.split(':').nth(4).unwrap_or_default(),
-            )
-    }
-
-    /// A request an AWS service principal (such as `sns.amazonaws.com`) makes, over TLS.
-    pub fn from_service(service: &str, action: &str, resource: &str) -> Self {
-        Request::new(Principal::Service(service.to_string()), action, resource)
-            .with("aws:SecureTransport", "true")
-    }
-
-    /// On behalf of the source with this ARN (`aws:SourceArn`).
-    pub fn for_source_arn(self, arn: &str) -> Self {
-        self.set("aws:SourceArn", arn)
-    }
-
-    /// On behalf of a source of this account (`aws:SourceAccount`).
-    pub fn for_source_account(self, account: &str) -> Self {
-        self.set("aws:SourceAccount", account)
-    }
-
-    /// On behalf of this source, of this account.
-    pub fn for_source(self, arn: &str, account: &str) -> Self {
-        self.for_source_arn(arn).for_source_account(account)
-    }
-
-    /// From a principal of this organization (`aws:PrincipalOrgID`).
-    pub fn in_organization(self, organization: &str) -> Self {
-        self.set("aws:PrincipalOrgID", organization)
-    }
-
+/// The table's requests from elsewhere than the SecureQueue's organization and VPC endpoint.
+pub(super) trait Elsewhere {
     /// From a principal of another organization.
-    pub fn outside_organization(self) -> Self {
+    fn outside_organization(self) -> Self;
+    /// Through another VPC endpoint than the SecureQueue's.
+    fn outside_endpoint(self) -> Self;
+}
+
+impl Elsewhere for Request {
+    fn outside_organization(self) -> Self {
         self.in_organization(OTHER_ORGANIZATION)
     }
 
-    /// Through this VPC endpoint (`aws:SourceVpce`).
-    pub fn through_endpoint(self, endpoint: &str) -> Self {
-        self.set("aws:SourceVpce", endpoint)
-    }
-
-    /// Through another VPC endpoint than the SecureQueue's.
-    pub fn outside_endpoint(self) -> Self {
+    fn outside_endpoint(self) -> Self {
         self.through_endpoint(OTHER_ENDPOINT)
-    }
-
-    /// A KMS call this service (`kms:ViaService`, e.g. `sqs.eu-west-1.amazonaws.com`) makes for
-    /// the principal.
-    pub fn via_service(self, endpoint: &str) -> Self {
-        self.set("kms:ViaService", endpoint)
-    }
-
-    /// Over plain HTTP (`aws:SecureTransport` false).
-    pub fn over_plain_http(self) -> Self {
-        self.set("aws:SecureTransport", "false")
-    }
-
-    /// With this one value of the context key, whatever it had before.
-    fn set(self, key: &str, value: &str) -> Self {
-        self.without(key).with(key, value)
     }
 }
 
@@ -251,10 +208,7 @@ fn elsewhere(role: &str) -> String {
 
 /// A role of the account that the spec does not name.
 fn stranger(q: &Resolved) -> String {
-    format!(
-        "arn:{}:iam::{}:role/securequeue-verify-stranger",
-        q.partition, q.account_id
-    )
+    Arn::role(q.partition, &q.account_id, "securequeue-verify-stranger")
 }
 
 /// Both queues, with the policy that decides for each.
@@ -401,7 +355,7 @@ fn dead_letter_consumer_rows(q: &Resolved, consumer: &str) -> Vec<Check> {
 
 /// The account a source belongs to: the one its ARN names, or (S3 buckets) the SecureQueue's.
 fn source_account(q: &Resolved, source: &str) -> String {
-    arn::Arn::parse(source)
+    Arn::parse(source)
         .ok()
         .filter(|a| !a.account.is_empty())
         .map_or(q.account_id.clone(), |a| a.account.to_string())
@@ -632,9 +586,11 @@ fn redrive_rows(q: &Resolved) -> Vec<Check> {
         )
         .for_source(source, &q.account_id)
     };
-    let other_queue = format!(
-        "arn:{}:sqs:{}:{}:securequeue-verify-other",
-        q.partition, q.region, q.account_id
+    let other_queue = Arn::queue(
+        q.partition,
+        &q.region,
+        &q.account_id,
+        "securequeue-verify-other",
     );
     vec![
         check(
@@ -656,6 +612,33 @@ fn redrive_rows(q: &Resolved) -> Vec<Check> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::SecureQueue;
+    use crate::plan;
+    use crate::resolve::Environment;
+
+    #[test]
+    fn an_unreadable_policy_is_reported_with_the_row_that_read_it() {
+        let queue: SecureQueue = serde_saphyr::from_str(
+            "apiVersion: securequeue.io/v1alpha1\nkind: SecureQueue\nmetadata: {name: orders, namespace: shop}\nspec:\n  region: us-east-1\n  consumerRoleArns: [arn:aws:iam::111122223333:role/consumer]\n",
+        )
+        .unwrap();
+        let env = Environment::for_operator(
+            "arn:aws:iam::111122223333:role/securequeue".into(),
+            None,
+            Some("us-east-1".into()),
+            "test".into(),
+            false,
+        );
+        let (resolved, plan) = plan::build_resolved(&queue, &env).unwrap();
+        let mut policies = Policies::of(&plan);
+        policies.queue = serde_json::json!({"Statement": "none"});
+        let error = verify(&policies, &resolved).unwrap_err();
+        assert_eq!(error.error, iam::Error::NoStatement);
+        assert_eq!(
+            error.to_string(),
+            "consumer arn:aws:iam::111122223333:role/consumer may sqs:ReceiveMessage: the policy has no Statement"
+        );
+    }
 
     #[test]
     fn a_helper_replaces_the_context_key_it_sets() {
@@ -666,21 +649,5 @@ mod tests {
         assert_eq!(request.context["aws:securetransport"], ["false"]);
         assert_eq!(request.context["aws:principalorgid"], [OTHER_ORGANIZATION]);
         assert_eq!(request.context["aws:principalaccount"], ["111122223333"]);
-    }
-
-    #[test]
-    fn a_service_request_carries_no_principal_keys() {
-        let request = Request::from_service("sns.amazonaws.com", "sqs:SendMessage", "q")
-            .for_source("arn:aws:sns:eu-west-1:111122223333:t", "111122223333");
-        assert_eq!(
-            request.principal,
-            Principal::Service("sns.amazonaws.com".into())
-        );
-        let keys: Vec<&str> = request.context.keys().map(String::as_str).collect();
-        assert_eq!(
-            keys,
-            ["aws:secureTransport", "aws:sourceAccount", "aws:sourceArn"]
-                .map(|k| k.to_ascii_lowercase())
-        );
     }
 }

@@ -120,7 +120,9 @@ fn kept_if(value: &str, valid: bool, what: &str) -> Result<String, String> {
 
 /// A role ARN, as `--admin-role-arns` takes each: one role, no wildcards, no root or user.
 pub fn role_arn(arn: &str) -> Result<String, String> {
-    crate::arn::parse_role(arn).map(|_| arn.to_string())
+    crate::arn::parse_role(arn)
+        .map(|_| arn.to_string())
+        .map_err(|e| e.to_string())
 }
 
 impl Guardrails {

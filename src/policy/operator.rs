@@ -35,6 +35,8 @@
 
 use serde_json::Value;
 
+use crate::arn::Arn;
+
 use super::document::{IdentityStatement, PolicyDocument};
 
 /// Where the operator may act.
@@ -102,7 +104,7 @@ pub fn operator_policy_document(scope: &OperatorScope) -> PolicyDocument<Identit
         key_alias_prefix,
     } = scope;
     let aliases = key_alias_prefix.strip_prefix("alias/").unwrap_or_default();
-    let queues = format!("arn:{partition}:sqs:*:{account_id}:{queue_name_prefix}*");
+    let queues = Arn::queue(partition, "*", account_id, &format!("{queue_name_prefix}*"));
     PolicyDocument::new(vec![
         IdentityStatement::allow("FindKeysNoAliasPointsAt", &KMS_LIST_ACTIONS, "*"),
         create_key(IdentityStatement::allow(
@@ -113,12 +115,12 @@ pub fn operator_policy_document(scope: &OperatorScope) -> PolicyDocument<Identit
         IdentityStatement::allow(
             "ReadWhoseKeysTheyAre",
             &KMS_KEY_READ_ACTIONS,
-            &format!("arn:{partition}:kms:*:{account_id}:key/*"),
+            &Arn::key(partition, "*", account_id, "*"),
         ),
         IdentityStatement::allow(
             "ManageAliasesOfKeysTheOperatorAdministers",
             &KMS_ALIAS_ACTIONS,
-            &format!("arn:{partition}:kms:*:{account_id}:alias/{aliases}*"),
+            &Arn::alias(partition, "*", account_id, &format!("{aliases}*")),
         ),
         IdentityStatement::allow(
             "CreateQueuesWhoseQueuePolicyLetsTheOperatorManageThem",
@@ -262,7 +264,7 @@ mod tests {
 
     #[test]
     fn the_operator_may_assume_the_bound_roles_and_no_other() {
-        use crate::evaluate::{Effect, Kind, Principal, Request, evaluate_as};
+        use crate::iam::{Effect, Kind, Principal, Request, evaluate_as};
         let bound = "arn:aws:iam::222233334444:role/securequeue-target".to_string();
         let mut policy = operator_policy_document(&scope());
         policy

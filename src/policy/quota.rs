@@ -199,13 +199,14 @@ fn same_set(a: &Values, b: &Values) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::arn::{Arn, Partition};
     use crate::policy::document::Statement;
 
     fn roles(names: &[&str]) -> Principal {
         Principal::aws(
             names
                 .iter()
-                .map(|n| format!("arn:aws:iam::111122223333:role/{n}")),
+                .map(|n| Arn::role(Partition::Aws, "111122223333", n)),
         )
     }
 
@@ -283,7 +284,7 @@ mod tests {
     #[test]
     fn a_policy_over_the_byte_quota_is_refused_with_its_numbers() {
         let many: Vec<String> = (0..300)
-            .map(|i| format!("arn:aws:iam::111122223333:role/r{i:03}"))
+            .map(|i| Arn::role(Partition::Aws, "111122223333", &format!("r{i:03}")))
             .collect();
         let doc = PolicyDocument::new(vec![Statement::allow(
             "A",

@@ -71,8 +71,8 @@ pub fn trust_policy(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::evaluate::Effect::{self as Decided, Allowed, ImplicitDeny};
-    use crate::evaluate::{Kind, Request, evaluate_as};
+    use crate::iam::Effect::{self as Decided, Allowed, ImplicitDeny};
+    use crate::iam::{Kind, Request, evaluate_as};
 
     const OPERATOR: &str = "arn:aws:iam::111122223333:role/securequeue-operator";
 
@@ -83,7 +83,7 @@ mod tests {
         external_id: Option<&str>,
     ) -> Decided {
         let mut request = Request::new(
-            crate::evaluate::Principal::Aws(principal.to_string()),
+            crate::iam::Principal::Aws(principal.to_string()),
             action,
             "arn:aws:iam::222233334444:role/securequeue-target",
         );

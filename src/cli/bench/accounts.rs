@@ -46,7 +46,7 @@ impl Spread {
                     "metadata": {"name": format!("bench-{account}")},
                     "spec": {
                         "accountId": account,
-                        "roleArn": format!("arn:{partition}:iam::{account}:role/securequeue-bench"),
+                        "roleArn": crate::arn::Arn::role(partition, account, "securequeue-bench"),
                         "externalId": format!("securequeue-bench-{account}"),
                         "namespaces": [namespace],
                     },

@@ -1,8 +1,16 @@
 //! Condition operators of the IAM policy language, as AWS documents them: the String, Arn,
-//! Bool, Null and Numeric families, their negations, `...IfExists`, and the `ForAnyValue:` /
-//! `ForAllValues:` set qualifiers. Values of one key are ORed; keys and operators are ANDed by
-//! the caller. A negated operator matches when its key is absent. Unknown operators are errors.
+//! Bool, Null, Numeric, Date and IP address families, their negations, `...IfExists`, and the
+//! `ForAnyValue:` / `ForAllValues:` set qualifiers. Values of one key are ORed; keys and
+//! operators are ANDed by the caller. A negated operator matches when its key is absent ("If the
+//! policy condition requires that the key is not matched, such as StringNotLike or ArnNotLike,
+//! and the right key is not present, the condition is true", IAM User Guide, "IAM JSON policy
+//! elements: Condition operators",
+//! <https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html>;
+//! the set qualifiers: "Single-valued vs. multivalued context keys",
+//! <https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-single-vs-multi-valued-context-keys.html>).
+//! Unknown operators are errors.
 
+use super::error::StatementError;
 use super::wildcard;
 
 /// The values a request's context holds for one key, if any.
@@ -13,14 +21,11 @@ pub fn holds(
     operator: &str,
     policy: &[String],
     request: ContextValues<'_>,
-) -> Result<bool, String> {
+) -> Result<bool, StatementError> {
     let (set, rest) = match operator.split_once(':') {
         Some((qualifier @ ("ForAnyValue" | "ForAllValues"), rest)) => (Some(qualifier), rest),
         Some(_) => {
-            return Err(format!(
-                "unknown condition operator {operator}",
-                operator = crate::quote::quoted(operator)
-            ));
+            return Err(StatementError::ConditionOperator(operator.to_string()));
         }
         None => (None, operator),
     };
@@ -30,25 +35,18 @@ pub fn holds(
     };
     if base == "Null" {
         if set.is_some() || if_exists {
-            return Err(format!(
-                "unknown condition operator {operator}",
-                operator = crate::quote::quoted(operator)
-            ));
+            return Err(StatementError::ConditionOperator(operator.to_string()));
         }
         let wants_absent = policy.iter().any(|v| v.eq_ignore_ascii_case("true"));
         return Ok(request.is_none() == wants_absent);
     }
-    let (compare, negated) = comparison(base).ok_or_else(|| {
-        format!(
-            "unknown condition operator {operator}",
-            operator = crate::quote::quoted(operator)
-        )
-    })?;
+    let (compare, negated) =
+        comparison(base).ok_or_else(|| StatementError::ConditionOperator(operator.to_string()))?;
     let Some(values) = request else {
         // Absent key: IfExists and negated operators match; ForAllValues matches vacuously.
         return Ok(if_exists || negated || set == Some("ForAllValues"));
     };
-    let matches_one = |value: &str| -> Result<bool, String> {
+    let matches_one = |value: &str| -> Result<bool, StatementError> {
         let mut any = false;
         for expected in policy {
             if compare(expected, value)? {
@@ -77,7 +75,7 @@ pub fn holds(
     Ok(positive != negated)
 }
 
-type Compare = fn(&str, &str) -> Result<bool, String>;
+type Compare = fn(&str, &str) -> Result<bool, StatementError>;
 
 /// The comparison of an operator family and whether the operator negates it.
 fn comparison(base: &str) -> Option<(Compare, bool)> {
@@ -122,7 +120,7 @@ fn arn_like(pattern: &str, value: &str) -> bool {
 }
 
 /// Dates as RFC 3339 timestamps (minutes without seconds allowed) or epoch seconds.
-fn date(policy: &str, value: &str, compare: fn(i64, i64) -> bool) -> Result<bool, String> {
+fn date(policy: &str, value: &str, compare: fn(i64, i64) -> bool) -> Result<bool, StatementError> {
     let seconds = |text: &str| -> Option<i64> {
         if let Ok(epoch) = text.parse::<i64>() {
             return Some(epoch);
@@ -136,24 +134,16 @@ fn date(policy: &str, value: &str, compare: fn(i64, i64) -> bool) -> Result<bool
             .ok()
             .map(|t| t.as_second())
     };
-    let p = seconds(policy).ok_or_else(|| {
-        format!(
-            "{policy} is not a date",
-            policy = crate::quote::quoted(policy)
-        )
-    })?;
+    let p = seconds(policy).ok_or_else(|| StatementError::Date(policy.to_string()))?;
     Ok(seconds(value).is_some_and(|v| compare(p, v)))
 }
 
 /// Whether an IP address lies in a CIDR block (or equals an address).
-fn ip_in(policy: &str, value: &str) -> Result<bool, String> {
+fn ip_in(policy: &str, value: &str) -> Result<bool, StatementError> {
     let (network, bits) = policy.split_once('/').unwrap_or((policy, ""));
-    let network: std::net::IpAddr = network.parse().map_err(|_| {
-        format!(
-            "{policy} is not an IP address or CIDR block",
-            policy = crate::quote::quoted(policy)
-        )
-    })?;
+    let network: std::net::IpAddr = network
+        .parse()
+        .map_err(|_| StatementError::IpAddress(policy.to_string()))?;
     let Ok(address) = value.parse::<std::net::IpAddr>() else {
         return Ok(false);
     };
@@ -167,30 +157,24 @@ fn ip_in(policy: &str, value: &str) -> Result<bool, String> {
     let bits: u32 = if bits.is_empty() {
         width
     } else {
-        bits.parse().map_err(|_| {
-            format!(
-                "{policy} has a bad prefix length",
-                policy = crate::quote::quoted(policy)
-            )
-        })?
+        bits.parse()
+            .map_err(|_| StatementError::PrefixLength(policy.to_string()))?
     };
     if bits > width {
-        return Err(format!(
-            "{policy} has a bad prefix length",
-            policy = crate::quote::quoted(policy)
-        ));
+        return Err(StatementError::PrefixLength(policy.to_string()));
     }
     let shift = width - bits;
     Ok(bits == 0 || (net >> shift) == (addr >> shift))
 }
 
-fn numeric(policy: &str, value: &str, compare: fn(f64, f64) -> bool) -> Result<bool, String> {
-    let p: f64 = policy.parse().map_err(|_| {
-        format!(
-            "{policy} is not a number",
-            policy = crate::quote::quoted(policy)
-        )
-    })?;
+fn numeric(
+    policy: &str,
+    value: &str,
+    compare: fn(f64, f64) -> bool,
+) -> Result<bool, StatementError> {
+    let p: f64 = policy
+        .parse()
+        .map_err(|_| StatementError::Number(policy.to_string()))?;
     Ok(value.parse::<f64>().is_ok_and(|v| compare(p, v)))
 }
 

@@ -19,7 +19,10 @@
 
 use serde_json::Value;
 
-use super::{Decision, Effect, Kind, Principal, Request, evaluate_as};
+use super::decision::{Decision, Effect, evaluate_as};
+use super::error::Error;
+use super::request::{Principal, Request};
+use super::statement::Kind;
 
 /// The resource's side of a request.
 #[derive(Clone, Copy, Debug)]
@@ -38,7 +41,7 @@ pub fn decide(
     identity: &Value,
     resource: ResourcePolicy<'_>,
     request: &Request,
-) -> Result<Decision, String> {
+) -> Result<Decision, Error> {
     let iam = evaluate_as(Kind::Identity, identity, request)?;
     let (own, delegated) = match resource {
         ResourcePolicy::None | ResourcePolicy::Queue(None) => (None, true),
@@ -72,19 +75,16 @@ pub fn decide(
 }
 
 /// The root principal of the requester's account: `arn:<partition>:iam::<account>:root`.
-fn account_root(principal: &Principal) -> Result<Principal, String> {
+fn account_root(principal: &Principal) -> Result<Principal, Error> {
     let Principal::Aws(arn) = principal else {
-        return Err("only an IAM principal has an account of its own".to_string());
+        return Err(Error::NoAccount);
     };
     let fields: Vec<&str> = arn.split(':').collect();
     match fields.as_slice() {
         ["arn", partition, _, _, account, ..] => Ok(Principal::Aws(format!(
             "arn:{partition}:iam::{account}:root"
         ))),
-        _ => Err(format!(
-            "{arn} is not an ARN",
-            arn = crate::quote::quoted(arn)
-        )),
+        _ => Err(Error::NotAnArn(arn.to_string())),
     }
 }
 
