@@ -415,8 +415,13 @@ async fn uninstall_leaves_what_the_readme_says(cluster: &Cluster) {
             .count()
     };
     let writes_before = writes();
+    // The two pods' containers, and those of pods an upgrade just replaced if kubelet has
+    // not removed them yet: every one of them must stop.
     let containers = pods::container_ids(cluster).await;
-    assert_eq!(containers.len(), 2, "the operator's two containers");
+    assert!(
+        containers.len() >= 2,
+        "the operator's containers: {containers:?}"
+    );
     let took = release::uninstall(cluster).await;
     let stopping = Instant::now();
     pods::until_stopped(cluster, &containers, Duration::from_secs(90)).await;
