@@ -52,10 +52,11 @@ pub fn default_alias(namespace: &str, name: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn spec(yaml: &str) -> SecureQueueSpec {
+    /// A spec with one consumer and `yaml`'s fields, for this module's tests and resolve's.
+    pub(crate) fn spec(yaml: &str) -> SecureQueueSpec {
         serde_saphyr::from_str(&format!(
             "consumerRoleArns: [arn:aws:iam::111122223333:role/c]\n{yaml}"
         ))

@@ -476,13 +476,7 @@ fn sorted(mut values: Vec<String>) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn spec(yaml: &str) -> SecureQueueSpec {
-        serde_saphyr::from_str(&format!(
-            "consumerRoleArns: [arn:aws:iam::111122223333:role/c]\n{yaml}"
-        ))
-        .unwrap()
-    }
+    use crate::naming::tests::spec;
 
     #[test]
     fn names_and_namespaces_the_api_server_would_refuse_are_refused_in_code() {

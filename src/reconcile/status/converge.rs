@@ -227,13 +227,8 @@ fn kept_region(kept: &KeptRegion) -> String {
 mod tests {
     use super::*;
     use crate::api::conditions::ConditionStatus;
+    use crate::reconcile::status::tests::converged;
     use crate::reconcile::status::{blocked, of_pass};
-
-    fn converged() -> Vec<StepReport> {
-        Part::ALL
-            .map(|part| StepReport::done(part.condition(), Reason::Converged, "ok".into()))
-            .to_vec()
-    }
 
     #[test]
     fn ready_holds_only_when_every_step_holds() {

@@ -318,7 +318,8 @@ mod tests {
     use super::*;
     use crate::api::conditions::KEY_READY;
 
-    fn converged() -> Vec<StepReport> {
+    /// The three step conditions of a converged pass, for this module's tests and its children's.
+    pub(super) fn converged() -> Vec<StepReport> {
         Part::ALL
             .map(|part| StepReport::done(part.condition(), Reason::Converged, "ok".into()))
             .to_vec()
